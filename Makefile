@@ -1,0 +1,46 @@
+# Visitdesk — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint install migrate demo bench clean check-deploy
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo_data
+
+## Serve the app with demo data at http://127.0.0.1:8000 (web + Celery worker + beat).
+run: export DJANGO_DEBUG ?= 1
+run: demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+## The whole test suite (services are used when DATABASE_URL / REDIS_URL are set).
+test: $(STAMP)
+	VISITDESK_TESTING=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	VISITDESK_TESTING=1 $(BIN)/python -m bench.run
+
+check-deploy: $(STAMP)
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets;print(secrets.token_urlsafe(50))') \
+	  DJANGO_ALLOWED_HOSTS=visitdesk.example.org SITE_URL=https://visitdesk.example.org \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,57 @@
+"""One JSON error shape for every API failure.
+
+    {"error": {"code": "...", "message": "...", "fields": {"field": ["msg", ...]}, ...detail}}
+
+Domain errors become their own status (409 for conflicts and illegal transitions); anything
+unexpected is still logged by Django but never leaks a traceback.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from directory.errors import DomainError
+
+
+def _fields(detail) -> dict:
+    if isinstance(detail, dict):
+        return {k: _flatten(v) for k, v in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def _flatten(value):
+    if isinstance(value, dict):
+        return {k: _flatten(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_flatten(v) for v in value]
+    return str(value)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = {"code": exc.code, "message": exc.message, **exc.detail}
+        if exc.field:
+            body["fields"] = {exc.field: [exc.message]}
+        return Response({"error": body}, status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "error": {"code": "invalid", "message": "Some fields are not valid.", "fields": _fields(exc.detail)}
+        }
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        code = getattr(exc, "default_code", "error")
+        response.data = {"error": {"code": code, "message": str(detail)}}
+        if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and getattr(exc, "wait", None):
+            response.data["error"]["retry_after"] = exc.wait
+    return response

@@ -1,0 +1,101 @@
+"""Organisations, people and topics.
+
+A person is unique by e-mail, compared case-insensitively, so the same visitor booking twice or
+being added as a host and a presenter is always one row (and one calendar feed).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+
+from .tokens import new_url_token
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).")
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    DE = "de", "Deutsch"
+
+
+class Topic(models.Model):
+    """A cooperation area ("Stem cell R&D", "EU funding: Horizon 2020")."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        COMPANY = "company", "Company"
+        UNIVERSITY = "university", "University"
+        RESEARCH_CENTRE = "research_centre", "Research centre"
+        CLUSTER_AGENCY = "cluster_agency", "Cluster agency"
+        PUBLIC_BODY = "public_body", "Public body"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
+    city = models.CharField(max_length=120, blank=True)
+    website = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "country", name="organisation_name_country_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
+    )
+    job_title = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
+    timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
+    )
+    expertise = models.ManyToManyField(Topic, blank=True, related_name="experts")
+    feed_token = models.CharField(max_length=64, unique=True, default=new_url_token, editable=False)
+    reminders_opt_out = models.BooleanField(
+        default=False, help_text="No reminders (invites and cancellations are always sent)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "people"
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="person_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.user_id is not None and self.user.is_staff

@@ -1,0 +1,27 @@
+"""An exclusion constraint that exists on PostgreSQL and is silently absent elsewhere.
+
+SQLite is only for the zero-set-up dev run; there the services' own overlap check is the guard.
+On PostgreSQL the database itself refuses double bookings, including under concurrent requests.
+"""
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+
+
+class PostgresExclusionConstraint(ExclusionConstraint):
+    def _is_postgres(self, schema_editor) -> bool:
+        return schema_editor.connection.vendor == "postgresql"
+
+    def constraint_sql(self, model, schema_editor):
+        return super().constraint_sql(model, schema_editor) if self._is_postgres(schema_editor) else None
+
+    def create_sql(self, model, schema_editor):
+        return super().create_sql(model, schema_editor) if self._is_postgres(schema_editor) else None
+
+    def remove_sql(self, model, schema_editor):
+        return super().remove_sql(model, schema_editor) if self._is_postgres(schema_editor) else None
+
+    def validate(self, model, instance, exclude=None, using="default"):
+        from django.db import connections
+
+        if connections[using].vendor == "postgresql":
+            super().validate(model, instance, exclude=exclude, using=using)

@@ -1,0 +1,78 @@
+"""Reads of the schedule. Querysets come back with what their callers render already joined."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from directory.models import Person
+
+from .models import AgendaItem, Meeting, Participation
+
+
+def meeting_conflicts(
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    room_id: int | None,
+    person_ids: list[int],
+    exclude_meeting_id: int | None = None,
+) -> list[Meeting]:
+    """Scheduled meetings that overlap [starts_at, ends_at) in the room or for a blocking person.
+
+    Each returned meeting has ``conflict_reason`` set ("room Lab 1" / "Dr. X is chair").
+    """
+    found: dict[int, Meeting] = {}
+    if room_id is not None:
+        for m in (
+            Meeting.objects.filter(status=Meeting.Status.SCHEDULED, room_id=room_id,
+                                   starts_at__lt=ends_at, ends_at__gt=starts_at)
+            .exclude(pk=exclude_meeting_id)
+            .select_related("room")
+        ):
+            m.conflict_reason = f"room {m.room.name} is booked"
+            found[m.pk] = m
+    if person_ids:
+        for p in (
+            Participation.objects.filter(blocks_time=True, person_id__in=person_ids,
+                                         starts_at__lt=ends_at, ends_at__gt=starts_at)
+            .exclude(meeting_id=exclude_meeting_id)
+            .select_related("meeting", "person")
+        ):
+            m = found.setdefault(p.meeting_id, p.meeting)
+            if not hasattr(m, "conflict_reason"):
+                m.conflict_reason = f"{p.person.name} is {p.role} there"
+    return sorted(found.values(), key=lambda m: (m.starts_at, m.pk))
+
+
+def meeting_list(*, include_cancelled: bool = True) -> QuerySet[Meeting]:
+    """Meetings with everything a list, a feed or an invite renders, in a constant number of queries."""
+    qs = Meeting.objects.select_related("room__venue", "event").prefetch_related(
+        Prefetch("agenda_items", queryset=AgendaItem.objects.select_related("topic", "presenter")),
+        Prefetch("participations", queryset=Participation.objects.select_related("person").order_by("role", "person__name")),
+    )
+    if not include_cancelled:
+        qs = qs.filter(status=Meeting.Status.SCHEDULED)
+    return qs
+
+
+def feed_window_q() -> Q:
+    """Scheduled meetings, and cancelled ones for a while so subscribers see STATUS:CANCELLED."""
+    keep_since = timezone.now() - timedelta(days=settings.VISITDESK_CANCELLED_IN_FEEDS_DAYS)
+    return Q(status=Meeting.Status.SCHEDULED) | Q(status=Meeting.Status.CANCELLED, cancelled_at__gte=keep_since)
+
+
+def meetings_for_person(*, person: Person) -> QuerySet[Meeting]:
+    return meeting_list().filter(participations__person=person).filter(feed_window_q()).distinct()
+
+
+def public_meetings() -> QuerySet[Meeting]:
+    return meeting_list().filter(event__is_public=True).filter(feed_window_q())
+
+
+def meetings_visible_to_person(*, person: Person) -> QuerySet[Meeting]:
+    """What a host may see: the meetings they take part in."""
+    return Meeting.objects.filter(participations__person=person).distinct()

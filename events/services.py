@@ -1,0 +1,382 @@
+"""Writes to the schedule: meetings, their participants and agenda.
+
+Every function is one transaction. A change a participant must hear about raises the meeting's
+iCalendar SEQUENCE and records a ``MeetingRevision`` saying what changed; calendar clients ignore an
+update whose SEQUENCE did not rise (RFC 5546 §2.1.4). Overlaps are refused twice: a query first, to
+name the conflicting meeting, and the PostgreSQL exclusion constraints as the guard that also holds
+under concurrent requests.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone as djtz
+
+from directory.errors import ValidationFailed
+from directory.models import Person, Topic
+
+from . import selectors
+from .errors import MeetingCancelled, ScheduleConflict
+from .models import AgendaItem, Event, Meeting, MeetingRevision, Participation, Room
+from .signals import announce_schedule_change
+
+#: Fields whose change must reach participants (they raise SEQUENCE).
+SIGNIFICANT_FIELDS = ("title", "description", "starts_at", "ends_at", "timezone", "room", "location", "online_url")
+EDITABLE_FIELDS = (*SIGNIFICANT_FIELDS, "kind", "event")
+
+
+@dataclass(frozen=True)
+class ParticipantSpec:
+    person: Person
+    role: str = Participation.Role.GUEST
+
+
+@dataclass(frozen=True)
+class AgendaSpec:
+    title: str
+    topic: Topic | None = None
+    presenter: Person | None = None
+    minutes: int | None = None
+    notes: str = ""
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _validate_times(*, starts_at: datetime, ends_at: datetime, tz: str, room: Room | None) -> None:
+    if djtz.is_naive(starts_at) or djtz.is_naive(ends_at):
+        raise ValidationFailed("Times need a UTC offset (ISO 8601, e.g. 2026-12-01T10:00:00+01:00).", field="starts_at")
+    if ends_at <= starts_at:
+        raise ValidationFailed("The meeting must end after it starts.", field="ends_at")
+    try:
+        zone = zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"{tz!r} is not an IANA time zone name.", field="timezone") from None
+    if room is not None and (room.bookable_from or room.bookable_until):
+        local_start, local_end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+        if local_start.date() != local_end.date() or (
+            (room.bookable_from and local_start.time() < room.bookable_from)
+            or (room.bookable_until and local_end.time() > room.bookable_until)
+        ):
+            raise ValidationFailed(
+                f"{room.name} can be booked from {room.bookable_from or '00:00'} to "
+                f"{room.bookable_until or '24:00'} ({tz}).",
+                field="room",
+            )
+
+
+def _conflict_error(conflicts: list[Meeting], reasons: dict[int, str]) -> ScheduleConflict:
+    described = [
+        {
+            "id": m.pk,
+            "uid": m.uid,
+            "title": m.title,
+            "starts_at": m.starts_at.isoformat(),
+            "ends_at": m.ends_at.isoformat(),
+            "reason": reasons.get(m.pk, "overlap"),
+        }
+        for m in conflicts
+    ]
+    names = ", ".join(f"“{c['title']}” ({c['reason']})" for c in described)
+    return ScheduleConflict(f"Overlaps with {names}.", conflicts=described)
+
+
+def _raise_if_conflicts(*, meeting: Meeting, blocking_person_ids: Iterable[int]) -> None:
+    if meeting.status != Meeting.Status.SCHEDULED:
+        return
+    found = selectors.meeting_conflicts(
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        room_id=meeting.room_id,
+        person_ids=list(blocking_person_ids),
+        exclude_meeting_id=meeting.pk,
+    )
+    if found:
+        raise _conflict_error(list(found), {m.pk: m.conflict_reason for m in found})
+
+
+def _guarded_write(*, meeting: Meeting, blocking_person_ids: Iterable[int], write) -> None:
+    """Run ``write`` in a savepoint; an exclusion-constraint violation becomes ScheduleConflict.
+
+    The pre-check cannot see a concurrent transaction's uncommitted row; the constraint waits for it
+    and fails, and by then the other meeting is committed and can be named.
+    """
+    person_ids = list(blocking_person_ids)
+    _raise_if_conflicts(meeting=meeting, blocking_person_ids=person_ids)
+    try:
+        with transaction.atomic():
+            write()
+    except IntegrityError as exc:
+        if "no_overlap" not in str(exc):
+            raise
+        _raise_if_conflicts(meeting=meeting, blocking_person_ids=person_ids)
+        raise ScheduleConflict("Overlaps with a meeting booked at the same moment.", conflicts=[]) from exc
+
+
+def _blocking_ids(participants: Iterable[ParticipantSpec | Participation]) -> list[int]:
+    return [p.person.pk for p in participants if p.role in Participation.BLOCKING_ROLES]
+
+
+def _sync_participations(meeting: Meeting) -> None:
+    """Copy the meeting's range and state onto its participations (for the exclusion constraint)."""
+    scheduled = meeting.status == Meeting.Status.SCHEDULED
+    meeting.participations.update(starts_at=meeting.starts_at, ends_at=meeting.ends_at, blocks_time=False)
+    if scheduled:
+        meeting.participations.filter(role__in=Participation.BLOCKING_ROLES).update(blocks_time=True)
+
+
+def _display(field: str, value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Room):
+        return str(value)
+    if isinstance(value, Event):
+        return value.title
+    return str(value)
+
+
+def _bump(meeting: Meeting, changes: dict[str, list[str]]) -> None:
+    meeting.sequence += 1
+    meeting.save(update_fields=["sequence", "updated_at"])
+    MeetingRevision.objects.create(meeting=meeting, sequence=meeting.sequence, changes=changes)
+
+
+# --- meetings --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def meeting_create(
+    *,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    timezone: str | None = None,
+    room: Room | None = None,
+    location: str = "",
+    online_url: str = "",
+    kind: str = Meeting.Kind.MEETING,
+    description: str = "",
+    event: Event | None = None,
+    participants: Sequence[ParticipantSpec] = (),
+    agenda_items: Sequence[AgendaSpec] = (),
+) -> Meeting:
+    tz = timezone or (room.venue.timezone if room else None) or (event.venue.timezone if event and event.venue else None)
+    tz = tz or "Europe/Berlin"
+    _validate_times(starts_at=starts_at, ends_at=ends_at, tz=tz, room=room)
+    _refuse_duplicate_people(participants)
+    meeting = Meeting(
+        title=title,
+        description=description,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        timezone=tz,
+        room=room,
+        location=location,
+        online_url=online_url,
+        kind=kind,
+        event=event,
+    )
+    blocking = _blocking_ids(participants)
+
+    def write() -> None:
+        meeting.save()
+        Participation.objects.bulk_create(
+            Participation(
+                meeting=meeting,
+                person=p.person,
+                role=p.role,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                blocks_time=p.role in Participation.BLOCKING_ROLES,
+            )
+            for p in participants
+        )
+
+    _guarded_write(meeting=meeting, blocking_person_ids=blocking, write=write)
+    _replace_agenda(meeting, agenda_items)
+    announce_schedule_change([meeting.pk])
+    return meeting
+
+
+def _refuse_duplicate_people(participants: Sequence[ParticipantSpec]) -> None:
+    seen: set[int] = set()
+    for p in participants:
+        if p.person.pk in seen:
+            raise ValidationFailed(f"{p.person.name} is listed twice.", field="participants")
+        seen.add(p.person.pk)
+
+
+@transaction.atomic
+def meeting_update(*, meeting: Meeting, **changes) -> Meeting:
+    """Change any editable field; time or room changes are checked for overlaps.
+
+    Raises SEQUENCE once for the whole call when a significant field really changed.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))} here.", field=sorted(unknown)[0])
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.is_cancelled:
+        raise MeetingCancelled("A cancelled meeting cannot be changed; create a new one.")
+    diff: dict[str, list[str]] = {}
+    for field, value in changes.items():
+        old = getattr(meeting, field)
+        if old != value:
+            if field in SIGNIFICANT_FIELDS:
+                diff[field] = [_display(field, old), _display(field, value)]
+            setattr(meeting, field, value)
+    if not diff and not changes:
+        return meeting
+    _validate_times(starts_at=meeting.starts_at, ends_at=meeting.ends_at, tz=meeting.timezone, room=meeting.room)
+    participations = list(meeting.participations.select_related("person"))
+
+    def write() -> None:
+        meeting.save()
+        _sync_participations(meeting)
+
+    _guarded_write(meeting=meeting, blocking_person_ids=_blocking_ids(participations), write=write)
+    if diff:
+        _bump(meeting, diff)
+        announce_schedule_change([meeting.pk])
+    return meeting
+
+
+def meeting_reschedule(*, meeting: Meeting, starts_at: datetime, ends_at: datetime) -> Meeting:
+    return meeting_update(meeting=meeting, starts_at=starts_at, ends_at=ends_at)
+
+
+def meeting_move_room(*, meeting: Meeting, room: Room | None, location: str | None = None) -> Meeting:
+    changes: dict = {"room": room}
+    if location is not None:
+        changes["location"] = location
+    return meeting_update(meeting=meeting, **changes)
+
+
+@transaction.atomic
+def meeting_cancel(*, meeting: Meeting) -> Meeting:
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.is_cancelled:
+        return meeting  # idempotent: cancelling twice is not an error and not a second change
+    meeting.status = Meeting.Status.CANCELLED
+    meeting.cancelled_at = djtz.now()
+    meeting.save(update_fields=["status", "cancelled_at", "updated_at"])
+    _sync_participations(meeting)
+    _bump(meeting, {"status": [Meeting.Status.SCHEDULED, Meeting.Status.CANCELLED]})
+    announce_schedule_change([meeting.pk])
+    return meeting
+
+
+# --- participants ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def participant_add(*, meeting: Meeting, person: Person, role: str = Participation.Role.GUEST) -> Participation:
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.is_cancelled:
+        raise MeetingCancelled("Cannot add people to a cancelled meeting.")
+    existing = meeting.participations.filter(person=person).first()
+    if existing is not None:
+        if existing.role == role:
+            return existing
+        return participant_set_role(participation=existing, role=role)
+    participation = Participation(
+        meeting=meeting,
+        person=person,
+        role=role,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        blocks_time=role in Participation.BLOCKING_ROLES,
+    )
+    blocking = [person.pk] if participation.blocks_time else []
+    _guarded_write(meeting=meeting, blocking_person_ids=blocking, write=participation.save)
+    announce_schedule_change([meeting.pk])
+    return participation
+
+
+@transaction.atomic
+def participant_set_role(*, participation: Participation, role: str) -> Participation:
+    participation.role = role
+    participation.blocks_time = (
+        role in Participation.BLOCKING_ROLES and participation.meeting.status == Meeting.Status.SCHEDULED
+    )
+    blocking = [participation.person_id] if participation.blocks_time else []
+    _guarded_write(meeting=participation.meeting, blocking_person_ids=blocking, write=participation.save)
+    announce_schedule_change([participation.meeting_id])
+    return participation
+
+
+@transaction.atomic
+def participant_remove(*, meeting: Meeting, person: Person) -> bool:
+    deleted, _ = Participation.objects.filter(meeting=meeting, person=person).delete()
+    if deleted:
+        announce_schedule_change([meeting.pk])
+    return bool(deleted)
+
+
+@transaction.atomic
+def participant_rsvp(*, participation: Participation, answer: str) -> Participation:
+    allowed = {Participation.Rsvp.ACCEPTED, Participation.Rsvp.DECLINED, Participation.Rsvp.TENTATIVE}
+    if answer not in allowed:
+        raise ValidationFailed("Answer with accepted, declined or tentative.", field="rsvp")
+    if participation.rsvp != answer:
+        participation.rsvp = answer
+        participation.responded_at = djtz.now()
+        participation.save(update_fields=["rsvp", "responded_at"])
+        Meeting.objects.filter(pk=participation.meeting_id).update(updated_at=djtz.now())
+        announce_schedule_change([participation.meeting_id])
+    return participation
+
+
+@transaction.atomic
+def participants_replace(*, meeting: Meeting, participants: Sequence[ParticipantSpec]) -> Meeting:
+    """Make the participant list exactly ``participants``, keeping RSVPs of people who stay."""
+    _refuse_duplicate_people(participants)
+    wanted = {p.person.pk: p for p in participants}
+    meeting.participations.exclude(person_id__in=wanted).delete()
+    for spec in participants:
+        participant_add(meeting=meeting, person=spec.person, role=spec.role)
+    announce_schedule_change([meeting.pk])
+    return meeting
+
+
+# --- agenda ----------------------------------------------------------------------------------
+
+
+def _replace_agenda(meeting: Meeting, items: Sequence[AgendaSpec]) -> None:
+    meeting.agenda_items.all().delete()
+    AgendaItem.objects.bulk_create(
+        AgendaItem(
+            meeting=meeting,
+            position=index,
+            title=item.title,
+            topic=item.topic,
+            presenter=item.presenter,
+            minutes=item.minutes,
+            notes=item.notes,
+        )
+        for index, item in enumerate(items)
+    )
+
+
+@transaction.atomic
+def agenda_replace(*, meeting: Meeting, items: Sequence[AgendaSpec]) -> Meeting:
+    """Replace the agenda; it is part of the invite's DESCRIPTION, so a real change raises SEQUENCE."""
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    before = [(a.title, a.topic_id, a.presenter_id, a.minutes, a.notes) for a in meeting.agenda_items.all()]
+    after = [(i.title, i.topic.pk if i.topic else None, i.presenter.pk if i.presenter else None, i.minutes, i.notes)
+             for i in items]
+    if before == after:
+        return meeting
+    _replace_agenda(meeting, items)
+    if not meeting.is_cancelled:
+        _bump(meeting, {"agenda": [" · ".join(b[0] for b in before), " · ".join(a[0] for a in after)]})
+        announce_schedule_change([meeting.pk])
+    return meeting
+

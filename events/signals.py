@@ -1,0 +1,16 @@
+"""Announcements that the schedule changed, sent after the transaction commits.
+
+Higher apps (notifications) listen to wake their dispatcher early; the dispatcher re-reads the truth
+from the database, so a lost or duplicated signal only changes *when* mail goes out, never *what*.
+"""
+
+from django.db import transaction
+from django.dispatch import Signal
+
+#: kwargs: ``meeting_ids`` (list[int])
+schedule_changed = Signal()
+
+
+def announce_schedule_change(meeting_ids) -> None:
+    ids = sorted(set(meeting_ids))
+    transaction.on_commit(lambda: schedule_changed.send(sender="events", meeting_ids=ids))

@@ -1,0 +1,271 @@
+"""The booking workflow: a request becomes a confirmed visit with a programme, then completes.
+
+    requested ──confirm──▶ confirmed ──complete──▶ completed
+        │                     │
+        ├──decline──▶ declined └──cancel──▶ cancelled
+        └──cancel───▶ cancelled
+
+Each function is one transaction and refuses an illegal transition with ``InvalidTransition``.
+Cancelling or declining a visit cancels its scheduled programme, which is what makes
+participants receive METHOD:CANCEL.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone as djtz
+
+from directory.errors import ValidationFailed
+from directory.models import Organisation, Person, Topic
+from directory.services import organisation_get_or_create, person_get_or_create
+from directory.tokens import new_url_token
+from events import services as event_services
+from events.models import Meeting
+
+from .errors import InvalidTransition
+from .models import Delegation, PreferredWindow, ProgrammeSlot, ReferenceCounter, Visit, VisitMessage
+from .signals import announce_visit_change
+
+S = Visit.Status
+ALLOWED = {
+    S.REQUESTED: {S.CONFIRMED, S.DECLINED, S.CANCELLED},
+    S.CONFIRMED: {S.COMPLETED, S.CANCELLED},
+    S.COMPLETED: set(),
+    S.DECLINED: set(),
+    S.CANCELLED: set(),
+}
+MAX_DELEGATION_SIZE = 50
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    name: str
+    email: str
+    job_title: str = ""
+
+
+@dataclass(frozen=True)
+class VisitRequestInput:
+    organisation_name: str
+    contact_name: str
+    contact_email: str
+    delegation_name: str
+    delegation_size: int
+    preferred_windows: Sequence[tuple[date, date]]
+    organisation_country: str = ""
+    organisation_website: str = ""
+    contact_language: str = "en"
+    members: Sequence[MemberSpec] = field(default_factory=tuple)
+    topics: Sequence[Topic] = field(default_factory=tuple)
+    purpose: str = ""
+
+
+def _next_reference(year: int) -> str:
+    counter, _ = ReferenceCounter.objects.get_or_create(year=year)
+    ReferenceCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
+    counter.refresh_from_db()
+    return f"VIS-{year}-{counter.last:04d}"
+
+
+def _check_transition(visit: Visit, target: str) -> None:
+    if target not in ALLOWED[visit.status]:
+        raise InvalidTransition(
+            f"Visit {visit.reference} is {visit.get_status_display().lower()} and cannot become {target}.",
+            detail={"status": visit.status, "target": target},
+        )
+
+
+def _locked(visit: Visit) -> Visit:
+    return Visit.objects.select_for_update().get(pk=visit.pk)
+
+
+def validate_windows(windows: Sequence[tuple[date, date]], *, today: date) -> None:
+    if not windows:
+        raise ValidationFailed("Give at least one preferred date window.", field="preferred_windows")
+    for start, end in windows:
+        if end < start:
+            raise ValidationFailed("A window must end on or after its start.", field="preferred_windows")
+        if start < today:
+            raise ValidationFailed("Preferred dates must not be in the past.", field="preferred_windows")
+
+
+@transaction.atomic
+def visit_request_submit(*, data: VisitRequestInput, host_organisation: Organisation | None = None) -> Visit:
+    """Record a public visit request: organisation, contact and members are matched by name/e-mail."""
+    validate_windows(data.preferred_windows, today=djtz.localdate())
+    if not 1 <= data.delegation_size <= MAX_DELEGATION_SIZE:
+        raise ValidationFailed(f"Delegation size must be between 1 and {MAX_DELEGATION_SIZE}.", field="delegation.size")
+    if len(data.members) > data.delegation_size:
+        raise ValidationFailed("More members listed than the delegation size.", field="delegation.members")
+    organisation, _ = organisation_get_or_create(
+        name=data.organisation_name,
+        country=data.organisation_country,
+        defaults={"website": data.organisation_website},
+    )
+    contact, _ = person_get_or_create(
+        email=data.contact_email,
+        defaults={"name": data.contact_name, "organisation": organisation, "language": data.contact_language},
+    )
+    delegation = Delegation.objects.create(
+        name=data.delegation_name, organisation=organisation, lead=contact, size=data.delegation_size
+    )
+    members = [contact]
+    for m in data.members:
+        person, _ = person_get_or_create(
+            email=m.email, defaults={"name": m.name, "job_title": m.job_title, "organisation": organisation}
+        )
+        members.append(person)
+    delegation.members.set(members)
+    visit = Visit.objects.create(
+        reference=_next_reference(djtz.localdate().year),
+        delegation=delegation,
+        contact=contact,
+        host_organisation=host_organisation,
+        purpose=data.purpose,
+        language=data.contact_language,
+    )
+    visit.topics.set(data.topics)
+    PreferredWindow.objects.bulk_create(PreferredWindow(visit=visit, start=s, end=e) for s, e in data.preferred_windows)
+    announce_visit_change(visit.pk, "requested")
+    return visit
+
+
+@transaction.atomic
+def visit_confirm(
+    *,
+    visit: Visit,
+    by: Person | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+    timezone: str | None = None,
+) -> Visit:
+    """Confirm a requested visit; dates default to the first preferred window."""
+    visit = _locked(visit)
+    _check_transition(visit, S.CONFIRMED)
+    if starts_on is None:
+        window = visit.preferred_windows.first()
+        if window is None:
+            raise ValidationFailed("Give the visit's dates.", field="starts_on")
+        starts_on, ends_on = window.start, window.end
+    ends_on = ends_on or starts_on
+    if ends_on < starts_on:
+        raise ValidationFailed("The visit must end on or after its first day.", field="ends_on")
+    if timezone:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationFailed(f"{timezone!r} is not an IANA time zone name.", field="timezone") from None
+        visit.timezone = timezone
+    visit.status, visit.starts_on, visit.ends_on = S.CONFIRMED, starts_on, ends_on
+    visit.confirmed_at = djtz.now()
+    if by is not None:
+        visit.coordinator = by
+    visit.save()
+    announce_visit_change(visit.pk, "confirmed")
+    return visit
+
+
+def _close(visit: Visit, target: str, note: str) -> Visit:
+    visit = _locked(visit)
+    _check_transition(visit, target)
+    visit.status = target
+    visit.decision_note = note
+    visit.closed_at = djtz.now()
+    visit.save()
+    if target in (S.CANCELLED, S.DECLINED):
+        for meeting in Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED):
+            event_services.meeting_cancel(meeting=meeting)
+    announce_visit_change(visit.pk, target)
+    return visit
+
+
+@transaction.atomic
+def visit_decline(*, visit: Visit, by: Person | None = None, reason: str = "") -> Visit:
+    return _close(visit, S.DECLINED, reason)
+
+
+@transaction.atomic
+def visit_cancel(*, visit: Visit, by: Person | None = None, reason: str = "") -> Visit:
+    """Cancel by a coordinator or by the requester through the status link."""
+    return _close(visit, S.CANCELLED, reason)
+
+
+@transaction.atomic
+def visit_complete(*, visit: Visit, by: Person | None = None, today: date | None = None) -> Visit:
+    visit = _locked(visit)
+    _check_transition(visit, S.COMPLETED)
+    today = today or djtz.localdate(timezone=zoneinfo.ZoneInfo(visit.timezone))
+    if visit.ends_on and visit.ends_on >= today:
+        raise InvalidTransition(f"Visit {visit.reference} has not ended yet (last day {visit.ends_on}).")
+    return _close(visit, S.COMPLETED, visit.decision_note)
+
+
+def visits_complete_past(*, today: date | None = None) -> int:
+    """Mark confirmed visits whose last day has passed as completed (run hourly by beat)."""
+    done = 0
+    for visit in Visit.objects.filter(status=S.CONFIRMED, ends_on__lt=today or djtz.localdate()):
+        try:
+            visit_complete(visit=visit, today=today)
+            done += 1
+        except InvalidTransition:
+            continue  # its own time zone says it is still running
+    return done
+
+
+@transaction.atomic
+def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.NOTE, from_requester: bool = True):
+    body = body.strip()
+    if not body:
+        raise ValidationFailed("Write a message.", field="body")
+    if visit.status not in (S.REQUESTED, S.CONFIRMED):
+        raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; messages are closed.")
+    message = VisitMessage.objects.create(visit=visit, kind=kind, body=body[:5000], from_requester=from_requester)
+    announce_visit_change(visit.pk, "message")
+    return message
+
+
+@transaction.atomic
+def visit_rotate_feed_token(*, visit: Visit) -> Visit:
+    visit.feed_token = new_url_token()
+    visit.save(update_fields=["feed_token", "updated_at"])
+    return visit
+
+
+# --- programme -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
+    """Create a meeting in the visit's programme (same arguments as ``events.services.meeting_create``)."""
+    if visit.status not in (S.REQUESTED, S.CONFIRMED):
+        raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
+    meeting_fields.setdefault("timezone", visit.timezone)
+    meeting = event_services.meeting_create(**meeting_fields)
+    ProgrammeSlot.objects.create(visit=visit, meeting=meeting)
+    return meeting
+
+
+@transaction.atomic
+def programme_meeting_attach(*, visit: Visit | None, meeting: Meeting) -> None:
+    """Move an existing meeting into a visit's programme, or out of any (``visit=None``)."""
+    ProgrammeSlot.objects.filter(meeting=meeting).exclude(visit=visit).delete()
+    if visit is not None:
+        if visit.status not in (S.REQUESTED, S.CONFIRMED):
+            raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
+        ProgrammeSlot.objects.get_or_create(meeting=meeting, defaults={"visit": visit})
+
+
+def visit_local_day_bounds(visit: Visit) -> tuple[datetime, datetime] | None:
+    """The visit's first and last instant, in its own time zone (None until dates are set)."""
+    if not visit.starts_on:
+        return None
+    zone = zoneinfo.ZoneInfo(visit.timezone)
+    start = datetime.combine(visit.starts_on, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(visit.ends_on, datetime.max.time(), tzinfo=zone)
+    return start, end
