@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("calendars/", include("events.urls")),
+    path("calendars/", include("visits.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("web.urls")),
 ]

@@ -6,4 +6,5 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("visits/status/<str:token>/", views.visit_status, name="visit-status"),
 ]
