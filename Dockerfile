@@ -1,0 +1,32 @@
+# One image for web, worker and beat (docker-compose.yml picks the command).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    VISITDESK_VAR_DIR=/app/var
+
+WORKDIR /app
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends curl gettext \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /app --uid 10001 visitdesk
+
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY directory ./directory
+COPY events ./events
+COPY visits ./visits
+COPY notifications ./notifications
+COPY api ./api
+COPY web ./web
+COPY templates ./templates
+COPY manage.py ./
+RUN pip install . \
+ && mkdir -p /app/var \
+ && DJANGO_SECRET_KEY=build-only DJANGO_DEBUG=0 python manage.py collectstatic --noinput \
+ && chown -R visitdesk /app/var
+
+USER visitdesk
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
