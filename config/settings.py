@@ -8,6 +8,8 @@ see docs/configuration.md.
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -141,6 +143,9 @@ STORAGES = {
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    if TESTING:
+        # Each test process gets its own key space, so throttle counters never leak between runs.
+        CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{int(time.time())}"
 else:
     CACHES = {
         "default": {
