@@ -276,6 +276,11 @@ def meeting_cancel(*, meeting: Meeting) -> Meeting:
 # --- participants ----------------------------------------------------------------------------
 
 
+def _touch(meeting_id: int) -> None:
+    """Mark the meeting changed for calendar feeds (ETag, pre-rendered VEVENT) without raising SEQUENCE."""
+    Meeting.objects.filter(pk=meeting_id).update(updated_at=djtz.now())
+
+
 @transaction.atomic
 def participant_add(*, meeting: Meeting, person: Person, role: str = Participation.Role.GUEST) -> Participation:
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
@@ -296,6 +301,7 @@ def participant_add(*, meeting: Meeting, person: Person, role: str = Participati
     )
     blocking = [person.pk] if participation.blocks_time else []
     _guarded_write(meeting=meeting, blocking_person_ids=blocking, write=participation.save)
+    _touch(meeting.pk)
     announce_schedule_change([meeting.pk])
     return participation
 
@@ -308,6 +314,7 @@ def participant_set_role(*, participation: Participation, role: str) -> Particip
     )
     blocking = [participation.person_id] if participation.blocks_time else []
     _guarded_write(meeting=participation.meeting, blocking_person_ids=blocking, write=participation.save)
+    _touch(participation.meeting_id)
     announce_schedule_change([participation.meeting_id])
     return participation
 
@@ -316,6 +323,7 @@ def participant_set_role(*, participation: Participation, role: str) -> Particip
 def participant_remove(*, meeting: Meeting, person: Person) -> bool:
     deleted, _ = Participation.objects.filter(meeting=meeting, person=person).delete()
     if deleted:
+        _touch(meeting.pk)
         announce_schedule_change([meeting.pk])
     return bool(deleted)
 
@@ -339,7 +347,9 @@ def participants_replace(*, meeting: Meeting, participants: Sequence[Participant
     """Make the participant list exactly ``participants``, keeping RSVPs of people who stay."""
     _refuse_duplicate_people(participants)
     wanted = {p.person.pk: p for p in participants}
-    meeting.participations.exclude(person_id__in=wanted).delete()
+    removed, _ = meeting.participations.exclude(person_id__in=wanted).delete()
+    if removed:
+        _touch(meeting.pk)
     for spec in participants:
         participant_add(meeting=meeting, person=spec.person, role=spec.role)
     announce_schedule_change([meeting.pk])
@@ -375,6 +385,8 @@ def agenda_replace(*, meeting: Meeting, items: Sequence[AgendaSpec]) -> Meeting:
     if before == after:
         return meeting
     _replace_agenda(meeting, items)
+    if meeting.is_cancelled:
+        _touch(meeting.pk)  # no SEQUENCE for a cancelled meeting, but feeds show the agenda
     if not meeting.is_cancelled:
         _bump(meeting, {"agenda": [" · ".join(b[0] for b in before), " · ".join(a[0] for a in after)]})
         announce_schedule_change([meeting.pk])

@@ -1,17 +1,13 @@
-"""Calendar feeds. Placeholder views until the feeds module lands."""
+"""Calendar feeds: public events, each person's meetings, and one meeting's .ics."""
 
-from django.http import Http404
 from django.urls import path
+
+from . import feeds
 
 app_name = "calendars"
 
-
-def _not_yet(request, **kwargs):
-    raise Http404
-
-
 urlpatterns = [
-    path("public.ics", _not_yet, name="public-feed"),
-    path("people/<str:token>.ics", _not_yet, name="person-feed"),
-    path("meetings/<int:pk>.ics", _not_yet, name="meeting-ics"),
+    path("public.ics", feeds.public_feed, name="public-feed"),
+    path("people/<str:token>.ics", feeds.person_feed, name="person-feed"),
+    path("meetings/<int:pk>.ics", feeds.meeting_ics, name="meeting-ics"),
 ]

@@ -1,15 +1,11 @@
-"""The visit programme feed. Placeholder view until the feeds module lands."""
+"""The visit programme feed, mounted under /calendars/ next to the events feeds."""
 
-from django.http import Http404
 from django.urls import path
+
+from . import feeds
 
 app_name = "visit-calendars"
 
-
-def _not_yet(request, **kwargs):
-    raise Http404
-
-
 urlpatterns = [
-    path("visits/<str:token>.ics", _not_yet, name="visit-feed"),
+    path("visits/<str:token>.ics", feeds.visit_feed, name="visit-feed"),
 ]

@@ -1,0 +1,187 @@
+"""Calendar subscription feeds and the single-meeting download.
+
+Calendar clients poll every subscribed feed every few hours, forever, so a poll must be cheap:
+
+* the validator (ETag / Last-Modified) comes from one aggregate query over the feed's meetings, and
+  a conditional request whose validator still matches is answered 304 before any body is built;
+* a body is the calendar head, the VTIMEZONEs and a join of pre-rendered VEVENTs
+  (``events.ical.render_cached_feed``), a constant number of queries however many meetings.
+
+Private feeds carry their secret in the path (Google Calendar cannot send credentials); an unknown
+or rotated token is a plain 404, indistinguishable from a URL that never existed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.throttling import SimpleRateThrottle
+
+from directory.models import Person
+
+from . import ical
+from .models import Meeting
+from .selectors import meeting_list, meetings_for_person, public_meetings
+
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+class FeedThrottle(SimpleRateThrottle):
+    """The ``feed`` rate per client address and URL.
+
+    Per URL, because many subscribers share the egress addresses of Google or Microsoft; guessing
+    tokens is pointless at 192 bits, hammering one URL is what this stops.
+    """
+
+    scope = "feed"
+
+    def get_cache_key(self, request, view):
+        path = hashlib.sha256(request.path.encode()).hexdigest()[:16]
+        return self.cache_format % {"scope": self.scope, "ident": f"{self.get_ident(request)}:{path}"}
+
+
+def _throttled(request: HttpRequest) -> HttpResponse | None:
+    throttle = FeedThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    wait = throttle.wait()
+    response = HttpResponse("Too many requests for this calendar; try again later.\n", status=429,
+                            content_type="text/plain; charset=utf-8")
+    if wait is not None:
+        response["Retry-After"] = str(max(1, int(wait)))
+    return response
+
+
+def serve_feed(
+    request: HttpRequest,
+    meetings: QuerySet[Meeting],
+    *,
+    name: str,
+    audience: str,
+    filename: str,
+    description: str = "",
+    private: bool = True,
+    changed_at: datetime | None = None,
+) -> HttpResponse:
+    """Answer a feed request: 429 when throttled, 304 when the client's copy is current, else the body.
+
+    ``changed_at``: when something outside the meetings that shapes the feed last changed (e.g. the
+    owner's name in NAME); it moves Last-Modified and the ETag.
+    """
+    limited = _throttled(request)
+    if limited is not None:
+        return limited
+    last, count, ids = ical.feed_validator(meetings)
+    basis = "|".join(str(part) for part in (
+        ical.RENDERER_VERSION, ical._settings_digest(), audience, name, description,
+        last.isoformat() if last else "-", count, ids, changed_at.isoformat() if changed_at else "-",
+    ))
+    etag = '"' + hashlib.sha256(basis.encode()).hexdigest()[:32] + '"'
+    stamps = [t for t in (last, changed_at) if t is not None]
+    last_modified = int(max(stamps).timestamp()) if stamps else None
+
+    headers = {
+        "ETag": etag,
+        "Cache-Control": ("private" if private else "public") + ", max-age=300",
+    }
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified)
+    if private:
+        headers["X-Robots-Tag"] = "noindex, nofollow"
+
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is None:
+        body = ical.render_cached_feed(meetings, name=name, audience=audience, description=description)
+        response = HttpResponse(body, content_type=CONTENT_TYPE)
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+    for key, value in headers.items():
+        response[key] = value
+    return response
+
+
+def _calendar_name(suffix: str) -> str:
+    return f"{settings.VISITDESK_ORGANIZER_NAME} – {suffix}"
+
+
+@require_safe
+def public_feed(request: HttpRequest) -> HttpResponse:
+    return serve_feed(
+        request,
+        public_meetings(),
+        name=_calendar_name("Public events"),
+        description="Info days, workshops and conferences open to the public.",
+        audience=ical.PUBLIC,
+        filename="public.ics",
+        private=False,
+    )
+
+
+@require_safe
+def person_feed(request: HttpRequest, token: str) -> HttpResponse:
+    person = Person.objects.filter(feed_token=token).only("pk", "name", "updated_at").first() if token else None
+    if person is None:
+        raise Http404
+    return serve_feed(
+        request,
+        meetings_for_person(person=person),
+        name=_calendar_name(person.name),
+        description=f"Meetings {person.name} takes part in.",
+        audience=ical.PRIVATE,
+        filename="meetings.ics",
+        changed_at=person.updated_at,
+    )
+
+
+def _request_user(request: HttpRequest):
+    """The session user, or the user of an ``Authorization: Token …`` header; None when anonymous."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
+@require_safe
+def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
+    """One meeting as .ics: public-event meetings for anyone, others for staff and participants only.
+
+    Anyone else gets 404, so the URL does not even confirm that a private meeting exists.
+    """
+    meeting = Meeting.objects.filter(pk=pk).select_related("event").first()
+    if meeting is None:
+        raise Http404
+    is_public = meeting.event_id is not None and meeting.event.is_public
+    user = _request_user(request)
+    privileged = user is not None and (
+        user.is_staff or meeting.participations.filter(person__user=user).exists()
+    )
+    if not (is_public or privileged):
+        raise Http404
+    response = serve_feed(
+        request,
+        meeting_list().filter(pk=meeting.pk),
+        name=_line_title(meeting),
+        audience=ical.PRIVATE if privileged else ical.PUBLIC,
+        filename=f"meeting-{meeting.pk}.ics",
+        private=privileged or not is_public,
+    )
+    response["Vary"] = "Cookie, Authorization"
+    if response.status_code == 200:
+        response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
+    return response
+
+
+def _line_title(meeting: Meeting) -> str:
+    return " ".join(meeting.title.split()) or "Meeting"
