@@ -223,6 +223,7 @@ def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.
     body = body.strip()
     if not body:
         raise ValidationFailed("Write a message.", field="body")
+    visit = _locked(visit)  # the caller's copy may predate a cancel
     if visit.status not in (S.REQUESTED, S.CONFIRMED):
         raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; messages are closed.")
     message = VisitMessage.objects.create(visit=visit, kind=kind, body=body[:5000], from_requester=from_requester)
@@ -242,7 +243,12 @@ def visit_rotate_feed_token(*, visit: Visit) -> Visit:
 
 @transaction.atomic
 def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
-    """Create a meeting in the visit's programme (same arguments as ``events.services.meeting_create``)."""
+    """Create a meeting in the visit's programme (same arguments as ``events.services.meeting_create``).
+
+    The visit row is locked and re-read: a caller's copy may predate a concurrent cancel, and a meeting
+    added to a cancelled visit would stay scheduled (and invited) for ever.
+    """
+    visit = _locked(visit)
     if visit.status not in (S.REQUESTED, S.CONFIRMED):
         raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
     meeting_fields.setdefault("timezone", visit.timezone)
@@ -254,6 +260,8 @@ def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
 @transaction.atomic
 def programme_meeting_attach(*, visit: Visit | None, meeting: Meeting) -> None:
     """Move an existing meeting into a visit's programme, or out of any (``visit=None``)."""
+    if visit is not None:
+        visit = _locked(visit)  # re-read the status under a lock, as in programme_meeting_create
     ProgrammeSlot.objects.filter(meeting=meeting).exclude(visit=visit).delete()
     if visit is not None:
         if visit.status not in (S.REQUESTED, S.CONFIRMED):

@@ -294,8 +294,10 @@ class Command(BaseCommand):
     def load_public_events(self, today, rooms, people, topics) -> list[Event]:
         venue = rooms["seminar"].venue
         R = Participation.Role
-        info_day = next_weekday(today + timedelta(days=21))
-        workshop_day = next_weekday(today + timedelta(days=28))
+        # Each on its own day, after the visit's, so the same people are never booked twice.
+        visit_day = next_weekday(today + timedelta(days=14))
+        info_day = next_weekday(max(today + timedelta(days=21), visit_day + timedelta(days=1)))
+        workshop_day = next_weekday(max(today + timedelta(days=28), info_day + timedelta(days=1)))
         plans = [
             (
                 "stem-cell-info-day",
