@@ -9,6 +9,8 @@ unexpected is still logged by Django but never leaks a traceback.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError, OperationalError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -31,7 +33,41 @@ def _flatten(value):
     return str(value)
 
 
+#: PostgreSQL SQLSTATEs that mean "a concurrent transaction got in the way; try again".
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def _database_error_response(exc) -> Response | None:
+    """Database refusals that reach the view are the client's problem (4xx), not a crash (5xx)."""
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        names = sorted({str(o) for o in list(getattr(exc, "protected_objects", None) or
+                                              getattr(exc, "restricted_objects", None) or [])[:5]})
+        return Response(
+            {"error": {"code": "in_use", "message": "Still referenced; remove the references first.", "used_by": names}},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, IntegrityError):
+        return Response(
+            {"error": {"code": "integrity", "message": "This would duplicate or orphan stored data."}},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DataError):
+        return Response(
+            {"error": {"code": "invalid", "message": "A value is out of range for storage."}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, OperationalError) and getattr(getattr(exc, "__cause__", None), "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return Response(
+            {"error": {"code": "concurrent_update", "message": "A concurrent request changed the same data; retry."}},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return None
+
+
 def exception_handler(exc, context):
+    database_response = _database_error_response(exc)
+    if database_response is not None:
+        return database_response
     if isinstance(exc, DomainError):
         body = {"code": exc.code, "message": exc.message, **exc.detail}
         if exc.field:

@@ -1,3 +1,28 @@
-"""Routes of API v1 (filled in by the API resources)."""
+"""Routes of API v1."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("organisations", views.OrganisationViewSet, basename="organisation")
+router.register("people", views.PersonViewSet, basename="person")
+router.register("topics", views.TopicViewSet, basename="topic")
+router.register("venues", views.VenueViewSet, basename="venue")
+router.register("rooms", views.RoomViewSet, basename="room")
+router.register("delegations", views.DelegationViewSet, basename="delegation")
+router.register("visits", views.VisitViewSet, basename="visit")
+router.register("meetings", views.MeetingViewSet, basename="meeting")
+router.register("events", views.EventViewSet, basename="event")
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path("me/rotate-feed-token/", views.MeRotateFeedTokenView.as_view(), name="me-rotate-feed-token"),
+    path("visit-requests/", views.VisitRequestCreateView.as_view(), name="visit-request-create"),
+    path("visit-requests/<str:token>/", views.VisitRequestDetailView.as_view(), name="visit-request-detail"),
+    path("visit-requests/<str:token>/cancel/", views.VisitRequestCancelView.as_view(), name="visit-request-cancel"),
+    path("visit-requests/<str:token>/messages/", views.VisitRequestMessageView.as_view(),
+         name="visit-request-messages"),
+    *router.urls,
+]

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Domain apps, lowest first: each may import only the ones above it in this list.
     "directory",
     "events",
@@ -230,6 +231,9 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Client address for throttles: REMOTE_ADDR unless told how many trusted proxies sit in front
+    # (an unset value would trust a client-supplied X-Forwarded-For and let it dodge throttles).
+    "NUM_PROXIES": int(env_str("VISITDESK_NUM_PROXIES", "0")),
     "DEFAULT_THROTTLE_RATES": {
         "visit_request": env_str("VISITDESK_THROTTLE_VISIT_REQUEST", "20/hour"),
         "public": env_str("VISITDESK_THROTTLE_PUBLIC", "120/minute"),
@@ -246,6 +250,19 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI assets served from this site, not a third-party CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    "ENUM_NAME_OVERRIDES": {
+        "OrganisationKindEnum": "directory.models.Organisation.Kind",
+        "MeetingKindEnum": "events.models.Meeting.Kind",
+        "EventKindEnum": "events.models.Event.Kind",
+        "MessageKindEnum": "visits.models.VisitMessage.Kind",
+        "VisitStatusEnum": "visits.models.Visit.Status",
+        "MeetingStatusEnum": "events.models.Meeting.Status",
+    },
 }
 
 # --- Product rules ----------------------------------------------------------------------------
@@ -253,6 +270,8 @@ VISITDESK_DEFAULT_TIMEZONE = env_str("VISITDESK_DEFAULT_TIMEZONE", "Europe/Berli
 # Reminder offsets (minutes before the start). Delegation members: before the visit; hosts: before each meeting.
 VISITDESK_REMINDERS_DELEGATION = [int(x) for x in env_list("VISITDESK_REMINDERS_DELEGATION", ["10080", "1440"])]
 VISITDESK_REMINDERS_HOST = [int(x) for x in env_list("VISITDESK_REMINDERS_HOST", ["1440", "60"])]
+# Invites/updates wait this long so several quick edits reach participants as one update.
+VISITDESK_NOTIFY_SETTLE_SECONDS = int(env_str("VISITDESK_NOTIFY_SETTLE_SECONDS", "60"))
 VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DAYS", "30"))
 VISITDESK_FEED_REFRESH = "PT1H"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from directory.models import Person
 
-from .models import AgendaItem, Meeting, Participation
+from .models import AgendaItem, Event, Meeting, Participation
 
 
 def meeting_conflicts(
@@ -76,3 +76,37 @@ def public_meetings() -> QuerySet[Meeting]:
 def meetings_visible_to_person(*, person: Person) -> QuerySet[Meeting]:
     """What a host may see: the meetings they take part in."""
     return Meeting.objects.filter(participations__person=person).distinct()
+
+
+def upcoming_public_events(*, now: datetime | None = None) -> QuerySet[Event]:
+    """Public events with a scheduled meeting still to come, soonest first.
+
+    Each event carries ``next_starts_at`` and ``upcoming_meetings`` (its scheduled, not yet ended
+    meetings in order), so a listing renders without a query per event.
+    """
+    now = now or timezone.now()
+    upcoming = Q(meetings__status=Meeting.Status.SCHEDULED, meetings__ends_at__gt=now)
+    return (
+        Event.objects.filter(is_public=True)
+        .annotate(next_starts_at=Min("meetings__starts_at", filter=upcoming))
+        .filter(next_starts_at__isnull=False)
+        .select_related("venue")
+        .prefetch_related(
+            "topics",
+            Prefetch(
+                "meetings",
+                queryset=Meeting.objects.filter(status=Meeting.Status.SCHEDULED, ends_at__gt=now)
+                .select_related("room__venue")
+                .order_by("starts_at"),
+                to_attr="upcoming_meetings",
+            ),
+        )
+        .order_by("next_starts_at", "title")
+    )
+
+
+def event_list(*, public_only: bool = True) -> QuerySet[Event]:
+    """Events with their venue, topics and (feed-visible) meetings joined, in a constant number of queries."""
+    meetings = Meeting.objects.filter(feed_window_q()).select_related("room__venue").order_by("starts_at", "id")
+    qs = Event.objects.select_related("venue").prefetch_related("topics", Prefetch("meetings", queryset=meetings))
+    return qs.filter(is_public=True) if public_only else qs

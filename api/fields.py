@@ -1,0 +1,110 @@
+"""Serializer fields that refuse, with a 400, inputs the database would choke on.
+
+PostgreSQL rejects NUL characters in text and timestamps outside its range; a naive datetime would
+silently be read in the server's zone. Each of these becomes a field error here, before any query.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, date, datetime
+
+from django.utils import timezone as djtz
+from rest_framework import serializers
+
+#: The calendar range the API accepts; wide enough for any booking, narrow enough for every backend.
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def _zones() -> set[str]:
+    return zoneinfo.available_timezones()
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an explicit UTC offset; answers in UTC-offset ISO form."""
+
+    default_error_messages = {
+        "naive": "Give a UTC offset, e.g. 2026-12-01T10:00:00+01:00.",
+        "range": f"Must be between the years {MIN_YEAR} and {MAX_YEAR}.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("invalid", format="ISO 8601")
+        if isinstance(value, datetime) and djtz.is_naive(value):
+            self.fail("naive")
+        parsed = value
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                self.fail("invalid", format="ISO 8601 with offset (YYYY-MM-DDThh:mm[:ss]±hh:mm)")
+            if djtz.is_naive(parsed):
+                self.fail("naive")
+        if not isinstance(parsed, datetime):
+            self.fail("invalid", format="ISO 8601 string")
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            self.fail("range")
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            self.fail("range")
+
+
+class BoundedDateField(serializers.DateField):
+    default_error_messages = {"range": f"Must be between the years {MIN_YEAR} and {MAX_YEAR}."}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("invalid", format="YYYY-MM-DD")
+        result = super().to_internal_value(value)
+        if isinstance(result, date) and not MIN_YEAR <= result.year <= MAX_YEAR:
+            self.fail("range")
+        return result
+
+
+class TimezoneField(serializers.CharField):
+    """An IANA time zone name (``Europe/Berlin``)."""
+
+    default_error_messages = {"zone": "{value!r} is not an IANA time zone name (e.g. Europe/Berlin)."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value not in _zones():
+            self.fail("zone", value=value[:64])
+        return value
+
+
+class SafeSlugRelatedField(serializers.SlugRelatedField):
+    """A slug reference that never sends a non-string or a NUL byte to the database."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or "\x00" in data or len(data) > 200:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SafePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id reference: integers only (no floats, booleans or numeric strings with junk)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if isinstance(data, str):
+            if not data.isdigit() or len(data) > 19:
+                self.fail("incorrect_type", data_type="str")
+            data = int(data)
+        if not 0 < data < 2**63:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+def clean_token(value: str) -> str | None:
+    """A URL token as it may be looked up, or None when it cannot be one (so: 404, no query)."""
+    if not value or len(value) > 64 or "\x00" in value:
+        return None
+    return value

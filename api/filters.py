@@ -1,0 +1,83 @@
+"""Query filters for the list endpoints (django-filter).
+
+Date ranges are overlaps, not containment: a visit from 3 to 5 May matches ``from=5 May``, and a
+request whose preferred window touches the range matches before it has dates of its own. Relations
+are tested with ``EXISTS`` subqueries so no filter multiplies rows or needs ``DISTINCT``.
+"""
+
+from __future__ import annotations
+
+import django_filters as df
+from django.db.models import Exists, OuterRef, Q
+
+from directory.models import Organisation, Person
+from events.models import Meeting, Participation, Room
+from visits.models import PreferredWindow, Visit
+
+
+class VisitFilter(df.FilterSet):
+    status = df.MultipleChoiceFilter(choices=Visit.Status.choices, help_text="Repeat for several")
+    organisation = df.ModelChoiceFilter(
+        field_name="delegation__organisation", queryset=Organisation.objects.all(), help_text="Organisation id"
+    )
+    topic = df.CharFilter(method="filter_topic", max_length=120, help_text="Topic slug")
+
+    class Meta:
+        model = Visit
+        fields = ["status", "organisation", "topic"]
+
+    def filter_topic(self, queryset, name, value):
+        return queryset.filter(Exists(Visit.topics.through.objects.filter(visit=OuterRef("pk"), topic__slug=value)))
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # both bounds are applied together in filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        start, end = self.form.cleaned_data.get("from"), self.form.cleaned_data.get("to")
+        if not (start or end):
+            return queryset
+        own = Q(starts_on__isnull=False)
+        windows = PreferredWindow.objects.filter(visit=OuterRef("pk"))
+        if start:
+            own &= Q(ends_on__gte=start)
+            windows = windows.filter(end__gte=start)
+        if end:
+            own &= Q(starts_on__lte=end)
+            windows = windows.filter(start__lte=end)
+        return queryset.filter(own | Exists(windows))
+
+
+# ``from`` and ``to`` are the public parameter names; ``from`` is a Python keyword, so they are added here.
+VisitFilter.base_filters["from"] = df.DateFilter(
+    method="filter_nothing", label="from", help_text="Visits (dates or preferred windows) overlapping on or after this day"
+)
+VisitFilter.base_filters["to"] = df.DateFilter(
+    method="filter_nothing", label="to", help_text="Visits (dates or preferred windows) overlapping on or before this day"
+)
+
+
+class MeetingFilter(df.FilterSet):
+    starts_after = df.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte", help_text="Starts at or after")
+    starts_before = df.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt", help_text="Starts before")
+    room = df.ModelChoiceFilter(queryset=Room.objects.all(), help_text="Room id")
+    person = df.ModelChoiceFilter(field_name="participations__person", queryset=Person.objects.all(),
+                                  method="filter_person", help_text="Participant id")
+    visit = df.ModelChoiceFilter(field_name="programme_slot__visit", queryset=Visit.objects.all(), help_text="Visit id")
+    status = df.ChoiceFilter(choices=Meeting.Status.choices)
+    kind = df.ChoiceFilter(choices=Meeting.Kind.choices)
+
+    class Meta:
+        model = Meeting
+        fields = ["room", "person", "visit", "status", "kind"]
+
+    def filter_person(self, queryset, name, value):
+        return queryset.filter(Exists(Participation.objects.filter(meeting=OuterRef("pk"), person=value)))
+
+
+MeetingFilter.base_filters["from"] = df.IsoDateTimeFilter(
+    field_name="ends_at", lookup_expr="gt", label="from", help_text="Overlaps: ends after this instant"
+)
+MeetingFilter.base_filters["to"] = df.IsoDateTimeFilter(
+    field_name="starts_at", lookup_expr="lt", label="to", help_text="Overlaps: starts before this instant"
+)

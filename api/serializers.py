@@ -1,0 +1,494 @@
+"""Shapes of the API: validation of input shape, rendering of output. No decisions live here.
+
+Input serializers check types, lengths and references and hand plain values to the services;
+output serializers render rows that the selectors already joined, so lists cost a constant number
+of queries. Field names follow the product's published contract.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models.functions import Lower
+from rest_framework import serializers
+
+from directory.models import Language, Organisation, Person, Topic
+from events import links as event_links
+from events.models import AgendaItem, Event, Meeting, Participation, Room, Venue
+from visits import links as visit_links
+from visits.models import Delegation, PreferredWindow, Visit, VisitMessage
+from visits.services import MAX_DELEGATION_SIZE
+
+from .fields import (
+    AwareDateTimeField,
+    BoundedDateField,
+    SafePrimaryKeyRelatedField,
+    SafeSlugRelatedField,
+    TimezoneField,
+)
+
+COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+
+
+def _country(value: str) -> str:
+    if value and not COUNTRY_RE.match(value):
+        raise serializers.ValidationError("Use a two-letter ISO 3166-1 code, e.g. DE.")
+    return value.upper()
+
+
+# --- errors (documentation only) ---------------------------------------------------------------
+
+
+class ConflictSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    uid = serializers.CharField()
+    title = serializers.CharField()
+    starts_at = serializers.CharField()
+    ends_at = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. invalid, not_found, schedule_conflict")
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        required=False, child=serializers.JSONField(), help_text="Field name → list of messages (400 only)"
+    )
+    conflicts = ConflictSerializer(many=True, required=False, help_text="The meetings in the way (409 only)")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+# --- directory -------------------------------------------------------------------------------
+
+
+class TopicSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Topic
+        fields = ["id", "name", "slug", "description"]
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "kind", "country", "city", "website", "created_at"]
+        read_only_fields = ["created_at"]
+        validators: list = []  # the case-insensitive uniqueness is checked in validate()
+
+    def validate_country(self, value: str) -> str:
+        return _country(value)
+
+    def validate(self, attrs):
+        name = " ".join(attrs.get("name", getattr(self.instance, "name", "")).split())
+        country = attrs.get("country", getattr(self.instance, "country", ""))
+        clash = Organisation.objects.annotate(lname=Lower("name")).filter(lname=name.lower(), country=country)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"name": ["An organisation with this name and country exists."]})
+        if "name" in attrs:
+            attrs["name"] = name
+        return attrs
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    organisation = SafePrimaryKeyRelatedField(queryset=Organisation.objects.all(), allow_null=True, required=False)
+    expertise = SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), many=True, required=False)
+    timezone = TimezoneField(required=False)
+    has_account = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Person
+        fields = [
+            "id", "name", "email", "organisation", "job_title", "language", "timezone", "expertise",
+            "reminders_opt_out", "has_account", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        validators: list = []
+
+    def get_has_account(self, obj: Person) -> bool:
+        return obj.user_id is not None
+
+    def validate_email(self, value: str) -> str:
+        value = value.strip()
+        clash = Person.objects.filter(email__iexact=value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError("A person with this e-mail exists.")
+        return value
+
+
+class VenueSerializer(serializers.ModelSerializer):
+    organisation = SafePrimaryKeyRelatedField(queryset=Organisation.objects.all(), allow_null=True, required=False)
+    timezone = TimezoneField(required=False)
+    address = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Venue
+        fields = ["id", "name", "organisation", "street", "postcode", "city", "country", "timezone", "address"]
+
+    def validate_country(self, value: str) -> str:
+        return _country(value)
+
+
+class RoomSerializer(serializers.ModelSerializer):
+    venue = SafePrimaryKeyRelatedField(queryset=Venue.objects.all())
+    capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+
+    class Meta:
+        model = Room
+        fields = ["id", "venue", "name", "capacity", "bookable_from", "bookable_until"]
+        validators: list = []
+
+    def validate(self, attrs):
+        start = attrs.get("bookable_from", getattr(self.instance, "bookable_from", None))
+        end = attrs.get("bookable_until", getattr(self.instance, "bookable_until", None))
+        if start and end and end <= start:
+            raise serializers.ValidationError({"bookable_until": ["Must be after bookable_from."]})
+        venue = attrs.get("venue", getattr(self.instance, "venue", None))
+        name = attrs.get("name", getattr(self.instance, "name", None))
+        clash = Room.objects.filter(venue=venue, name=name)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"name": ["This venue already has a room with this name."]})
+        return attrs
+
+
+class OrganisationBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "country"]
+
+
+class PersonBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Person
+        fields = ["id", "name", "email", "job_title"]
+
+
+class DelegationSerializer(serializers.ModelSerializer):
+    organisation = OrganisationBriefSerializer(read_only=True)
+    lead = PersonBriefSerializer(read_only=True, allow_null=True)
+    members = PersonBriefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Delegation
+        fields = ["id", "name", "size", "organisation", "lead", "members"]
+
+
+# --- visits ----------------------------------------------------------------------------------
+
+
+class WindowSerializer(serializers.Serializer):
+    start = BoundedDateField()
+    end = BoundedDateField()
+
+    def validate(self, attrs):
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": ["Must be on or after start."]})
+        return attrs
+
+
+class PreferredWindowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PreferredWindow
+        fields = ["start", "end"]
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    delegation = DelegationSerializer(read_only=True)
+    contact = PersonBriefSerializer(read_only=True)
+    host_organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
+    coordinator = PersonBriefSerializer(read_only=True, allow_null=True)
+    topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    preferred_windows = PreferredWindowSerializer(many=True, read_only=True)
+    calendar_url = serializers.SerializerMethodField()
+    webcal_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Visit
+        fields = [
+            "id", "reference", "status", "delegation", "contact", "host_organisation", "venue", "coordinator",
+            "topics", "purpose", "language", "timezone", "starts_on", "ends_on", "preferred_windows",
+            "decision_note", "requested_at", "confirmed_at", "closed_at", "updated_at", "calendar_url", "webcal_url",
+        ]
+        read_only_fields = fields
+
+    def get_calendar_url(self, obj: Visit) -> str:
+        return visit_links.visit_feed_url(obj)
+
+    def get_webcal_url(self, obj: Visit) -> str:
+        return event_links.feed_links(visit_links.visit_feed_url(obj))["webcal"]
+
+
+class VisitConfirmSerializer(serializers.Serializer):
+    starts_on = BoundedDateField(required=False, help_text="First day; defaults to the first preferred window")
+    ends_on = BoundedDateField(required=False, help_text="Last day (inclusive)")
+    timezone = TimezoneField(required=False)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class OrganisationInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")
+    website = serializers.URLField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate_country(self, value: str) -> str:
+        return _country(value)
+
+
+class ContactInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(max_length=254)
+    language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.EN)
+
+
+class MemberInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(max_length=254)
+    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class DelegationInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    size = serializers.IntegerField(min_value=1, max_value=MAX_DELEGATION_SIZE)
+    members = MemberInputSerializer(many=True, required=False, max_length=MAX_DELEGATION_SIZE, default=list)
+
+
+class VisitRequestInputSerializer(serializers.Serializer):
+    organisation = OrganisationInputSerializer()
+    contact = ContactInputSerializer()
+    delegation = DelegationInputSerializer()
+    preferred_windows = WindowSerializer(many=True, min_length=1, max_length=10)
+    topics = serializers.ListField(
+        child=SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all()),
+        required=False, default=list, max_length=50, help_text="Topic slugs",
+    )
+    purpose = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class VisitRequestCreatedSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=Visit.Status.choices)
+    status_url = serializers.URLField(help_text="Private page for the requester (keep it secret)")
+    status_api_url = serializers.URLField(help_text="The same, as this API's resource")
+
+
+class VisitMessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VisitMessage
+        fields = ["id", "kind", "body", "from_requester", "created_at"]
+
+
+class VisitMessageInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+    kind = serializers.ChoiceField(choices=VisitMessage.Kind.choices, default=VisitMessage.Kind.RESCHEDULE_REQUEST)
+
+
+class ProgrammeMeetingSerializer(serializers.ModelSerializer):
+    room = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Meeting
+        fields = ["title", "starts_at", "ends_at", "timezone", "room", "location", "online_url", "kind", "status"]
+
+    def get_room(self, obj: Meeting) -> str | None:
+        return str(obj.room) if obj.room_id else None
+
+
+class VisitRequestStatusSerializer(serializers.ModelSerializer):
+    """What the requester sees through their private token: their own request, no internal notes."""
+
+    organisation = serializers.CharField(source="delegation.organisation.name")
+    delegation = serializers.SerializerMethodField()
+    topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    preferred_windows = PreferredWindowSerializer(many=True, read_only=True)
+    status_url = serializers.SerializerMethodField()
+    calendar_url = serializers.SerializerMethodField()
+    programme = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Visit
+        fields = [
+            "reference", "status", "organisation", "delegation", "topics", "purpose", "language", "timezone",
+            "preferred_windows", "starts_on", "ends_on", "decision_note", "requested_at", "status_url",
+            "calendar_url", "programme",
+        ]
+        read_only_fields = fields
+
+    def get_delegation(self, obj: Visit) -> dict:
+        return {
+            "name": obj.delegation.name,
+            "size": obj.delegation.size,
+            "members": [{"name": m.name, "job_title": m.job_title} for m in obj.delegation.members.all()],
+        }
+
+    def get_status_url(self, obj: Visit) -> str:
+        return visit_links.visit_status_url(obj)
+
+    def get_calendar_url(self, obj: Visit) -> str | None:
+        return visit_links.visit_feed_url(obj) if obj.status == Visit.Status.CONFIRMED else None
+
+    def get_programme(self, obj: Visit) -> list[dict]:
+        meetings = self.context.get("programme", [])
+        return ProgrammeMeetingSerializer(meetings, many=True).data
+
+
+# --- meetings --------------------------------------------------------------------------------
+
+
+class ParticipationSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="person.name", read_only=True)
+    email = serializers.CharField(source="person.email", read_only=True)
+
+    class Meta:
+        model = Participation
+        fields = ["person", "name", "email", "role", "rsvp", "responded_at"]
+
+
+class AgendaItemSerializer(serializers.ModelSerializer):
+    topic = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
+    class Meta:
+        model = AgendaItem
+        fields = ["position", "title", "topic", "presenter", "minutes", "notes"]
+
+
+class MeetingSerializer(serializers.ModelSerializer):
+    participants = ParticipationSerializer(source="participations", many=True, read_only=True)
+    agenda_items = AgendaItemSerializer(many=True, read_only=True)
+    visit = serializers.SerializerMethodField()
+    ics_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "id", "uid", "sequence", "status", "title", "description", "starts_at", "ends_at", "timezone", "room",
+            "location", "online_url", "kind", "visit", "event", "participants", "agenda_items", "ics_url",
+            "cancelled_at", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_visit(self, obj: Meeting) -> int | None:
+        slot = getattr(obj, "programme_slot", None)
+        return slot.visit_id if slot is not None else None
+
+    def get_ics_url(self, obj: Meeting) -> str:
+        return event_links.meeting_ics_url(obj)
+
+
+class ParticipantInputSerializer(serializers.Serializer):
+    person = SafePrimaryKeyRelatedField(queryset=Person.objects.all())
+    role = serializers.ChoiceField(choices=Participation.Role.choices, default=Participation.Role.GUEST)
+
+
+class AgendaItemInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    topic = SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), required=False, allow_null=True,
+                                 default=None, help_text="Topic slug")
+    presenter = SafePrimaryKeyRelatedField(queryset=Person.objects.all(), required=False, allow_null=True,
+                                           default=None, help_text="Person id")
+    minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False, allow_null=True, default=None)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class MeetingInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    starts_at = AwareDateTimeField(help_text="ISO 8601 with offset")
+    ends_at = AwareDateTimeField(help_text="ISO 8601 with offset")
+    timezone = TimezoneField(required=False, help_text="IANA name; defaults to the room's venue or the visit")
+    room = SafePrimaryKeyRelatedField(queryset=Room.objects.select_related("venue"), required=False, allow_null=True)
+    location = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    online_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=Meeting.Kind.choices, required=False)
+    visit = SafePrimaryKeyRelatedField(queryset=Visit.objects.all(), required=False, allow_null=True)
+    event = SafePrimaryKeyRelatedField(queryset=Event.objects.select_related("venue"), required=False, allow_null=True)
+    description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    participants = ParticipantInputSerializer(many=True, required=False, max_length=200)
+    agenda_items = AgendaItemInputSerializer(many=True, required=False, max_length=100)
+
+    def validate(self, attrs):
+        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if starts_at and ends_at and ends_at <= starts_at:
+            raise serializers.ValidationError({"ends_at": ["The meeting must end after it starts."]})
+        return attrs
+
+
+class RescheduleSerializer(serializers.Serializer):
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+
+    def validate(self, attrs):
+        if attrs["ends_at"] <= attrs["starts_at"]:
+            raise serializers.ValidationError({"ends_at": ["The meeting must end after it starts."]})
+        return attrs
+
+
+class RsvpSerializer(serializers.Serializer):
+    rsvp = serializers.ChoiceField(choices=[
+        Participation.Rsvp.ACCEPTED, Participation.Rsvp.DECLINED, Participation.Rsvp.TENTATIVE,
+    ])
+    person = SafePrimaryKeyRelatedField(
+        queryset=Person.objects.all(), required=False,
+        help_text="Whose answer (coordinators only); defaults to the caller",
+    )
+
+
+# --- public events and me --------------------------------------------------------------------
+
+
+class EventMeetingSerializer(serializers.ModelSerializer):
+    room = serializers.SerializerMethodField()
+    ics_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Meeting
+        fields = ["id", "uid", "title", "description", "starts_at", "ends_at", "timezone", "room", "location",
+                  "online_url", "kind", "status", "ics_url"]
+
+    def get_room(self, obj: Meeting) -> str | None:
+        return str(obj.room) if obj.room_id else None
+
+    def get_ics_url(self, obj: Meeting) -> str:
+        return event_links.meeting_ics_url(obj)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    venue = VenueSerializer(read_only=True, allow_null=True)
+    topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    meetings = EventMeetingSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Event
+        fields = ["id", "title", "slug", "kind", "description", "is_public", "venue", "topics", "meetings"]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
+    expertise = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    calendar_url = serializers.SerializerMethodField(help_text="Private https URL of your calendar feed")
+    webcal_url = serializers.SerializerMethodField(help_text="The same feed as webcal:// for one-click subscribe")
+    is_coordinator = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Person
+        fields = ["id", "name", "email", "organisation", "job_title", "language", "timezone", "expertise",
+                  "reminders_opt_out", "calendar_url", "webcal_url", "is_coordinator"]
+        read_only_fields = fields
+
+    def get_calendar_url(self, obj: Person) -> str:
+        return event_links.person_feed_url(obj)
+
+    def get_webcal_url(self, obj: Person) -> str:
+        return event_links.feed_links(event_links.person_feed_url(obj))["webcal"]
+
+    def get_is_coordinator(self, obj: Person) -> bool:
+        return bool(self.context.get("is_coordinator"))
