@@ -1,10 +1,23 @@
 from django.urls import path
 
-from . import views
+from .views import public, staff
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("visits/status/<str:token>/", views.visit_status, name="visit-status"),
+    path("", public.home, name="home"),
+    path("visits/request/", public.visit_request, name="visit-request"),
+    path("visits/request/sent/", public.visit_request_sent, name="visit-request-sent"),
+    path("visits/status/<str:token>/", public.visit_status, name="visit-status"),
+    path("visits/status/<str:token>/cancel/", public.visit_cancel, name="visit-cancel"),
+    path("visits/status/<str:token>/other-dates/", public.visit_reschedule, name="visit-reschedule"),
+    path("staff/login/", staff.LoginView.as_view(), name="login"),
+    path("staff/logout/", staff.LogoutView.as_view(), name="logout"),
+    path("staff/", staff.staff_home, name="staff-home"),
+    path("staff/visits/<int:pk>/", staff.visit_detail, name="staff-visit"),
+    path("staff/visits/<int:pk>/confirm/", staff.visit_confirm, name="staff-visit-confirm"),
+    path("staff/visits/<int:pk>/decline/", staff.visit_decline, name="staff-visit-decline"),
+    path("staff/my-meetings/", staff.my_meetings, name="my-meetings"),
+    path("staff/my-meetings/<int:pk>/rsvp/", staff.rsvp, name="rsvp"),
+    path("staff/my-meetings/rotate-feed/", staff.rotate_feed, name="rotate-feed"),
 ]

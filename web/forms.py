@@ -1,0 +1,186 @@
+"""The request-a-visit form and the small forms of the status and staff pages.
+
+Forms check shape and the rules a requester can fix on the spot (dates in the past, end before
+start, size, e-mail); ``visits.services`` stays the authority and its ``ValidationFailed`` is shown
+on the matching field by the view.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.forms import formset_factory
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from directory.models import Language, Topic
+from events.models import Participation
+from visits.models import Visit
+from visits.services import MAX_DELEGATION_SIZE, MemberSpec, VisitRequestInput
+
+MAX_MEMBERS = MAX_DELEGATION_SIZE
+MAX_WINDOWS = 5
+
+
+class VisitRequestForm(forms.Form):
+    organisation_name = forms.CharField(label=_("Organisation name"), max_length=200)
+    organisation_country = forms.CharField(
+        label=_("Country"),
+        max_length=2,
+        required=False,
+        help_text=_("Two-letter ISO code, e.g. DK or DE."),
+        validators=[RegexValidator(r"^[A-Za-z]{2}$", _("Use the two-letter country code, e.g. DK."))],
+        widget=forms.TextInput(attrs={"autocomplete": "country", "size": 3, "class": "short"}),
+    )
+    organisation_website = forms.URLField(
+        label=_("Website"), required=False, assume_scheme="https",
+        widget=forms.URLInput(attrs={"autocomplete": "url", "placeholder": "https://"}),
+    )
+    contact_name = forms.CharField(
+        label=_("Your name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    contact_email = forms.EmailField(
+        label=_("Your e-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text=_("We send the acknowledgement and every update here."),
+    )
+    contact_language = forms.ChoiceField(label=_("Language for our e-mails"), choices=Language.choices)
+    delegation_name = forms.CharField(
+        label=_("Delegation name"), max_length=200,
+        help_text=_("How we should call your group, e.g. “Life Science Nord delegation”."),
+    )
+    delegation_size = forms.IntegerField(
+        label=_("Number of people travelling"), min_value=1, max_value=MAX_DELEGATION_SIZE,
+        help_text=_("Between 1 and %(max)s.") % {"max": MAX_DELEGATION_SIZE},
+        widget=forms.NumberInput(attrs={"class": "short"}),
+    )
+    topics = forms.ModelMultipleChoiceField(
+        label=_("Topics of interest"), queryset=Topic.objects.all(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    purpose = forms.CharField(
+        label=_("Purpose of the visit"), required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("What would you like to discuss or see?"),
+    )
+
+    def clean_organisation_country(self):
+        return self.cleaned_data["organisation_country"].upper()
+
+
+class MemberForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    job_title = forms.CharField(label=_("Job title"), max_length=200, required=False)
+
+
+class BaseMemberFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        seen: set[str] = set()
+        for form in self.forms:
+            email = (form.cleaned_data.get("email") or "").lower()
+            if email and email in seen:
+                form.add_error("email", _("This person is listed twice."))
+            seen.add(email)
+
+
+class WindowForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        if start < timezone.localdate():
+            raise forms.ValidationError(_("This date is in the past."), code="past")
+        return start
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", forms.ValidationError(_("The end is before the start."), code="end_before_start"))
+        return cleaned
+
+
+MemberFormSet = formset_factory(
+    MemberForm, formset=BaseMemberFormSet, extra=1, max_num=MAX_MEMBERS, validate_max=True, absolute_max=MAX_MEMBERS
+)
+WindowFormSet = formset_factory(
+    WindowForm, extra=0, min_num=1, validate_min=True, max_num=MAX_WINDOWS, validate_max=True,
+    absolute_max=MAX_WINDOWS,
+)
+
+
+def visit_request_input(form: VisitRequestForm, members: MemberFormSet, windows: WindowFormSet) -> VisitRequestInput:
+    """The service's input from three valid forms; blank extra rows are left out."""
+    data = form.cleaned_data
+    return VisitRequestInput(
+        organisation_name=data["organisation_name"],
+        organisation_country=data["organisation_country"],
+        organisation_website=data["organisation_website"],
+        contact_name=data["contact_name"],
+        contact_email=data["contact_email"],
+        contact_language=data["contact_language"],
+        delegation_name=data["delegation_name"],
+        delegation_size=data["delegation_size"],
+        members=[
+            MemberSpec(name=m.cleaned_data["name"], email=m.cleaned_data["email"], job_title=m.cleaned_data["job_title"])
+            for m in members.forms
+            if m.cleaned_data
+        ],
+        preferred_windows=[(w.cleaned_data["start"], w.cleaned_data["end"]) for w in windows.forms if w.cleaned_data],
+        topics=list(data["topics"]),
+        purpose=data["purpose"],
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class RescheduleForm(forms.Form):
+    body = forms.CharField(
+        label=_("Which dates would suit you instead?"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class VisitFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Visit.Status.choices]
+    )
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Reference, delegation, organisation, contact")}),
+    )
+
+
+class ConfirmVisitForm(forms.Form):
+    starts_on = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    ends_on = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if start and end and end < start:
+            self.add_error("ends_on", _("The last day is before the first day."))
+        return cleaned
+
+
+class DeclineVisitForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason sent to the requester"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RsvpForm(forms.Form):
+    answer = forms.ChoiceField(
+        choices=[
+            (Participation.Rsvp.ACCEPTED, _("Accept")),
+            (Participation.Rsvp.TENTATIVE, _("Maybe")),
+            (Participation.Rsvp.DECLINED, _("Decline")),
+        ]
+    )

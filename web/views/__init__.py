@@ -1,0 +1,1 @@
+"""Server-rendered pages: ``public`` for requesters and the public, ``staff`` behind the login."""

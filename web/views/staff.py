@@ -1,0 +1,243 @@
+"""Pages behind the login: coordinators (``user.is_staff``) see every visit and decide on requests;
+hosts (a user linked to a ``Person``) see only the visits they take part in and answer RSVPs.
+
+Anything a user may not see answers 404 rather than 403, so a reference or id reveals nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from directory.errors import DomainError
+from directory.models import Person
+from directory.services import person_rotate_feed_token
+from events import services as event_services
+from events.links import feed_links, person_feed_url
+from events.models import Participation
+from events.selectors import meetings_for_person
+from visits import services as visit_services
+from visits.models import Visit
+from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
+
+from ..forms import ConfirmVisitForm, DeclineVisitForm, RsvpForm, VisitFilterForm
+from ..programme import itinerary, timelines
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's default): a logout link in an <img> cannot sign anyone out."""
+
+
+def _person(user) -> Person | None:
+    return getattr(user, "person", None) if user.is_authenticated else None
+
+
+def is_coordinator(user) -> bool:
+    return user.is_authenticated and user.is_active and user.is_staff
+
+
+def visible_visits(user) -> QuerySet[Visit]:
+    if is_coordinator(user):
+        return visit_list()
+    person = _person(user)
+    if person is None:
+        return Visit.objects.none()
+    return visits_visible_to_person(person=person)
+
+
+def admin_url(model, pk=None) -> str | None:
+    """A link into the admin, or None while the model is not registered there."""
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{'change' if pk else 'changelist'}"
+    try:
+        return reverse(name, args=[pk] if pk else None)
+    except NoReverseMatch:
+        return None
+
+
+def _visit_search(qs: QuerySet[Visit], q: str) -> QuerySet[Visit]:
+    for word in q.split():
+        qs = qs.filter(
+            Q(reference__icontains=word)
+            | Q(delegation__name__icontains=word)
+            | Q(delegation__organisation__name__icontains=word)
+            | Q(contact__name__icontains=word)
+            | Q(contact__email__icontains=word)
+        )
+    return qs
+
+
+@login_required
+def staff_home(request):
+    """The visit list: filter by status, search by reference, delegation, organisation or contact."""
+    filters = VisitFilterForm(request.GET or None)
+    visits = visible_visits(request.user)
+    if filters.is_valid():
+        if filters.cleaned_data["status"]:
+            visits = visits.filter(status=filters.cleaned_data["status"])
+        if filters.cleaned_data["q"]:
+            visits = _visit_search(visits, filters.cleaned_data["q"])
+    page = Paginator(visits.order_by("-requested_at"), 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "web/staff/visit_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "is_coordinator": is_coordinator(request.user),
+            "has_person": _person(request.user) is not None,
+            "admin_visits": admin_url(Visit) if is_coordinator(request.user) else None,
+        },
+    )
+
+
+def _visible_visit_or_404(user, pk: int) -> Visit:
+    visit = visible_visits(user).filter(pk=pk).first()
+    if visit is None:
+        raise Http404
+    return visit
+
+
+@login_required
+def visit_detail(request, pk: int):
+    visit = _visible_visit_or_404(request.user, pk)
+    coordinator = is_coordinator(request.user)
+    return _visit_detail_page(request, visit, coordinator=coordinator)
+
+
+def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form=None, decline_form=None, status=200):
+    meetings = list(programme_meetings(visit=visit))
+    first_window = visit.preferred_windows.first()
+    context = {
+        "visit": visit,
+        "timelines": timelines(meetings, visit.timezone),
+        "days": itinerary(meetings, visit.timezone),
+        "is_coordinator": coordinator,
+        "can_decide": coordinator and visit.status == Visit.Status.REQUESTED,
+        "confirm_form": confirm_form
+        or ConfirmVisitForm(initial={"starts_on": first_window.start, "ends_on": first_window.end} if first_window else None),
+        "decline_form": decline_form or DeclineVisitForm(),
+        "visit_messages": visit.messages.all() if coordinator else [],
+        "admin_visit": admin_url(Visit, visit.pk) if coordinator else None,
+    }
+    return render(request, "web/staff/visit_detail.html", context, status=status)
+
+
+def _coordinator_visit_or_404(request, pk: int) -> Visit:
+    if not is_coordinator(request.user):
+        raise Http404
+    return get_object_or_404(visit_list(), pk=pk)
+
+
+@login_required
+@require_POST
+def visit_confirm(request, pk: int):
+    visit = _coordinator_visit_or_404(request, pk)
+    form = ConfirmVisitForm(request.POST)
+    if not form.is_valid():
+        return _visit_detail_page(request, visit, coordinator=True, confirm_form=form, status=400)
+    try:
+        visit_services.visit_confirm(
+            visit=visit,
+            by=_person(request.user),
+            starts_on=form.cleaned_data["starts_on"],
+            ends_on=form.cleaned_data["ends_on"],
+        )
+    except DomainError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return _visit_detail_page(request, visit, coordinator=True, confirm_form=form, status=exc.status)
+    messages.success(request, _("%(reference)s is confirmed.") % {"reference": visit.reference})
+    return redirect("web:staff-visit", pk=visit.pk)
+
+
+@login_required
+@require_POST
+def visit_decline(request, pk: int):
+    visit = _coordinator_visit_or_404(request, pk)
+    form = DeclineVisitForm(request.POST)
+    if not form.is_valid():
+        return _visit_detail_page(request, visit, coordinator=True, decline_form=form, status=400)
+    try:
+        visit_services.visit_decline(visit=visit, by=_person(request.user), reason=form.cleaned_data["reason"])
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _visit_detail_page(request, visit, coordinator=True, decline_form=form, status=exc.status)
+    messages.success(request, _("%(reference)s is declined.") % {"reference": visit.reference})
+    return redirect("web:staff-visit", pk=visit.pk)
+
+
+# --- a host's own meetings -------------------------------------------------------------------
+
+
+@login_required
+def my_meetings(request):
+    person = _person(request.user)
+    if person is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    since = timezone.now() - timedelta(days=1)
+    meetings = list(meetings_for_person(person=person).filter(ends_at__gte=since).order_by("starts_at"))
+    for m in meetings:
+        m.mine = next((p for p in m.participations.all() if p.person_id == person.pk), None)
+    return render(
+        request,
+        "web/staff/my_meetings.html",
+        {
+            "person": person,
+            "days": itinerary(meetings, person.timezone),
+            "feed": feed_links(person_feed_url(person)),
+            "rsvp_choices": RsvpForm.base_fields["answer"].choices,
+            "admin_person": admin_url(Person, person.pk) if is_coordinator(request.user) else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def rsvp(request, pk: int):
+    person = _person(request.user)
+    participation = get_object_or_404(Participation.objects.select_related("meeting"), pk=pk, person=person)
+    form = RsvpForm(request.POST)
+    if form.is_valid():
+        try:
+            event_services.participant_rsvp(participation=participation, answer=form.cleaned_data["answer"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("You answered “%(answer)s” for “%(meeting)s”.")
+                % {"answer": dict(form.fields["answer"].choices)[form.cleaned_data["answer"]],
+                   "meeting": participation.meeting.title},
+            )
+    else:
+        messages.error(request, _("Choose accept, maybe or decline."))
+    return redirect(f"{reverse('web:my-meetings')}#meeting-{participation.meeting_id}")
+
+
+@login_required
+@require_POST
+def rotate_feed(request):
+    person = _person(request.user)
+    if person is None:
+        raise Http404
+    person_rotate_feed_token(person=person)
+    messages.success(request, _("Your calendar link is new. Calendars subscribed to the old link stop updating."))
+    return redirect("web:my-meetings")
