@@ -6,3 +6,12 @@ class NotificationsConfig(AppConfig):
 
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from events.signals import schedule_changed
+        from visits.signals import visit_changed
+
+        from . import receivers
+
+        schedule_changed.connect(receivers.on_schedule_changed, dispatch_uid="notifications.schedule_changed")
+        visit_changed.connect(receivers.on_visit_changed, dispatch_uid="notifications.visit_changed")

@@ -1,0 +1,379 @@
+"""Turning one outbox row into one e-mail, rendered from the database as it is *now*.
+
+Rendering at send time (not when the row was created) is what makes rapid edits coalesce: whatever
+the row was owed for, the mail shows the meeting's current state and SEQUENCE, and the dispatcher
+records that SEQUENCE as told. Calendar bytes come only from ``events.ical.render_invite``.
+
+MIME layout (interop requirement for Outlook, Gmail, Apple Mail, Thunderbird)::
+
+    multipart/mixed
+    ├── multipart/alternative
+    │   ├── text/plain
+    │   ├── text/html
+    │   └── text/calendar; method=REQUEST; charset=utf-8
+    └── application/ics; name=invite.ics   (the same bytes)
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import encoders
+from email.mime.base import MIMEBase
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+
+from directory.models import Person
+from events.ical import render_invite
+from events.links import absolute, feed_links, meeting_ics_url
+from events.models import Meeting, MeetingRevision, Participation
+from visits.links import visit_feed_url, visit_status_url
+from visits.models import Visit
+from visits.selectors import programme_meetings
+
+from . import links
+from .models import InviteState, Kind, OutboxMessage
+from .reconcile import desired_participations
+
+LANGUAGES = ("en", "de")
+DATE_FORMATS = {"en": "l, j F Y", "de": "l, j. F Y"}
+LABELS = {
+    "en": {
+        "your_time": "your time",
+        "moved": "moved from {old} to {new}",
+        "room": "room {old} → {new}",
+        "location": "place {old} → {new}",
+        "title": "title “{old}” → “{new}”",
+        "online_url": "online link changed",
+        "description": "description changed",
+        "agenda": "agenda changed",
+        "timezone": "time zone {old} → {new}",
+        "none": "none",
+        "accept": "Accept",
+        "tentative": "Maybe",
+        "decline": "Decline",
+    },
+    "de": {
+        "your_time": "Ihre Zeit",
+        "moved": "verschoben von {old} auf {new}",
+        "room": "Raum {old} → {new}",
+        "location": "Ort {old} → {new}",
+        "title": "Titel „{old}“ → „{new}“",
+        "online_url": "Online-Link geändert",
+        "description": "Beschreibung geändert",
+        "agenda": "Tagesordnung geändert",
+        "timezone": "Zeitzone {old} → {new}",
+        "none": "keiner",
+        "accept": "Zusagen",
+        "tentative": "Vielleicht",
+        "decline": "Absagen",
+    },
+}
+
+
+class Stale(Exception):
+    """The row no longer matches the truth (e.g. an invite for someone removed); it is cancelled."""
+
+
+def language_of(person: Person) -> str:
+    return person.language if person.language in LANGUAGES else "en"
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+
+def format_span(starts_at: datetime, ends_at: datetime, tz: str, lang: str, viewer_tz: str | None = None) -> str:
+    """"Monday, 1 December 2026, 10:00–11:00 (Europe/Berlin)", plus the viewer's own zone if different."""
+    zone = zoneinfo.ZoneInfo(tz)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    with translation.override(lang):
+        text = f"{date_format(start, DATE_FORMATS[lang])}, {start:%H:%M}–"
+        text += f"{end:%H:%M}" if end.date() == start.date() else f"{date_format(end, DATE_FORMATS[lang])}, {end:%H:%M}"
+        text += f" ({tz})"
+        if viewer_tz and viewer_tz != tz:
+            vzone = zoneinfo.ZoneInfo(viewer_tz)
+            vstart, vend = starts_at.astimezone(vzone), ends_at.astimezone(vzone)
+            if vstart.utcoffset() != start.utcoffset():  # same wall time under another name: no noise
+                day = date_format(vstart, DATE_FORMATS[lang])
+                text += f" = {day}, {vstart:%H:%M}–{vend:%H:%M} {viewer_tz} ({LABELS[lang]['your_time']})"
+    return text
+
+
+def format_moment(value: datetime, tz: str, lang: str, *, with_date: bool) -> str:
+    local = value.astimezone(zoneinfo.ZoneInfo(tz))
+    if not with_date:
+        return f"{local:%H:%M}"
+    with translation.override(lang):
+        return f"{date_format(local, DATE_FORMATS[lang])} {local:%H:%M}"
+
+
+def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[str]:
+    """What changed since ``since_sequence``: each field's first old and last new value, in words."""
+    merged: dict[str, list[str]] = {}
+    for revision in MeetingRevision.objects.filter(meeting=meeting, sequence__gt=since_sequence).order_by("sequence"):
+        for name, pair in (revision.changes or {}).items():
+            if not isinstance(pair, list | tuple) or len(pair) != 2:
+                continue
+            if name in merged:
+                merged[name][1] = pair[1]
+            else:
+                merged[name] = [pair[0], pair[1]]
+    labels = LABELS[lang]
+    lines = []
+    start = merged.pop("starts_at", None)
+    end = merged.pop("ends_at", None)
+    if start or end:
+        old_start = datetime.fromisoformat(start[0]) if start else meeting.starts_at
+        new_start = datetime.fromisoformat(start[1]) if start else meeting.starts_at
+        old_end = datetime.fromisoformat(end[0]) if end else meeting.ends_at
+        new_end = datetime.fromisoformat(end[1]) if end else meeting.ends_at
+        zone = zoneinfo.ZoneInfo(meeting.timezone)
+        same_day = old_start.astimezone(zone).date() == new_start.astimezone(zone).date()
+        old = f"{format_moment(old_start, meeting.timezone, lang, with_date=not same_day)}–{format_moment(old_end, meeting.timezone, lang, with_date=False)}"
+        new = f"{format_moment(new_start, meeting.timezone, lang, with_date=not same_day)}–{format_moment(new_end, meeting.timezone, lang, with_date=False)}"
+        lines.append(labels["moved"].format(old=old, new=new))
+    for name, (old, new) in merged.items():
+        if name == "status":
+            continue
+        template = labels.get(name)
+        if template is None:
+            continue
+        lines.append(template.format(old=old or labels["none"], new=new or labels["none"]))
+    return lines
+
+
+def where(meeting: Meeting) -> str:
+    if meeting.room_id:
+        room = meeting.room
+        address = room.venue.address
+        return f"{room.name}, {room.venue.name}" + (f", {address}" if address else "")
+    return meeting.location
+
+
+# --- the mail object -------------------------------------------------------------------------
+
+
+class CalendarMail(EmailMultiAlternatives):
+    """``EmailMultiAlternatives`` whose alternative part can be ``text/calendar; method=…``.
+
+    Django builds ``text/*`` alternatives from a bare subtype and would drop the ``method`` parameter;
+    Outlook then shows "not supported calendar message.ics". The part is base64 so its CRLFs and
+    folded lines reach the client byte for byte.
+    """
+
+    def __init__(self, *args, calendar: bytes | None = None, method: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calendar = calendar
+        self.method = method
+
+    def _create_alternatives(self, msg):
+        msg = super()._create_alternatives(msg)
+        if self.calendar is not None:
+            part = MIMEBase("text", "calendar", method=self.method, charset="utf-8")
+            part.set_payload(self.calendar)
+            encoders.encode_base64(part)
+            msg.attach(part)
+        return msg
+
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    calendar: bytes | None = None
+    method: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def render(template: str, lang: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html): the text template's first line is the subject."""
+    context = {**context, "lang": lang, "site_url": settings.SITE_URL}
+    with translation.override(lang):
+        raw = render_to_string(f"notifications/{lang}/{template}.txt", context)
+        subject, _, body = raw.strip("\n").partition("\n")
+        body = body.strip("\n") + "\n"
+        html = render_to_string(f"notifications/{lang}/email.html", {**context, "subject": subject, "body": body})
+    return " ".join(subject.split()), body, html
+
+
+def build_message(row: OutboxMessage) -> Rendered:
+    person = row.person
+    lang = language_of(person)
+    builder = BUILDERS[row.kind]
+    return builder(row, person, lang)
+
+
+def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
+    person = row.person
+    mail = CalendarMail(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[f"{person.name} <{person.email}>" if person.name else person.email],
+        reply_to=[settings.VISITDESK_ORGANIZER_EMAIL],
+        headers={"X-Visitdesk-Key": row.key, "Auto-Submitted": "auto-generated", **rendered.headers},
+        calendar=rendered.calendar,
+        method=rendered.method,
+    )
+    mail.attach_alternative(rendered.html, "text/html")
+    if rendered.calendar is not None:
+        name = "invite.ics" if rendered.method == "REQUEST" else "cancel.ics"
+        mail.attach(name, rendered.calendar, "application/ics")
+    return mail
+
+
+# --- per kind --------------------------------------------------------------------------------
+
+
+def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict:
+    return {
+        "person": person,
+        "meeting": meeting,
+        "when": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang, person.timezone),
+        "when_short": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang),
+        "where": where(meeting),
+        "agenda": list(meeting.agenda_items.all()),
+        "ics_url": meeting_ics_url(meeting),
+        "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
+        "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
+    }
+
+
+def _invite_recipient(meeting: Meeting, person: Person, role: str) -> Participation:
+    found = Participation.objects.filter(meeting=meeting, person=person).select_related("person").first()
+    if found is not None:
+        return found
+    # Removed participant: an unsaved stand-in carrying the role they had.
+    return Participation(
+        meeting=meeting, person=person, role=role or Participation.Role.GUEST, rsvp=Participation.Rsvp.NEEDS_ACTION,
+        starts_at=meeting.starts_at, ends_at=meeting.ends_at,
+    )
+
+
+def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
+    meeting = Meeting.objects.select_related("room__venue").get(pk=row.meeting_id)
+    wanted = desired_participations(now=timezone.now()).filter(meeting=meeting, person=person).exists()
+    if row.kind == Kind.CANCEL and wanted:
+        raise Stale("the person is a participant again")
+    if row.kind != Kind.CANCEL and not wanted:
+        raise Stale("the person is no longer a participant or the meeting is not visible")
+    method = "CANCEL" if row.kind == Kind.CANCEL else "REQUEST"
+    state = InviteState.objects.filter(person=person, meeting=meeting).first()
+    role = (state.role if state else "") or row.payload.get("role", "")
+    recipient = _invite_recipient(meeting, person, role)
+    context = _meeting_context(meeting, person, lang)
+    template = {"invite": "invite", "update": "update", "cancel": "cancel"}[row.kind]
+    if row.kind == Kind.UPDATE and state is not None:
+        context["changes"] = describe_changes(meeting, state.sequence, lang)
+    if method == "REQUEST":
+        context["rsvp"] = [
+            (LABELS[lang][label], links.rsvp_url(meeting_id=meeting.pk, person_id=person.pk, answer=answer))
+            for label, answer in (("accept", "accepted"), ("tentative", "tentative"), ("decline", "declined"))
+        ]
+        context["actions"] = context["rsvp"]
+    data = render_invite(
+        meeting,
+        method=method,
+        recipient=recipient,
+        organizer_name=settings.VISITDESK_ORGANIZER_NAME,
+        organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
+    )
+    subject, text, html = render(template, lang, context)
+    row.rendered_sequence = meeting.sequence
+    row.rendered_uid = meeting.uid
+    row.rendered_role = recipient.role
+    return Rendered(subject, text, html, calendar=data, method=method)
+
+
+def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
+    if person.reminders_opt_out:
+        raise Stale("the person opted out of reminders")
+    meeting = Meeting.objects.select_related("room__venue").get(pk=row.meeting_id)
+    if meeting.starts_at <= timezone.now():
+        raise Stale("the meeting has already started")
+    if not desired_participations(now=timezone.now()).filter(meeting=meeting, person=person).exists():
+        raise Stale("not a participant of a scheduled meeting any more")
+    context = _meeting_context(meeting, person, lang)
+    opt_out = links.opt_out_url(person_id=person.pk)
+    context["opt_out_url"] = opt_out
+    subject, text, html = render("reminder", lang, context)
+    return Rendered(subject, text, html, headers={"List-Unsubscribe": f"<{opt_out}>"})
+
+
+def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
+    programme = [
+        {
+            "meeting": m,
+            "when": format_span(m.starts_at, m.ends_at, m.timezone, lang, person.timezone),
+            "where": where(m),
+            "cancelled": m.is_cancelled,
+        }
+        for m in programme_meetings(visit=visit)
+        if not m.is_cancelled
+    ]
+    return {
+        "person": person,
+        "visit": visit,
+        "programme": programme,
+        "status_url": visit_status_url(visit),
+        "feed": feed_links(visit_feed_url(visit)),
+        "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
+        "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
+        "first_day": date_format(visit.starts_on, DATE_FORMATS[lang]) if visit.starts_on else "",
+        "last_day": date_format(visit.ends_on, DATE_FORMATS[lang]) if visit.ends_on else "",
+    }
+
+
+def _visit(template: str, *, require: tuple[str, ...] = ()):
+    def build(row: OutboxMessage, person: Person, lang: str) -> Rendered:
+        visit = Visit.objects.select_related("delegation__organisation", "contact", "coordinator").get(pk=row.visit_id)
+        if require and visit.status not in require:
+            raise Stale(f"the visit is {visit.status}")
+        with translation.override(lang):
+            context = _visit_context(visit, person, lang)
+        headers = {}
+        if row.kind == Kind.VISIT_REMINDER:
+            if person.reminders_opt_out:
+                raise Stale("the person opted out of reminders")
+            opt_out = links.opt_out_url(person_id=person.pk)
+            context["opt_out_url"] = opt_out
+            headers["List-Unsubscribe"] = f"<{opt_out}>"
+        if row.kind == Kind.COORDINATOR_NEW_REQUEST:
+            context["admin_url"] = absolute(reverse("admin:visits_visit_change", args=[visit.pk]))
+        subject, text, html = render(template, lang, context)
+        return Rendered(subject, text, html, headers=headers)
+
+    return build
+
+
+def _rsvp_declined(row: OutboxMessage, person: Person, lang: str) -> Rendered:
+    meeting = Meeting.objects.select_related("room__venue").get(pk=row.meeting_id)
+    decliner = Person.objects.get(pk=row.payload.get("decliner"))
+    context = _meeting_context(meeting, person, lang)
+    context["decliner"] = decliner
+    visit = Visit.objects.filter(pk=row.visit_id).first() if row.visit_id else None
+    context["visit"] = visit
+    subject, text, html = render("coordinator_rsvp_declined", lang, context)
+    return Rendered(subject, text, html)
+
+
+BUILDERS = {
+    Kind.INVITE: _imip,
+    Kind.UPDATE: _imip,
+    Kind.CANCEL: _imip,
+    Kind.REMINDER: _reminder,
+    Kind.VISIT_REMINDER: _visit("visit_reminder", require=(Visit.Status.CONFIRMED,)),
+    Kind.VISIT_ACK: _visit("visit_ack"),
+    Kind.VISIT_CONFIRMED: _visit("visit_confirmed", require=(Visit.Status.CONFIRMED, Visit.Status.COMPLETED)),
+    Kind.VISIT_DECLINED: _visit("visit_declined", require=(Visit.Status.DECLINED,)),
+    Kind.VISIT_CANCELLED: _visit("visit_cancelled", require=(Visit.Status.CANCELLED,)),
+    Kind.COORDINATOR_NEW_REQUEST: _visit("coordinator_new_request"),
+    Kind.COORDINATOR_RSVP_DECLINED: _rsvp_declined,
+}

@@ -1,0 +1,192 @@
+"""What is sent when: reconcile, claim due rows, send, record.
+
+``dispatch_due`` is what the ``notifications.dispatch_due`` task runs, every minute from beat and
+after every workflow change (an on-commit nudge). It is safe to run any number of times
+concurrently:
+
+- rows are *claimed* before sending: on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED`` (two
+  dispatchers take disjoint rows without waiting on each other), everywhere with a conditional
+  ``UPDATE … WHERE state='pending'`` and a per-batch claim token, so a row is claimed at most once;
+- a row is marked sent right after the SMTP server accepted it, in its own short transaction.
+  The one unavoidable duplicate window is a crash between the server's "250 OK" and that commit
+  (milliseconds): the row stays in ``sending``, ``recover_stuck`` returns it to pending and it goes
+  out again. At most one message per killed worker process is affected.
+
+Temporary failures (4xx, connection errors) go back to pending with exponential backoff; permanent
+ones (5xx) and rows that exhausted their attempts become ``failed`` with the error, visible in the
+admin, where a coordinator can retry them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import compose
+from .models import IMIP_KINDS, InviteState, Kind, OutboxMessage
+from .reconcile import reconcile
+from .transports import MailTransport, TransportError
+
+logger = logging.getLogger(__name__)
+State = OutboxMessage.State
+
+BATCH_SIZE = 50
+MAX_ATTEMPTS = 8
+#: Delay before attempt n+1 after a temporary failure of attempt n.
+BACKOFF = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30),
+           timedelta(hours=1), timedelta(hours=2), timedelta(hours=4)]
+#: A row in ``sending`` longer than this belongs to a dead worker (tasks are killed after 300 s).
+STUCK_AFTER = timedelta(minutes=10)
+#: Stop claiming new batches after this long, well inside the task's soft time limit.
+TIME_BUDGET_SECONDS = 200
+
+
+def backoff(attempts: int) -> timedelta:
+    return BACKOFF[min(max(attempts - 1, 0), len(BACKOFF) - 1)]
+
+
+def claim(*, limit: int = BATCH_SIZE, now: datetime | None = None) -> list[OutboxMessage]:
+    """Move up to ``limit`` due pending rows to ``sending`` for this caller only."""
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        candidates = OutboxMessage.objects.filter(state=State.PENDING, due_at__lte=now).order_by("due_at", "id")
+        if connection.vendor == "postgresql":
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        OutboxMessage.objects.filter(pk__in=ids, state=State.PENDING).update(
+            state=State.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+        )
+    return list(
+        OutboxMessage.objects.filter(claim_token=token, state=State.SENDING)
+        .select_related("person")
+        .order_by("due_at", "id")
+    )
+
+
+def _finish(row: OutboxMessage, **fields) -> bool:
+    """Record the outcome only if the row is still ours (not recovered and re-claimed meanwhile)."""
+    fields.setdefault("updated_at", timezone.now())
+    done = OutboxMessage.objects.filter(pk=row.pk, state=State.SENDING, claim_token=row.claim_token).update(**fields)
+    if not done:
+        logger.warning("outbox %s changed hands while being sent (recovered as stuck?)", row.pk)
+    return bool(done)
+
+
+def mark_sent(row: OutboxMessage, message_id: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error="")
+        if row.kind in IMIP_KINDS:
+            method = InviteState.Method.CANCEL if row.kind == Kind.CANCEL else InviteState.Method.REQUEST
+            state = InviteState.objects.select_for_update().filter(person_id=row.person_id, meeting_id=row.meeting_id).first()
+            if state is None:
+                InviteState.objects.create(
+                    person_id=row.person_id, meeting_id=row.meeting_id, uid=row.rendered_uid,
+                    sequence=row.rendered_sequence, method=method, role=row.rendered_role, told_at=now,
+                )
+            else:
+                state.uid, state.sequence, state.method = row.rendered_uid, row.rendered_sequence, method
+                state.role = row.rendered_role or state.role
+                state.revision += 1
+                state.told_at = now
+                state.save()
+
+
+def mark_retry(row: OutboxMessage, error: str) -> None:
+    if row.attempts >= MAX_ATTEMPTS:
+        _finish(row, state=State.FAILED, last_error=f"gave up after {row.attempts} attempts: {error}"[:4000])
+    else:
+        _finish(row, state=State.PENDING, claim_token="", due_at=timezone.now() + backoff(row.attempts),
+                last_error=error[:4000])
+
+
+def release(rows: list[OutboxMessage]) -> None:
+    """Hand claimed rows back untouched (the attempt did not happen)."""
+    for row in rows:
+        _finish(row, state=State.PENDING, claim_token="", attempts=F("attempts") - 1)
+
+
+def send_one(row: OutboxMessage, transport: MailTransport) -> str:
+    """Build and send one row; returns the outcome ("sent", "cancelled", "failed", "retry")."""
+    try:
+        rendered = compose.build_message(row)
+        mail = compose.to_email(row, rendered)
+    except compose.Stale as exc:
+        _finish(row, state=State.CANCELLED, last_error=f"not sent: {exc}")
+        return "cancelled"
+    except Exception as exc:  # a rendering bug or a vanished object must not block the queue
+        logger.exception("outbox %s could not be built", row.pk)
+        _finish(row, state=State.FAILED, last_error=f"could not build the message: {exc!r}"[:4000])
+        return "failed"
+    message_id = make_msgid(domain=settings.SITE_DOMAIN)
+    mail.extra_headers["Message-ID"] = message_id
+    try:
+        transport.send(mail)
+    except TransportError as exc:
+        if exc.permanent:
+            _finish(row, state=State.FAILED, last_error=str(exc)[:4000])
+            return "failed"
+        mark_retry(row, str(exc))
+        return "retry"
+    mark_sent(row, message_id)
+    return "sent"
+
+
+def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDGET_SECONDS,
+                 transport: MailTransport | None = None, do_reconcile: bool = True) -> dict[str, int]:
+    """Reconcile, then send due rows batch by batch until none are due or the time budget is spent."""
+    stats = {"sent": 0, "cancelled": 0, "failed": 0, "retry": 0}
+    if do_reconcile:
+        stats.update({f"owed_{k}": v for k, v in reconcile().items()})
+    deadline = time.monotonic() + time_budget
+    own_transport = transport is None
+    transport = transport or MailTransport()
+    try:
+        while time.monotonic() < deadline:
+            rows = claim(limit=batch_size)
+            if not rows:
+                break
+            for index, row in enumerate(rows):
+                outcome = send_one(row, transport)
+                stats[outcome] += 1
+                if outcome == "retry":
+                    # The server or the network is in trouble: do not burn the rest of the batch.
+                    release(rows[index + 1 :])
+                    return stats
+    finally:
+        if own_transport:
+            transport.close()
+    return stats
+
+
+def recover_stuck(*, older_than: timedelta = STUCK_AFTER) -> int:
+    """Rows left in ``sending`` by a dead worker go back to pending (or fail after too many attempts)."""
+    now = timezone.now()
+    stuck = OutboxMessage.objects.filter(state=State.SENDING, claimed_at__lte=now - older_than)
+    failed = stuck.filter(attempts__gte=MAX_ATTEMPTS).update(
+        state=State.FAILED, claim_token="", last_error="gave up: stuck in sending too often", updated_at=now
+    )
+    recovered = stuck.update(
+        state=State.PENDING, claim_token="", last_error="recovered: its worker stopped while sending", updated_at=now
+    )
+    if recovered or failed:
+        logger.warning("recovered %s outbox rows stuck in sending (%s failed)", recovered, failed)
+    return recovered
+
+
+def retry_now(*, ids: list[int]) -> int:
+    """Admin action: failed or cancelled rows back to pending, due now."""
+    return OutboxMessage.objects.filter(pk__in=ids, state__in=(State.FAILED, State.CANCELLED)).update(
+        state=State.PENDING, due_at=timezone.now(), attempts=0, last_error="", claim_token="", updated_at=timezone.now()
+    )

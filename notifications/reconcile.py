@@ -1,0 +1,400 @@
+"""What is owed to whom: compare the truth with what people were told, and add outbox rows.
+
+The truth is the meetings, participations and visits; ``InviteState`` is what each person last
+received about each meeting; ``OutboxMessage`` rows are the messages owed. Everything here is
+idempotent and safe to run from several dispatchers at once: rows are created with
+``ignore_conflicts`` on their unique key, and rows are only moved or cancelled while still pending
+(a conditional UPDATE), so a row another dispatcher has claimed is never touched.
+
+Rules (see docs in the module functions):
+- invites: every participant of a scheduled meeting that is standalone or in a confirmed visit is
+  owed METHOD:REQUEST at the meeting's current SEQUENCE; someone told REQUEST who is no longer such a
+  participant (removed, meeting cancelled, visit cancelled) is owed METHOD:CANCEL. A new message
+  waits ``VISITDESK_NOTIFY_SETTLE_SECONDS`` and is superseded by any later change, so several edits
+  within that time produce one update.
+- reminders: due = start − offset, computed on the wall clock of the meeting's time zone for whole
+  days (a "1 day before" reminder keeps its local time across DST); rescheduling moves pending ones;
+  a reminder whose moment had already passed when it became owed is never created.
+- workflow mails: one per visit transition, to the requester and the coordinators.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from directory.models import Person
+from directory.services import person_get_or_create
+from events.models import Meeting, Participation
+from visits.models import ProgrammeSlot, Visit
+
+from .models import IMIP_KINDS, InviteState, Kind, OutboxMessage
+
+State = OutboxMessage.State
+
+#: A reminder that became owed later than this after its moment is not sent (late booking).
+LATE_TOLERANCE = timedelta(minutes=5)
+#: Workflow mails are owed for transitions this recent (a fresh deployment does not mail old visits).
+WORKFLOW_WINDOW = timedelta(hours=48)
+CHUNK = 500
+#: Cancellation reasons the reconciler itself wrote; such a reminder comes back if it is owed again.
+NOT_OWED = "no longer owed"
+REVIVABLE = (NOT_OWED, "not sent:")
+
+VISIBLE_VISIT_STATES = (Visit.Status.CONFIRMED, Visit.Status.COMPLETED)
+
+
+def settle_delay() -> timedelta:
+    return timedelta(seconds=getattr(settings, "VISITDESK_NOTIFY_SETTLE_SECONDS", 60))
+
+
+def reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    return {
+        "imip": reconcile_invites(now=now),
+        "reminders": reconcile_reminders(now=now),
+        "workflow": reconcile_workflow_mails(now=now),
+    }
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _create(rows: list[OutboxMessage]) -> int:
+    if rows:
+        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=CHUNK)
+    return len(rows)
+
+
+def _cancel_pending(ids: list[int], reason: str) -> int:
+    done = 0
+    for chunk in _chunks(ids):
+        done += OutboxMessage.objects.filter(pk__in=chunk, state=State.PENDING).update(
+            state=State.CANCELLED, last_error=reason, updated_at=timezone.now()
+        )
+    return done
+
+
+def meeting_visible_q(prefix: str = "") -> Q:
+    """A meeting participants may hear about: scheduled, and standalone or in a confirmed visit."""
+    slot = f"{prefix}programme_slot"
+    return Q(**{f"{prefix}status": Meeting.Status.SCHEDULED}) & (
+        Q(**{f"{slot}__isnull": True}) | Q(**{f"{slot}__visit__status__in": VISIBLE_VISIT_STATES})
+    )
+
+
+def desired_participations(*, now: datetime):
+    return Participation.objects.filter(meeting_visible_q("meeting__"), meeting__ends_at__gt=now)
+
+
+def imip_key(*, person_id: int, meeting_id: int, method: str, sequence: int, revision: int) -> str:
+    return f"imip:{person_id}:{meeting_id}:{method}:{sequence}:r{revision}"
+
+
+# --- invites, updates, cancellations ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owed:
+    key: str
+    kind: str
+    person_id: int
+    meeting_id: int
+    sequence: int
+    role: str
+
+
+def owed_invites(*, now: datetime) -> list[Owed]:
+    told = InviteState.objects.filter(person=OuterRef("person_id"), meeting=OuterRef("meeting_id"))
+    requests = (
+        desired_participations(now=now)
+        .annotate(
+            told_seq=Subquery(told.values("sequence")[:1]),
+            told_method=Subquery(told.values("method")[:1]),
+            told_rev=Subquery(told.values("revision")[:1]),
+        )
+        .filter(
+            Q(told_seq__isnull=True)
+            | Q(told_method=InviteState.Method.CANCEL)
+            | Q(told_seq__lt=F("meeting__sequence"))
+        )
+        .values_list("person_id", "meeting_id", "meeting__sequence", "told_method", "told_rev", "role")
+    )
+    owed = []
+    for person_id, meeting_id, seq, told_method, told_rev, role in requests:
+        kind = Kind.UPDATE if told_method == InviteState.Method.REQUEST else Kind.INVITE
+        key = imip_key(person_id=person_id, meeting_id=meeting_id, method="REQUEST", sequence=seq, revision=told_rev or 0)
+        owed.append(Owed(key, kind, person_id, meeting_id, seq, role))
+
+    still_wanted = desired_participations(now=now).filter(person=OuterRef("person_id"), meeting=OuterRef("meeting_id"))
+    cancels = (
+        InviteState.objects.filter(method=InviteState.Method.REQUEST, meeting__ends_at__gt=now)
+        .exclude(Exists(still_wanted))
+        .values_list("person_id", "meeting_id", "meeting__sequence", "revision", "role")
+    )
+    for person_id, meeting_id, seq, rev, role in cancels:
+        key = imip_key(person_id=person_id, meeting_id=meeting_id, method="CANCEL", sequence=seq, revision=rev)
+        owed.append(Owed(key, Kind.CANCEL, person_id, meeting_id, seq, role))
+    return owed
+
+
+def reconcile_invites(*, now: datetime) -> int:
+    owed = owed_invites(now=now)
+    keys = {o.key for o in owed}
+    stale = [
+        pk
+        for pk, key in OutboxMessage.objects.filter(state=State.PENDING, kind__in=IMIP_KINDS).values_list("pk", "key")
+        if key not in keys
+    ]
+    _cancel_pending(stale, "superseded by a later change")
+    due = now + settle_delay()
+    return _create(
+        [
+            OutboxMessage(
+                key=o.key,
+                kind=o.kind,
+                person_id=o.person_id,
+                meeting_id=o.meeting_id,
+                sequence=o.sequence,
+                due_at=due,
+                payload={"role": o.role},
+            )
+            for o in owed
+        ]
+    )
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def reminder_due(starts_at: datetime, tz: str, offset_minutes: int) -> datetime:
+    """``starts_at`` minus the offset: whole days on the local wall clock, the rest in real minutes.
+
+    "1 day before" a 10:00 meeting is 10:00 the day before even when a DST switch lies between them.
+    """
+    zone = zoneinfo.ZoneInfo(tz)
+    days, minutes = divmod(offset_minutes, 24 * 60)
+    local = starts_at.astimezone(zone)
+    wall = datetime.combine(local.date() - timedelta(days=days), local.time(), tzinfo=zone)
+    return (wall - timedelta(minutes=minutes)).astimezone(zoneinfo.ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class WantedReminder:
+    kind: str
+    person_id: int
+    meeting_id: int | None
+    visit_id: int | None
+    offset: int
+    due_at: datetime
+
+    @property
+    def slot(self) -> tuple:
+        return (self.kind, self.person_id, self.meeting_id if self.kind == Kind.REMINDER else self.visit_id, self.offset)
+
+    @property
+    def key(self) -> str:
+        subject = f"m{self.meeting_id}" if self.kind == Kind.REMINDER else f"v{self.visit_id}"
+        return f"reminder:{self.person_id}:{subject}:{self.offset}:{self.due_at:%Y%m%dT%H%MZ}"
+
+
+def _slot_of(row) -> tuple:
+    subject = row["meeting_id"] if row["kind"] == Kind.REMINDER else row["visit_id"]
+    return (row["kind"], row["person_id"], subject, row["offset_minutes"])
+
+
+def wanted_reminders(*, now: datetime) -> list[WantedReminder]:
+    wanted: list[WantedReminder] = []
+    host_offsets = list(settings.VISITDESK_REMINDERS_HOST)
+    hosts = (
+        desired_participations(now=now)
+        .filter(role__in=Participation.BLOCKING_ROLES, meeting__starts_at__gt=now, person__reminders_opt_out=False)
+        .values_list("person_id", "meeting_id", "meeting__starts_at", "meeting__timezone")
+    )
+    for person_id, meeting_id, starts_at, tz in hosts:
+        for offset in host_offsets:
+            wanted.append(WantedReminder(Kind.REMINDER, person_id, meeting_id, None, offset, reminder_due(starts_at, tz, offset)))
+
+    delegation_offsets = list(settings.VISITDESK_REMINDERS_DELEGATION)
+    if delegation_offsets:
+        first_meeting: dict[int, tuple[int, datetime, str]] = {}
+        for visit_id, meeting_id, starts_at, tz in (
+            ProgrammeSlot.objects.filter(visit__status=Visit.Status.CONFIRMED, meeting__status=Meeting.Status.SCHEDULED)
+            .order_by("meeting__starts_at")
+            .values_list("visit_id", "meeting_id", "meeting__starts_at", "meeting__timezone")
+        ):
+            first_meeting.setdefault(visit_id, (meeting_id, starts_at, tz))
+        visits = Visit.objects.filter(status=Visit.Status.CONFIRMED, ends_on__gte=(now - timedelta(days=1)).date())
+        members = defaultdict(set)
+        for visit_id, person_id in visits.filter(delegation__members__reminders_opt_out=False).values_list(
+            "pk", "delegation__members"
+        ):
+            if person_id:
+                members[visit_id].add(person_id)
+        for visit in visits.only("pk", "starts_on", "timezone"):
+            if visit.pk in first_meeting:
+                meeting_id, starts_at, tz = first_meeting[visit.pk]
+            else:  # no programme yet: the first day's morning in the visit's zone
+                meeting_id, tz = None, visit.timezone
+                starts_at = datetime.combine(visit.starts_on, time(9, 0), tzinfo=zoneinfo.ZoneInfo(tz))
+            if starts_at <= now:
+                continue
+            for person_id in members.get(visit.pk, ()):
+                for offset in delegation_offsets:
+                    due = reminder_due(starts_at, tz, offset)
+                    wanted.append(WantedReminder(Kind.VISIT_REMINDER, person_id, meeting_id, visit.pk, offset, due))
+    return wanted
+
+
+def reconcile_reminders(*, now: datetime) -> int:
+    """Create, move, revive or cancel reminder rows so they match what is wanted now."""
+    wanted = wanted_reminders(now=now)
+    existing = defaultdict(list)
+    fields = ("pk", "key", "kind", "person_id", "meeting_id", "visit_id", "offset_minutes", "state", "due_at", "last_error")
+    rows = OutboxMessage.objects.filter(kind__in=(Kind.REMINDER, Kind.VISIT_REMINDER)).filter(
+        Q(state__in=(State.PENDING, State.SENDING)) | Q(due_at__gt=now - timedelta(days=40))
+    )
+    for row in rows.values(*fields):
+        existing[_slot_of(row)].append(row)
+
+    too_late = now - LATE_TOLERANCE
+    create: list[OutboxMessage] = []
+    wanted_slots = set()
+    for w in wanted:
+        wanted_slots.add(w.slot)
+        rows_in_slot = existing.get(w.slot, [])
+        same = next((r for r in rows_in_slot if r["key"] == w.key), None)
+        if same is not None:
+            revivable = same["state"] == State.CANCELLED and same["last_error"].startswith(REVIVABLE)
+            if revivable and w.due_at > too_late:  # e.g. opted in again; never undoes a coordinator's cancel
+                OutboxMessage.objects.filter(pk=same["pk"], state=State.CANCELLED).update(
+                    state=State.PENDING, last_error="", due_at=w.due_at, updated_at=now
+                )
+            continue
+        if any(r["state"] == State.SENDING for r in rows_in_slot):
+            continue  # in flight; the next run sees how it ended
+        pending = [r for r in rows_in_slot if r["state"] == State.PENDING]
+        if pending:
+            row = pending[0]
+            if w.due_at <= too_late:
+                _cancel_pending([row["pk"]], "its moment had passed when the meeting was moved")
+            else:
+                OutboxMessage.objects.filter(pk=row["pk"], state=State.PENDING).update(
+                    key=w.key, due_at=w.due_at, meeting_id=w.meeting_id, updated_at=now
+                )
+            _cancel_pending([r["pk"] for r in pending[1:]], "duplicate slot")
+            continue
+        if w.due_at <= too_late:
+            continue  # booked (or moved) after the reminder's moment: never sent late
+        create.append(
+            OutboxMessage(
+                key=w.key,
+                kind=w.kind,
+                person_id=w.person_id,
+                meeting_id=w.meeting_id,
+                visit_id=w.visit_id,
+                offset_minutes=w.offset,
+                due_at=w.due_at,
+            )
+        )
+    orphans = [
+        r["pk"]
+        for slot, rows_in_slot in existing.items()
+        if slot not in wanted_slots
+        for r in rows_in_slot
+        if r["state"] == State.PENDING
+    ]
+    _cancel_pending(orphans, f"{NOT_OWED} (cancelled, removed or opted out)")
+    return _create(create)
+
+
+# --- workflow mails --------------------------------------------------------------------------
+
+
+def coordinators_for(visit: Visit | None) -> list[Person]:
+    """The visit's coordinator, or else every active staff user with an e-mail address."""
+    if visit is not None and visit.coordinator_id:
+        return [visit.coordinator]
+    people = list(Person.objects.filter(user__is_staff=True, user__is_active=True).exclude(email=""))
+    have = {p.user_id for p in people}
+    for user in get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").exclude(pk__in=have):
+        person, _ = person_get_or_create(
+            email=user.email, defaults={"name": user.get_full_name() or user.get_username()}
+        )
+        people.append(person)
+    return people
+
+
+def reconcile_workflow_mails(*, now: datetime) -> int:
+    since = now - WORKFLOW_WINDOW
+    rows: list[OutboxMessage] = []
+
+    def owe(key: str, kind: str, person_id: int, visit: Visit | None = None, meeting_id=None, **payload) -> None:
+        rows.append(
+            OutboxMessage(
+                key=key,
+                kind=kind,
+                person_id=person_id,
+                visit=visit,
+                meeting_id=meeting_id,
+                due_at=now,
+                payload=payload,
+            )
+        )
+
+    recent = Visit.objects.filter(Q(requested_at__gte=since) | Q(confirmed_at__gte=since) | Q(closed_at__gte=since))
+    closed_ids = []
+    for visit in recent.select_related("coordinator"):
+        if visit.requested_at >= since:
+            owe(f"visit:{visit.pk}:ack", Kind.VISIT_ACK, visit.contact_id, visit)
+            for coordinator in coordinators_for(None):
+                owe(f"visit:{visit.pk}:new-request:{coordinator.pk}", Kind.COORDINATOR_NEW_REQUEST, coordinator.pk, visit)
+        if visit.status in VISIBLE_VISIT_STATES and visit.confirmed_at and visit.confirmed_at >= since:
+            owe(f"visit:{visit.pk}:confirmed", Kind.VISIT_CONFIRMED, visit.contact_id, visit)
+        if visit.closed_at and visit.closed_at >= since:
+            if visit.status == Visit.Status.DECLINED:
+                owe(f"visit:{visit.pk}:declined", Kind.VISIT_DECLINED, visit.contact_id, visit)
+                closed_ids.append(visit.pk)
+            elif visit.status == Visit.Status.CANCELLED:
+                owe(f"visit:{visit.pk}:cancelled", Kind.VISIT_CANCELLED, visit.contact_id, visit)
+                closed_ids.append(visit.pk)
+    if closed_ids:
+        # A confirmation still waiting when the visit was cancelled would contradict the cancellation.
+        stale = OutboxMessage.objects.filter(
+            visit_id__in=closed_ids, state=State.PENDING, kind__in=(Kind.VISIT_CONFIRMED, Kind.VISIT_ACK)
+        ).values_list("pk", flat=True)
+        _cancel_pending(list(stale), "the visit was closed before this was sent")
+
+    declined = (
+        Participation.objects.filter(rsvp=Participation.Rsvp.DECLINED, responded_at__gte=since)
+        .filter(meeting_visible_q("meeting__"))
+        .select_related("meeting__programme_slot__visit__coordinator")
+    )
+    for participation in declined:
+        slot = getattr(participation.meeting, "programme_slot", None)
+        visit = slot.visit if slot else None
+        stamp = int(participation.responded_at.timestamp())
+        for coordinator in coordinators_for(visit):
+            if coordinator.pk == participation.person_id:
+                continue
+            owe(
+                f"rsvp-declined:{participation.meeting_id}:{participation.person_id}:{stamp}:{coordinator.pk}",
+                Kind.COORDINATOR_RSVP_DECLINED,
+                coordinator.pk,
+                visit,
+                meeting_id=participation.meeting_id,
+                decliner=participation.person_id,
+            )
+    return _create(rows)

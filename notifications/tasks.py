@@ -1,0 +1,42 @@
+"""Celery tasks: thin, named, ids and numbers in. The work is in ``dispatch``.
+
+There are deliberately no ETA/countdown tasks: reminders are outbox rows with a due time, found
+by the every-minute dispatcher. Delayed tasks on Redis are redelivered after the visibility timeout
+and held in worker memory (celery #2481, #7009, #2218).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+
+from . import dispatch
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="notifications.dispatch_due")
+def dispatch_due() -> dict[str, int]:
+    return dispatch.dispatch_due()
+
+
+@shared_task(name="notifications.recover_stuck")
+def recover_stuck(older_than_seconds: int | None = None) -> int:
+    older_than = dispatch.STUCK_AFTER if older_than_seconds is None else timedelta(seconds=older_than_seconds)
+    return dispatch.recover_stuck(older_than=older_than)
+
+
+def nudge_dispatcher() -> None:
+    """Ask for a dispatch run soon. Best effort: if the broker is down, beat's next run catches up."""
+    try:
+        dispatch_due.apply_async(retry=False)
+    except Exception:
+        logger.warning("could not enqueue notifications.dispatch_due; the beat schedule will pick it up", exc_info=True)
+
+
+def nudge_after_commit() -> None:
+    """Enqueue only once the change is committed, so the worker reads the new state."""
+    transaction.on_commit(nudge_dispatcher)
