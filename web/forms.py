@@ -18,6 +18,8 @@ from events.models import Participation
 from visits.models import Visit
 from visits.services import MAX_DELEGATION_SIZE, MemberSpec, VisitRequestInput
 
+from .labels import label
+
 MAX_MEMBERS = MAX_DELEGATION_SIZE
 MAX_WINDOWS = 5
 
@@ -149,7 +151,7 @@ class RescheduleForm(forms.Form):
 
 class VisitFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any status")), *Visit.Status.choices]
+        label=_("Status"), required=False, choices=[("", _("Any status")), *((value, label(value)) for value in Visit.Status.values)]
     )
     q = forms.CharField(
         label=_("Search"), required=False, max_length=200,

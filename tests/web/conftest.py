@@ -19,8 +19,10 @@ BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture(autouse=True)
-def generous_throttle(settings):
-    """Page tests post many forms from 127.0.0.1; the throttle test sets its own low rate."""
+def page_test_settings(settings):
+    """Page tests post many forms from 127.0.0.1 (the throttle tests set their own low rates),
+    and a fast hasher keeps the users they create cheap."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], visit_request="10000/hour", status="10000/hour")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 

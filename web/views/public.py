@@ -35,6 +35,7 @@ from ..forms import (
     WindowFormSet,
     visit_request_input,
 )
+from ..labels import label
 from ..programme import itinerary
 from ..throttle import throttled
 
@@ -193,7 +194,7 @@ def visit_cancel(request, token):
     form = CancelForm(request.POST or None)
     if visit.status not in OPEN_STATUSES:
         messages.info(request, _("This visit is %(status)s and can no longer be cancelled.") % {
-            "status": visit.get_status_display().lower()})
+            "status": label(visit.status)})
         return redirect(reverse("web:visit-status", kwargs={"token": token}))
     if request.method == "POST" and form.is_valid():
         try:

@@ -162,7 +162,10 @@ def visit_confirm(request, pk: int):
             ends_on=form.cleaned_data["ends_on"],
         )
     except DomainError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        if exc.field in form.fields:
+            form.add_error(exc.field, exc.message)
+        else:  # e.g. already decided: the confirm form is no longer shown, so say it on top
+            messages.error(request, exc.message)
         return _visit_detail_page(request, visit, coordinator=True, confirm_form=form, status=exc.status)
     messages.success(request, _("%(reference)s is confirmed.") % {"reference": visit.reference})
     return redirect("web:staff-visit", pk=visit.pk)
@@ -178,7 +181,7 @@ def visit_decline(request, pk: int):
     try:
         visit_services.visit_decline(visit=visit, by=_person(request.user), reason=form.cleaned_data["reason"])
     except DomainError as exc:
-        form.add_error(None, exc.message)
+        messages.error(request, exc.message)
         return _visit_detail_page(request, visit, coordinator=True, decline_form=form, status=exc.status)
     messages.success(request, _("%(reference)s is declined.") % {"reference": visit.reference})
     return redirect("web:staff-visit", pk=visit.pk)

@@ -1,0 +1,42 @@
+"""Choice values in the reader's language.
+
+The domain models keep plain English choice labels (they also feed the API and the admin); the
+pages translate status, kind, role and RSVP values through this one table.
+"""
+
+from django.utils.translation import pgettext_lazy
+
+LABELS = {
+    # visit status
+    "requested": pgettext_lazy("status", "Requested"),
+    "confirmed": pgettext_lazy("status", "Confirmed"),
+    "completed": pgettext_lazy("status", "Completed"),
+    "declined": pgettext_lazy("status", "Declined"),
+    "cancelled": pgettext_lazy("status", "Cancelled"),
+    "scheduled": pgettext_lazy("status", "Scheduled"),
+    # meeting kinds
+    "meeting": pgettext_lazy("kind", "Meeting"),
+    "tour": pgettext_lazy("kind", "Tour"),
+    "talk": pgettext_lazy("kind", "Talk"),
+    "meal": pgettext_lazy("kind", "Meal"),
+    "break": pgettext_lazy("kind", "Break"),
+    # event kinds
+    "info_day": pgettext_lazy("kind", "Info day"),
+    "workshop": pgettext_lazy("kind", "Workshop"),
+    "conference": pgettext_lazy("kind", "Conference"),
+    # participation roles and answers
+    "chair": pgettext_lazy("role", "Chair"),
+    "host": pgettext_lazy("role", "Host"),
+    "presenter": pgettext_lazy("role", "Presenter"),
+    "guest": pgettext_lazy("role", "Guest"),
+    "needs-action": pgettext_lazy("rsvp", "Needs action"),
+    "accepted": pgettext_lazy("rsvp", "Accepted"),
+    "tentative": pgettext_lazy("rsvp", "Tentative"),
+    "reschedule": pgettext_lazy("message", "Asks for another date"),
+    "note": pgettext_lazy("message", "Note"),
+}
+
+
+def label(value):
+    """The translated label of a choice value; unknown values pass through."""
+    return LABELS.get(value, value)
