@@ -65,6 +65,7 @@ def test_a_move_sends_one_update_with_the_same_uid_a_higher_sequence_and_what_ch
     msg = next(m for m in sent if to_addr(m) == host.email)
     assert subject(msg).startswith("Updated:")
     data, method = calendar_part(msg)
+    assert method == "REQUEST"
     event = assert_valid_ical(data, method="REQUEST").walk("VEVENT")[0]
     assert str(event["UID"]) == meeting.uid
     assert int(event["SEQUENCE"]) == 1
