@@ -6,7 +6,7 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from directory.models import Person
 from events.models import Participation
@@ -25,6 +25,13 @@ def page_test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], visit_request="10000/hour", status="10000/hour")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """A German page request leaves its language active in the thread; texts asserted here are English."""
+    with translation.override("en"):
+        yield
 
 
 def next_weekday(start: date, days_ahead: int = 14) -> date:

@@ -78,6 +78,23 @@ def _silenced(*forms_and_formsets):
             item._errors = ErrorDict()
 
 
+def _error_links(form, members, windows) -> list[tuple[str, str]]:
+    """(anchor, text) for each problem, so the summary on top links to the field that needs fixing."""
+
+    def field_links(f):
+        return [
+            (f"#{f[name].auto_id}", f"{f[name].label}: {errors[0]}") if name in f.fields else ("#main", errors[0])
+            for name, errors in f.errors.items()
+        ]
+
+    links = field_links(form)
+    for formset, anchor in ((members, "#members"), (windows, "#windows")):
+        links += [(anchor, str(error)) for error in formset.non_form_errors()]
+        for row in formset.forms:
+            links += field_links(row)
+    return links
+
+
 def _with_extra_row(post, prefix: str, cap: int):
     data = post.copy()
     key = f"{prefix}-TOTAL_FORMS"
@@ -142,7 +159,8 @@ def visit_request(request):
         members = MemberFormSet(prefix="members")
         windows = WindowFormSet(prefix="windows")
         status = 200
-    context = {"form": form, "members": members, "windows": windows, "quiet": quiet}
+    context = {"form": form, "members": members, "windows": windows, "quiet": quiet,
+               "error_links": _error_links(form, members, windows) if status == 400 else []}
     return render(request, "web/visit_request.html", context, status=status)
 
 

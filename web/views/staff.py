@@ -196,7 +196,12 @@ def my_meetings(request):
     if person is None:
         return render(request, "web/staff/no_person.html", status=404)
     since = timezone.now() - timedelta(days=1)
-    meetings = list(meetings_for_person(person=person).filter(ends_at__gte=since).order_by("starts_at"))
+    meetings = list(
+        meetings_for_person(person=person)
+        .filter(ends_at__gte=since)
+        .select_related("programme_slot__visit__delegation")
+        .order_by("starts_at")
+    )
     for m in meetings:
         m.mine = next((p for p in m.participations.all() if p.person_id == person.pk), None)
     return render(
@@ -208,6 +213,7 @@ def my_meetings(request):
             "feed": feed_links(person_feed_url(person)),
             "rsvp_choices": RsvpForm.base_fields["answer"].choices,
             "admin_person": admin_url(Person, person.pk) if is_coordinator(request.user) else None,
+            "link_visits": True,
         },
     )
 
