@@ -88,7 +88,7 @@ def test_the_seed_story(settings):
     User = get_user_model()
     coordinator, host = User.objects.get(username="coordinator"), User.objects.get(username="host")
     assert coordinator.is_staff and coordinator.is_superuser and coordinator.check_password("demo")
-    assert host.is_staff and host.check_password("demo")
+    assert not host.is_staff and host.check_password("demo")  # a host is not a coordinator
     host_person = Person.objects.get(user=host)
     hosted = Participation.objects.filter(person=host_person, role="host", meeting__programme_slot__visit=visit)
     assert hosted.exists()

@@ -349,13 +349,15 @@ class Command(BaseCommand):
             )
             return
         User = get_user_model()
-        for username, person, superuser in [("coordinator", people["coordinator"], True),
-                                            ("host", people["host"], False)]:
+        # Staff status is what makes a coordinator (admin, every visit); a host is a plain account
+        # that sees the meetings it takes part in and its calendar feed.
+        for username, person, coordinator in [("coordinator", people["coordinator"], True),
+                                              ("host", people["host"], False)]:
             user = User.objects.filter(username=username).first()
             if user is None:
                 user = User.objects.create_user(
                     username=username, email=person.email, password=DEMO_PASSWORD,
-                    is_staff=True, is_superuser=superuser, first_name=person.name.split()[-2],
+                    is_staff=coordinator, is_superuser=coordinator, first_name=person.name.split()[-2],
                     last_name=person.name.split()[-1],
                 )
             if person.user_id is None and not Person.objects.filter(user=user).exists():
