@@ -96,3 +96,12 @@ def test_status_pages_are_throttled(client, settings):
     ip = f"10.252.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
     codes = [client.get(f"/visits/status/guess-{n}/", REMOTE_ADDR=ip).status_code for n in range(4)]
     assert codes == [404, 404, 404, 429]
+
+
+@pytest.mark.django_db
+def test_the_status_page_speaks_german_when_asked(client):
+    visit = request_visit()
+    body = client.get(status_url(visit), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert f"Ihr Besuch {visit.reference}" in body
+    assert ">Angefragt<" in body
+    assert "Diesen Besuch absagen" in body
