@@ -17,6 +17,7 @@ import hashlib
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
@@ -33,6 +34,8 @@ from .models import Meeting
 from .selectors import meeting_list, meetings_for_person, public_meetings
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+#: How long a rendered body stays in the cache under its ETag (a changed feed gets a new key).
+BODY_CACHE_SECONDS = 24 * 3600
 
 
 class FeedThrottle(SimpleRateThrottle):
@@ -80,13 +83,11 @@ def serve_feed(
     limited = _throttled(request)
     if limited is not None:
         return limited
-    last, count, ids = ical.feed_validator(meetings)
-    basis = "|".join(str(part) for part in (
-        ical.RENDERER_VERSION, ical._settings_digest(), audience, name, description,
-        last.isoformat() if last else "-", count, ids, changed_at.isoformat() if changed_at else "-",
-    ))
+    state = ical.feed_state(meetings)
+    basis = "|".join((state.etag_basis(), audience, name, description,
+                      changed_at.isoformat() if changed_at else "-"))
     etag = '"' + hashlib.sha256(basis.encode()).hexdigest()[:32] + '"'
-    stamps = [t for t in (last, changed_at) if t is not None]
+    stamps = [t for t in (state.last_change, changed_at) if t is not None]
     last_modified = int(max(stamps).timestamp()) if stamps else None
 
     headers = {
@@ -100,7 +101,14 @@ def serve_feed(
 
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
-        body = ical.render_cached_feed(meetings, name=name, audience=audience, description=description)
+        # The ETag names everything the body is made of, so a body cached under it is never stale;
+        # clients that do not revalidate (and new worker processes) then cost one query, not a render.
+        body_key = f"visitdesk:feed-body:{etag.strip(chr(34))}"
+        body = cache.get(body_key)
+        if body is None:
+            body = ical.render_cached_feed(meetings, name=name, audience=audience, description=description,
+                                           state=state)
+            cache.set(body_key, body, BODY_CACHE_SECONDS)
         response = HttpResponse(body, content_type=CONTENT_TYPE)
         response["Content-Disposition"] = f'inline; filename="{filename}"'
     for key, value in headers.items():

@@ -1,0 +1,243 @@
+"""Benchmark of the calendar feeds on PostgreSQL: prints figures and ratios, asserts nothing.
+
+    make bench            # or: .venv/bin/python -m bench.feeds
+
+Creates its own database (``vd_bench`` on the server of ``DATABASE_URL``, default the local
+PostgreSQL), builds two personal feeds of 1,000 and 10,000 meetings (rooms, agenda with topics,
+three participants each, two time zones), and measures each in fresh processes:
+
+* **cold**: the first read ever, which renders and stores every VEVENT fragment;
+* **fresh**: the first request of a new process once fragments are stored (a normal poll);
+* **repeat** and **304** (``If-None-Match``) in that same process;
+* **naive**: the baseline, one icalendar ``Calendar`` built from all rows on every request.
+
+The timings cover the whole Django request (middleware, URL resolution, queries, rendering),
+not process start-up. The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+BENCH_DB = "vd_bench"
+SIZES = (1_000, 10_000)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- parent process: database, orchestration, table ---------------------------------------------
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    if urlparse(url).scheme not in ("postgres", "postgresql", "pgsql"):
+        sys.exit(f"bench.feeds needs PostgreSQL; DATABASE_URL is {url!r}")
+    return url
+
+
+def _with_db(url: str, name: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+def _admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _child(args: list[str], env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, "-m", "bench.feeds", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"bench child {args[0]} failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+def main() -> dict:
+    server = _server_url()
+    bench_url = _with_db(server, BENCH_DB)
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "VISITDESK_TESTING": "1",
+        "VISITDESK_THROTTLE_FEED": "1000000/minute",  # the bench measures rendering, not the limiter
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    print(f"Calendar feeds benchmark on {urlparse(bench_url)._replace(netloc=urlparse(bench_url).hostname or '').geturl()}")
+    _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    _admin(server, f'CREATE DATABASE "{BENCH_DB}"')
+    results = {}
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        started = time.perf_counter()
+        feeds = _child(["build", *map(str, SIZES)], env)
+        print(f"built {sum(SIZES):,} meetings in {time.perf_counter() - started:.1f} s")
+        for size in SIZES:
+            feed = feeds[str(size)]
+            cold = _child(["probe", feed["path"]], env)
+            fresh = _child(["probe", feed["path"]], env)
+            naive = _child(["naive", str(feed["person_id"])], env)
+            results[size] = {"cold": cold, "fresh": fresh, "naive": naive}
+    finally:
+        _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    print(table(results))
+    return results
+
+
+def table(results: dict) -> str:
+    head = ("| meetings | fresh process, 1st request | repeat | 304 | cold store (render + store) "
+            "| naive 1st | naive repeat | naive / fresh | body |")
+    rows = [head, "|" + "---|" * 9]
+    for size, r in results.items():
+        fresh, cold, naive = r["fresh"], r["cold"], r["naive"]
+        rows.append(
+            f"| {size:,} | {_ms(fresh['first']['s'])}, {fresh['first']['queries']} q "
+            f"| {_ms(fresh['repeat']['s'])}, {fresh['repeat']['queries']} q "
+            f"| {_ms(fresh['not_modified']['s'])}, {fresh['not_modified']['queries']} q "
+            f"| {_ms(cold['first']['s'])}, {cold['first']['queries']} q "
+            f"| {_ms(naive['first']['s'])}, {naive['first']['queries']} q "
+            f"| {_ms(naive['repeat']['s'])} "
+            f"| {naive['first']['s'] / fresh['first']['s']:5.1f}× "
+            f"| {fresh['bytes'] / 1e6:.1f} MB |"
+        )
+    return "\n".join(rows)
+
+
+# --- child processes -----------------------------------------------------------------------------
+
+
+def _setup() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def build(sizes: list[int]) -> dict:
+    """Two personal feeds over disjoint meetings, bulk-inserted (services would take minutes)."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import transaction
+
+    from directory.models import Organisation, Person, Topic
+    from events.links import person_feed_url
+    from events.models import AgendaItem, Meeting, Participation, Room, Venue
+
+    with transaction.atomic():
+        org = Organisation.objects.create(name="Stem Cell Research Center", country="DE", city="Hamburg")
+        venue = Venue.objects.create(name="Campus Nord", organisation=org, street="Martinistraße 52",
+                                     postcode="20246", city="Hamburg", country="DE")
+        rooms = Room.objects.bulk_create(Room(venue=venue, name=f"Room {i}", capacity=20) for i in range(20))
+        topics = Topic.objects.bulk_create(Topic(name=name, slug=f"topic-{i}") for i, name in enumerate(
+            ["Stem cell R&D", "Cell therapeutics", "EU funding: Horizon 2020", "Eureka"]))
+        people = Person.objects.bulk_create(
+            Person(name=f"Member {i}", email=f"member{i}@lifescience-nord.example.org", organisation=org)
+            for i in range(60))
+        chairs, guests = people[:10], people[10:]
+        base = datetime(2026, 12, 1, 8, tzinfo=UTC)
+        feeds, slot = {}, 0
+        for size in sizes:
+            owner = Person.objects.create(name=f"Host of {size}", email=f"host{size}@stemcell.example.org",
+                                          organisation=org)
+            meetings = []
+            for i in range(size):
+                starts = base + timedelta(hours=2 * slot)
+                slot += 1
+                meetings.append(Meeting(
+                    title=f"Cooperation meeting {i}: cell therapeutics, EU programmes",
+                    description="Discuss cross-border R&D cooperation; joint proposals, lab visit, next steps.",
+                    starts_at=starts, ends_at=starts + timedelta(minutes=90),
+                    timezone="America/New_York" if i % 5 == 0 else "Europe/Berlin",
+                    room=rooms[i % len(rooms)], online_url=f"https://meet.example.org/r{i}" if i % 3 == 0 else "",
+                ))
+            meetings = Meeting.objects.bulk_create(meetings, batch_size=1000)
+            parts, items = [], []
+            for i, m in enumerate(meetings):
+                for person, role in ((owner, "host"), (chairs[i % len(chairs)], "chair"), (guests[i % len(guests)], "guest")):
+                    parts.append(Participation(meeting=m, person=person, role=role, starts_at=m.starts_at,
+                                               ends_at=m.ends_at, blocks_time=role != "guest"))
+                for position in range(2):
+                    items.append(AgendaItem(meeting=m, position=position, title=f"Agenda point {position + 1}",
+                                            topic=topics[(i + position) % len(topics)], presenter=owner, minutes=30))
+            Participation.objects.bulk_create(parts, batch_size=2000)
+            AgendaItem.objects.bulk_create(items, batch_size=2000)
+            feeds[str(size)] = {"person_id": owner.pk, "path": urlparse(person_feed_url(owner)).path}
+    return feeds
+
+
+def _timed_request(client, path: str, **headers) -> tuple[dict, object]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        elapsed = time.perf_counter() - started
+    return {"s": elapsed, "queries": len(ctx.captured_queries), "status": response.status_code}, response
+
+
+def probe(path: str) -> dict:
+    """First request of this process, a repeat and a conditional request, through the whole stack."""
+    from django.test import Client
+
+    client = Client()
+    first, response = _timed_request(client, path)
+    repeat, again = _timed_request(client, path)
+    not_modified, _ = _timed_request(client, path, If_None_Match=response["ETag"])
+    assert first["status"] == repeat["status"] == 200 and not_modified["status"] == 304, (first, repeat, not_modified)
+    assert response.content == again.content, "feed bodies differ between requests"
+    return {"first": first, "repeat": repeat, "not_modified": not_modified, "bytes": len(response.content)}
+
+
+def naive(person_id: int) -> dict:
+    """The baseline: a full icalendar Calendar from all rows on every request, no fragments, no validator."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from icalendar import Calendar
+
+    from events import ical
+    from events.selectors import meeting_list
+
+    def one_request() -> tuple[dict, bytes]:
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            rows = meeting_list().filter(participations__person_id=person_id).order_by("starts_at", "pk")
+            cal = Calendar()
+            cal.add("prodid", ical.PRODID)
+            cal.add("version", "2.0")
+            cal.add("x-wr-calname", "naive")
+            for meeting in rows:
+                cal.add_component(ical.meeting_vevent(meeting, audience=ical.PRIVATE))
+            cal.add_missing_timezones()
+            body = cal.to_ical()
+            elapsed = time.perf_counter() - started
+        return {"s": elapsed, "queries": len(ctx.captured_queries)}, body
+
+    first, body = one_request()
+    repeat, _ = one_request()
+    return {"first": first, "repeat": repeat, "bytes": len(body)}
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:] or ["main"]
+    if command == "main":
+        main()
+    else:
+        _setup()
+        result = {"build": lambda: build([int(a) for a in args]),
+                  "probe": lambda: probe(args[0]),
+                  "naive": lambda: naive(int(args[0]))}[command]()
+        print(json.dumps(result))
