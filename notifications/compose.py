@@ -24,6 +24,7 @@ from email.mime.base import MIMEBase
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,7 +33,7 @@ from django.utils.formats import date_format
 from directory.models import Person
 from events.ical import render_invite
 from events.links import absolute, feed_links, meeting_ics_url
-from events.models import Meeting, MeetingRevision, Participation
+from events.models import AgendaItem, Meeting, MeetingRevision, Participation
 from visits.links import visit_feed_url, visit_status_url
 from visits.models import Visit
 from visits.selectors import programme_meetings
@@ -203,6 +204,38 @@ def render(template: str, lang: str, context: dict) -> tuple[str, str, str]:
     return " ".join(subject.split()), body, html
 
 
+def preload(rows: list[OutboxMessage]) -> None:
+    """Fetch what a batch of rows renders in a constant number of queries, not several per message.
+
+    Sets ``row.wanted``: whether the recipient is (still) a participant the meeting may be told to,
+    the check that turns an invite or reminder made stale by a later change into a cancelled row.
+    """
+    meeting_ids = {r.meeting_id for r in rows if r.meeting_id}
+    if not meeting_ids:
+        return
+    meetings = {
+        m.pk: m
+        for m in Meeting.objects.filter(pk__in=meeting_ids)
+        .select_related("room__venue")
+        .prefetch_related(Prefetch("agenda_items", queryset=AgendaItem.objects.select_related("presenter")))
+    }
+    wanted = set(
+        desired_participations(now=timezone.now())
+        .filter(meeting_id__in=meeting_ids, person_id__in={r.person_id for r in rows})
+        .values_list("meeting_id", "person_id")
+    )
+    for row in rows:
+        if row.meeting_id:
+            row.meeting = meetings.get(row.meeting_id)
+            row.wanted = (row.meeting_id, row.person_id) in wanted
+
+
+def is_wanted(row: OutboxMessage) -> bool:
+    if not hasattr(row, "wanted"):
+        preload([row])
+    return row.wanted
+
+
 def build_message(row: OutboxMessage) -> Rendered:
     person = row.person
     lang = language_of(person)
@@ -258,8 +291,8 @@ def _invite_recipient(meeting: Meeting, person: Person, role: str) -> Participat
 
 
 def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
-    meeting = Meeting.objects.select_related("room__venue").get(pk=row.meeting_id)
-    wanted = desired_participations(now=timezone.now()).filter(meeting=meeting, person=person).exists()
+    meeting = row.meeting
+    wanted = is_wanted(row)
     if row.kind == Kind.CANCEL and wanted:
         raise Stale("the person is a participant again")
     if row.kind != Kind.CANCEL and not wanted:
@@ -295,10 +328,10 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
 def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     if person.reminders_opt_out:
         raise Stale("the person opted out of reminders")
-    meeting = Meeting.objects.select_related("room__venue").get(pk=row.meeting_id)
+    meeting = row.meeting
     if meeting.starts_at <= timezone.now():
         raise Stale("the meeting has already started")
-    if not desired_participations(now=timezone.now()).filter(meeting=meeting, person=person).exists():
+    if not is_wanted(row):
         raise Stale("not a participant of a scheduled meeting any more")
     context = _meeting_context(meeting, person, lang)
     opt_out = links.opt_out_url(person_id=person.pk)
@@ -354,7 +387,7 @@ def _visit(template: str, *, require: tuple[str, ...] = ()):
 
 
 def _rsvp_declined(row: OutboxMessage, person: Person, lang: str) -> Rendered:
-    meeting = Meeting.objects.select_related("room__venue").get(pk=row.meeting_id)
+    meeting = row.meeting
     decliner = Person.objects.get(pk=row.payload.get("decliner"))
     context = _meeting_context(meeting, person, lang)
     context["decliner"] = decliner

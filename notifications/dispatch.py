@@ -84,23 +84,26 @@ def _finish(row: OutboxMessage, **fields) -> bool:
 
 
 def mark_sent(row: OutboxMessage, message_id: str) -> None:
+    """One UPDATE right after the server's 250 (a reminder); an invite also records what was told."""
     now = timezone.now()
+    if row.kind not in IMIP_KINDS:
+        _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error="")
+        return
     with transaction.atomic():
         _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error="")
-        if row.kind in IMIP_KINDS:
-            method = InviteState.Method.CANCEL if row.kind == Kind.CANCEL else InviteState.Method.REQUEST
-            state = InviteState.objects.select_for_update().filter(person_id=row.person_id, meeting_id=row.meeting_id).first()
-            if state is None:
-                InviteState.objects.create(
-                    person_id=row.person_id, meeting_id=row.meeting_id, uid=row.rendered_uid,
-                    sequence=row.rendered_sequence, method=method, role=row.rendered_role, told_at=now,
-                )
-            else:
-                state.uid, state.sequence, state.method = row.rendered_uid, row.rendered_sequence, method
-                state.role = row.rendered_role or state.role
-                state.revision += 1
-                state.told_at = now
-                state.save()
+        method = InviteState.Method.CANCEL if row.kind == Kind.CANCEL else InviteState.Method.REQUEST
+        state = InviteState.objects.select_for_update().filter(person_id=row.person_id, meeting_id=row.meeting_id).first()
+        if state is None:
+            InviteState.objects.create(
+                person_id=row.person_id, meeting_id=row.meeting_id, uid=row.rendered_uid,
+                sequence=row.rendered_sequence, method=method, role=row.rendered_role, told_at=now,
+            )
+        else:
+            state.uid, state.sequence, state.method = row.rendered_uid, row.rendered_sequence, method
+            state.role = row.rendered_role or state.role
+            state.revision += 1
+            state.told_at = now
+            state.save()
 
 
 def mark_retry(row: OutboxMessage, error: str) -> None:
@@ -157,6 +160,7 @@ def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDG
             rows = claim(limit=batch_size)
             if not rows:
                 break
+            compose.preload(rows)
             for index, row in enumerate(rows):
                 outcome = send_one(row, transport)
                 stats[outcome] += 1
