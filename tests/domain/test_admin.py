@@ -351,3 +351,65 @@ def test_duplicate_email_in_another_case_is_a_form_error(client, coordinator):
     })
     errors_of(response)
     assert Person.objects.filter(email__iexact="anna@example.org").count() == 1
+
+
+def visit_post(visit: Visit, **fields) -> dict:
+    data = {
+        "delegation": visit.delegation_id, "contact": visit.contact_id, "host_organisation": "", "venue": "",
+        "coordinator": visit.coordinator_id or "", "purpose": visit.purpose, "language": visit.language,
+        "timezone": visit.timezone, "starts_on": visit.starts_on or "", "ends_on": visit.ends_on or "",
+        "decision_note": visit.decision_note, "_save": "Save",
+    }
+    windows = list(visit.preferred_windows.all())
+    data.update(management("preferred_windows", len(windows), len(windows)))
+    for i, w in enumerate(windows):
+        data.update({f"preferred_windows-{i}-id": w.pk, f"preferred_windows-{i}-visit": visit.pk,
+                     f"preferred_windows-{i}-start": w.start, f"preferred_windows-{i}-end": w.end})
+    slots = list(visit.programme.all())
+    data.update(management("programme", len(slots), len(slots)))
+    for i, slot in enumerate(slots):
+        data.update({f"programme-{i}-id": slot.pk, f"programme-{i}-visit": visit.pk,
+                     f"programme-{i}-meeting": slot.meeting_id})
+    messages_ = list(visit.messages.all())
+    data.update(management("messages", len(messages_), len(messages_)))
+    for i, m in enumerate(messages_):
+        data.update({f"messages-{i}-id": m.pk, f"messages-{i}-visit": visit.pk})
+    data.update(management("messages-2", 1, 0))
+    data.update({"messages-2-0-kind": "note", "messages-2-0-body": ""})
+    data.update({k: v for k, v in fields.items()})
+    return data
+
+
+def test_coordinator_note_goes_through_the_service_and_closed_visits_refuse_it(client, coordinator, submit_request):
+    visit = submit_request()
+    url = reverse("admin:visits_visit_change", args=[visit.pk])
+
+    response = client.post(url, visit_post(visit, **{"messages-2-0-body": "Lab tour needs safety briefing"}))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    note = visit.messages.get()
+    assert (note.body, note.from_requester) == ("Lab tour needs safety briefing", False)
+
+    visit_services.visit_decline(visit=visit)
+    visit.refresh_from_db()
+    response = client.post(url, visit_post(visit, **{"messages-2-0-body": "Too late"}), follow=True)
+    assert response.status_code == 200
+    assert "messages are closed" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert visit.messages.count() == 1
+
+
+def test_detaching_a_meeting_from_the_programme_keeps_the_meeting(client, coordinator, submit_request):
+    visit = visit_services.visit_confirm(visit=submit_request())
+    day = visit.starts_on
+    meeting = visit_services.programme_meeting_create(
+        visit=visit, title="Tour", room=RoomFactory(), starts_at=berlin(day.year, day.month, day.day, 10),
+        ends_at=berlin(day.year, day.month, day.day, 11),
+    )
+    data = visit_post(visit, **{"programme-0-DELETE": "on"})
+
+    response = client.post(reverse("admin:visits_visit_change", args=[visit.pk]), data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert not ProgrammeSlot.objects.exists()
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.SCHEDULED
