@@ -32,6 +32,8 @@ from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, TextFie
 from django.utils import timezone as djtz
 from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText, vUri
 
+from directory.models import Person
+
 from .links import meeting_ics_url
 from .models import Meeting, MeetingICal, Participation
 
@@ -284,13 +286,17 @@ def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVA
     )
 
 
-def render_invite(meeting: Meeting, *, method: str, recipient: Participation, organizer_name: str,
+def render_invite(meeting: Meeting, *, method: str, recipient: Participation | Person, organizer_name: str,
                   organizer_email: str) -> bytes:
     """An iTIP object for one recipient (RFC 5546/6047): METHOD, one VEVENT, ORGANIZER and that ATTENDEE.
 
+    ``recipient``: their ``Participation`` (ROLE and PARTSTAT come from it); for someone no longer
+    on the meeting pass an unsaved ``Participation(person=..., role=...)`` or just the ``Person``.
     CANCEL always says STATUS:CANCELLED, even when only this recipient was removed from a meeting
     that goes on: for them the event is cancelled.
     """
+    if isinstance(recipient, Person):
+        recipient = Participation(person=recipient)
     method = method.upper()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")

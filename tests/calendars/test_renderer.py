@@ -226,6 +226,15 @@ def test_cancel_for_a_removed_person_says_cancelled_even_if_meeting_goes_on(rich
     assert str(event["STATUS"]) == "CANCELLED"
 
 
+def test_cancel_to_someone_already_removed_takes_a_person(rich_meeting):
+    meeting, _chair, guest = rich_meeting
+    meeting = _loaded(meeting)
+    data = _invite(meeting, guest, "CANCEL")
+    event = _only_event(assert_valid_ical(data, method="CANCEL"))
+    assert str(event["ATTENDEE"]) == f"mailto:{guest.email}"
+    assert event["ATTENDEE"].params["PARTSTAT"] == "NEEDS-ACTION"
+
+
 def test_uid_is_the_same_in_feed_and_invite(rich_meeting):
     meeting, chair, _guest = rich_meeting
     meeting = _loaded(meeting)
