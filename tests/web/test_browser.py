@@ -12,11 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from events.models import Participation
+from notifications.dispatch import dispatch_due
 from visits.models import Visit
 
 from .conftest import request_visit
@@ -85,7 +87,7 @@ def load_demo(settings) -> None:
         settings.DEBUG = False
 
 
-def test_request_a_visit_from_the_home_page_with_a_correction(page, topics):
+def test_request_a_visit_from_the_home_page_with_a_correction(page, topics, settings):
     page.goto("/")
     page.get_by_role("main").get_by_role("link", name="Request a visit").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Request a visit")
@@ -135,6 +137,13 @@ def test_request_a_visit_from_the_home_page_with_a_correction(page, topics):
     assert visit.delegation.members.count() == 3
     assert [t.slug for t in visit.topics.all()] == ["stem-cell-rd"]
     shot(page, "request-sent")
+    # the acknowledgement: what the dispatcher (a Celery task in production) sends for this request
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    dispatch_due()
+    acks = [m for m in mail.outbox if any("kirsten@lifescience-nord.example" in to for to in m.to)]
+    assert len(acks) == 1, [(m.to, m.subject) for m in mail.outbox]
+    assert reference in acks[0].subject + acks[0].body
+    assert visit.status_token in acks[0].body
 
     page.get_by_test_id("status-link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
