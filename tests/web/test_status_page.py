@@ -105,3 +105,14 @@ def test_the_status_page_speaks_german_when_asked(client):
     assert f"Ihr Besuch {visit.reference}" in body
     assert ">Angefragt<" in body
     assert "Diesen Besuch absagen" in body
+
+
+@pytest.mark.django_db
+def test_a_closed_visit_takes_no_more_messages_and_says_so(client):
+    from visits.services import visit_cancel
+
+    visit = visit_cancel(visit=request_visit())
+    url = reverse("web:visit-reschedule", kwargs={"token": visit.status_token})
+    response = client.post(url, {"body": "Another date?"}, follow=True)
+    assert "messages are closed" in response.content.decode()
+    assert not VisitMessage.objects.exists()

@@ -239,8 +239,9 @@ def visit_reschedule(request, token):
             )
         except ValidationFailed as exc:
             form.add_error("body", exc.message)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
+        except DomainError as exc:  # the visit is closed: the message box is gone, say why on top
+            messages.error(request, exc.message)
+            return redirect(reverse("web:visit-status", kwargs={"token": token}))
         else:
             messages.success(request, _("Thank you. We will get back to you about other dates."))
             return redirect(reverse("web:visit-status", kwargs={"token": token}))
