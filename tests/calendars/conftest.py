@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from datetime import datetime, timedelta
 from itertools import count
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
 from django.utils import timezone as djtz
+from django.utils.module_loading import import_string
 
+from events.feeds import FeedThrottle
 from events.services import AgendaSpec, ParticipantSpec, meeting_create
 from tests.factories import EventFactory, PersonFactory, RoomFactory, TopicFactory
 
@@ -21,12 +24,30 @@ def at(tz, *args) -> datetime:
     return datetime(*args, tzinfo=tz)
 
 
+def _private_cache():
+    """The configured cache backend (Redis in CI) under a key prefix of its own.
+
+    Feed bodies and throttle counters live in the shared cache; clearing it would wipe other
+    tests' counters running in parallel, so each test gets a fresh prefix instead.
+    """
+    params = dict(settings.CACHES["default"])
+    backend = import_string(params.pop("BACKEND"))
+    params["KEY_PREFIX"] = f"calendar-tests-{uuid.uuid4().hex}"
+    return backend(params.pop("LOCATION", ""), params)
+
+
 @pytest.fixture(autouse=True)
-def _fresh_throttle():
-    """Throttle counters live in the cache; every test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
+def feed_cache(monkeypatch):
+    """Returns ``reset()``: forget every cached feed body and throttle counter (a new empty cache)."""
+
+    def reset():
+        fresh = _private_cache()
+        monkeypatch.setattr("events.feeds.cache", fresh)
+        monkeypatch.setattr(FeedThrottle, "cache", fresh)
+        return fresh
+
+    reset()
+    return reset
 
 
 @pytest.fixture

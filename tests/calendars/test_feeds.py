@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import icalendar
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -326,7 +325,7 @@ def _count_queries(client, url) -> int:
     return len(ctx.captured_queries)
 
 
-def test_feed_costs_a_constant_number_of_queries(client, make_meeting):
+def test_feed_costs_a_constant_number_of_queries(client, make_meeting, feed_cache):
     small, large = PersonFactory(), PersonFactory()
     for i in range(2):
         make_meeting(title=f"S{i}", participants=[(small, "guest")])
@@ -335,7 +334,7 @@ def test_feed_costs_a_constant_number_of_queries(client, make_meeting):
     # Cold (fragments rendered on this read), warm (joined from the store) and cached (the body under its
     # ETag): none grows with N.
     assert _count_queries(client, person_feed_url(small)) == _count_queries(client, person_feed_url(large))
-    cache.clear()
+    feed_cache()
     assert _count_queries(client, person_feed_url(small)) == _count_queries(client, person_feed_url(large)) == 3
     assert _count_queries(client, person_feed_url(small)) == _count_queries(client, person_feed_url(large)) == 2
 
@@ -359,13 +358,13 @@ def test_changed_meetings_are_rendered_again_and_only_they(client, subscribed, m
     assert b"PARTSTAT=TENTATIVE" in data
 
 
-def test_cached_feed_equals_a_fresh_render(client, subscribed):
+def test_cached_feed_equals_a_fresh_render(client, subscribed, feed_cache):
     from events import ical
     from events.selectors import meetings_for_person
 
     person, _meetings, url = subscribed
     _get(client, url)  # renders and stores the fragments
-    cache.clear()  # drop the cached body: the next read is a join of stored fragments
+    feed_cache()  # drop the cached body: the next read is a join of stored fragments
     cached = _get(client, url).content
     fresh = ical.render_feed(meetings_for_person(person=person).order_by("pk"),
                              name=icalendar.Calendar.from_ical(cached)["NAME"],
