@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
@@ -205,3 +206,32 @@ def test_host_answers_an_rsvp(page, settings):
     shot(page, "host-my-meetings")
     host = Participation.objects.filter(person__user__username="host", rsvp=Participation.Rsvp.ACCEPTED)
     assert host.count() == 1
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG 2.x A/AA rules on the current page; one line per violated rule and node."""
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+    return [
+        f"{v['id']} ({v['impact']}): {node['target']}"
+        for v in results.response["violations"]
+        for node in v["nodes"]
+    ]
+
+
+def test_the_pages_pass_axe_accessibility_checks(page, settings, topics):
+    load_demo(settings)
+    visit = Visit.objects.filter(status=Visit.Status.CONFIRMED).first()
+    found = {}
+    for path in ("/", "/visits/request/", f"/visits/status/{visit.status_token}/",
+                 f"/visits/status/{visit.status_token}/cancel/", "/staff/login/"):
+        page.goto(path)
+        found[path] = axe_violations(page)
+    page.goto("/visits/request/")
+    page.get_by_role("button", name="Send request").click()  # every required field empty: errors everywhere
+    expect(page.get_by_role("alert")).to_be_visible()
+    found["/visits/request/ with errors"] = axe_violations(page)
+    sign_in(page, "coordinator", "demo")
+    for path in ("/staff/", f"/staff/visits/{visit.pk}/", "/staff/my-meetings/"):
+        page.goto(path)
+        found[path] = axe_violations(page)
+    assert {path: lines for path, lines in found.items() if lines} == {}
