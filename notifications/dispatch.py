@@ -7,10 +7,12 @@ concurrently:
 - rows are *claimed* before sending: on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED`` (two
   dispatchers take disjoint rows without waiting on each other), everywhere with a conditional
   ``UPDATE … WHERE state='pending'`` and a per-batch claim token, so a row is claimed at most once;
-- a row is marked sent right after the SMTP server accepted it, in its own short transaction.
-  The one unavoidable duplicate window is a crash between the server's "250 OK" and that commit
-  (milliseconds): the row stays in ``sending``, ``recover_stuck`` returns it to pending and it goes
-  out again. At most one message per killed worker process is affected.
+- a row is marked sent right after the SMTP server accepted it (one UPDATE; an invite also records
+  what was told, in the same transaction). The one unavoidable duplicate window is a crash between
+  the server's "250 OK" and that commit (milliseconds): the row stays in ``sending``,
+  ``recover_stuck`` returns it to pending and it goes out again. At most one message per killed
+  worker process is affected; ``VISITDESK_OUTBOX_MARK_EVERY`` > 1 trades a window of that many
+  reminders for fewer database round trips (see docs/performance.md).
 
 Temporary failures (4xx, connection errors) go back to pending with exponential backoff; permanent
 ones (5xx) and rows that exhausted their attempts become ``failed`` with the error, visible in the
@@ -27,7 +29,7 @@ from email.utils import make_msgid
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from . import compose
@@ -120,7 +122,7 @@ def release(rows: list[OutboxMessage]) -> None:
         _finish(row, state=State.PENDING, claim_token="", attempts=F("attempts") - 1)
 
 
-def send_one(row: OutboxMessage, transport: MailTransport) -> str:
+def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | None = None) -> str:
     """Build and send one row; returns the outcome ("sent", "cancelled", "failed", "retry")."""
     try:
         rendered = compose.build_message(row)
@@ -142,12 +144,48 @@ def send_one(row: OutboxMessage, transport: MailTransport) -> str:
             return "failed"
         mark_retry(row, str(exc))
         return "retry"
-    mark_sent(row, message_id)
+    if marks is not None and row.kind not in IMIP_KINDS:
+        marks.add(row, message_id)
+    else:
+        mark_sent(row, message_id)
     return "sent"
 
 
+class SentMarks:
+    """Records "sent" for up to ``every`` messages in one UPDATE instead of one each.
+
+    The trade: fewer database round trips per message, against a wider duplicate window (a worker
+    killed before the flush resends up to ``every`` messages after recovery). Invites never wait
+    here: their ``InviteState`` is written with the row, one by one.
+    """
+
+    def __init__(self, every: int):
+        self.every = max(1, every)
+        self.pending: list[tuple[OutboxMessage, str]] = []
+
+    def add(self, row: OutboxMessage, message_id: str) -> None:
+        self.pending.append((row, message_id))
+        if len(self.pending) >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        now = timezone.now()
+        for token in {row.claim_token for row, _ in self.pending}:
+            group = [(row, mid) for row, mid in self.pending if row.claim_token == token]
+            OutboxMessage.objects.filter(
+                pk__in=[row.pk for row, _ in group], state=State.SENDING, claim_token=token
+            ).update(
+                state=State.SENT, sent_at=now, last_error="", updated_at=now,
+                message_id=Case(*[When(pk=row.pk, then=Value(mid)) for row, mid in group], default=Value("")),
+            )
+        self.pending.clear()
+
+
 def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDGET_SECONDS,
-                 transport: MailTransport | None = None, do_reconcile: bool = True) -> dict[str, int]:
+                 transport: MailTransport | None = None, do_reconcile: bool = True,
+                 mark_every: int | None = None) -> dict[str, int]:
     """Reconcile, then send due rows batch by batch until none are due or the time budget is spent."""
     stats = {"sent": 0, "cancelled": 0, "failed": 0, "retry": 0}
     if do_reconcile:
@@ -155,6 +193,7 @@ def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDG
     deadline = time.monotonic() + time_budget
     own_transport = transport is None
     transport = transport or MailTransport()
+    marks = SentMarks(getattr(settings, "VISITDESK_OUTBOX_MARK_EVERY", 1) if mark_every is None else mark_every)
     try:
         while time.monotonic() < deadline:
             rows = claim(limit=batch_size)
@@ -162,13 +201,16 @@ def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDG
                 break
             compose.preload(rows)
             for index, row in enumerate(rows):
-                outcome = send_one(row, transport)
+                outcome = send_one(row, transport, marks)
                 stats[outcome] += 1
                 if outcome == "retry":
                     # The server or the network is in trouble: do not burn the rest of the batch.
+                    marks.flush()
                     release(rows[index + 1 :])
                     return stats
+            marks.flush()
     finally:
+        marks.flush()
         if own_transport:
             transport.close()
     return stats

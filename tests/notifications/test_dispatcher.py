@@ -148,3 +148,14 @@ def test_two_dispatchers_at_once_never_send_a_row_twice(on_postgres):
     assert sorted(sent) == sorted(r.key for r in rows)  # each exactly once
     assert len(set(sent)) == len(sent)
     assert OutboxMessage.objects.filter(state=State.SENT).count() == 60
+
+
+@pytest.mark.django_db
+def test_grouped_sent_marks_record_every_row_with_its_own_message_id():
+    owed_acks(12)
+    transport = RecordingTransport()
+    stats = dispatch.dispatch_due(transport=transport, do_reconcile=False, mark_every=5)
+    assert stats["sent"] == 12
+    rows = OutboxMessage.objects.all()
+    assert {r.state for r in rows} == {State.SENT}
+    assert len({r.message_id for r in rows}) == 12 and all(r.message_id.startswith("<") for r in rows)
