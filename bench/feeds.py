@@ -4,23 +4,30 @@
 
 Creates its own database (``vd_bench`` on the server of ``DATABASE_URL``, default the local
 PostgreSQL), builds two personal feeds of 1,000 and 10,000 meetings (rooms, agenda with topics,
-three participants each, two time zones), and measures each in fresh processes:
+three participants each, two time zones), and measures each feed in fresh processes:
 
-* **cold**: the first read ever, which renders and stores every VEVENT fragment;
-* **fresh**: the first request of a new process once fragments are stored (a normal poll);
-* **repeat** and **304** (``If-None-Match``) in that same process;
+* **cold store**: the first read ever, which renders and stores every VEVENT fragment;
+* **fresh process, fragment join**: the first request of a new process once fragments are stored
+  and no rendered body is cached (the first poll after any change);
+* **fresh process, cached body**: the first request of another new process, which finds the body
+  cached under the feed's ETag (an unchanged feed polled by a client that does not revalidate);
+* **repeat** and **304** (``If-None-Match``) in that last process;
 * **naive**: the baseline, one icalendar ``Calendar`` built from all rows on every request.
 
-The timings cover the whole Django request (middleware, URL resolution, queries, rendering),
-not process start-up. The database is dropped at the end.
+Timings cover the whole Django request through the test client (middleware, URL resolution,
+queries, rendering, and in a fresh process connecting to the database), not interpreter start-up
+nor loading the URLconf, which every worker does once whatever it serves first (printed apart). Probes use a file cache in a temporary
+directory, never a shared Redis. The database is dropped at the end.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -45,9 +52,11 @@ def _with_db(url: str, name: str) -> str:
 
 
 def _admin(url: str, sql: str) -> None:
+    """Run ``sql`` outside a transaction: on the server's ``postgres`` database, or on ``url``'s own."""
     import psycopg
 
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+    target = url if urlparse(url).path.strip("/") == BENCH_DB else _with_db(url, "postgres")
+    with psycopg.connect(target, autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -74,43 +83,60 @@ def main() -> dict:
         "VISITDESK_TESTING": "1",
         "VISITDESK_THROTTLE_FEED": "1000000/minute",  # the bench measures rendering, not the limiter
         "DJANGO_LOG_LEVEL": "WARNING",
+        "PYTHONWARNINGS": "ignore",
     }
-    print(f"Calendar feeds benchmark on {urlparse(bench_url)._replace(netloc=urlparse(bench_url).hostname or '').geturl()}")
+    # Each probe gets its own var dir (file cache), so "empty body cache" is really empty and the
+    # bench never touches a shared Redis.
+    env.pop("REDIS_URL", None)
+    var = Path(tempfile.mkdtemp(prefix="vd-bench-"))
+    print(f"Calendar feeds benchmark on {urlparse(bench_url)._replace(netloc=urlparse(bench_url).hostname or '').geturl()}"
+          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     _admin(server, f'CREATE DATABASE "{BENCH_DB}"')
     results = {}
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
+                       env={**env, "VISITDESK_VAR_DIR": str(var / "migrate")}, check=True)
         started = time.perf_counter()
-        feeds = _child(["build", *map(str, SIZES)], env)
+        feeds = _child(["build", *map(str, SIZES)], {**env, "VISITDESK_VAR_DIR": str(var / "build")})
         print(f"built {sum(SIZES):,} meetings in {time.perf_counter() - started:.1f} s")
+        _admin(bench_url, "VACUUM ANALYZE")  # what autovacuum does after a bulk load in production
+        empty = _child(["probe", feeds["empty"]["path"]], {**env, "VISITDESK_VAR_DIR": str(var / "empty")})
+        print(f"a fresh process: loading the URLconf {_ms(empty['urlconf_s']).strip()}, then an empty feed "
+              f"{_ms(empty['first']['s']).strip()} ({empty['first']['queries']} queries, incl. connecting)")
         for size in SIZES:
             feed = feeds[str(size)]
-            cold = _child(["probe", feed["path"]], env)
-            fresh = _child(["probe", feed["path"]], env)
+            cold = _child(["probe", feed["path"]], {**env, "VISITDESK_VAR_DIR": str(var / f"cold{size}")})
+            fragments_env = {**env, "VISITDESK_VAR_DIR": str(var / f"warm{size}")}
+            fragments = _child(["probe", feed["path"]], fragments_env)  # stored fragments, no cached body
+            cached = _child(["probe", feed["path"]], fragments_env)  # a new process finds the body cached
             naive = _child(["naive", str(feed["person_id"])], env)
-            results[size] = {"cold": cold, "fresh": fresh, "naive": naive}
+            results[size] = {"cold": cold, "fragments": fragments, "cached": cached, "naive": naive}
     finally:
         _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        shutil.rmtree(var, ignore_errors=True)
     print(table(results))
     return results
 
 
 def table(results: dict) -> str:
-    head = ("| meetings | fresh process, 1st request | repeat | 304 | cold store (render + store) "
-            "| naive 1st | naive repeat | naive / fresh | body |")
-    rows = [head, "|" + "---|" * 9]
+    head = ("| meetings | fresh process, 1st request (fragment join) | fresh process, 1st request (cached body) "
+            "| repeat | 304 | cold store (render + store all) | naive 1st | naive repeat | naive / fragment join "
+            "| naive / cached body | body |")
+    rows = [head, "|" + "---|" * 11]
     for size, r in results.items():
-        fresh, cold, naive = r["fresh"], r["cold"], r["naive"]
+        fragments, cached, cold, naive = r["fragments"], r["cached"], r["cold"], r["naive"]
         rows.append(
-            f"| {size:,} | {_ms(fresh['first']['s'])}, {fresh['first']['queries']} q "
-            f"| {_ms(fresh['repeat']['s'])}, {fresh['repeat']['queries']} q "
-            f"| {_ms(fresh['not_modified']['s'])}, {fresh['not_modified']['queries']} q "
+            f"| {size:,} | {_ms(fragments['first']['s'])}, {fragments['first']['queries']} q "
+            f"| {_ms(cached['first']['s'])}, {cached['first']['queries']} q "
+            f"| {_ms(cached['repeat']['s'])}, {cached['repeat']['queries']} q "
+            f"| {_ms(cached['not_modified']['s'])}, {cached['not_modified']['queries']} q "
             f"| {_ms(cold['first']['s'])}, {cold['first']['queries']} q "
             f"| {_ms(naive['first']['s'])}, {naive['first']['queries']} q "
             f"| {_ms(naive['repeat']['s'])} "
-            f"| {naive['first']['s'] / fresh['first']['s']:5.1f}× "
-            f"| {fresh['bytes'] / 1e6:.1f} MB |"
+            f"| {naive['first']['s'] / fragments['first']['s']:5.1f}× "
+            f"| {naive['first']['s'] / cached['first']['s']:5.1f}× "
+            f"| {fragments['bytes'] / 1e6:.1f} MB |"
         )
     return "\n".join(rows)
 
@@ -175,6 +201,8 @@ def build(sizes: list[int]) -> dict:
             Participation.objects.bulk_create(parts, batch_size=2000)
             AgendaItem.objects.bulk_create(items, batch_size=2000)
             feeds[str(size)] = {"person_id": owner.pk, "path": urlparse(person_feed_url(owner)).path}
+        nobody = Person.objects.create(name="No meetings", email="nobody@stemcell.example.org", organisation=org)
+        feeds["empty"] = {"person_id": nobody.pk, "path": urlparse(person_feed_url(nobody)).path}
     return feeds
 
 
@@ -192,14 +220,21 @@ def _timed_request(client, path: str, **headers) -> tuple[dict, object]:
 def probe(path: str) -> dict:
     """First request of this process, a repeat and a conditional request, through the whole stack."""
     from django.test import Client
+    from django.urls import resolve
 
+    # Loading the URLconf imports the whole site (API, schema, web views): every worker pays it once,
+    # whatever it serves first, so it is timed on its own and kept out of the feed's figures.
+    started = time.perf_counter()
+    resolve(path)
+    urlconf = time.perf_counter() - started
     client = Client()
     first, response = _timed_request(client, path)
     repeat, again = _timed_request(client, path)
     not_modified, _ = _timed_request(client, path, If_None_Match=response["ETag"])
     assert first["status"] == repeat["status"] == 200 and not_modified["status"] == 304, (first, repeat, not_modified)
     assert response.content == again.content, "feed bodies differ between requests"
-    return {"first": first, "repeat": repeat, "not_modified": not_modified, "bytes": len(response.content)}
+    return {"urlconf_s": urlconf, "first": first, "repeat": repeat, "not_modified": not_modified,
+            "bytes": len(response.content)}
 
 
 def naive(person_id: int) -> dict:
@@ -214,7 +249,7 @@ def naive(person_id: int) -> dict:
     def one_request() -> tuple[dict, bytes]:
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
-            rows = meeting_list().filter(participations__person_id=person_id).order_by("starts_at", "pk")
+            rows = meeting_list().filter(participations__person_id=person_id).order_by("pk")
             cal = Calendar()
             cal.add("prodid", ical.PRODID)
             cal.add("version", "2.0")
