@@ -1,7 +1,7 @@
 """The one iCalendar renderer: every feed, invite and single-meeting download is built here.
 
 Every byte comes from the ``icalendar`` library; this module only decides *what* goes in. Rules
-that real clients depend on (see docs/calendars.md and RFC 5545/5546):
+that real clients depend on (RFC 5545, 5546, 7986):
 
 * The UID is the one stored on the meeting, so a feed, an invite and the API name the same event.
 * In feeds (no METHOD) DTSTAMP is the meeting's last change, not "now": the same data renders to the
@@ -14,7 +14,11 @@ that real clients depend on (see docs/calendars.md and RFC 5545/5546):
 Feeds are read far more often than meetings change, so each meeting's VEVENT is rendered once per
 change and stored (``MeetingICal``); a feed is then the calendar head, the VTIMEZONEs and a join of
 stored fragments. ``render_feed`` renders everything from scratch; ``render_cached_feed`` is the
-same output through the fragment store.
+same output through the fragment store. A fragment is current while the meeting's ``updated_at``
+is unchanged: the services touch it for every change of the meeting, its agenda and its
+participants. Edits elsewhere that show in a VEVENT (a person's name or e-mail, a room or venue
+address, a topic or event title) reach feeds with the meeting's next change; bump
+``RENDERER_VERSION`` (or delete ``MeetingICal`` rows) to re-render everything at once.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import icalendar
@@ -68,6 +69,10 @@ def test_public_feed_lists_public_event_meetings_without_people(client, make_mee
     assert _uids(data) == {shown.uid}
     assert internal.uid.encode() not in data and visit_meeting.uid.encode() not in data
     assert b"mailto:" not in data and b"speaker@" not in data and b"ATTENDEE" not in data
+    unfolded = data.replace(b"\r\n ", b"").decode()
+    addresses = [line for line in unfolded.split("\r\n")
+                 if re.search(r"[\w.+-]+@[\w-]+\.[\w.-]+", line) and not line.startswith("UID:")]
+    assert addresses == [], "no e-mail address outside the UID"
     assert b"X-WR-CALNAME:" in data
 
 
