@@ -27,6 +27,7 @@ import uuid
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
@@ -130,6 +131,8 @@ def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | No
     except compose.Stale as exc:
         _finish(row, state=State.CANCELLED, last_error=f"not sent: {exc}")
         return "cancelled"
+    except SoftTimeLimitExceeded:
+        raise  # the task is being stopped; the row is recovered by the sweeper, not failed
     except Exception as exc:  # a rendering bug or a vanished object must not block the queue
         logger.exception("outbox %s could not be built", row.pk)
         _finish(row, state=State.FAILED, last_error=f"could not build the message: {exc!r}"[:4000])

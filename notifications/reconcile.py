@@ -237,11 +237,10 @@ def wanted_reminders(*, now: datetime) -> list[WantedReminder]:
         ):
             first_meeting.setdefault(visit_id, (meeting_id, starts_at, tz))
         visits = Visit.objects.filter(status=Visit.Status.CONFIRMED, ends_on__gte=(now - timedelta(days=1)).date())
+        opted_out = set(Person.objects.filter(reminders_opt_out=True).values_list("pk", flat=True))
         members = defaultdict(set)
-        for visit_id, person_id in visits.filter(delegation__members__reminders_opt_out=False).values_list(
-            "pk", "delegation__members"
-        ):
-            if person_id:
+        for visit_id, person_id in visits.values_list("pk", "delegation__members"):
+            if person_id and person_id not in opted_out:
                 members[visit_id].add(person_id)
         for visit in visits.only("pk", "starts_on", "timezone"):
             if visit.pk in first_meeting:

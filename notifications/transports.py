@@ -57,7 +57,7 @@ class MailTransport:
             connection = self._conn()
             message.connection = connection
             sent = connection.send_messages([message])
-        except Exception as exc:
+        except (smtplib.SMTPException, OSError) as exc:  # anything else (a time limit, a bug) propagates
             self.close()
             raise classify_smtp_error(exc) from exc
         if not sent:

@@ -157,3 +157,20 @@ def test_the_delegation_is_reminded_a_week_and_a_day_before_the_visit(requested_
         body = text_part(sent[0])
         assert visit.reference in body and "webcal://" in body and "/n/reminders/" in body
         assert sent[0]["List-Unsubscribe"]
+
+
+def test_an_opted_out_delegation_member_is_not_reminded_of_the_visit(requested_visit, send, host):
+    from directory.models import Person
+
+    with time_machine.travel(berlin(2026, 6, 1, 8, 0), tick=False):
+        visit = requested_visit(first_day=date(2026, 6, 10))
+        person_set_reminders_opt_out(person=Person.objects.get(email="mika@lsn.example.org"), opt_out=True)
+        start = berlin(2026, 6, 10, 9, 30)
+        visit_services.programme_meeting_create(
+            visit=visit, title="Welcome", starts_at=start, ends_at=start + timedelta(hours=1),
+            participants=[event_services.ParticipantSpec(host, "host")],
+        )
+        visit_services.visit_confirm(visit=visit)
+        send()
+        people = set(OutboxMessage.objects.filter(kind=Kind.VISIT_REMINDER).values_list("person__email", flat=True))
+        assert people == {"anna@lsn.example.org"}
