@@ -24,11 +24,6 @@ from visits.models import Visit
 
 from .conftest import request_visit
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test body are
-# still plain synchronous calls, so its async-safety guard would be a false alarm here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 CHROMIUM = os.environ.get("VISITDESK_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Debian's Chromium from phoning home (and stalling) in a sandbox-less CI container.
 CHROMIUM_ARGS = [
@@ -46,8 +41,21 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def allow_orm_beside_playwright():
+    """Playwright's sync API runs an event loop in this thread; the ORM calls in these tests are still
+    plain synchronous calls, so Django's async-safety guard would be a false alarm. Only for this module."""
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if before is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(allow_orm_beside_playwright):
     """One Chromium per module; launch() gives it a fresh temporary profile (user-data-dir)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (see .ci/run)")
@@ -235,3 +243,27 @@ def test_the_pages_pass_axe_accessibility_checks(page, settings, topics):
         page.goto(path)
         found[path] = axe_violations(page)
     assert {path: lines for path, lines in found.items() if lines} == {}
+
+
+def test_keyboard_only_request_form_and_phone_width(browser, live_server, settings, topics):
+    """Skip link first, the add-row button works from the keyboard, and nothing scrolls sideways on a phone."""
+    settings.SITE_URL = live_server.url
+    context = browser.new_context(base_url=live_server.url, locale="en-GB", viewport={"width": 375, "height": 740},
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        visit = request_visit()
+        for path in ("/", "/visits/request/", f"/visits/status/{visit.status_token}/"):
+            page.goto(path)
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 375px"
+        page.goto("/visits/request/")
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Add another member").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#id_members-1-name")).to_be_focused()
+        shot(page, "request-phone")
+    finally:
+        context.close()
