@@ -153,3 +153,19 @@ def test_a_host_cannot_rotate_someone_elses_link(client, db):
     client.post(reverse("web:rotate-feed"))
     other.refresh_from_db()
     assert other.feed_token == before
+
+
+@pytest.mark.django_db
+def test_password_guessing_is_throttled_per_ip(client, settings):
+    import uuid
+
+    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], public="2/minute")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    ip = f"10.253.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    UserFactory(username="coordinator", password="correct-horse-42")
+    guesses = [client.post(reverse("web:login"), {"username": "coordinator", "password": f"guess{n}"},
+                           REMOTE_ADDR=ip).status_code for n in range(3)]
+    assert guesses == [200, 200, 429]
+    blocked = client.post(reverse("web:login"), {"username": "coordinator", "password": "correct-horse-42"},
+                          REMOTE_ADDR=ip)
+    assert blocked.status_code == 429 and "_auth_user_id" not in client.session

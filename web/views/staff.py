@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -33,9 +34,13 @@ from visits.selectors import programme_meetings, visit_list, visits_visible_to_p
 
 from ..forms import ConfirmVisitForm, DeclineVisitForm, RsvpForm, VisitFilterForm
 from ..programme import itinerary, timelines
+from ..throttle import throttled
 
 
+@method_decorator(throttled("public", methods=("POST",)), name="dispatch")
 class LoginView(auth_views.LoginView):
+    """Django's login with our template; password guesses are rate-limited per client IP."""
+
     template_name = "web/login.html"
     redirect_authenticated_user = True
 
