@@ -8,9 +8,11 @@ insert), so only the database can keep the room single-booked.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection
+from django.utils import timezone as djtz
 
 from events import selectors, services
 from events.errors import ScheduleConflict
@@ -18,6 +20,7 @@ from events.models import Meeting, Participation
 from events.services import ParticipantSpec
 from tests.domain.conftest import berlin
 from tests.factories import PersonFactory, RoomFactory
+from visits import services as visit_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,3 +116,19 @@ def test_many_simultaneous_bookings_of_one_room(on_postgres):
 
     assert_one_winner(results, errors)
     assert Meeting.objects.filter(room=room).count() == 1
+
+
+def test_simultaneous_requests_get_distinct_sequential_references(on_postgres):
+    start = djtz.localdate() + timedelta(days=10)
+
+    def submit(n):
+        return lambda: visit_services.visit_request_submit(data=visit_services.VisitRequestInput(
+            organisation_name=f"Agency {n}", contact_name=f"Contact {n}", contact_email=f"c{n}@agency.example.org",
+            delegation_name=f"Delegation {n}", delegation_size=2, preferred_windows=[(start, start)],
+        ))
+
+    results, errors = run_in_threads([submit(n) for n in range(4)])
+
+    assert errors == [None] * 4
+    year = djtz.localdate().year
+    assert sorted(v.reference for v in results) == [f"VIS-{year}-{n:04d}" for n in range(1, 5)]
