@@ -20,7 +20,10 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="notifications.dispatch_due")
 def dispatch_due() -> dict[str, int]:
-    return dispatch.dispatch_due()
+    stats = dispatch.dispatch_due()
+    if stats.get("budget_spent"):
+        nudge_dispatcher()  # a backlog continues at once instead of at beat's next tick
+    return stats
 
 
 @shared_task(name="notifications.recover_stuck")

@@ -159,3 +159,15 @@ def test_grouped_sent_marks_record_every_row_with_its_own_message_id():
     rows = OutboxMessage.objects.all()
     assert {r.state for r in rows} == {State.SENT}
     assert len({r.message_id for r in rows}) == 12 and all(r.message_id.startswith("<") for r in rows)
+
+
+@pytest.mark.django_db
+def test_a_spent_time_budget_asks_for_a_follow_up_run(_no_broker, monkeypatch):
+    from notifications import tasks
+
+    owed_acks(3)
+    stats = dispatch.dispatch_due(transport=RecordingTransport(), do_reconcile=False, time_budget=0)
+    assert stats["budget_spent"] == 1 and stats["sent"] == 0
+    monkeypatch.setattr(dispatch, "dispatch_due", lambda: {"budget_spent": 1})
+    tasks.dispatch_due.run()
+    assert _no_broker == [1]
