@@ -1,10 +1,24 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, renderer_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.renderers import JSONRenderer
 
 app_name = "api"
+
+
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([])
+@renderer_classes([JSONRenderer])
+def not_found(request, *args, **kwargs):
+    """Unknown API paths answer in the API's JSON error shape, not Django's HTML 404 page."""
+    raise NotFound("No such API endpoint.")
+
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("v1/", include("api.v1")),
+    re_path(r"^v1/.*$", not_found, name="not-found"),
 ]
