@@ -2,8 +2,9 @@
 
 Calendar clients poll every subscribed feed every few hours, forever, so a poll must be cheap:
 
-* the validator (ETag / Last-Modified) comes from one aggregate query over the feed's meetings, and
-  a conditional request whose validator still matches is answered 304 before any body is built;
+* the validator (ETag / Last-Modified) comes from one grouped aggregate over the feed's meetings,
+  memoized until the schedule changes (``schedule_changed``) or for at most five minutes, and a
+  conditional request whose validator still matches is answered 304 before any body is built;
 * a body is the calendar head, the VTIMEZONEs and a join of pre-rendered VEVENTs
   (``events.ical.render_cached_feed``), a constant number of queries however many meetings.
 
@@ -14,6 +15,8 @@ or rotated token is a plain 404, indistinguishable from a URL that never existed
 from __future__ import annotations
 
 import hashlib
+import secrets
+import time
 from datetime import datetime
 
 from django.conf import settings
@@ -36,6 +39,9 @@ from .selectors import meeting_list, meetings_for_person, public_meetings
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 #: How long a rendered body stays in the cache under its ETag (a changed feed gets a new key).
 BODY_CACHE_SECONDS = 24 * 3600
+#: Longest time a feed's validator may lag behind a change that sends no ``schedule_changed``.
+STATE_MEMO_SECONDS = 300
+GENERATION_KEY = "visitdesk:schedule-generation"
 
 
 class FeedThrottle(SimpleRateThrottle):
@@ -64,6 +70,40 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
+def schedule_generation_bump(**_signal_kwargs) -> None:
+    """Receiver of ``events.signals.schedule_changed`` (after commit): every memoized feed state is stale.
+
+    Connected in ``EventsConfig.ready`` so web and worker processes alike invalidate.
+    """
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # evicted or never set: any fresh value invalidates, a random one never collides
+        cache.set(GENERATION_KEY, secrets.randbelow(2**62), None)
+
+
+def _memoized_state(meetings: QuerySet[Meeting], *, feed_key: str) -> ical.FeedState:
+    """The feed's ``FeedState``, from the cache while nothing in the schedule changed.
+
+    The memo is keyed by the schedule generation (bumped after every committed schedule change)
+    and by a time bucket, so changes that send no signal (meetings leaving the 30-day window,
+    edits outside the services) show within ``STATE_MEMO_SECONDS``. The generation is read
+    before the state is computed: a change committed meanwhile files the result under the old
+    generation, never a stale state under the new one.
+    """
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, secrets.randbelow(2**62), None)
+        generation = cache.get(GENERATION_KEY)
+    bucket = int(time.time() // STATE_MEMO_SECONDS)
+    digest = hashlib.sha256(feed_key.encode()).hexdigest()[:32]
+    key = f"visitdesk:feed-state:{digest}:{generation}:{bucket}"
+    state = cache.get(key)
+    if state is None:
+        state = ical.feed_state(meetings)
+        cache.set(key, state, 2 * STATE_MEMO_SECONDS)
+    return state
+
+
 def serve_feed(
     request: HttpRequest,
     meetings: QuerySet[Meeting],
@@ -83,7 +123,7 @@ def serve_feed(
     limited = _throttled(request)
     if limited is not None:
         return limited
-    state = ical.feed_state(meetings)
+    state = _memoized_state(meetings, feed_key=f"{request.path}|{audience}")
     basis = "|".join((state.etag_basis(), audience, name, description,
                       changed_at.isoformat() if changed_at else "-"))
     etag = '"' + hashlib.sha256(basis.encode()).hexdigest()[:32] + '"'
