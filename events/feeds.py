@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -81,7 +82,7 @@ def schedule_generation_bump(**_signal_kwargs) -> None:
         cache.set(GENERATION_KEY, secrets.randbelow(2**62), None)
 
 
-def _memoized_state(meetings: QuerySet[Meeting], *, feed_key: str) -> ical.FeedState:
+def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str) -> ical.FeedState:
     """The feed's ``FeedState``, from the cache while nothing in the schedule changed.
 
     The memo is keyed by the schedule generation (bumped after every committed schedule change)
@@ -99,14 +100,14 @@ def _memoized_state(meetings: QuerySet[Meeting], *, feed_key: str) -> ical.FeedS
     key = f"visitdesk:feed-state:{digest}:{generation}:{bucket}"
     state = cache.get(key)
     if state is None:
-        state = ical.feed_state(meetings)
+        state = ical.feed_state(meetings())
         cache.set(key, state, 2 * STATE_MEMO_SECONDS)
     return state
 
 
 def serve_feed(
     request: HttpRequest,
-    meetings: QuerySet[Meeting],
+    meetings: Callable[[], QuerySet[Meeting]],
     *,
     name: str,
     audience: str,
@@ -117,8 +118,10 @@ def serve_feed(
 ) -> HttpResponse:
     """Answer a feed request: 429 when throttled, 304 when the client's copy is current, else the body.
 
-    ``changed_at``: when something outside the meetings that shapes the feed last changed (e.g. the
-    owner's name in NAME); it moves Last-Modified and the ETag.
+    ``meetings`` builds the feed's queryset; it is only called when needed (building a queryset
+    costs more than answering a memoized 304). ``changed_at``: when something outside the meetings
+    that shapes the feed last changed (e.g. the owner's name in NAME); it moves Last-Modified and
+    the ETag.
     """
     limited = _throttled(request)
     if limited is not None:
@@ -146,7 +149,7 @@ def serve_feed(
         body_key = f"visitdesk:feed-body:{etag.strip(chr(34))}"
         body = cache.get(body_key)
         if body is None:
-            body = ical.render_cached_feed(meetings, name=name, audience=audience, description=description,
+            body = ical.render_cached_feed(meetings(), name=name, audience=audience, description=description,
                                            state=state)
             cache.set(body_key, body, BODY_CACHE_SECONDS)
         response = HttpResponse(body, content_type=CONTENT_TYPE)
@@ -164,7 +167,7 @@ def _calendar_name(suffix: str) -> str:
 def public_feed(request: HttpRequest) -> HttpResponse:
     return serve_feed(
         request,
-        public_meetings(),
+        public_meetings,
         name=_calendar_name("Public events"),
         description="Info days, workshops and conferences open to the public.",
         audience=ical.PUBLIC,
@@ -180,7 +183,7 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     return serve_feed(
         request,
-        meetings_for_person(person=person),
+        lambda: meetings_for_person(person=person),
         name=_calendar_name(person.name),
         description=f"Meetings {person.name} takes part in.",
         audience=ical.PRIVATE,
@@ -219,7 +222,7 @@ def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     response = serve_feed(
         request,
-        meeting_list().filter(pk=meeting.pk),
+        lambda: meeting_list().filter(pk=meeting.pk),
         name=_line_title(meeting),
         audience=ical.PRIVATE if privileged else ical.PUBLIC,
         filename=f"meeting-{meeting.pk}.ics",

@@ -24,7 +24,7 @@ def visit_feed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     return serve_feed(
         request,
-        programme_meetings(visit=visit),
+        lambda: programme_meetings(visit=visit),
         name=f"{visit.delegation.name} – visit {visit.reference}",
         description=f"Programme of visit {visit.reference}.",
         # The delegation sees who they meet; the feed URL is as private as the invites they receive.
