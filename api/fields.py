@@ -10,6 +10,7 @@ import zoneinfo
 from datetime import UTC, date, datetime
 
 from django.utils import timezone as djtz
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 #: The calendar range the API accepts; wide enough for any booking, narrow enough for every backend.
@@ -108,3 +109,16 @@ def clean_token(value: str) -> str | None:
     if not value or len(value) > 64 or "\x00" in value:
         return None
     return value
+
+
+@extend_schema_field({"type": "string", "description": "An http(s) URL, or empty", "maxLength": 200})
+class OptionalURLField(serializers.URLField):
+    """A URL that may be blank: documented as a plain string, since "" is not an RFC 3986 URI."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+

@@ -20,8 +20,7 @@ class VisitdeskAutoSchema(AutoSchema):
         if not public:
             codes["401"] = "No or invalid credentials (Token header or session)."
             codes["403"] = "Authenticated, but this role may not do this (CSRF failures also answer 403)."
-        if "{" in self.path or getattr(view, "detail", False):
-            codes["404"] = "Not found, or outside what the caller may see."
+        codes["404"] = "Not found, outside what the caller may see, or a page number past the end."
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes["409"] = (
                 "Conflict: an overlapping room or host (`error.conflicts` names the meetings), an illegal "

@@ -22,6 +22,7 @@ from visits.services import MAX_DELEGATION_SIZE
 from .fields import (
     AwareDateTimeField,
     BoundedDateField,
+    OptionalURLField,
     SafePrimaryKeyRelatedField,
     SafeSlugRelatedField,
     TimezoneField,
@@ -71,6 +72,7 @@ class TopicSerializer(serializers.ModelSerializer):
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
+    website = OptionalURLField()
     class Meta:
         model = Organisation
         fields = ["id", "name", "kind", "country", "city", "website", "created_at"]
@@ -238,7 +240,7 @@ class ReasonSerializer(serializers.Serializer):
 class OrganisationInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")
-    website = serializers.URLField(max_length=200, required=False, allow_blank=True, default="")
+    website = OptionalURLField(default="")
 
     def validate_country(self, value: str) -> str:
         return _country(value)
@@ -362,6 +364,7 @@ class AgendaItemSerializer(serializers.ModelSerializer):
 
 
 class MeetingSerializer(serializers.ModelSerializer):
+    online_url = OptionalURLField(read_only=True)
     participants = ParticipationSerializer(source="participations", many=True, read_only=True)
     agenda_items = AgendaItemSerializer(many=True, read_only=True)
     visit = serializers.SerializerMethodField()
@@ -406,7 +409,7 @@ class MeetingInputSerializer(serializers.Serializer):
     timezone = TimezoneField(required=False, help_text="IANA name; defaults to the room's venue or the visit")
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.select_related("venue"), required=False, allow_null=True)
     location = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    online_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    online_url = OptionalURLField()
     kind = serializers.ChoiceField(choices=Meeting.Kind.choices, required=False)
     visit = SafePrimaryKeyRelatedField(queryset=Visit.objects.all(), required=False, allow_null=True)
     event = SafePrimaryKeyRelatedField(queryset=Event.objects.select_related("venue"), required=False, allow_null=True)
@@ -446,6 +449,7 @@ class RsvpSerializer(serializers.Serializer):
 
 
 class EventMeetingSerializer(serializers.ModelSerializer):
+    online_url = OptionalURLField(read_only=True)
     room = serializers.SerializerMethodField()
     ics_url = serializers.SerializerMethodField()
 
