@@ -40,7 +40,7 @@ from visits.selectors import programme_meetings
 
 from . import links
 from .models import InviteState, Kind, OutboxMessage
-from .reconcile import desired_participations
+from .reconcile import VISIBLE_VISIT_STATES
 
 LANGUAGES = ("en", "de")
 DATE_FORMATS = {"en": "l, j F Y", "de": "l, j. F Y"}
@@ -216,18 +216,29 @@ def preload(rows: list[OutboxMessage]) -> None:
     meetings = {
         m.pk: m
         for m in Meeting.objects.filter(pk__in=meeting_ids)
-        .select_related("room__venue")
+        .select_related("room__venue", "programme_slot__visit")
         .prefetch_related(Prefetch("agenda_items", queryset=AgendaItem.objects.select_related("presenter")))
     }
-    wanted = set(
-        desired_participations(now=timezone.now())
-        .filter(meeting_id__in=meeting_ids, person_id__in={r.person_id for r in rows})
-        .values_list("meeting_id", "person_id")
+    participants = set(
+        Participation.objects.filter(meeting_id__in=meeting_ids).order_by().values_list("meeting_id", "person_id")
     )
+    now = timezone.now()
     for row in rows:
         if row.meeting_id:
-            row.meeting = meetings.get(row.meeting_id)
-            row.wanted = (row.meeting_id, row.person_id) in wanted
+            meeting = row.meeting = meetings.get(row.meeting_id)
+            row.wanted = (
+                meeting is not None
+                and (row.meeting_id, row.person_id) in participants
+                and meeting_is_visible(meeting, now=now)
+            )
+
+
+def meeting_is_visible(meeting: Meeting, *, now) -> bool:
+    """The Python twin of ``reconcile.meeting_visible_q`` for one loaded meeting."""
+    if meeting.status != Meeting.Status.SCHEDULED or meeting.ends_at <= now:
+        return False
+    slot = getattr(meeting, "programme_slot", None)  # the reverse one-to-one raises AttributeError when absent
+    return slot is None or slot.visit.status in VISIBLE_VISIT_STATES
 
 
 def is_wanted(row: OutboxMessage) -> bool:
