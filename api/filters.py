@@ -7,12 +7,37 @@ are tested with ``EXISTS`` subqueries so no filter multiplies rows or needs ``DI
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters as df
+from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django_filters.fields import IsoDateTimeField
 
 from directory.models import Organisation, Person
 from events.models import Meeting, Participation, Room
 from visits.models import PreferredWindow, Visit
+
+from .fields import MAX_YEAR, MIN_YEAR
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant within the years the API accepts (the database could not compare others)."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is None:
+            return None
+        if not MIN_YEAR <= result.year <= MAX_YEAR:
+            raise forms.ValidationError(f"Must be between the years {MIN_YEAR} and {MAX_YEAR}.", code="range")
+        try:
+            return result.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("Out of range.", code="range") from None
+
+
+class BoundedIsoDateTimeFilter(df.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
 
 
 class VisitFilter(df.FilterSet):
@@ -58,8 +83,8 @@ VisitFilter.base_filters["to"] = df.DateFilter(
 
 
 class MeetingFilter(df.FilterSet):
-    starts_after = df.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte", help_text="Starts at or after")
-    starts_before = df.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt", help_text="Starts before")
+    starts_after = BoundedIsoDateTimeFilter(field_name="starts_at", lookup_expr="gte", help_text="Starts at or after")
+    starts_before = BoundedIsoDateTimeFilter(field_name="starts_at", lookup_expr="lt", help_text="Starts before")
     room = df.ModelChoiceFilter(queryset=Room.objects.all(), help_text="Room id")
     person = df.ModelChoiceFilter(field_name="participations__person", queryset=Person.objects.all(),
                                   method="filter_person", help_text="Participant id")
@@ -75,9 +100,9 @@ class MeetingFilter(df.FilterSet):
         return queryset.filter(Exists(Participation.objects.filter(meeting=OuterRef("pk"), person=value)))
 
 
-MeetingFilter.base_filters["from"] = df.IsoDateTimeFilter(
+MeetingFilter.base_filters["from"] = BoundedIsoDateTimeFilter(
     field_name="ends_at", lookup_expr="gt", label="from", help_text="Overlaps: ends after this instant"
 )
-MeetingFilter.base_filters["to"] = df.IsoDateTimeFilter(
+MeetingFilter.base_filters["to"] = BoundedIsoDateTimeFilter(
     field_name="starts_at", lookup_expr="lt", label="to", help_text="Overlaps: starts before this instant"
 )

@@ -15,7 +15,7 @@ def call(url: str, method: str = "GET", body=None, token: str | None = None, tim
     if token:
         request.add_header("Authorization", f"Token {token}")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - 127.0.0.1 only
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         raw = error.read()

@@ -8,8 +8,6 @@ see answer 403; anonymous callers on non-public endpoints answer 401.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from tests.api.conftest import next_week, visit_request_body
@@ -98,10 +96,7 @@ def _cases():
 @pytest.mark.parametrize(("role", "method", "path", "body", "expected"), list(_cases()))
 def test_cell(world, role, method, path, body, expected):
     token = world.visit.status_token if role == "requester" else "wrong-" + "x" * 30
-    if role in ("host", "other_host", "coordinator"):
-        client = world.client(role)
-    else:
-        client = world.client("anonymous")
+    client = world.client(role if role in ("host", "other_host", "coordinator") else "anonymous")
     url = path.format(w=world, token=token)
     kwargs = {"format": "json"}
     if body is not None:
@@ -127,4 +122,3 @@ def test_matrix_covers_every_route():
         prefix = "/api/v1/" + route
         assert any(t.startswith(prefix.rstrip("/")) for t in templates), prefix
     assert get_resolver() is not None
-    _ = timedelta

@@ -44,6 +44,6 @@ def test_schemathesis_finds_no_failures(live_server, world, tmp_path):
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path, check=False)
     output = result.stdout + result.stderr
-    print(" ".join(command[:2] + ["<live>/api/schema/"] + command[3:]))
+    print(" ".join([*command[:2], "<live>/api/schema/", *command[3:]]))
     print(output[-6000:])
     assert result.returncode == 0, output[-20000:]
