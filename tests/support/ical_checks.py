@@ -12,7 +12,8 @@ all of them:
 * byte-level rules no parser enforces: CRLF only, 75-octet folding that never splits a UTF-8
   sequence, no ``TZID`` on a UTC value, a VTIMEZONE for every TZID, DTSTART + DTEND (no DURATION).
 
-Missing libical is an error, not a skip: CI installs it (see docs/development.md).
+Missing libical is an error, not a skip: CI installs it (Debian packages gir1.2-ical-3.0,
+libgirepository1.0-dev, libcairo2-dev, pkg-config; then `pip install "PyGObject<3.51"`, see .ci/run).
 """
 
 from __future__ import annotations
