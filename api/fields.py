@@ -122,3 +122,8 @@ class OptionalURLField(serializers.URLField):
         super().__init__(**kwargs)
 
 
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$", "example": "08:00:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time in the venue's zone (no offset, so not JSON Schema's ``format: time``)."""

@@ -22,6 +22,7 @@ from visits.services import MAX_DELEGATION_SIZE
 from .fields import (
     AwareDateTimeField,
     BoundedDateField,
+    LocalTimeField,
     OptionalURLField,
     SafePrimaryKeyRelatedField,
     SafeSlugRelatedField,
@@ -139,6 +140,8 @@ class VenueSerializer(serializers.ModelSerializer):
 class RoomSerializer(serializers.ModelSerializer):
     venue = SafePrimaryKeyRelatedField(queryset=Venue.objects.all())
     capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    bookable_from = LocalTimeField(required=False, allow_null=True, help_text="Local time; empty means any time")
+    bookable_until = LocalTimeField(required=False, allow_null=True)
 
     class Meta:
         model = Room

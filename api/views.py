@@ -462,6 +462,8 @@ class PublicMixin(ApiMixin):
 
 @extend_schema(tags=["public"])
 class VisitRequestCreateView(PublicMixin, APIView):
+    """Public booking: no account needed. Answers with the reference and the requester's private status link."""
+
     throttle_scope = "visit_request"
 
     @extend_schema(
@@ -524,6 +526,8 @@ class RequesterMixin(PublicMixin):
 
 @extend_schema(tags=["public"])
 class VisitRequestDetailView(RequesterMixin, APIView):
+    """The private token from the status link is the requester's credential; a wrong token answers 404."""
+
     @extend_schema(responses={200: s.VisitRequestStatusSerializer}, auth=[],
                    summary="The requester's view of their request (token from the status link)")
     def get(self, request, token: str):

@@ -8,11 +8,11 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone as djtz
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -29,12 +29,14 @@ GENEROUS_RATES = {"visit_request": "10000/min", "public": "10000/min", "status":
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles(monkeypatch):
-    """Throttle counters live in the cache; each test starts from zero with rates it will not hit."""
-    cache.clear()
+def _generous_throttles(monkeypatch):
+    """Rates these tests will not hit (the cache is shared with parallel workers, so it is not cleared)."""
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", dict(GENEROUS_RATES))
-    yield
-    cache.clear()
+
+
+def fresh_client_address() -> str:
+    """A client address no earlier run or parallel worker has used, so throttle history starts empty."""
+    return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
 
 
 def next_week(hour: int, minute: int = 0, days: int = 7):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone as djtz
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from tests.api.conftest import visit_request_body
+from tests.api.conftest import fresh_client_address, visit_request_body
 from visits.models import Visit, VisitMessage
 
 pytestmark = pytest.mark.django_db
@@ -87,8 +86,7 @@ def test_more_members_than_size_is_400(world):
 
 def test_visit_requests_are_throttled_per_client(world, monkeypatch):
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"visit_request": "3/hour", "status": "1000/min"})
-    cache.clear()
-    client = APIClient()
+    client = APIClient(REMOTE_ADDR=fresh_client_address())
     codes = [client.post("/api/v1/visit-requests/", visit_request_body(100 + i), format="json").status_code
              for i in range(4)]
     assert codes == [201, 201, 201, 429]
@@ -97,7 +95,7 @@ def test_visit_requests_are_throttled_per_client(world, monkeypatch):
     # A spoofed X-Forwarded-For does not make a new client.
     r = client.post("/api/v1/visit-requests/", visit_request_body(201), format="json", HTTP_X_FORWARDED_FOR="1.2.3.4")
     assert r.status_code == 429
-    other = APIClient(REMOTE_ADDR="10.9.8.7")
+    other = APIClient(REMOTE_ADDR=fresh_client_address())
     assert other.post("/api/v1/visit-requests/", visit_request_body(202), format="json").status_code == 201
 
 
