@@ -16,8 +16,9 @@ three participants each, two time zones), and measures each feed in fresh proces
 
 Timings cover the whole Django request through the test client (middleware, URL resolution,
 queries, rendering, and in a fresh process connecting to the database), not interpreter start-up
-nor loading the URLconf, which every worker does once whatever it serves first (printed apart). Probes use a file cache in a temporary
-directory, never a shared Redis. The database is dropped at the end.
+nor loading the URLconf, which every worker does once whatever it serves first (printed apart).
+The cache is a file cache per probe unless ``BENCH_REDIS_URL`` names a Redis database the bench
+may write to. The database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -69,6 +70,18 @@ def _child(args: list[str], env: dict[str, str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _forget_cached_feeds(redis_url: str) -> None:
+    """Delete memoized validators and cached bodies (only needed when probes share a Redis)."""
+    if not redis_url:
+        return
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for pattern in ("*visitdesk:feed-body:*", "*visitdesk:feed-state:*"):
+        for key in client.scan_iter(pattern, count=1000):
+            client.delete(key)
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:8.1f} ms"
 
@@ -85,10 +98,16 @@ def main() -> dict:
         "DJANGO_LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore",
     }
-    # Each probe gets its own var dir (file cache), so "empty body cache" is really empty and the
-    # bench never touches a shared Redis.
+    # The cache holds memoized validators and rendered bodies. By default each probe gets its own
+    # var dir (file cache), so "no cached body" is really empty and no shared Redis is touched; with
+    # BENCH_REDIS_URL (a Redis database the bench may write to) the probes use Redis as production
+    # does, and the bench deletes the feed keys it needs gone.
+    redis_url = os.environ.get("BENCH_REDIS_URL", "")
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     var = Path(tempfile.mkdtemp(prefix="vd-bench-"))
+    print(f"cache: {'Redis ' + urlparse(redis_url).path if redis_url else 'file cache per probe'}")
     print(f"Calendar feeds benchmark on {urlparse(bench_url)._replace(netloc=urlparse(bench_url).hostname or '').geturl()}"
           f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
@@ -108,6 +127,7 @@ def main() -> dict:
             feed = feeds[str(size)]
             cold = _child(["probe", feed["path"]], {**env, "VISITDESK_VAR_DIR": str(var / f"cold{size}")})
             fragments_env = {**env, "VISITDESK_VAR_DIR": str(var / f"warm{size}")}
+            _forget_cached_feeds(redis_url)
             fragments = _child(["probe", feed["path"]], fragments_env)  # stored fragments, no cached body
             cached = _child(["probe", feed["path"]], fragments_env)  # a new process finds the body cached
             naive = _child(["naive", str(feed["person_id"])], env)
