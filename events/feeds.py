@@ -97,7 +97,7 @@ def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str)
         generation = cache.get(GENERATION_KEY)
     bucket = int(time.time() // STATE_MEMO_SECONDS)
     digest = hashlib.sha256(feed_key.encode()).hexdigest()[:32]
-    key = f"visitdesk:feed-state:{digest}:{generation}:{bucket}"
+    key = f"visitdesk:feed-state:{ical.RENDERER_VERSION}:{digest}:{generation}:{bucket}"
     state = cache.get(key)
     if state is None:
         state = ical.feed_state(meetings())
