@@ -144,8 +144,8 @@ def serve_feed(
 
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
-        # The ETag names everything the body is made of, so a body cached under it is never stale;
-        # clients that do not revalidate (and new worker processes) then cost one query, not a render.
+        # The ETag names everything the body is made of, so the body rendered for it can be served
+        # again as is: clients that do not revalidate (and new worker processes) cost one query.
         body_key = f"visitdesk:feed-body:{etag.strip(chr(34))}"
         body = cache.get(body_key)
         if body is None:
