@@ -45,6 +45,8 @@ PRODID = "-//Visitdesk//Visitdesk Calendar 1.0//EN"
 
 #: Bump when the rendering changes, so every stored fragment is rendered again.
 RENDERER_VERSION = "1"
+#: Meetings rendered and stored per round trip when a feed finds fragments out of date.
+RENDER_CHUNK = 500
 
 PUBLIC = "public"
 PRIVATE = "private"
@@ -346,7 +348,7 @@ def fragments_refresh(meetings: Sequence[Meeting]) -> dict[int, MeetingICal]:
         for m in meetings
     ]
     MeetingICal.objects.bulk_create(
-        rows, batch_size=500, update_conflicts=True, unique_fields=["meeting"],
+        rows, batch_size=RENDER_CHUNK, update_conflicts=True, unique_fields=["meeting"],
         update_fields=["version", "rendered_for", "public", "private"],
     )
     return {row.meeting_id: row for row in rows}
@@ -412,7 +414,12 @@ def render_cached_feed(meetings: QuerySet[Meeting], *, name: str, audience: str 
     )
     stale = [pk for pk, _tz, fragment in rows if fragment is None]
     if stale:
-        fresh = fragments_refresh(list(meeting_list().filter(pk__in=stale)))
+        # In chunks, each stored as soon as it is rendered: after a renderer change a huge feed may
+        # outlast a worker timeout, and the next request then continues instead of starting over.
+        fresh: dict[int, MeetingICal] = {}
+        for start in range(0, len(stale), RENDER_CHUNK):
+            chunk = stale[start:start + RENDER_CHUNK]
+            fresh.update(fragments_refresh(list(meeting_list().filter(pk__in=chunk))))
         rows = [(pk, tz, getattr(fresh[pk], audience) if fragment is None else fragment) for pk, tz, fragment in rows]
     used = {tz for _pk, tz, _f in rows if tz not in _UTC_NAMES}
     if not used <= set(state.tz_ranges):

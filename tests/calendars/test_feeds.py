@@ -423,3 +423,18 @@ def test_feeds_are_throttled(client, subscribed, monkeypatch):
     statuses = [_get(client, url).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert int(_get(client, url)["Retry-After"]) >= 1
+
+
+def test_out_of_date_fragments_are_rendered_in_stored_chunks(client, make_meeting, monkeypatch):
+    import events.ical
+
+    person = PersonFactory()
+    meetings = [make_meeting(title=f"M{i}", participants=[(person, "guest")]) for i in range(5)]
+    monkeypatch.setattr(events.ical, "RENDER_CHUNK", 2)
+    chunks = []
+    real = events.ical.fragments_refresh
+    monkeypatch.setattr(events.ical, "fragments_refresh", lambda ms: chunks.append(len(ms)) or real(ms))
+    data = _assert_feed_response(_get(client, person_feed_url(person)))
+    assert chunks == [2, 2, 1]
+    assert _uids(assert_valid_ical(data)) == {m.uid for m in meetings}
+    assert MeetingICal.objects.filter(meeting__in=meetings).count() == 5
