@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -93,7 +94,12 @@ def main() -> dict:
         **os.environ,
         "DATABASE_URL": bench_url,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "VISITDESK_TESTING": "1",
+        # Production settings (testing mode would give every process its own cache key prefix, and
+        # DEBUG records every query): an ad-hoc secret, no HTTPS redirect for the test client.
+        "VISITDESK_TESTING": "0",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
         "VISITDESK_THROTTLE_FEED": "1000000/minute",  # the bench measures rendering, not the limiter
         "DJANGO_LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore",

@@ -9,6 +9,7 @@ from itertools import count
 
 import pytest
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone as djtz
 from django.utils.module_loading import import_string
 
@@ -40,14 +41,22 @@ def _private_cache():
 def feed_cache(monkeypatch):
     """Returns ``reset()``: forget every cached feed body and throttle counter (a new empty cache)."""
 
+    used = []
+
     def reset():
         fresh = _private_cache()
+        used.append(fresh)
         monkeypatch.setattr("events.feeds.cache", fresh)
         monkeypatch.setattr(FeedThrottle, "cache", fresh)
         return fresh
 
     reset()
-    return reset
+    yield reset
+    for backend in used:  # a shared Redis keeps nothing behind (the generation key never expires)
+        if isinstance(backend, RedisCache):
+            client = backend._cache.get_client(write=True)
+            for key in client.scan_iter(f"{backend.key_prefix}:*", count=1000):
+                client.delete(key)
 
 
 @pytest.fixture
