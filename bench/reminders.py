@@ -228,8 +228,8 @@ def main(n: int | None = None) -> dict:
 
         from celery import Celery
 
-        client = Celery(broker=redis_url)
-        ping = Celery(broker=redis_url)
+        client = Celery(broker=redis_url, set_as_current=False)
+        ping = Celery(broker=redis_url, set_as_current=False)
         _wait(lambda: bool(ping.control.ping(timeout=0.5)), 60, "the worker")
 
         import psycopg

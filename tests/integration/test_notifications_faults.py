@@ -128,7 +128,7 @@ def test_reminders_due_while_redis_restarts_are_all_delivered_after_it_returns(
     private_redis.start()
 
     # Beat's next tick: a plain client publishing by task name, like ``celery beat`` does.
-    beat = Celery(broker=private_redis.url)
+    beat = Celery(broker=private_redis.url, set_as_current=False)  # never the app shared tasks use
     beat.conf.broker_connection_retry_on_startup = True
 
     def tick():
