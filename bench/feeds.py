@@ -16,7 +16,8 @@ three participants each, two time zones), and measures each feed in fresh proces
 
 Timings cover the whole Django request through the test client (middleware, URL resolution,
 queries, rendering, and in a fresh process connecting to the database), not interpreter start-up
-nor loading the URLconf, which every worker does once whatever it serves first (printed apart).
+nor loading the URLconf, middleware and cache client library, which every worker does once
+whatever it serves first (printed apart).
 The cache is a file cache per probe unless ``BENCH_REDIS_URL`` names a Redis database the bench
 may write to. The database is dropped at the end.
 """
@@ -127,7 +128,7 @@ def main() -> dict:
         print(f"built {sum(SIZES):,} meetings in {time.perf_counter() - started:.1f} s")
         _admin(bench_url, "VACUUM ANALYZE")  # what autovacuum does after a bulk load in production
         empty = _child(["probe", feeds["empty"]["path"]], {**env, "VISITDESK_VAR_DIR": str(var / "empty")})
-        print(f"a fresh process: loading the URLconf {_ms(empty['urlconf_s']).strip()}, then an empty feed "
+        print(f"a fresh process: loading URLconf, middleware, cache client {_ms(empty['urlconf_s']).strip()}, then an empty feed "
               f"{_ms(empty['first']['s']).strip()} ({empty['first']['queries']} queries, incl. connecting)")
         for size in SIZES:
             feed = feeds[str(size)]
@@ -245,15 +246,18 @@ def _timed_request(client, path: str, **headers) -> tuple[dict, object]:
 
 def probe(path: str) -> dict:
     """First request of this process, a repeat and a conditional request, through the whole stack."""
+    from django.core.cache import cache
     from django.test import Client
     from django.urls import resolve
 
-    # Loading the URLconf imports the whole site (API, schema, web views): every worker pays it once,
-    # whatever it serves first, so it is timed on its own and kept out of the feed's figures.
+    # Loading the URLconf (the whole site: API, schema, web views), the middleware chain and the cache
+    # client library is what every worker pays once, whatever it serves first: timed on its own.
     started = time.perf_counter()
     resolve(path)
-    urlconf = time.perf_counter() - started
     client = Client()
+    client.handler.load_middleware()
+    cache.get("bench-warm-up")  # imports the cache client library (redis: ~0.15 s)
+    urlconf = time.perf_counter() - started
     first, response = _timed_request(client, path)
     repeat, again = _timed_request(client, path)
     not_modified, _ = _timed_request(client, path, If_None_Match=response["ETag"])
