@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import icalendar
 import pytest
@@ -36,7 +37,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _path(url: str) -> str:
-    return url.split("://", 1)[1].split("/", 1)[1].join(["/", ""])
+    """The path of an absolute link from ``events.links`` / ``visits.links``."""
+    return urlsplit(url).path
 
 
 def _get(client, url, **headers):
