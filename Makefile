@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	if pkg-config --exists gobject-introspection-1.0 cairo 2>/dev/null; then \
+	  $(BIN)/pip install --quiet -e '.[dev,interop]'; \
+	else echo "note: libical bindings skipped (apt-get install gir1.2-ical-3.0 libgirepository1.0-dev libcairo2-dev pkg-config)"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

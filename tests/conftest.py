@@ -27,6 +27,13 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from tests.support import ical_checks
+
+    if ical_checks.ICalGLib is None:
+        terminalreporter.write_line(
+            "NOTE: libical bindings missing, calendars were checked without libical "
+            "(apt-get install gir1.2-ical-3.0 libgirepository1.0-dev libcairo2-dev pkg-config; make install)"
+        )
     if REQUIRE_SERVICES and _skipped:
         terminalreporter.write_line(f"FAILED: {len(_skipped)} test(s) skipped although services are required")
 

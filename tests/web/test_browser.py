@@ -58,7 +58,11 @@ def allow_orm_beside_playwright():
 def browser(allow_orm_beside_playwright):
     """One Chromium per module; launch() gives it a fresh temporary profile (user-data-dir)."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (see .ci/run)")
+        # A bare developer machine may lack Chromium; in CI (where skips fail the run) it must be there.
+        message = f"Chromium not found at {CHROMIUM}: install Debian's chromium (see .ci/run)"
+        if os.environ.get("CI") == "true" or os.environ.get("VISITDESK_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
