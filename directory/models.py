@@ -16,6 +16,11 @@ from django.db.models.functions import Lower
 from .tokens import new_url_token
 
 
+def default_timezone() -> str:
+    """New rows start in the deployment's zone (``VISITDESK_DEFAULT_TIMEZONE``)."""
+    return settings.VISITDESK_DEFAULT_TIMEZONE
+
+
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).")
@@ -74,7 +79,7 @@ class Person(models.Model):
     )
     job_title = models.CharField(max_length=200, blank=True)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
-    timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )

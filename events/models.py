@@ -15,7 +15,7 @@ from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.db import models
 from django.db.models import Func, Q
 
-from directory.models import Person, Topic, validate_timezone
+from directory.models import Person, Topic, default_timezone, validate_timezone
 
 from .constraints import PostgresExclusionConstraint
 
@@ -38,7 +38,7 @@ class Venue(models.Model):
     postcode = models.CharField(max_length=20, blank=True)
     city = models.CharField(max_length=120, blank=True)
     country = models.CharField(max_length=2, blank=True)
-    timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
 
     class Meta:
         ordering = ["name"]
@@ -115,7 +115,7 @@ class Meeting(models.Model):
     description = models.TextField(blank=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="meetings")
     location = models.CharField(max_length=300, blank=True, help_text="Free text when there is no room")
     online_url = models.URLField(blank=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone as djtz
 
@@ -168,7 +169,7 @@ def meeting_create(
     agenda_items: Sequence[AgendaSpec] = (),
 ) -> Meeting:
     tz = timezone or (room.venue.timezone if room else None) or (event.venue.timezone if event and event.venue else None)
-    tz = tz or "Europe/Berlin"
+    tz = tz or settings.VISITDESK_DEFAULT_TIMEZONE
     _validate_times(starts_at=starts_at, ends_at=ends_at, tz=tz, room=room)
     _refuse_duplicate_people(participants)
     meeting = Meeting(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from directory.models import Language, Organisation, Person, Topic, validate_timezone
+from directory.models import Language, Organisation, Person, Topic, default_timezone, validate_timezone
 from directory.tokens import new_url_token
 from events.models import Meeting, Venue
 
@@ -50,7 +50,7 @@ class Visit(models.Model):
     topics = models.ManyToManyField(Topic, blank=True, related_name="visits")
     purpose = models.TextField(blank=True)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
-    timezone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
     starts_on = models.DateField(null=True, blank=True, help_text="First day, set on confirmation")
     ends_on = models.DateField(null=True, blank=True, help_text="Last day (inclusive)")
     status_token = models.CharField(max_length=64, unique=True, default=new_url_token, editable=False)
