@@ -190,7 +190,7 @@ class VisitAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             # A request phoned or mailed in: same reference series as the public form.
-            obj.reference = services._next_reference(localdate().year)
+            obj.reference = services.visit_reference_next(localdate().year)
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):

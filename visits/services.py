@@ -66,7 +66,8 @@ class VisitRequestInput:
     purpose: str = ""
 
 
-def _next_reference(year: int) -> str:
+def visit_reference_next(year: int) -> str:
+    """The next ``VIS-<year>-NNNN``; call inside a transaction (the counter row is updated in place)."""
     counter, _ = ReferenceCounter.objects.get_or_create(year=year)
     ReferenceCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
     counter.refresh_from_db()
@@ -123,7 +124,7 @@ def visit_request_submit(*, data: VisitRequestInput, host_organisation: Organisa
         members.append(person)
     delegation.members.set(members)
     visit = Visit.objects.create(
-        reference=_next_reference(djtz.localdate().year),
+        reference=visit_reference_next(djtz.localdate().year),
         delegation=delegation,
         contact=contact,
         host_organisation=host_organisation,
