@@ -9,13 +9,14 @@ under concurrent requests.
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone as djtz
 
 from directory.errors import ValidationFailed
@@ -26,6 +27,8 @@ from .errors import MeetingCancelled, ScheduleConflict
 from .models import AgendaItem, Event, Meeting, MeetingRevision, Participation, Room
 from .signals import announce_schedule_change
 
+logger = logging.getLogger(__name__)
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
 #: Fields whose change must reach participants (they raise SEQUENCE).
 SIGNIFICANT_FIELDS = ("title", "description", "starts_at", "ends_at", "timezone", "room", "location", "online_url")
 EDITABLE_FIELDS = (*SIGNIFICANT_FIELDS, "kind", "event")
@@ -105,18 +108,27 @@ def _guarded_write(*, meeting: Meeting, blocking_person_ids: Iterable[int], writ
     """Run ``write`` in a savepoint; an exclusion-constraint violation becomes ScheduleConflict.
 
     The pre-check cannot see a concurrent transaction's uncommitted row; the constraint waits for it
-    and fails, and by then the other meeting is committed and can be named.
+    and fails, and by then the other meeting is committed and can be named. Two transactions that
+    insert overlapping rows at the same instant each wait for the other's row, and PostgreSQL breaks
+    that with a deadlock error in one of them; that one retries once, which now waits for the
+    winner's commit and then meets the ordinary exclusion violation.
     """
     person_ids = list(blocking_person_ids)
     _raise_if_conflicts(meeting=meeting, blocking_person_ids=person_ids)
-    try:
-        with transaction.atomic():
-            write()
-    except IntegrityError as exc:
-        if "no_overlap" not in str(exc):
-            raise
-        _raise_if_conflicts(meeting=meeting, blocking_person_ids=person_ids)
-        raise ScheduleConflict("Overlaps with a meeting booked at the same moment.", conflicts=[]) from exc
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                write()
+            return
+        except IntegrityError as exc:
+            if "no_overlap" not in str(exc):
+                raise
+            _raise_if_conflicts(meeting=meeting, blocking_person_ids=person_ids)
+            raise ScheduleConflict("Overlaps with a meeting booked at the same moment.", conflicts=[]) from exc
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED or attempt:
+                raise
+            logger.info("overlapping bookings of %s deadlocked; retrying to meet the winner", meeting.uid)
 
 
 def _blocking_ids(participants: Iterable[ParticipantSpec | Participation]) -> list[int]:
