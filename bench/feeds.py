@@ -33,7 +33,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
+
+from bench.pg import server_url, with_db
 
 BENCH_DB = "vd_bench"
 SIZES = (1_000, 10_000)
@@ -43,22 +45,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- parent process: database, orchestration, table ---------------------------------------------
 
 
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
-    if urlparse(url).scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit(f"bench.feeds needs PostgreSQL; DATABASE_URL is {url!r}")
-    return url
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
 def _admin(url: str, sql: str) -> None:
     """Run ``sql`` outside a transaction: on the server's ``postgres`` database, or on ``url``'s own."""
     import psycopg
 
-    target = url if urlparse(url).path.strip("/") == BENCH_DB else _with_db(url, "postgres")
+    target = url if urlparse(url).path.strip("/") == BENCH_DB else with_db(url, "postgres")
     with psycopg.connect(target, autocommit=True) as conn:
         conn.execute(sql)
 
@@ -89,8 +80,8 @@ def _ms(seconds: float) -> str:
 
 
 def main() -> dict:
-    server = _server_url()
-    bench_url = _with_db(server, BENCH_DB)
+    server = server_url("bench.feeds")
+    bench_url = with_db(server, BENCH_DB)
     env = {
         **os.environ,
         "DATABASE_URL": bench_url,

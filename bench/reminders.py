@@ -32,7 +32,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from bench.pg import server_url, with_db
 
 BENCH_DB = "vd_bench_reminders"
 DEFAULT_N = 10_000
@@ -46,21 +47,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
-    if urlparse(url).scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit(f"bench.reminders needs PostgreSQL; DATABASE_URL is {url!r}")
-    return url
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
 def _admin(url: str, sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -170,8 +160,8 @@ def raw_smtp_loop(port: int, sample: bytes, n: int) -> float:
 
 def main(n: int | None = None) -> dict:
     n = n or int(os.environ.get("BENCH_REMINDERS", DEFAULT_N))
-    server = _server_url()
-    db_url = _with_db(server, BENCH_DB)
+    server = server_url("bench.reminders")
+    db_url = with_db(server, BENCH_DB)
     tmp = Path(tempfile.mkdtemp(prefix="vd-bench-reminders-"))
     procs: list[subprocess.Popen] = []
     redis_proc = None
