@@ -200,7 +200,7 @@ def render(template: str, lang: str, context: dict) -> tuple[str, str, str]:
         raw = render_to_string(f"notifications/{lang}/{template}.txt", context)
         subject, _, body = raw.strip("\n").partition("\n")
         body = body.strip("\n") + "\n"
-        html = render_to_string(f"notifications/{lang}/email.html", {**context, "subject": subject, "body": body})
+        html = render_to_string("notifications/email.html", {**context, "subject": subject, "body": body})
     return " ".join(subject.split()), body, html
 
 
