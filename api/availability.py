@@ -19,9 +19,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from availability import services as availability_services
 from availability.selectors import busy_intervals, free_slots
 from directory.models import Person
-from events.models import Room
+from events.models import Meeting, Participation, Room
 
 from .fields import AwareDateTimeField
 from .permissions import caller_person, is_coordinator
@@ -198,3 +199,59 @@ class BusyView(ApiMixin, APIView):
             "rooms": {str(pk): render(spans) for pk, spans in busy.rooms.items()},
         })
 
+
+
+# --- booking against availability (called by the meeting endpoints) ---------------------------
+
+
+def _override_requested(request, data) -> bool:
+    override = bool(data.get("override_availability", False))
+    if override and not is_coordinator(request.user):
+        raise PermissionDenied("Only coordinators may book against availability.")
+    return override
+
+
+def _blocking_people(participants) -> list[Person]:
+    return [p["person"] for p in participants if p["role"] in Participation.BLOCKING_ROLES]
+
+
+def check_new_meeting(request, data) -> bool:
+    """Before creating: 409 when a blocking participant or the room is unavailable, unless overridden.
+
+    Returns whether the meeting is booked against availability (to record once it exists).
+    """
+    return availability_services.meeting_availability_check(
+        starts_at=data["starts_at"], ends_at=data["ends_at"], people=_blocking_people(data.get("participants", [])),
+        room=data.get("room"), override=_override_requested(request, data), reveal=is_coordinator(request.user),
+    )
+
+
+def check_meeting_change(request, meeting: Meeting, data) -> bool | None:
+    """Before an update: a new time is checked for every blocking participant and the room; otherwise
+    only people who newly block and a new room are. Returns the flag to record, or None to keep it."""
+    starts_at, ends_at = data.get("starts_at", meeting.starts_at), data.get("ends_at", meeting.ends_at)
+    room = data.get("room", meeting.room)
+    moved = (starts_at, ends_at) != (meeting.starts_at, meeting.ends_at)
+    before = set(meeting.participations.filter(role__in=Participation.BLOCKING_ROLES).values_list("person_id", flat=True))
+    if "participants" in data:
+        people = _blocking_people(data["participants"])
+    else:
+        people = list(Person.objects.filter(pk__in=before))
+    if not moved:
+        people = [p for p in people if p.pk not in before]
+        if room == meeting.room:
+            room = None
+    if not people and room is None:
+        return None
+    against = availability_services.meeting_availability_check(
+        starts_at=starts_at, ends_at=ends_at, people=people, room=room,
+        override=_override_requested(request, data), reveal=is_coordinator(request.user),
+    )
+    if moved:
+        return against
+    return True if against else None
+
+
+def record_meeting_availability(meeting: Meeting, against: bool | None) -> None:
+    if against is not None:
+        availability_services.meeting_mark_availability(meeting=meeting, against=against)
