@@ -100,7 +100,3 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
-
-    @property
-    def is_staff_member(self) -> bool:
-        return self.user_id is not None and self.user.is_staff

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.roles import coordinator_user_q, coordinator_users
 from directory.models import Person
 from directory.services import person_get_or_create
 from events.models import Meeting, Participation
@@ -324,12 +324,12 @@ def reconcile_reminders(*, now: datetime) -> int:
 
 
 def coordinators_for(visit: Visit | None) -> list[Person]:
-    """The visit's coordinator, or else every active staff user with an e-mail address."""
+    """The visit's coordinator, or else every coordinator account (``core.roles``) with an e-mail address."""
     if visit is not None and visit.coordinator_id:
         return [visit.coordinator]
-    people = list(Person.objects.filter(user__is_staff=True, user__is_active=True).exclude(email=""))
+    people = list(Person.objects.filter(coordinator_user_q("user__")).exclude(email="").distinct())
     have = {p.user_id for p in people}
-    for user in get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").exclude(pk__in=have):
+    for user in coordinator_users().exclude(email="").exclude(pk__in=have):
         person, _ = person_get_or_create(
             email=user.email, defaults={"name": user.get_full_name() or user.get_username()}
         )
