@@ -251,6 +251,8 @@ REST_FRAMEWORK = {
         "public": env_str("VISITDESK_THROTTLE_PUBLIC", "120/minute"),
         "status": env_str("VISITDESK_THROTTLE_STATUS", "60/minute"),
         "feed": env_str("VISITDESK_THROTTLE_FEED", "120/minute"),
+        # Password guesses on /staff/login/ and /admin/login/, per client address.
+        "login": env_str("VISITDESK_THROTTLE_LOGIN", "10/minute"),
     },
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -276,6 +278,9 @@ SPECTACULAR_SETTINGS = {
         "MeetingStatusEnum": "events.models.Meeting.Status",
     },
 }
+
+# Acknowledgement mails per recipient address (the public form accepts any address; see notifications).
+VISITDESK_THROTTLE_ACK_ADDRESS = env_str("VISITDESK_THROTTLE_ACK_ADDRESS", "3/day")
 
 # --- Product rules ----------------------------------------------------------------------------
 VISITDESK_DEFAULT_TIMEZONE = env_str("VISITDESK_DEFAULT_TIMEZONE", "Europe/Berlin")

@@ -39,7 +39,7 @@ from ..programme import itinerary, timelines
 from ..throttle import throttled
 
 
-@method_decorator(throttled("public", methods=("POST",)), name="dispatch")
+@method_decorator(throttled("login", methods=("POST",)), name="dispatch")
 class LoginView(auth_views.LoginView):
     """Django's login with our template; password guesses are rate-limited per client IP."""
 
