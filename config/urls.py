@@ -7,6 +7,7 @@ from django.urls import include, path
 
 from web.throttle import throttled
 
+
 def favicon(request):
     """Browsers ask for /favicon.ico on every page that names no icon (the admin, .ics downloads)."""
     return HttpResponsePermanentRedirect(static("web/favicon.svg"))
