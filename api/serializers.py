@@ -106,9 +106,9 @@ class PersonSerializer(serializers.ModelSerializer):
         model = Person
         fields = [
             "id", "name", "email", "organisation", "job_title", "language", "timezone", "expertise",
-            "reminders_opt_out", "has_account", "created_at", "updated_at",
+            "reminders_opt_out", "has_account", "needs_review", "created_at", "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["needs_review", "created_at", "updated_at"]
         validators: list = []
 
     def get_has_account(self, obj: Person) -> bool:
@@ -116,7 +116,7 @@ class PersonSerializer(serializers.ModelSerializer):
 
     def validate_email(self, value: str) -> str:
         value = value.strip()
-        clash = Person.objects.filter(email__iexact=value)
+        clash = Person.objects.filter(email__iexact=value, needs_review=False)
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
