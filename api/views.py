@@ -19,7 +19,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -43,6 +42,7 @@ from .fields import clean_token
 from .filters import MeetingFilter, VisitFilter
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import idempotent
+from .parsers import SafeJSONParser
 from .permissions import (
     CoordinatorWritesOthersRead,
     IsParticipantOrCoordinator,
@@ -70,7 +70,7 @@ class Pagination(PageNumberPagination):
 class ApiMixin:
     """JSON in, JSON out, token or session auth (session writes need the CSRF token)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     authentication_classes = [SafeTokenAuthentication, SessionAuthentication]
     pagination_class = Pagination

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone as djtz
 
+from core.text import single_line
 from directory.errors import ValidationFailed
 from directory.models import Organisation, Person, Topic
 from directory.services import organisation_get_or_create, person_create_from_request
@@ -109,17 +110,18 @@ def visit_request_submit(*, data: VisitRequestInput, host_organisation: Organisa
     if len(data.members) > data.delegation_size:
         raise ValidationFailed("More members listed than the delegation size.", field="delegation.members")
     organisation, _ = organisation_get_or_create(
-        name=data.organisation_name,
+        name=single_line(data.organisation_name),
         country=data.organisation_country,
         defaults={"website": data.organisation_website},
     )
     # Anonymous input never reads or changes existing people: contact and members are new,
     # unreviewed rows even when their address is known (a coordinator links or merges on review).
     contact = person_create_from_request(
-        name=data.contact_name, email=data.contact_email, organisation=organisation, language=data.contact_language
+        name=single_line(data.contact_name), email=data.contact_email, organisation=organisation,
+        language=data.contact_language,
     )
     delegation = Delegation.objects.create(
-        name=data.delegation_name, organisation=organisation, lead=contact, size=data.delegation_size
+        name=single_line(data.delegation_name), organisation=organisation, lead=contact, size=data.delegation_size
     )
     members = [contact]
     seen = {contact.email.lower()}
@@ -128,7 +130,8 @@ def visit_request_submit(*, data: VisitRequestInput, host_organisation: Organisa
             continue  # the same address twice in one request is one person
         seen.add(m.email.strip().lower())
         members.append(
-            person_create_from_request(name=m.name, email=m.email, organisation=organisation, job_title=m.job_title,
+            person_create_from_request(name=single_line(m.name), email=m.email, organisation=organisation,
+                                       job_title=single_line(m.job_title),
                                        language=data.contact_language)
         )
     delegation.members.set(members)
