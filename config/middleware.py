@@ -16,6 +16,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 API_PREFIX = "/api/"
 
@@ -50,3 +51,27 @@ def _content_length(request) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+#: Pages reached through a secret link (the requester's status page and its forms, RSVP and
+#: reminder opt-out links from mails). Calendar feeds at token URLs are not listed: calendar
+#: clients rely on their ETag / Last-Modified caching, and they carry no cookies or forms.
+SECRET_LINK_PREFIXES = ("/visits/status/", "/n/")
+
+
+class SecretLinkNoStoreMiddleware:
+    """``Cache-Control: no-store`` on pages reached by secret links.
+
+    Such a page shows a person's data to whoever holds the link; a shared or back-button cache
+    must not keep a copy for the next user of the machine or proxy.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(SECRET_LINK_PREFIXES):
+            add_never_cache_headers(response)
+            patch_cache_control(response, no_store=True, private=True)
+        return response
