@@ -17,7 +17,6 @@ from django.test import Client
 from notifications import links
 from tests.factories import UserFactory
 
-
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
