@@ -351,6 +351,7 @@ class MeetingViewSet(
                 meeting = event_services.meeting_update(meeting=meeting, **changes)
             if "participants" in data:
                 event_services.participants_replace(meeting=meeting, participants=_participants(data["participants"]))
+                visit_services.programme_sync_delegates(meeting=meeting)
             if "agenda_items" in data:
                 event_services.agenda_replace(meeting=meeting, items=_agenda(data["agenda_items"]))
             if "visit" in data:

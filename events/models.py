@@ -192,6 +192,11 @@ class Participation(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     blocks_time = models.BooleanField(default=False)
+    #: Occupies the person whatever the role: set by ``visits`` for members of the visiting delegation,
+    #: who travel together and cannot be in two meetings of their programme at once.
+    exclusive = models.BooleanField(
+        default=False, help_text="Cannot overlap with other meetings even as a guest (delegation members)."
+    )
 
     class Meta:
         ordering = ["meeting", "role", "person__name"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from django.db import transaction
@@ -265,9 +265,28 @@ def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
     if visit.status not in (S.REQUESTED, S.CONFIRMED):
         raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
     meeting_fields.setdefault("timezone", visit.timezone)
+    # Delegation members travel together: in their programme they block time like hosts (409 on overlap).
+    members = _delegate_ids(visit)
+    meeting_fields["participants"] = [
+        replace(p, exclusive=p.exclusive or p.person.pk in members) for p in meeting_fields.get("participants", ())
+    ]
     meeting = event_services.meeting_create(**meeting_fields)
     ProgrammeSlot.objects.create(visit=visit, meeting=meeting)
     return meeting
+
+
+def _delegate_ids(visit: Visit) -> set[int]:
+    return set(visit.delegation.members.values_list("pk", flat=True)) | {visit.delegation.lead_id} - {None}
+
+
+@transaction.atomic
+def programme_sync_delegates(*, meeting: Meeting) -> None:
+    """Mark the meeting's participants who belong to its visit's delegation as exclusive (or none,
+    when the meeting is in no programme). Call after changing a programme meeting's participants;
+    a member already busy at that time makes it a ``ScheduleConflict`` naming the other meeting."""
+    slot = ProgrammeSlot.objects.filter(meeting=meeting).select_related("visit__delegation").first()
+    members = _delegate_ids(slot.visit) if slot else set()
+    event_services.participants_set_exclusive(meeting=meeting, person_ids=members)
 
 
 @transaction.atomic
@@ -280,6 +299,7 @@ def programme_meeting_attach(*, visit: Visit | None, meeting: Meeting) -> None:
         if visit.status not in (S.REQUESTED, S.CONFIRMED):
             raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
         ProgrammeSlot.objects.get_or_create(meeting=meeting, defaults={"visit": visit})
+    programme_sync_delegates(meeting=meeting)
 
 
 def visit_local_day_bounds(visit: Visit) -> tuple[datetime, datetime] | None:

@@ -13,10 +13,10 @@ from .test_browser import allow_orm_beside_playwright, browser, load_demo, page,
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def watch_csp(page) -> list[str]:
+def watch_csp(browser_page) -> list[str]:
     """Chromium reports every blocked inline script/style or foreign resource on the console."""
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    browser_page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     return violations
 
 
