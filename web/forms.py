@@ -11,6 +11,8 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.forms import formset_factory
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.text import single_line
@@ -61,7 +63,8 @@ class VisitRequestForm(forms.Form):
     )
     delegation_size = forms.IntegerField(
         label=_("Number of people travelling"), min_value=1, max_value=MAX_DELEGATION_SIZE,
-        help_text=_("Between 1 and %(max)s.") % {"max": MAX_DELEGATION_SIZE},
+        # Interpolated when shown, in the reader's language (a lazy string's % would be English at import).
+        help_text=lazy(lambda: gettext("Between 1 and %(max)s.") % {"max": MAX_DELEGATION_SIZE}, str)(),
         widget=forms.NumberInput(attrs={"class": "short"}),
     )
     topics = forms.ModelMultipleChoiceField(
