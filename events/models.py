@@ -225,6 +225,10 @@ class MeetingRevision(models.Model):
         ordering = ["meeting", "sequence"]
         constraints = [models.UniqueConstraint("meeting", "sequence", name="revision_unique_sequence")]
 
+    def __str__(self) -> str:
+        changed = ", ".join(sorted(self.changes)) if isinstance(self.changes, dict) else ""
+        return f"{self.meeting.title} · SEQUENCE {self.sequence}" + (f" ({changed})" if changed else "")
+
 
 class MeetingICal(models.Model):
     """A meeting's VEVENT as rendered by ``events.ical`` for each audience, so feeds join stored bytes.

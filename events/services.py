@@ -428,8 +428,12 @@ def _replace_agenda(meeting: Meeting, items: Sequence[AgendaSpec]) -> None:
 
 
 @transaction.atomic
-def agenda_replace(*, meeting: Meeting, items: Sequence[AgendaSpec]) -> Meeting:
-    """Replace the agenda; it is part of the invite's DESCRIPTION, so a real change raises SEQUENCE."""
+def agenda_replace(*, meeting: Meeting, items: Sequence[AgendaSpec], initial: bool = False) -> Meeting:
+    """Replace the agenda; it is part of the invite's DESCRIPTION, so a real change raises SEQUENCE.
+
+    ``initial``: the meeting was created in this same transaction (e.g. the admin saves the agenda
+    inline right after the meeting) — nobody was told anything yet, so its SEQUENCE stays 0.
+    """
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
     before = [(a.title, a.topic_id, a.presenter_id, a.minutes, a.notes) for a in meeting.agenda_items.all()]
     after = [(i.title, i.topic.pk if i.topic else None, i.presenter.pk if i.presenter else None, i.minutes, i.notes)
@@ -439,7 +443,10 @@ def agenda_replace(*, meeting: Meeting, items: Sequence[AgendaSpec]) -> Meeting:
     _replace_agenda(meeting, items)
     if meeting.is_cancelled:
         _touch(meeting.pk)  # no SEQUENCE for a cancelled meeting, but feeds show the agenda
-    if not meeting.is_cancelled:
+    if initial and not meeting.revisions.exists():
+        _touch(meeting.pk)
+        announce_schedule_change([meeting.pk])
+    elif not meeting.is_cancelled:
         _bump(meeting, {"agenda": [" · ".join(b[0] for b in before), " · ".join(a[0] for a in after)]})
         announce_schedule_change([meeting.pk])
     return meeting
