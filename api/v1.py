@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import availability, views
+from .root import ApiRootView
 
 router = SimpleRouter()
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
@@ -32,3 +33,6 @@ urlpatterns = [
          name="visit-request-messages"),
     *router.urls,
 ]
+
+# GET /api/v1/ lists the routes above.
+urlpatterns.insert(0, path("", ApiRootView.as_view(patterns=list(urlpatterns)), name="root"))
