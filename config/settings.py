@@ -201,6 +201,8 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # The ORGANIZER of invites: an address people can reply to, never a no-reply.
 VISITDESK_ORGANIZER_EMAIL = env_str("VISITDESK_ORGANIZER_EMAIL", f"visits@{SITE_DOMAIN}")
 VISITDESK_ORGANIZER_NAME = env_str("VISITDESK_ORGANIZER_NAME", "Visitdesk")
+# The mailto: of reminders' List-Unsubscribe (RFC 8058); the https one-click URL works without it.
+VISITDESK_UNSUBSCRIBE_MAILTO = env_str("VISITDESK_UNSUBSCRIBE_MAILTO", VISITDESK_ORGANIZER_EMAIL)
 EMAIL_TIMEOUT = int(env_str("EMAIL_TIMEOUT", "20"))
 _email_url = env_str("EMAIL_URL")
 if _email_url:

@@ -12,15 +12,22 @@ MIME layout (interop requirement for Outlook, Gmail, Apple Mail, Thunderbird)::
     │   ├── text/html
     │   └── text/calendar; method=REQUEST; charset=utf-8
     └── application/ics; name=invite.ics   (the same bytes)
+
+Recipients are addressed with ``mailbox()`` (``email.headerregistry`` / ``formataddr``), so any
+display name a visitor types survives as one quoted or encoded address.
 """
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import encoders
+from email.charset import Charset
+from email.headerregistry import Address
 from email.mime.base import MIMEBase
+from email.utils import formataddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -254,13 +261,64 @@ def build_message(row: OutboxMessage) -> Rendered:
     return builder(row, person, lang)
 
 
+#: Line breaks and other control characters cannot live in a header; they become spaces.
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def display_name(name: str) -> str:
+    """The display name as it can appear in a header: control characters and line breaks become
+    single spaces; everything else (commas, quotes, backslashes, any script, emoji) is kept."""
+    return " ".join(_HEADER_UNSAFE.sub(" ", name or "").split())
+
+
+def mailbox(name: str, email: str) -> str:
+    """``name <email>`` as RFC 5322 wants it: quoted where the name has specials, RFC 2047-encoded
+    where it is not ASCII.
+
+    Never ``f"{name} <{email}>"``: a comma or semicolon in a visitor's name ("Müller, Anna") splits
+    that into two broken addresses and Django's mail classes raise ``ValueError`` for the message.
+    ``Address`` checks the address part; ``formataddr`` quotes and escapes the name.
+    """
+    address = Address(addr_spec=email)  # raises for a malformed address: that message fails alone
+    name = display_name(name)
+    if not name:
+        return address.addr_spec
+    if "=?" in name:
+        # ASCII that looks like an RFC 2047 encoded word would be decoded by the reader: encode it
+        # itself, so the reader gets the characters the person typed.
+        name = Charset("utf-8").header_encode(name)
+    return formataddr((name, address.addr_spec), charset="utf-8")
+
+
+def attachment(data: bytes, filename: str) -> MIMEBase:
+    """The ``application/ics`` attachment: ``name=`` on Content-Type (older Outlook and many webmail
+    clients name the file from it) and ``filename=`` on Content-Disposition."""
+    part = MIMEBase("application", "ics", name=filename)
+    part.set_payload(data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
+
+
+def unsubscribe_headers(person: Person) -> tuple[str, dict[str, str]]:
+    """(the HTTPS opt-out URL, the RFC 8058 headers): an https URL that opts out on a bare POST, and a
+    ``mailto:`` for clients that only mail (it reaches the organiser's mailbox with the token in the
+    subject)."""
+    url = links.opt_out_url(person_id=person.pk)
+    mailto = f"mailto:{settings.VISITDESK_UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{links.opt_out_token(person_id=person.pk)}"
+    return url, {
+        "List-Unsubscribe": f"<{url}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
 def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     person = row.person
     mail = CalendarMail(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[f"{person.name} <{person.email}>" if person.name else person.email],
+        to=[mailbox(person.name, person.email)],
         reply_to=[settings.VISITDESK_ORGANIZER_EMAIL],
         headers={"X-Visitdesk-Key": row.key, "Auto-Submitted": "auto-generated", **rendered.headers},
         calendar=rendered.calendar,
@@ -269,7 +327,7 @@ def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     mail.attach_alternative(rendered.html, "text/html")
     if rendered.calendar is not None:
         name = "invite.ics" if rendered.method == "REQUEST" else "cancel.ics"
-        mail.attach(name, rendered.calendar, "application/ics")
+        mail.attach(attachment(rendered.calendar, name))
     return mail
 
 
@@ -345,10 +403,10 @@ def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     if not is_wanted(row):
         raise Stale("not a participant of a scheduled meeting any more")
     context = _meeting_context(meeting, person, lang)
-    opt_out = links.opt_out_url(person_id=person.pk)
+    opt_out, headers = unsubscribe_headers(person)
     context["opt_out_url"] = opt_out
     subject, text, html = render("reminder", lang, context)
-    return Rendered(subject, text, html, headers={"List-Unsubscribe": f"<{opt_out}>"})
+    return Rendered(subject, text, html, headers=headers)
 
 
 def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
@@ -386,9 +444,8 @@ def _visit(template: str, *, require: tuple[str, ...] = ()):
         if row.kind == Kind.VISIT_REMINDER:
             if person.reminders_opt_out:
                 raise Stale("the person opted out of reminders")
-            opt_out = links.opt_out_url(person_id=person.pk)
+            opt_out, headers = unsubscribe_headers(person)
             context["opt_out_url"] = opt_out
-            headers["List-Unsubscribe"] = f"<{opt_out}>"
         if row.kind == Kind.COORDINATOR_NEW_REQUEST:
             context["admin_url"] = absolute(reverse("admin:visits_visit_change", args=[visit.pk]))
         subject, text, html = render(template, lang, context)
