@@ -39,7 +39,7 @@ from django.utils.formats import date_format
 
 from directory.models import Person
 from events.ical import render_invite
-from events.links import absolute, feed_links, meeting_ics_url
+from events.links import absolute, feed_links, meeting_link_for_person
 from events.models import AgendaItem, Meeting, MeetingRevision, Participation
 from visits.links import visit_feed_url, visit_status_url
 from visits.models import Visit
@@ -121,10 +121,17 @@ def format_moment(value: datetime, tz: str, lang: str, *, with_date: bool) -> st
         return f"{date_format(local, DATE_FORMATS[lang])} {local:%H:%M}"
 
 
-def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[str]:
-    """What changed since ``since_sequence``: each field's first old and last new value, in words."""
+#: Fields whose change voids an attendee's answer (RFC 5546 §2.1.4: time or place).
+TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "room", "location"})
+
+
+def _merged_changes(meeting: Meeting, since_sequence: int) -> tuple[dict[str, list[str]], bool]:
+    """Each field's first old and last new value since ``since_sequence``, and whether the stored
+    revisions cover every SEQUENCE step up to the meeting's current one."""
     merged: dict[str, list[str]] = {}
+    steps = []
     for revision in MeetingRevision.objects.filter(meeting=meeting, sequence__gt=since_sequence).order_by("sequence"):
+        steps.append(revision.sequence)
         for name, pair in (revision.changes or {}).items():
             if not isinstance(pair, list | tuple) or len(pair) != 2:
                 continue
@@ -132,6 +139,33 @@ def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[s
                 merged[name][1] = pair[1]
             else:
                 merged[name] = [pair[0], pair[1]]
+    complete = steps == list(range(since_sequence + 1, meeting.sequence + 1))
+    return merged, complete
+
+
+def _same(name: str, old, new) -> bool:
+    if name in ("starts_at", "ends_at") and old and new:
+        try:
+            return datetime.fromisoformat(old) == datetime.fromisoformat(new)
+        except (TypeError, ValueError):
+            return old == new
+    return (old or "") == (new or "")
+
+
+def net_changes(meeting: Meeting, since_sequence: int) -> dict[str, list[str]] | None:
+    """What a person told at ``since_sequence`` would see differ now (moved and moved back is no
+    change); None when the revisions do not cover every step, so nothing can be ruled out."""
+    merged, complete = _merged_changes(meeting, since_sequence)
+    if not complete:
+        return None
+    return {name: pair for name, pair in merged.items() if not _same(name, *pair)}
+
+
+def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[str]:
+    """What changed since ``since_sequence``: each field's first old and last new value, in words
+    (a field that came back to where it was is not mentioned)."""
+    merged, _complete = _merged_changes(meeting, since_sequence)
+    merged = {name: pair for name, pair in merged.items() if not _same(name, *pair)}
     labels = LABELS[lang]
     lines = []
     start = merged.pop("starts_at", None)
@@ -342,7 +376,8 @@ def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict:
         "when_short": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang),
         "where": where(meeting),
         "agenda": list(meeting.agenda_items.all()),
-        "ics_url": meeting_ics_url(meeting),
+        # The recipient's own signed link: guests have no account to open the staff one.
+        "ics_url": meeting_link_for_person(meeting.pk, person),
         "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
         "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
     }
@@ -372,7 +407,14 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     recipient = _invite_recipient(meeting, person, role)
     context = _meeting_context(meeting, person, lang)
     template = {"invite": "invite", "update": "update", "cancel": "cancel"}[row.kind]
+    reset_partstat = False
     if row.kind == Kind.UPDATE and state is not None:
+        changes = net_changes(meeting, state.sequence)
+        if changes == {}:
+            # Moved and moved back (or renamed and renamed back) before the mail went out: the
+            # calendar entry the person has is still right, and "moved from 09:30 to 09:30" is noise.
+            raise Stale("nothing changed since the person was last told")
+        reset_partstat = changes is None or bool(TIME_AND_PLACE & set(changes))
         context["changes"] = describe_changes(meeting, state.sequence, lang)
     if method == "REQUEST":
         context["rsvp"] = [
@@ -386,8 +428,11 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         recipient=recipient,
         organizer_name=settings.VISITDESK_ORGANIZER_NAME,
         organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
+        reset_partstat=reset_partstat,
     )
     subject, text, html = render(template, lang, context)
+    row.reset_partstat = reset_partstat  # dispatch forgets the old answer once this is sent
+    row.built_at = timezone.now()
     row.rendered_sequence = meeting.sequence
     row.rendered_uid = meeting.uid
     row.rendered_role = recipient.role
@@ -420,11 +465,15 @@ def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
         for m in programme_meetings(visit=visit)
         if not m.is_cancelled
     ]
+    # Only the requester gets the status link: its page can cancel the visit. Every other member
+    # gets a read-only itinerary signed for them.
+    is_contact = person.pk == visit.contact_id
     return {
         "person": person,
         "visit": visit,
         "programme": programme,
-        "status_url": visit_status_url(visit),
+        "status_url": visit_status_url(visit) if is_contact else "",
+        "itinerary_url": "" if is_contact else links.itinerary_url(visit_id=visit.pk, person=person),
         "feed": feed_links(visit_feed_url(visit)),
         "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
         "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,

@@ -35,6 +35,8 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from events.services import participant_rsvp_reset
+
 from . import compose
 from .models import IMIP_KINDS, InviteState, Kind, OutboxMessage
 from .reconcile import reconcile
@@ -109,6 +111,10 @@ def mark_sent(row: OutboxMessage, message_id: str) -> None:
             state.revision += 1
             state.told_at = now
             state.save()
+        if getattr(row, "reset_partstat", False):
+            # The update just sent asked again (PARTSTAT=NEEDS-ACTION): the old answer no longer
+            # holds, so feeds and the API stop showing it; an answer given since it was built stays.
+            participant_rsvp_reset(meeting_id=row.meeting_id, person_id=row.person_id, answered_before=row.built_at)
 
 
 def mark_retry(row: OutboxMessage, error: str) -> None:
