@@ -106,9 +106,9 @@ class PersonSerializer(serializers.ModelSerializer):
         model = Person
         fields = [
             "id", "name", "email", "organisation", "job_title", "language", "timezone", "expertise",
-            "reminders_opt_out", "has_account", "created_at", "updated_at",
+            "reminders_opt_out", "has_account", "needs_review", "created_at", "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["needs_review", "created_at", "updated_at"]
         validators: list = []
 
     def get_has_account(self, obj: Person) -> bool:
@@ -116,7 +116,7 @@ class PersonSerializer(serializers.ModelSerializer):
 
     def validate_email(self, value: str) -> str:
         value = value.strip()
-        clash = Person.objects.filter(email__iexact=value)
+        clash = Person.objects.filter(email__iexact=value, needs_review=False)
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
@@ -378,7 +378,7 @@ class MeetingSerializer(serializers.ModelSerializer):
         fields = [
             "id", "uid", "sequence", "status", "title", "description", "starts_at", "ends_at", "timezone", "room",
             "location", "online_url", "kind", "visit", "event", "participants", "agenda_items", "ics_url",
-            "cancelled_at", "created_at", "updated_at",
+            "cancelled_at", "created_at", "updated_at", "booked_against_availability",
         ]
         read_only_fields = fields
 
@@ -419,6 +419,9 @@ class MeetingInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     participants = ParticipantInputSerializer(many=True, required=False, max_length=200)
     agenda_items = AgendaItemInputSerializer(many=True, required=False, max_length=100)
+    override_availability = serializers.BooleanField(
+        required=False, help_text="Coordinators: book although a participant is outside working hours, absent or busy"
+    )
 
     def validate(self, attrs):
         starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
@@ -431,6 +434,7 @@ class MeetingInputSerializer(serializers.Serializer):
 class RescheduleSerializer(serializers.Serializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
+    override_availability = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
         if attrs["ends_at"] <= attrs["starts_at"]:

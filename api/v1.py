@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import availability, views
 
 router = SimpleRouter()
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
@@ -15,8 +15,14 @@ router.register("delegations", views.DelegationViewSet, basename="delegation")
 router.register("visits", views.VisitViewSet, basename="visit")
 router.register("meetings", views.MeetingViewSet, basename="meeting")
 router.register("events", views.EventViewSet, basename="event")
+router.register("absences", availability.AbsenceViewSet, basename="absence")
+router.register("room-closures", availability.RoomClosureViewSet, basename="room-closure")
+router.register("external-calendars", availability.ExternalCalendarViewSet, basename="external-calendar")
 
 urlpatterns = [
+    path("availability/", availability.AvailabilityView.as_view(), name="availability"),
+    path("availability/busy/", availability.BusyView.as_view(), name="availability-busy"),
+    path("people/<int:pk>/working-hours/", availability.WorkingHoursView.as_view(), name="person-working-hours"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/rotate-feed-token/", views.MeRotateFeedTokenView.as_view(), name="me-rotate-feed-token"),
     path("visit-requests/", views.VisitRequestCreateView.as_view(), name="visit-request-create"),

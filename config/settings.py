@@ -9,6 +9,7 @@ see docs/configuration.md.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,12 +19,14 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import email_settings_from_url, env_bool, env_list, env_str
+from .env import development_mode, email_settings_from_url, env_bool, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VISITDESK_VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env_bool("DJANGO_DEBUG", False)
+# DJANGO_DEBUG when set; unset, on only while SITE_URL / DJANGO_ALLOWED_HOSTS name just this machine
+# (the embedded-defaults development set-up). See config.env.development_mode.
+DEBUG = development_mode()
 TESTING = env_bool("VISITDESK_TESTING", False)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
@@ -31,7 +34,10 @@ if not SECRET_KEY:
     if DEBUG or TESTING:
         SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789"
     else:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (it is off when DJANGO_DEBUG=0, or when "
+            "SITE_URL / DJANGO_ALLOWED_HOSTS name a public host)"
+        )
 
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_DOMAIN = urlparse(SITE_URL).hostname or "localhost"
@@ -53,8 +59,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     # Domain apps, lowest first: each may import only the ones above it in this list.
+    "core",
     "directory",
     "events",
+    "availability",
     "visits",
     "notifications",
     # Interfaces: depend on the domain apps, nothing depends on them.
@@ -94,10 +102,13 @@ TEMPLATES = [
     },
 ]
 
+# Django's development server runs each request in a new thread; a persistent connection per thread
+# is never reused and never closed, so under runserver connections are closed after each request.
+RUNSERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'visitdesk.sqlite3'}"),
-        conn_max_age=int(env_str("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=0 if RUNSERVER else int(env_str("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
@@ -192,8 +203,11 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-outbox": {"task": "notifications.dispatch_due", "schedule": timedelta(seconds=60)},
     "recover-stuck-sending": {"task": "notifications.recover_stuck", "schedule": timedelta(minutes=5)},
     "complete-past-visits": {"task": "visits.complete_past_visits", "schedule": crontab(minute=17)},
+    "sync-external-calendars": {"task": "availability.sync_due_calendars", "schedule": timedelta(minutes=5)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The file-backed scheduler that creates VAR_DIR when beat starts (it may not exist yet).
+CELERY_BEAT_SCHEDULER = "config.celery:VarFolderScheduler"
 
 # --- Mail -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Visitdesk <visits@{SITE_DOMAIN}>")
@@ -241,6 +255,8 @@ REST_FRAMEWORK = {
         "public": env_str("VISITDESK_THROTTLE_PUBLIC", "120/minute"),
         "status": env_str("VISITDESK_THROTTLE_STATUS", "60/minute"),
         "feed": env_str("VISITDESK_THROTTLE_FEED", "120/minute"),
+        # Password guesses on /staff/login/ and /admin/login/, per client address.
+        "login": env_str("VISITDESK_THROTTLE_LOGIN", "10/minute"),
     },
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -267,6 +283,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Acknowledgement mails per recipient address (the public form accepts any address; see notifications).
+VISITDESK_THROTTLE_ACK_ADDRESS = env_str("VISITDESK_THROTTLE_ACK_ADDRESS", "3/day")
+
 # --- Product rules ----------------------------------------------------------------------------
 VISITDESK_DEFAULT_TIMEZONE = env_str("VISITDESK_DEFAULT_TIMEZONE", "Europe/Berlin")
 # Reminder offsets (minutes before the start). Delegation members: before the visit; hosts: before each meeting.
@@ -278,6 +297,11 @@ VISITDESK_NOTIFY_SETTLE_SECONDS = int(env_str("VISITDESK_NOTIFY_SETTLE_SECONDS",
 VISITDESK_OUTBOX_MARK_EVERY = int(env_str("VISITDESK_OUTBOX_MARK_EVERY", "1"))
 VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DAYS", "30"))
 VISITDESK_FEED_REFRESH = "PT1H"
+# Busy times imported from people's own calendars (availability app).
+VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = env_bool("VISITDESK_BUSY_FETCH_ALLOW_PRIVATE", False)
+VISITDESK_BUSY_FETCH_TIMEOUT = float(env_str("VISITDESK_BUSY_FETCH_TIMEOUT", "15"))
+VISITDESK_BUSY_FETCH_MAX_BYTES = int(env_str("VISITDESK_BUSY_FETCH_MAX_BYTES", str(10 * 1024 * 1024)))
+VISITDESK_BUSY_HORIZON_DAYS = int(env_str("VISITDESK_BUSY_HORIZON_DAYS", "180"))
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -31,6 +31,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.roles import is_coordinator, person_for_user
 from directory.models import Person
 
 from . import ical
@@ -220,8 +221,9 @@ def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     is_public = meeting.event_id is not None and meeting.event.is_public
     user = _request_user(request)
-    privileged = user is not None and (
-        user.is_staff or meeting.participations.filter(person__user=user).exists()
+    person = person_for_user(user)
+    privileged = is_coordinator(user) or (
+        person is not None and meeting.participations.filter(person=person).exists()
     )
     if not (is_public or privileged):
         raise Http404

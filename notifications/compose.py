@@ -37,6 +37,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from core.text import defang_links, link_html
 from directory.models import Person
 from events.ical import render_invite
 from events.links import absolute, feed_links, meeting_link_for_person
@@ -234,14 +235,38 @@ class Rendered:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def _trusted_links(context: dict):
+    """Links a mail may show as links: this site's, its webcal:// twins, the organizer's address and
+    the online link of the meeting the mail is about (set by coordinators, not by requesters)."""
+    site = settings.SITE_URL.rstrip("/")
+    host = site.split("://", 1)[-1]
+    organizer = settings.VISITDESK_ORGANIZER_EMAIL.lower()
+    extra = {m.online_url for m in [context.get("meeting")] if m is not None and getattr(m, "online_url", "")}
+
+    def trusted(token: str) -> bool:
+        lowered = token.lower()
+        return (
+            token == site or token.startswith(site + "/") or token.startswith(f"webcal://{host}/")
+            or lowered in {organizer, f"mailto:{organizer}"} or token in extra
+        )
+
+    return trusted
+
+
 def render(template: str, lang: str, context: dict) -> tuple[str, str, str]:
     """(subject, text, html): the text template's first line is the subject."""
     context = {**context, "lang": lang, "site_url": settings.SITE_URL}
     with translation.override(lang):
         raw = render_to_string(f"notifications/{lang}/{template}.txt", context)
         subject, _, body = raw.strip("\n").partition("\n")
-        body = body.strip("\n") + "\n"
-        html = render_to_string("notifications/email.html", {**context, "subject": subject, "body": body})
+        # Only our own links stay links; anything link-like that people typed is defused in both parts.
+        trusted = _trusted_links(context)
+        body = defang_links(body.strip("\n") + "\n", trusted=trusted)
+        subject = defang_links(subject, trusted=trusted)
+        html = render_to_string(
+            "notifications/email.html",
+            {**context, "subject": subject, "body": body, "body_html": link_html(body, trusted=trusted)},
+        )
     return " ".join(subject.split()), body, html
 
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localdate
 
+from core.roles import person_for_user
 from directory.errors import DomainError
 from directory.models import Person
 from events.admin import MeetingAdmin, MeetingForm, local_time
@@ -29,7 +30,7 @@ OPEN_STATUSES = (Visit.Status.REQUESTED, Visit.Status.CONFIRMED)
 
 
 def acting_person(request) -> Person | None:
-    return Person.objects.filter(user=request.user).first() if request.user.is_authenticated else None
+    return person_for_user(request.user)
 
 
 # --- delegations -----------------------------------------------------------------------------

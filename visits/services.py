@@ -23,7 +23,7 @@ from django.utils import timezone as djtz
 
 from directory.errors import ValidationFailed
 from directory.models import Organisation, Person, Topic
-from directory.services import organisation_get_or_create, person_get_or_create
+from directory.services import organisation_get_or_create, person_create_from_request
 from directory.tokens import new_url_token
 from events import services as event_services
 from events.models import Meeting
@@ -98,7 +98,11 @@ def validate_windows(windows: Sequence[tuple[date, date]], *, today: date) -> No
 
 @transaction.atomic
 def visit_request_submit(*, data: VisitRequestInput, host_organisation: Organisation | None = None) -> Visit:
-    """Record a public visit request: organisation, contact and members are matched by name/e-mail."""
+    """Record a public visit request.
+
+    The organisation is matched by name and country (organisations are public facts; nothing of an
+    existing one changes); contact and members are always new people marked ``needs_review``.
+    """
     validate_windows(data.preferred_windows, today=djtz.localdate())
     if not 1 <= data.delegation_size <= MAX_DELEGATION_SIZE:
         raise ValidationFailed(f"Delegation size must be between 1 and {MAX_DELEGATION_SIZE}.", field="delegation.size")
@@ -109,19 +113,24 @@ def visit_request_submit(*, data: VisitRequestInput, host_organisation: Organisa
         country=data.organisation_country,
         defaults={"website": data.organisation_website},
     )
-    contact, _ = person_get_or_create(
-        email=data.contact_email,
-        defaults={"name": data.contact_name, "organisation": organisation, "language": data.contact_language},
+    # Anonymous input never reads or changes existing people: contact and members are new,
+    # unreviewed rows even when their address is known (a coordinator links or merges on review).
+    contact = person_create_from_request(
+        name=data.contact_name, email=data.contact_email, organisation=organisation, language=data.contact_language
     )
     delegation = Delegation.objects.create(
         name=data.delegation_name, organisation=organisation, lead=contact, size=data.delegation_size
     )
     members = [contact]
+    seen = {contact.email.lower()}
     for m in data.members:
-        person, _ = person_get_or_create(
-            email=m.email, defaults={"name": m.name, "job_title": m.job_title, "organisation": organisation}
+        if m.email.strip().lower() in seen:
+            continue  # the same address twice in one request is one person
+        seen.add(m.email.strip().lower())
+        members.append(
+            person_create_from_request(name=m.name, email=m.email, organisation=organisation, job_title=m.job_title,
+                                       language=data.contact_language)
         )
-        members.append(person)
     delegation.members.set(members)
     visit = Visit.objects.create(
         reference=visit_reference_next(djtz.localdate().year),
