@@ -115,18 +115,24 @@ def is_ambiguous(local: datetime) -> bool:
     return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
 
 
-def _local(meeting: Meeting, value: datetime) -> datetime:
-    """The value as written: local with TZID, or UTC where local time cannot name the instant."""
+def uses_tzid(meeting: Meeting) -> bool:
+    """Whether the meeting's times are written as local time with its TZID (and need the VTIMEZONE).
+
+    Not when the zone is UTC, and not when the start or the end falls into a repeated hour: then
+    both are written in UTC. Both, because a reader given a local DTSTART and a UTC DTEND may
+    compute the end on the start's wall clock (recurring-ical-events does), which is the very
+    ambiguity avoided.
+    """
     tzid = meeting_tzid(meeting)
     if tzid is None:
-        return _utc(value)
-    local = value.astimezone(zoneinfo.ZoneInfo(tzid))
-    return _utc(value) if is_ambiguous(local) else local
+        return False
+    zone = zoneinfo.ZoneInfo(tzid)
+    return not any(is_ambiguous(v.astimezone(zone)) for v in (meeting.starts_at, meeting.ends_at))
 
 
-def uses_tzid(meeting: Meeting) -> bool:
-    """Whether any of the meeting's written times carries its TZID (and so needs the VTIMEZONE)."""
-    return any(_local(meeting, v).tzinfo is not UTC for v in (meeting.starts_at, meeting.ends_at))
+def _local(meeting: Meeting, value: datetime) -> datetime:
+    """The value as written: local with TZID, or UTC where local time cannot name the instant."""
+    return value.astimezone(zoneinfo.ZoneInfo(meeting.timezone)) if uses_tzid(meeting) else _utc(value)
 
 
 def _location(meeting: Meeting) -> str:
