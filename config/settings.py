@@ -154,7 +154,10 @@ STORAGES = {
 # --- Redis: broker, cache (throttling, rendered calendar fragments) ---------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Resilient: while Redis is down the cache misses instead of raising (config/cache.py); short
+    # timeouts so an unreachable Redis costs a request seconds, not minutes.
+    CACHES = {"default": {"BACKEND": "config.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5}}}
     if TESTING:
         # Each test process gets its own key space, so throttle counters never leak between runs.
         CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{int(time.time())}"
@@ -198,6 +201,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage must never end the worker: reconnect for as long as it takes (the default gives
+# up after 100 attempts, ~45 min), and let a running dispatch finish on connection loss instead
+# of cancelling it (its rows would sit in "sending" until the sweeper). docs/operations.md.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-outbox": {"task": "notifications.dispatch_due", "schedule": timedelta(seconds=60)},

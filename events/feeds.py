@@ -15,6 +15,7 @@ or rotated token is a plain 404, indistinguishable from a URL that never existed
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -38,6 +39,8 @@ from . import ical
 from .links import absolute, meeting_link_for_person, read_meeting_link_token
 from .models import Meeting, Participation
 from .selectors import meeting_list, meetings_for_person, public_meetings
+
+logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 #: How long a rendered body stays in the cache under its ETag (a changed feed gets a new key).
@@ -79,9 +82,14 @@ def schedule_generation_bump(**_signal_kwargs) -> None:
     Connected in ``EventsConfig.ready`` so web and worker processes alike invalidate.
     """
     try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # evicted or never set: any fresh value invalidates, a random one never collides
-        cache.set(GENERATION_KEY, secrets.randbelow(2**62), None)
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # evicted or never set: any fresh value invalidates, a random one never collides
+            cache.set(GENERATION_KEY, secrets.randbelow(2**62), None)
+    except Exception:
+        # Runs after a write committed: never let the cache turn that into an error. A missed bump
+        # shows the change within STATE_MEMO_SECONDS anyway.
+        logger.warning("could not invalidate memoized feed validators", exc_info=True)
 
 
 def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str) -> ical.FeedState:
