@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import availability, views
+from . import availability, views, visit_links
 from .root import ApiRootView
 
 router = SimpleRouter()
@@ -24,6 +24,7 @@ urlpatterns = [
     path("availability/", availability.AvailabilityView.as_view(), name="availability"),
     path("availability/busy/", availability.BusyView.as_view(), name="availability-busy"),
     path("people/<int:pk>/working-hours/", availability.WorkingHoursView.as_view(), name="person-working-hours"),
+    path("visits/<int:pk>/rotate-links/", visit_links.VisitRotateLinksView.as_view(), name="visit-rotate-links"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/rotate-feed-token/", views.MeRotateFeedTokenView.as_view(), name="me-rotate-feed-token"),
     path("visit-requests/", views.VisitRequestCreateView.as_view(), name="visit-request-create"),
