@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     # Domain apps, lowest first: each may import only the ones above it in this list.
     "directory",
     "events",
+    "availability",
     "visits",
     "notifications",
     # Interfaces: depend on the domain apps, nothing depends on them.
