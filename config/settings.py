@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "events",
     "availability",
     "visits",
+    "scheduling",
     "notifications",
     # Interfaces: depend on the domain apps, nothing depends on them.
     "api",

@@ -661,10 +661,9 @@ def solve(problem: Problem) -> Solution:
         best_solver = solver3
     all_placed = best1 == level1_max and not any(mv.dead for mv in vars_)
     optimal = all(s == "optimal" for s in stages.values())
+    overall = "infeasible" if placement_proved else "unknown"
     if all_placed:
         overall = "optimal" if optimal else "feasible"
-    else:
-        overall = "infeasible" if placement_proved else "unknown"
     solution = _extract(builder, best_solver, problem, started, overall, stages)
     return Solution(
         status=solution.status,
