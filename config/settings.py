@@ -264,6 +264,7 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "visits.models.VisitMessage.Kind",
         "VisitStatusEnum": "visits.models.Visit.Status",
         "MeetingStatusEnum": "events.models.Meeting.Status",
+        "ProposalStatusEnum": "scheduling.models.Proposal.Status",
     },
 }
 

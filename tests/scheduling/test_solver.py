@@ -184,14 +184,15 @@ def test_as_many_meetings_as_possible_are_placed(data):
     """On tiny instances the first objective level is checked against exhaustive search."""
     problem = data.draw(instances(max_meetings=3))
     problem = Problem(**{**problem.__dict__, "days": problem.days[:1], "granularity_minutes": 30,
-                         "meetings": tuple(Meeting(m) for m in problem.meetings)})
+                         "meetings": tuple(plain(m) for m in problem.meetings)})
     solution = solve(problem)
     assert check(problem, solution) == []
     if solution.status in ("optimal", "infeasible"):  # placement proved
         assert len(solution.assignments) == _max_placeable(problem)
 
 
-def Meeting(m: MeetingSpec) -> MeetingSpec:  # noqa: N802 - tiny instances: no pins/windows (brute force ignores them)
+def plain(m: MeetingSpec) -> MeetingSpec:
+    """Tiny instances: no pins or windows (the brute force ignores them)."""
     return MeetingSpec(key=m.key, title=m.title, duration_minutes=m.duration_minutes, required=m.required,
                        optional=m.optional, min_capacity=m.min_capacity, rooms=None, needs_room=m.needs_room)
 
