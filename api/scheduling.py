@@ -6,6 +6,7 @@ Coordinators only. Serializers check shape; ``scheduling.services`` decides and 
 from __future__ import annotations
 
 import zoneinfo
+from datetime import time
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
@@ -82,8 +83,8 @@ class LunchSerializer(serializers.Serializer):
 class SolveInputSerializer(serializers.Serializer):
     timezone = TimezoneField()
     days = serializers.ListField(child=BoundedDateField(), min_length=1, max_length=14)
-    day_start = LocalTimeField(required=False, default="08:00")
-    day_end = LocalTimeField(required=False, default="18:00")
+    day_start = LocalTimeField(required=False, default=time(8, 0))
+    day_end = LocalTimeField(required=False, default=time(18, 0))
     granularity_minutes = serializers.IntegerField(min_value=5, max_value=120, required=False, default=15)
     rooms = _ids(min_length=1)
     meetings = serializers.ListField(child=SolveMeetingSerializer(), min_length=1, max_length=300)
@@ -324,8 +325,8 @@ class ProposalSerializer(serializers.ModelSerializer):
 class ProposalCreateSerializer(serializers.Serializer):
     time_limit_seconds = serializers.FloatField(min_value=0.1, max_value=60, required=False, default=5)
     rooms = _ids(required=False, min_length=1, help_text="Rooms to use (default: the visit venue's rooms)")
-    day_start = LocalTimeField(required=False, default="09:00")
-    day_end = LocalTimeField(required=False, default="17:00")
+    day_start = LocalTimeField(required=False, default=time(9, 0))
+    day_end = LocalTimeField(required=False, default=time(17, 0))
 
 
 class TimeLimitSerializer(serializers.Serializer):

@@ -121,7 +121,7 @@ def experts_by_topic(topics: list[Topic], exclude: set[int]) -> dict[int, list[P
 def free_minutes(busy: list[tuple[datetime, datetime]], days: tuple[tuple[datetime, datetime], ...]) -> int:
     total = 0
     for a, b in days:
-        taken = sum(max(timedelta(0), min(b, y) - max(a, x)) for x, y in busy) if busy else timedelta(0)
+        taken = sum((max(timedelta(0), min(b, y) - max(a, x)) for x, y in busy), timedelta(0))
         total += int(((b - a) - taken).total_seconds() // 60)
     return total
 
