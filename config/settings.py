@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "events",
     "availability",
     "visits",
+    "scheduling",
     "notifications",
     # Interfaces: depend on the domain apps, nothing depends on them.
     "api",
@@ -298,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "visits.models.VisitMessage.Kind",
         "VisitStatusEnum": "visits.models.Visit.Status",
         "MeetingStatusEnum": "events.models.Meeting.Status",
+        "ProposalStatusEnum": "scheduling.models.Proposal.Status",
     },
 }
 
