@@ -50,6 +50,7 @@ from .permissions import (
     caller_person,
     is_coordinator,
 )
+from .preconditions import IF_MATCH_PARAM, check_if_match, with_etag
 from .schema import VisitdeskAutoSchema
 
 
@@ -297,9 +298,9 @@ def _agenda(data) -> list[event_services.AgendaSpec]:
         summary="Create a meeting (with `visit`: in that visit's programme)",
     ),
     update=extend_schema(request=s.MeetingInputSerializer, responses={200: s.MeetingSerializer},
-                         examples=[CONFLICT_EXAMPLE]),
+                         parameters=[IF_MATCH_PARAM], examples=[CONFLICT_EXAMPLE]),
     partial_update=extend_schema(request=s.MeetingInputSerializer, responses={200: s.MeetingSerializer},
-                                 examples=[CONFLICT_EXAMPLE]),
+                                 parameters=[IF_MATCH_PARAM], examples=[CONFLICT_EXAMPLE]),
 )
 @extend_schema(tags=["meetings"])
 class MeetingViewSet(
@@ -317,7 +318,12 @@ class MeetingViewSet(
 
     def _respond(self, meeting, code=status.HTTP_200_OK):
         fresh = self.base_queryset().get(pk=meeting.pk)
-        return Response(s.MeetingSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+        data = s.MeetingSerializer(fresh, context=self.get_serializer_context()).data
+        return with_etag(Response(data, status=code), fresh)
+
+    def retrieve(self, request, *args, **kwargs):
+        meeting = self.get_object()
+        return with_etag(Response(self.get_serializer(meeting).data), meeting)
 
     @idempotent("meeting")
     def create(self, request, *args, **kwargs):
@@ -340,6 +346,7 @@ class MeetingViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         with transaction.atomic():
+            check_if_match(request, meeting)
             changes = {k: v for k, v in data.items() if k in FIELD_NAMES}
             if changes:
                 meeting = event_services.meeting_update(meeting=meeting, **changes)
@@ -361,14 +368,19 @@ class MeetingViewSet(
         meeting = self.get_object()
         serializer = s.RescheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        meeting = event_services.meeting_reschedule(meeting=meeting, **serializer.validated_data)
+        with transaction.atomic():
+            check_if_match(request, meeting)
+            meeting = event_services.meeting_reschedule(meeting=meeting, **serializer.validated_data)
         return self._respond(meeting)
 
     @extend_schema(request=None, responses={200: s.MeetingSerializer}, summary="Cancel a meeting (idempotent)")
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         meeting = self.get_object()
-        return self._respond(event_services.meeting_cancel(meeting=meeting))
+        with transaction.atomic():
+            check_if_match(request, meeting)
+            meeting = event_services.meeting_cancel(meeting=meeting)
+        return self._respond(meeting)
 
     @extend_schema(request=s.RsvpSerializer, responses={200: s.MeetingSerializer},
                    summary="Answer an invitation: accepted, declined or tentative")
