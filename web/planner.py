@@ -17,6 +17,7 @@ from directory.models import Person
 from events.models import Meeting, Participation, Room
 from visits.models import Visit
 
+from .labels import label
 from .programme import MAX_DAYS
 
 MAX_PEOPLE = 400
@@ -81,12 +82,11 @@ def planner_config(visit: Visit, *, rooms: list[Room], people: list[dict], propo
 
 def kind_labels():
     """Meeting kinds in the active language (built per request, not at import)."""
-    return [("meeting", _("Meeting")), ("tour", _("Tour")), ("talk", _("Talk")), ("meal", _("Meal")),
-            ("break", _("Break"))]
+    return [(k, str(label(k))) for k in ("meeting", "tour", "talk", "meal", "break")]
 
 
 def role_labels():
-    return [("host", _("Host")), ("chair", _("Chair")), ("presenter", _("Presenter")), ("guest", _("Guest"))]
+    return [(k, str(label(k))) for k in ("host", "chair", "presenter", "guest")]
 
 
 def planner_texts() -> dict:

@@ -10,29 +10,46 @@ The programme (``confirmed_visit`` in conftest): one day, rooms "Board room" and
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from events.models import Meeting, Participation
 from visits.models import ProgrammeSlot
 
 from .conftest import host_user, local
-from .test_browser import (  # noqa: F401 - fixtures shared with the other browser tests
-    CHROMIUM_ARGS,
-    allow_orm_beside_playwright,
-    axe_violations,
-    browser,
-    shot,
-    sign_in,
-)
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, axe_violations, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WELCOME = "Welcome and introductions"
 TOUR = "Lab tour: organoids"
 HORIZON = "Horizon 2020 consortium ideas"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the module, as in test_browser.py (the ORM runs beside Playwright's loop)."""
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM}: install Debian's chromium (see .ci/run)"
+        if os.environ.get("CI") == "true" or os.environ.get("VISITDESK_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
@@ -56,7 +73,11 @@ def page(browser, live_server, settings):
 
 
 def open_planner(page, visit, username="carla", password="coord-pass-1234"):
-    sign_in(page, username, password)
+    page.goto("/staff/login/")  # by id: the labels are German in the German test
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("#id_password").press("Enter")
+    expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile("Sign in|Anmelden"))
     page.goto(f"/staff/visits/{visit.pk}/")
     expect(block(page, WELCOME)).to_be_visible()
     # the script has placed the blocks: the first sits in the grid's first lane (column 2)
