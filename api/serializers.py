@@ -378,7 +378,7 @@ class MeetingSerializer(serializers.ModelSerializer):
         fields = [
             "id", "uid", "sequence", "status", "title", "description", "starts_at", "ends_at", "timezone", "room",
             "location", "online_url", "kind", "visit", "event", "participants", "agenda_items", "ics_url",
-            "cancelled_at", "created_at", "updated_at",
+            "cancelled_at", "created_at", "updated_at", "booked_against_availability",
         ]
         read_only_fields = fields
 
@@ -419,6 +419,9 @@ class MeetingInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     participants = ParticipantInputSerializer(many=True, required=False, max_length=200)
     agenda_items = AgendaItemInputSerializer(many=True, required=False, max_length=100)
+    override_availability = serializers.BooleanField(
+        required=False, help_text="Coordinators: book although a participant is outside working hours, absent or busy"
+    )
 
     def validate(self, attrs):
         starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
@@ -431,6 +434,7 @@ class MeetingInputSerializer(serializers.Serializer):
 class RescheduleSerializer(serializers.Serializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
+    override_availability = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
         if attrs["ends_at"] <= attrs["starts_at"]:

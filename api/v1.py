@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import availability, views
 
 router = SimpleRouter()
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
@@ -17,6 +17,8 @@ router.register("meetings", views.MeetingViewSet, basename="meeting")
 router.register("events", views.EventViewSet, basename="event")
 
 urlpatterns = [
+    path("availability/", availability.AvailabilityView.as_view(), name="availability"),
+    path("availability/busy/", availability.BusyView.as_view(), name="availability-busy"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/rotate-feed-token/", views.MeRotateFeedTokenView.as_view(), name="me-rotate-feed-token"),
     path("visit-requests/", views.VisitRequestCreateView.as_view(), name="visit-request-create"),

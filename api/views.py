@@ -37,6 +37,7 @@ from visits.links import visit_status_url
 from visits.models import Delegation
 from visits.selectors import programme_meetings, visit_by_status_token, visit_list
 
+from . import availability as availability_api
 from . import serializers as s
 from . import visibility
 from .fields import clean_token
@@ -334,10 +335,13 @@ class MeetingViewSet(
         fields = {k: v for k, v in data.items() if k in FIELD_NAMES}
         fields["participants"] = _participants(data.get("participants", []))
         fields["agenda_items"] = _agenda(data.get("agenda_items", []))
-        if visit is not None:
-            meeting = visit_services.programme_meeting_create(visit=visit, **fields)
-        else:
-            meeting = event_services.meeting_create(**fields)
+        against = availability_api.check_new_meeting(request, data)
+        with transaction.atomic():
+            if visit is not None:
+                meeting = visit_services.programme_meeting_create(visit=visit, **fields)
+            else:
+                meeting = event_services.meeting_create(**fields)
+            availability_api.record_meeting_availability(meeting, against)
         return self._respond(meeting, status.HTTP_201_CREATED)
 
     def update(self, request, *args, partial=False, **kwargs):
@@ -345,8 +349,10 @@ class MeetingViewSet(
         serializer = s.MeetingInputSerializer(meeting, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        against = availability_api.check_meeting_change(request, meeting, data)
         with transaction.atomic():
             check_if_match(request, meeting)
+            availability_api.record_meeting_availability(meeting, against)
             changes = {k: v for k, v in data.items() if k in FIELD_NAMES}
             if changes:
                 meeting = event_services.meeting_update(meeting=meeting, **changes)
@@ -368,9 +374,13 @@ class MeetingViewSet(
         meeting = self.get_object()
         serializer = s.RescheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        against = availability_api.check_meeting_change(request, meeting, data)
         with transaction.atomic():
             check_if_match(request, meeting)
-            meeting = event_services.meeting_reschedule(meeting=meeting, **serializer.validated_data)
+            availability_api.record_meeting_availability(meeting, against)
+            meeting = event_services.meeting_reschedule(meeting=meeting, starts_at=data["starts_at"],
+                                                        ends_at=data["ends_at"])
         return self._respond(meeting)
 
     @extend_schema(request=None, responses={200: s.MeetingSerializer}, summary="Cancel a meeting (idempotent)")

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     # Domain apps, lowest first: each may import only the ones above it in this list.
     "directory",
     "events",
+    "availability",
     "visits",
     "notifications",
     # Interfaces: depend on the domain apps, nothing depends on them.
@@ -192,6 +193,7 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-outbox": {"task": "notifications.dispatch_due", "schedule": timedelta(seconds=60)},
     "recover-stuck-sending": {"task": "notifications.recover_stuck", "schedule": timedelta(minutes=5)},
     "complete-past-visits": {"task": "visits.complete_past_visits", "schedule": crontab(minute=17)},
+    "sync-external-calendars": {"task": "availability.sync_due_calendars", "schedule": timedelta(minutes=5)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -276,6 +278,11 @@ VISITDESK_NOTIFY_SETTLE_SECONDS = int(env_str("VISITDESK_NOTIFY_SETTLE_SECONDS",
 VISITDESK_OUTBOX_MARK_EVERY = int(env_str("VISITDESK_OUTBOX_MARK_EVERY", "1"))
 VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DAYS", "30"))
 VISITDESK_FEED_REFRESH = "PT1H"
+# Busy times imported from people's own calendars (availability app).
+VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = env_bool("VISITDESK_BUSY_FETCH_ALLOW_PRIVATE", False)
+VISITDESK_BUSY_FETCH_TIMEOUT = float(env_str("VISITDESK_BUSY_FETCH_TIMEOUT", "15"))
+VISITDESK_BUSY_FETCH_MAX_BYTES = int(env_str("VISITDESK_BUSY_FETCH_MAX_BYTES", str(10 * 1024 * 1024)))
+VISITDESK_BUSY_HORIZON_DAYS = int(env_str("VISITDESK_BUSY_HORIZON_DAYS", "180"))
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

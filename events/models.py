@@ -124,6 +124,10 @@ class Meeting(models.Model):
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings")
     participants = models.ManyToManyField(Person, through="Participation", related_name="meetings")
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    booked_against_availability = models.BooleanField(
+        default=False,
+        help_text="A coordinator booked it although a participant was outside working hours, absent or busy.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["directory", "events", "visits", "notifications"]
+LAYERS = ["directory", "events", "availability", "visits", "notifications"]
 INTERFACES = ["api", "web"]
 ALL = LAYERS + INTERFACES
 

@@ -1,0 +1,137 @@
+"""When people and rooms can be booked: working hours, absences, closures, imported busy times.
+
+Everything here describes *availability*; the meetings themselves stay in ``events``. Times of day
+(working hours) are wall-clock times in the person's own zone and are turned into instants only for a
+concrete window (``availability.hours``), so a 09:00 start stays 09:00 across DST changes.
+Imported calendars keep only busy intervals: never a summary, location or attendee of someone's
+private appointment.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+from directory.models import Person
+from events.models import Room
+
+
+class WeeklyHours(models.Model):
+    """One interval of a person's usual week (several per day are allowed; none at all = no limit)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="weekly_hours")
+    weekday = models.PositiveSmallIntegerField(help_text="Monday = 0 … Sunday = 6")
+    start = models.TimeField(help_text="Local time in the person's zone")
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["person", "weekday", "start"]
+        verbose_name = "weekly working hours"
+        verbose_name_plural = "weekly working hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="weekly_hours_end_after_start"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="weekly_hours_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person.name}: {self.weekday} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class HoursException(models.Model):
+    """A dated change to the weekly pattern: the rows of one date replace that weekday's intervals.
+
+    A row without start and end means "not working that day".
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="hours_exceptions")
+    date = models.DateField()
+    start = models.TimeField(null=True, blank=True)
+    end = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["person", "date", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__isnull=True, end__isnull=True)
+                | Q(start__isnull=False, end__isnull=False, end__gt=F("start")),
+                name="hours_exception_interval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.start is None:
+            return f"{self.person.name}: {self.date} off"
+        return f"{self.person.name}: {self.date} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class Absence(models.Model):
+    """Holiday, travel, illness. The reason is for coordinators only; others see "absent"."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="absences")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["person", "starts_at"])]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="absence_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.person.name} absent {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class RoomClosure(models.Model):
+    """A room cannot be booked (renovation, maintenance), in addition to its daily bookable hours."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="closures")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["room", "starts_at"])]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="closure_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.room} closed {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class ExternalCalendar(models.Model):
+    """A person's own calendar (its secret ICS address), polled for busy times.
+
+    The URL is a credential: only its owner and coordinators ever see it.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="external_calendars")
+    url = models.URLField(max_length=2000)
+    etag = models.CharField(max_length=300, blank=True, editable=False)
+    last_modified = models.CharField(max_length=100, blank=True, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Last successful fetch")
+    last_error = models.TextField(blank=True, editable=False)
+    busy_count = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.person.name}: calendar #{self.pk}"
+
+
+class ExternalBusy(models.Model):
+    """One busy interval from an external calendar; ``person`` is copied for the range index."""
+
+    calendar = models.ForeignKey(ExternalCalendar, on_delete=models.CASCADE, related_name="busy")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["person", "starts_at"])]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="external_busy_ends_after_start")]

@@ -1,0 +1,282 @@
+"""Writes for availability: working hours, absences, closures, external calendars, and the booking check.
+
+``meeting_availability_check`` is how interfaces ask, before creating or moving a meeting, whether a
+blocking participant (chair, host, presenter) would be outside working hours, absent or busy in their
+own calendar, or the room closed. ``events`` cannot import this app, so the API calls it around the
+events/visits services and records an override on the meeting with ``meeting_mark_availability``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import models, transaction
+
+from directory.errors import ValidationFailed
+from directory.models import Person
+from events.models import Meeting, Room
+
+from . import hours
+from . import intervals as iv
+from .errors import AvailabilityConflict
+from .models import Absence, ExternalBusy, ExternalCalendar, HoursException, RoomClosure, WeeklyHours
+
+# --- working hours -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeeklySpec:
+    weekday: int
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class ExceptionSpec:
+    """``start``/``end`` None: not working that day."""
+
+    date: date
+    start: time | None = None
+    end: time | None = None
+
+
+@transaction.atomic
+def working_hours_set(*, person: Person, weekly: Sequence[WeeklySpec], exceptions: Sequence[ExceptionSpec]) -> None:
+    """Replace the person's weekly pattern and exceptions (what ``PUT …/working-hours/`` sends)."""
+    for index, spec in enumerate(weekly):
+        if not 0 <= spec.weekday <= 6:
+            raise ValidationFailed("weekday is 0 (Monday) to 6 (Sunday).", field=f"weekly[{index}].weekday")
+        if spec.end <= spec.start:
+            raise ValidationFailed("An interval must end after it starts (no overnight intervals).",
+                                   field=f"weekly[{index}].end")
+    off_days, working_days = set(), set()
+    for index, spec in enumerate(exceptions):
+        if (spec.start is None) != (spec.end is None):
+            raise ValidationFailed("Give both start and end, or neither for a day off.", field=f"exceptions[{index}]")
+        if spec.start is None:
+            off_days.add(spec.date)
+        else:
+            if spec.end <= spec.start:
+                raise ValidationFailed("An interval must end after it starts.", field=f"exceptions[{index}].end")
+            working_days.add(spec.date)
+    both = sorted(off_days & working_days)
+    if both:
+        raise ValidationFailed(f"{both[0].isoformat()} is both a day off and a working day.", field="exceptions")
+    WeeklyHours.objects.filter(person=person).delete()
+    HoursException.objects.filter(person=person).delete()
+    WeeklyHours.objects.bulk_create(WeeklyHours(person=person, weekday=s.weekday, start=s.start, end=s.end)
+                                    for s in weekly)
+    HoursException.objects.bulk_create(HoursException(person=person, date=s.date, start=s.start, end=s.end)
+                                       for s in exceptions)
+
+
+# --- absences and closures ---------------------------------------------------------------------
+
+
+def _check_range(starts_at: datetime, ends_at: datetime) -> None:
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise ValidationFailed("Times need a UTC offset.", field="starts_at")
+    if ends_at <= starts_at:
+        raise ValidationFailed("It must end after it starts.", field="ends_at")
+
+
+def absence_create(*, person: Person, starts_at: datetime, ends_at: datetime, reason: str = "") -> Absence:
+    _check_range(starts_at, ends_at)
+    return Absence.objects.create(person=person, starts_at=starts_at, ends_at=ends_at, reason=reason)
+
+
+def absence_update(*, absence: Absence, **changes) -> Absence:
+    for field, value in changes.items():
+        if field not in {"person", "starts_at", "ends_at", "reason"}:
+            raise ValidationFailed(f"Cannot change {field}.", field=field)
+        setattr(absence, field, value)
+    _check_range(absence.starts_at, absence.ends_at)
+    absence.save()
+    return absence
+
+
+def room_closure_create(*, room: Room, starts_at: datetime, ends_at: datetime, reason: str = "") -> RoomClosure:
+    _check_range(starts_at, ends_at)
+    return RoomClosure.objects.create(room=room, starts_at=starts_at, ends_at=ends_at, reason=reason)
+
+
+def room_closure_update(*, closure: RoomClosure, **changes) -> RoomClosure:
+    for field, value in changes.items():
+        if field not in {"room", "starts_at", "ends_at", "reason"}:
+            raise ValidationFailed(f"Cannot change {field}.", field=field)
+        setattr(closure, field, value)
+    _check_range(closure.starts_at, closure.ends_at)
+    closure.save()
+    return closure
+
+
+# --- external calendars ------------------------------------------------------------------------
+
+
+def external_calendar_add(*, person: Person, url: str) -> ExternalCalendar:
+    from .fetch import check_url_shape
+
+    check_url_shape(url)
+    return ExternalCalendar.objects.create(person=person, url=url)
+
+
+def external_calendar_change_url(*, calendar: ExternalCalendar, url: str) -> ExternalCalendar:
+    """A new address starts from scratch: old busy rows and cache validators belong to the old one."""
+    from .fetch import check_url_shape
+
+    check_url_shape(url)
+    with transaction.atomic():
+        if url != calendar.url:
+            calendar.busy.all().delete()
+            calendar.url, calendar.etag, calendar.last_modified = url, "", ""
+            calendar.last_synced_at, calendar.last_error, calendar.busy_count = None, "", 0
+            calendar.save()
+    return calendar
+
+
+# --- the booking check -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a booking is against availability; ``detail`` is private (coordinators only)."""
+
+    reason: str  # outside_working_hours | absent | busy_elsewhere | room_closed
+    message: str
+    person: int | None = None
+    room: int | None = None
+    detail: str = ""
+
+    def as_dict(self, *, reveal: bool) -> dict:
+        out = {"reason": self.reason, "message": self.message}
+        if self.person is not None:
+            out["person"] = self.person
+        if self.room is not None:
+            out["room"] = self.room
+        if reveal and self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+def meeting_availability_problems(
+    *, starts_at: datetime, ends_at: datetime, people: Iterable[Person], room: Room | None = None,
+) -> list[Problem]:
+    """Why booking [starts_at, ends_at) would go against the listed people's or the room's availability.
+
+    Other meetings are not looked at here: double bookings are ``events``' job (its 409 names the
+    meeting). Imported busy times say only "busy in their own calendar": Visitdesk stores nothing more.
+    """
+    problems: list[Problem] = []
+    people = list({p.pk: p for p in people}.values())
+    ids = [p.pk for p in people]
+    patterns = hours.person_patterns(ids)
+    absences: dict[int, list[Absence]] = {}
+    for absence in Absence.objects.filter(person_id__in=ids, starts_at__lt=ends_at, ends_at__gt=starts_at):
+        absences.setdefault(absence.person_id, []).append(absence)
+    external = set(ExternalBusy.objects.filter(person_id__in=ids, starts_at__lt=ends_at, ends_at__gt=starts_at)
+                   .values_list("person_id", flat=True))
+    for person in sorted(people, key=lambda p: p.name):
+        if person.pk in patterns:
+            open_spans = iv.normalize(hours.open_hours(patterns[person.pk], starts_at, ends_at))
+            if iv.subtract([(starts_at, ends_at)], open_spans):
+                problems.append(Problem("outside_working_hours", f"{person.name} is outside their working hours.",
+                                        person=person.pk))
+        for absence in absences.get(person.pk, []):
+            problems.append(Problem("absent", f"{person.name} is absent.", person=person.pk, detail=absence.reason))
+        if person.pk in external:
+            problems.append(Problem("busy_elsewhere", f"{person.name} is busy in their own calendar.",
+                                    person=person.pk))
+    if room is not None:
+        for closure in RoomClosure.objects.filter(room=room, starts_at__lt=ends_at, ends_at__gt=starts_at):
+            problems.append(Problem("room_closed", f"{room.name} is closed.", room=room.pk, detail=closure.reason))
+    return problems
+
+
+def meeting_availability_check(
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    people: Iterable[Person],
+    room: Room | None = None,
+    override: bool = False,
+    reveal: bool = False,
+) -> bool:
+    """Raise ``AvailabilityConflict`` unless everyone is available or ``override`` is set.
+
+    Returns True when the booking goes ahead *against* availability (override used on a real
+    problem), which the caller records with ``meeting_mark_availability``. ``reveal`` adds private
+    details (absence and closure reasons) to the error, for coordinators.
+    """
+    problems = meeting_availability_problems(starts_at=starts_at, ends_at=ends_at, people=people, room=room)
+    if not problems:
+        return False
+    if override:
+        return True
+    message = " ".join(p.message for p in problems) + ' A coordinator may book anyway with "override_availability": true.'
+    raise AvailabilityConflict(message, unavailable=[p.as_dict(reveal=reveal) for p in problems])
+
+
+def meeting_mark_availability(*, meeting: Meeting, against: bool) -> None:
+    """Record whether the meeting's current time was booked against availability.
+
+    A plain column update: not a change participants must hear about, so no SEQUENCE.
+    """
+    if meeting.booked_against_availability != against:
+        Meeting.objects.filter(pk=meeting.pk).update(booked_against_availability=against)
+        meeting.booked_against_availability = against
+
+
+def external_calendar_sync(*, calendar: ExternalCalendar, now: datetime | None = None) -> ExternalCalendar:
+    """Fetch one calendar and replace its busy intervals; record success or the error.
+
+    Never raises for a bad feed: the error is stored in ``last_error`` (shown to the person and
+    coordinators) and the busy times from the last good fetch stay, so a calendar server's hiccup
+    does not suddenly make someone look free.
+    """
+    from django.conf import settings
+    from django.utils import timezone as djtz
+
+    from .errors import FeedError
+    from .fetch import fetch
+    from .ics import busy_from_ics
+
+    now = now or djtz.now()
+    start = now - timedelta(days=1)
+    end = now + timedelta(days=settings.VISITDESK_BUSY_HORIZON_DAYS)
+    ExternalCalendar.objects.filter(pk=calendar.pk).update(last_attempt_at=now)
+    calendar.last_attempt_at = now
+    try:
+        result = fetch(calendar.url, etag=calendar.etag, last_modified=calendar.last_modified)
+        spans = None
+        if result.status == 200:
+            spans = busy_from_ics(result.body, zone=calendar.person.timezone, start=start, end=end)
+    except FeedError as exc:
+        ExternalCalendar.objects.filter(pk=calendar.pk).update(last_error=exc.message)
+        calendar.last_error = exc.message
+        return calendar
+    with transaction.atomic():
+        if spans is not None:
+            calendar.busy.all().delete()
+            ExternalBusy.objects.bulk_create(
+                ExternalBusy(calendar=calendar, person_id=calendar.person_id, starts_at=a, ends_at=b) for a, b in spans
+            )
+            calendar.busy_count = len(spans)
+        calendar.etag, calendar.last_modified = result.etag[:300], result.last_modified[:100]
+        calendar.last_synced_at, calendar.last_error = now, ""
+        calendar.save(update_fields=["etag", "last_modified", "last_synced_at", "last_error", "busy_count"])
+    return calendar
+
+
+def external_calendars_claim_due(*, now: datetime, every: timedelta) -> list[int]:
+    """Ids of calendars not tried within ``every``, each claimed by a conditional update so two beat
+    runs (or a slow worker) never fetch the same calendar twice at once."""
+    claimed = []
+    due = ExternalCalendar.objects.filter(
+        models.Q(last_attempt_at__isnull=True) | models.Q(last_attempt_at__lt=now - every)
+    ).values_list("pk", "last_attempt_at")
+    for pk, seen in due:
+        if ExternalCalendar.objects.filter(pk=pk, last_attempt_at=seen).update(last_attempt_at=now):
+            claimed.append(pk)
+    return claimed
