@@ -15,9 +15,11 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect, sync_playwright
 
 from events.models import Meeting, Participation
+from notifications.dispatch import dispatch_due
 from visits.models import ProgrammeSlot
 
 from .conftest import host_user, local
@@ -101,7 +103,8 @@ def times(m: Meeting):
     return m.starts_at, m.ends_at
 
 
-def test_move_and_resize_by_keyboard_save_with_enter_and_abandon_with_escape(page, coordinator, confirmed_visit):
+def test_move_and_resize_by_keyboard_save_with_enter_and_abandon_with_escape(page, coordinator, confirmed_visit,
+                                                                             settings):
     day = confirmed_visit.day
     open_planner(page, confirmed_visit)
     welcome = block(page, WELCOME)
@@ -114,6 +117,16 @@ def test_move_and_resize_by_keyboard_save_with_enter_and_abandon_with_escape(pag
     page.keyboard.press("Enter")
     expect(status(page)).to_contain_text("Saved: Welcome and introductions, 09:30–10:30")
     assert times(meeting(WELCOME)) == (local(day, 9, 30), local(day, 10, 30))
+    # the same services as the API: Anna's invitation carries the new time
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.VISITDESK_NOTIFY_SETTLE_SECONDS = 0  # no waiting for more edits to coalesce
+    dispatch_due()
+    to_anna = [m for m in mail.outbox if confirmed_visit.anna.email in " ".join(m.to) and WELCOME in m.subject]
+    assert [m.subject for m in to_anna] == [
+        f"Invitation: {WELCOME} – {day:%A}, {day.day} {day:%B %Y}, 09:30–10:30 (Europe/Berlin)"]
+    calendars = [part.get_payload(decode=True).decode() for part in to_anna[0].message().walk()
+                 if part.get_content_type() == "text/calendar"]
+    assert calendars and "SEQUENCE:1" in calendars[0]
 
     page.keyboard.press("Shift+ArrowDown")
     expect(status(page)).to_contain_text("09:30–10:45")
@@ -383,3 +396,29 @@ def test_the_planner_passes_axe_while_editing(page, coordinator, confirmed_visit
     found["side panel"] = axe_violations(page)
     assert {k: v for k, v in found.items() if v} == {}
     shot(page, "planner")
+
+
+def test_busy_times_are_shaded_and_a_move_into_them_is_a_clash_the_server_refuses(page, coordinator, confirmed_visit):
+    from availability.services import absence_create, room_closure_create
+
+    day = confirmed_visit.day
+    absence_create(person=confirmed_visit.anna, starts_at=local(day, 14), ends_at=local(day, 15), reason="Dentist")
+    lab = confirmed_visit.programme.get(meeting__title=TOUR).meeting.room
+    room_closure_create(room=lab, starts_at=local(day, 16), ends_at=local(day, 17), reason="Cleaning")
+    open_planner(page, confirmed_visit)
+    welcome = block(page, WELCOME)
+    welcome.focus()  # selecting a meeting shades the busy times of its people and of every room
+    # Anna: the Horizon meeting she hosts (11:30–12:30) and her absence (14:00–15:00)
+    expect(page.locator(".tl-busy.person").filter(has_text="Dr. Anna Schmidt busy")).to_have_count(2)
+    expect(page.locator(".tl-busy.room")).not_to_have_count(0)
+    lab_column = page.locator(f"[data-lane-head][data-room='{lab.pk}']").evaluate(
+        "h => getComputedStyle(h).gridColumnStart")
+    closures = page.locator(".tl-busy.room").evaluate_all("ns => ns.map(n => getComputedStyle(n).gridColumnStart)")
+    assert lab_column in closures
+    for _ in range(20):
+        page.keyboard.press("ArrowDown")  # 14:00–15:00
+    expect(status(page)).to_contain_text("Clash: Dr. Anna Schmidt is busy 14:00–15:00")
+    shot(page, "planner-busy")
+    page.keyboard.press("Enter")
+    expect(status(page)).to_contain_text("Not saved")
+    assert times(meeting(WELCOME)) == (local(day, 9), local(day, 10))

@@ -781,6 +781,7 @@
       Panel.field("end").value = hhmm(Math.min(end, 1439));
       Panel.field("room").value = room ? String(room) : "";
       Panel.field("online_url").value = data.online_url || "";
+      Panel.field("override_availability").checked = false;
       Panel.people = (data.participants || []).map(function (p) {
         return { person: p.person, name: p.name || personName(p.person), role: p.role };
       });
@@ -896,6 +897,7 @@
         ends_at: localToIso(day, endMin),
         room: room ? +room : null,
         online_url: Panel.field("online_url").value.trim(),
+        override_availability: Panel.field("override_availability").checked,
         participants: Panel.people.map(function (p) { return { person: p.person, role: p.role }; }),
         agenda_items: Panel.items.filter(function (a) { return a.title.trim(); }).map(function (a) {
           return { title: a.title.trim(), minutes: a.minutes || null, topic: a.topic || null,
