@@ -516,6 +516,7 @@
     block.people = participants.map(function (p) { return p.person; });
     block.blocking = participants.filter(function (p) { return p.role !== "guest"; }).map(function (p) { return p.person; });
     block.version = version || block.version;
+    block.sub = data.status === "cancelled" ? 1 : 0; // a cancelled meeting steps aside for a live one
     block.saved = snapshot(block);
     participants.forEach(function (p) { rememberPerson(p.person, p.name); });
     fillBlock(block, data, participants);
@@ -738,6 +739,7 @@
 
     show: function (heading) {
       Panel.node.hidden = false;
+      document.body.classList.add("planner-panel-open");
       Panel.error("");
       Panel.askCancel(false);
       var h = document.getElementById("panel-heading");
@@ -988,6 +990,7 @@
     close: function (quiet) {
       if (!Panel.node || Panel.node.hidden) return;
       Panel.node.hidden = true;
+      document.body.classList.remove("planner-panel-open");
       if (Panel.state && Panel.state.selection) Panel.state.selection.remove();
       Panel.state = null;
       if (!quiet && Panel.returnFocus && document.body.contains(Panel.returnFocus)) Panel.returnFocus.focus();
