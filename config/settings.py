@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "events",
     "availability",
     "visits",
+    "scheduling",
     "notifications",
     # Interfaces: depend on the domain apps, nothing depends on them.
     "api",
@@ -264,6 +265,7 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "visits.models.VisitMessage.Kind",
         "VisitStatusEnum": "visits.models.Visit.Status",
         "MeetingStatusEnum": "events.models.Meeting.Status",
+        "ProposalStatusEnum": "scheduling.models.Proposal.Status",
     },
 }
 
