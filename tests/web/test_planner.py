@@ -422,3 +422,39 @@ def test_busy_times_are_shaded_and_a_move_into_them_is_a_clash_the_server_refuse
     page.keyboard.press("Enter")
     expect(status(page)).to_contain_text("Not saved")
     assert times(meeting(WELCOME)) == (local(day, 9), local(day, 10))
+
+
+def test_a_proposal_appears_as_draft_blocks_accepted_one_by_one_then_all(page, coordinator, confirmed_visit, topics):
+    """The scheduler's proposal (issue 13) drawn on the planner; accepting books real programme meetings."""
+    from scheduling.models import Proposal
+
+    confirmed_visit.anna.expertise.set([topics[0]])
+    confirmed_visit.ben.expertise.set([topics[1]])
+    before = set(confirmed_visit.programme.values_list("meeting_id", flat=True))
+    open_planner(page, confirmed_visit)
+    page.get_by_role("button", name="Draft a proposal on the timeline").click()
+    drafts = page.get_by_test_id("draft-block")
+    expect(drafts.first).to_be_visible(timeout=60_000)
+    proposal = Proposal.objects.get(visit=confirmed_visit)
+    open_items = [i for i in proposal.items.all() if i.starts_at and not i.removed and not i.meeting_id]
+    assert drafts.count() == len(open_items) >= 2
+    first = open_items[0]
+    draft = drafts.filter(has_text=first.title).first
+    expect(draft).to_contain_text(first.reason)  # the reason is shown with the block
+    shot(page, "planner-proposal")
+
+    draft.get_by_role("button", name=f"Accept “{first.title}”").click()
+    expect(status(page)).to_contain_text("Accepted: 1 meetings booked.")
+    first.refresh_from_db()
+    assert first.meeting is not None and (first.meeting.starts_at, first.meeting.ends_at) == (first.starts_at,
+                                                                                               first.ends_at)
+    booked_block = page.locator(f"#block-{first.meeting_id}")
+    expect(booked_block).to_have_accessible_name(re.compile("^" + re.escape(first.title)))  # a real, editable block
+    expect(drafts).to_have_count(len(open_items) - 1)
+
+    page.get_by_role("button", name="Accept all proposed meetings").click()
+    expect(status(page)).to_contain_text(f"Accepted: {len(open_items) - 1} meetings booked.")
+    expect(drafts).to_have_count(0)
+    booked = set(confirmed_visit.programme.values_list("meeting_id", flat=True)) - before
+    assert len(booked) == len(open_items)
+    assert all(i.meeting_id in booked for i in proposal.items.filter(pk__in=[i.pk for i in open_items]))

@@ -1059,7 +1059,15 @@
         api("GET", config.urls.proposal + config.proposal + "/").then(function (result) {
           if (result.status === 200) Proposals.show(result.data);
         });
+        return;
       }
+      // otherwise the newest draft, if any: a proposal left open elsewhere shows up where one plans
+      api("GET", config.urls.proposals).then(function (result) {
+        var drafts = result.status === 200 && Array.isArray(result.data) ? result.data.filter(function (p) {
+          return p.status === "draft" && Proposals.open(p).length;
+        }) : [];
+        if (drafts.length) Proposals.show(drafts[0]);
+      });
     },
 
     create: function () {
@@ -1085,7 +1093,7 @@
         var starts = isoToLocal(item.starts_at), ends = isoToLocal(item.ends_at);
         var grid = gridForDay(starts.day);
         if (!grid) return;
-        var lane = laneForRoom(grid, item.room, "") || grid.lanes[0];
+        var lane = laneForRoom(grid, item.room, item.location) || grid.lanes[0];
         var node = el("div", "tl-draft");
         node.setAttribute("role", "group");
         node.setAttribute("aria-label", t("draft") + ": " + item.title);
@@ -1093,7 +1101,8 @@
         node.dataset.item = String(item.id);
         node.appendChild(el("p", "draft-label", t("draft")));
         node.appendChild(el("p", "tl-title", item.title));
-        node.appendChild(el("p", "tl-time", hhmm(starts.minutes) + "–" + hhmm(ends.minutes)));
+        var where = item.room ? (item.room_name || roomName(item.room)) : (item.location || t("no_room"));
+        node.appendChild(el("p", "tl-time", hhmm(starts.minutes) + "–" + hhmm(ends.minutes) + ", " + where));
         if (item.reason) node.appendChild(el("p", "draft-reason", item.reason));
         var accept = el("button", "small", t("accept", { title: item.title }));
         accept.type = "button";
