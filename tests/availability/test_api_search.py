@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from rest_framework.test import APIClient
@@ -137,3 +137,29 @@ def test_slots_start_on_the_answer_zone_grid_even_with_half_hour_offsets(people)
     # (06:00 local = 00:30 UTC); 08:00 local would end after the window
     assert [s["starts_at"] for s in response.json()["slots"]] == ["2026-12-01T06:00:00+05:30",
                                                                   "2026-12-01T07:00:00+05:30"]
+
+
+def test_query_count_does_not_grow_with_the_window_or_the_rows(people):
+    """The work is one interval query plus a fixed few (session, existence, hours), whatever the window."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    coordinator, _, host, other, _ = people
+    office_hours(host)
+    room = RoomFactory()
+    client = _client(coordinator)
+    client.get("/api/v1/availability/", {"people": str(host.pk), "start": "2026-12-01T00:00:00Z",
+                                         "end": "2026-12-02T00:00:00Z", "duration": "60"})  # warm caches
+    counts = []
+    for days, meetings in ((7, 1), (28, 30)):
+        for n in range(meetings):
+            m = MeetingFactory(room=room, starts_at=utc(2026, 12, 1, 9) + timedelta(days=n),
+                               ends_at=utc(2026, 12, 1, 10) + timedelta(days=n))
+            ParticipationFactory(meeting=m, person=host, role=Participation.Role.HOST)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/api/v1/availability/", {
+                "people": f"{host.pk},{other.pk}", "rooms": str(room.pk), "start": "2026-12-01T00:00:00Z",
+                "end": (utc(2026, 12, 1) + timedelta(days=days)).isoformat(), "duration": "60"})
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts
