@@ -151,10 +151,10 @@ def test_query_count_does_not_grow_with_the_window_or_the_rows(people):
     client.get("/api/v1/availability/", {"people": str(host.pk), "start": "2026-12-01T00:00:00Z",
                                          "end": "2026-12-02T00:00:00Z", "duration": "60"})  # warm caches
     counts = []
-    for days, meetings in ((7, 1), (28, 30)):
+    for hour, days, meetings in ((9, 7, 1), (11, 28, 30)):
         for n in range(meetings):
-            m = MeetingFactory(room=room, starts_at=utc(2026, 12, 1, 9) + timedelta(days=n),
-                               ends_at=utc(2026, 12, 1, 10) + timedelta(days=n))
+            m = MeetingFactory(room=room, starts_at=utc(2026, 12, 1, hour) + timedelta(days=n),
+                               ends_at=utc(2026, 12, 1, hour + 1) + timedelta(days=n))
             ParticipationFactory(meeting=m, person=host, role=Participation.Role.HOST)
         with CaptureQueriesContext(connection) as ctx:
             response = client.get("/api/v1/availability/", {
