@@ -80,7 +80,7 @@ def test_the_visit_page_draws_the_programme_as_a_day_timeline(client, coordinato
     body = client.get(f"/staff/visits/{confirmed_visit.pk}/").content.decode()
     assert body.count('data-testid="timeline-block"') == 3
     assert "Board room" in body and "Lab 1" in body
-    assert "grid-row:" in body and "conflict" not in body.split('class="timeline"')[1].split("</section>")[0].replace(
+    assert 'data-grid-row="' in body and "conflict" not in body.split('class="timeline"')[1].split("</section>")[0].replace(
         "conflict-", "")
 
 
