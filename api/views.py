@@ -51,6 +51,7 @@ from .permissions import (
     caller_person,
     is_coordinator,
 )
+from .preconditions import IF_MATCH_PARAM, check_if_match, with_etag
 from .schema import VisitdeskAutoSchema
 
 
@@ -298,9 +299,9 @@ def _agenda(data) -> list[event_services.AgendaSpec]:
         summary="Create a meeting (with `visit`: in that visit's programme)",
     ),
     update=extend_schema(request=s.MeetingInputSerializer, responses={200: s.MeetingSerializer},
-                         examples=[CONFLICT_EXAMPLE]),
+                         parameters=[IF_MATCH_PARAM], examples=[CONFLICT_EXAMPLE]),
     partial_update=extend_schema(request=s.MeetingInputSerializer, responses={200: s.MeetingSerializer},
-                                 examples=[CONFLICT_EXAMPLE]),
+                                 parameters=[IF_MATCH_PARAM], examples=[CONFLICT_EXAMPLE]),
 )
 @extend_schema(tags=["meetings"])
 class MeetingViewSet(
@@ -318,7 +319,12 @@ class MeetingViewSet(
 
     def _respond(self, meeting, code=status.HTTP_200_OK):
         fresh = self.base_queryset().get(pk=meeting.pk)
-        return Response(s.MeetingSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+        data = s.MeetingSerializer(fresh, context=self.get_serializer_context()).data
+        return with_etag(Response(data, status=code), fresh)
+
+    def retrieve(self, request, *args, **kwargs):
+        meeting = self.get_object()
+        return with_etag(Response(self.get_serializer(meeting).data), meeting)
 
     @idempotent("meeting")
     def create(self, request, *args, **kwargs):
@@ -345,6 +351,7 @@ class MeetingViewSet(
         data = serializer.validated_data
         against = availability_api.check_meeting_change(request, meeting, data)
         with transaction.atomic():
+            check_if_match(request, meeting)
             availability_api.record_meeting_availability(meeting, against)
             changes = {k: v for k, v in data.items() if k in FIELD_NAMES}
             if changes:
@@ -371,6 +378,7 @@ class MeetingViewSet(
         data = dict(serializer.validated_data)
         against = availability_api.check_meeting_change(request, meeting, data)
         with transaction.atomic():
+            check_if_match(request, meeting)
             availability_api.record_meeting_availability(meeting, against)
             meeting = event_services.meeting_reschedule(meeting=meeting, starts_at=data["starts_at"],
                                                         ends_at=data["ends_at"])
@@ -380,7 +388,10 @@ class MeetingViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         meeting = self.get_object()
-        return self._respond(event_services.meeting_cancel(meeting=meeting))
+        with transaction.atomic():
+            check_if_match(request, meeting)
+            meeting = event_services.meeting_cancel(meeting=meeting)
+        return self._respond(meeting)
 
     @extend_schema(request=s.RsvpSerializer, responses={200: s.MeetingSerializer},
                    summary="Answer an invitation: accepted, declined or tentative")

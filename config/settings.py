@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "events",
     "availability",
     "visits",
+    "scheduling",
     "notifications",
     # Interfaces: depend on the domain apps, nothing depends on them.
     "api",
@@ -158,7 +159,10 @@ STORAGES = {
 # --- Redis: broker, cache (throttling, rendered calendar fragments) ---------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Resilient: while Redis is down the cache misses instead of raising (config/cache.py); short
+    # timeouts so an unreachable Redis costs a request seconds, not minutes.
+    CACHES = {"default": {"BACKEND": "config.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5}}}
     if TESTING:
         # Each test process gets its own key space, so throttle counters never leak between runs.
         CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{int(time.time())}"
@@ -202,6 +206,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage must never end the worker: reconnect for as long as it takes (the default gives
+# up after 100 attempts, ~45 min), and let a running dispatch finish on connection loss instead
+# of cancelling it (its rows would sit in "sending" until the sweeper). docs/operations.md.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-outbox": {"task": "notifications.dispatch_due", "schedule": timedelta(seconds=60)},
@@ -219,6 +229,8 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # The ORGANIZER of invites: an address people can reply to, never a no-reply.
 VISITDESK_ORGANIZER_EMAIL = env_str("VISITDESK_ORGANIZER_EMAIL", f"visits@{SITE_DOMAIN}")
 VISITDESK_ORGANIZER_NAME = env_str("VISITDESK_ORGANIZER_NAME", "Visitdesk")
+# The mailto: of reminders' List-Unsubscribe (RFC 8058); the https one-click URL works without it.
+VISITDESK_UNSUBSCRIBE_MAILTO = env_str("VISITDESK_UNSUBSCRIBE_MAILTO", VISITDESK_ORGANIZER_EMAIL)
 EMAIL_TIMEOUT = int(env_str("EMAIL_TIMEOUT", "20"))
 _email_url = env_str("EMAIL_URL")
 if _email_url:
@@ -287,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "visits.models.VisitMessage.Kind",
         "VisitStatusEnum": "visits.models.Visit.Status",
         "MeetingStatusEnum": "events.models.Meeting.Status",
+        "ProposalStatusEnum": "scheduling.models.Proposal.Status",
     },
 }
 

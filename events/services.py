@@ -358,9 +358,14 @@ def participant_remove(*, meeting: Meeting, person: Person) -> bool:
 
 @transaction.atomic
 def participant_rsvp(*, participation: Participation, answer: str) -> Participation:
+    """Record an answer; a cancelled meeting takes none (``MeetingCancelled``, nothing stored)."""
     allowed = {Participation.Rsvp.ACCEPTED, Participation.Rsvp.DECLINED, Participation.Rsvp.TENTATIVE}
     if answer not in allowed:
         raise ValidationFailed("Answer with accepted, declined or tentative.", field="rsvp")
+    # Re-read under a lock: the caller's copy may predate a cancellation.
+    status = Meeting.objects.select_for_update().filter(pk=participation.meeting_id).values_list("status", flat=True).first()
+    if status == Meeting.Status.CANCELLED:
+        raise MeetingCancelled("This meeting was cancelled; it takes no answers.")
     if participation.rsvp != answer:
         participation.rsvp = answer
         participation.responded_at = djtz.now()
@@ -368,6 +373,23 @@ def participant_rsvp(*, participation: Participation, answer: str) -> Participat
         Meeting.objects.filter(pk=participation.meeting_id).update(updated_at=djtz.now())
         announce_schedule_change([participation.meeting_id])
     return participation
+
+
+@transaction.atomic
+def participant_rsvp_reset(*, meeting_id: int, person_id: int, answered_before: datetime) -> bool:
+    """Forget an answer given before the time or place changed (RFC 5546 §2.1.4: the attendee was
+    just asked again, PARTSTAT=NEEDS-ACTION). An answer given after ``answered_before`` is to the new
+    time and is kept. Does not raise SEQUENCE; touches the meeting so feeds show it."""
+    done = (
+        Participation.objects.filter(meeting_id=meeting_id, person_id=person_id)
+        .exclude(rsvp=Participation.Rsvp.NEEDS_ACTION)
+        .filter(Q(responded_at__isnull=True) | Q(responded_at__lt=answered_before))
+        .update(rsvp=Participation.Rsvp.NEEDS_ACTION, responded_at=None)
+    )
+    if done:
+        _touch(meeting_id)
+        announce_schedule_change([meeting_id])
+    return bool(done)
 
 
 @transaction.atomic

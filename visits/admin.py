@@ -157,7 +157,8 @@ class VisitAdmin(admin.ModelAdmin):
         ("Programme and links", {"fields": ["add_meeting", "links", "status_token", "feed_token"]}),
     ]
     inlines = [PreferredWindowInline, ProgrammeSlotInline, VisitMessageInline, NewVisitMessageInline]
-    actions = ["confirm_visits", "decline_visits", "cancel_visits", "complete_visits"]
+    actions = ["confirm_visits", "decline_visits", "cancel_visits", "complete_visits", "rotate_status_links",
+               "rotate_feed_links"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_programme=Count("programme", distinct=True))
@@ -270,6 +271,19 @@ class VisitAdmin(admin.ModelAdmin):
     def complete_visits(self, request, queryset):
         by = acting_person(request)
         self._transition(request, queryset, "Completed", lambda v: services.visit_complete(visit=v, by=by))
+
+    # --- link rotation -------------------------------------------------------------------------
+
+    @admin.action(description="Replace the requester's status link (the old one answers 404)")
+    def rotate_status_links(self, request, queryset):
+        done = [services.visit_rotate_status_token(visit=v).reference for v in queryset]
+        self.message_user(request, f"New status link for {', '.join(done)}; pass it on to the requester "
+                                   "(see “requester links” on the visit).", messages.SUCCESS)
+
+    @admin.action(description="Replace the programme feed link (subscribers of the old one must re-subscribe)")
+    def rotate_feed_links(self, request, queryset):
+        done = [services.visit_rotate_feed_token(visit=v).reference for v in queryset]
+        self.message_user(request, f"New programme feed link for {', '.join(done)}.", messages.SUCCESS)
 
 
 @admin.register(VisitMessage)

@@ -246,8 +246,17 @@ def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.
 
 @transaction.atomic
 def visit_rotate_feed_token(*, visit: Visit) -> Visit:
+    """A new programme-feed secret: the old feed URL and its meeting links answer 404 from now on."""
     visit.feed_token = new_url_token()
     visit.save(update_fields=["feed_token", "updated_at"])
+    return visit
+
+
+@transaction.atomic
+def visit_rotate_status_token(*, visit: Visit) -> Visit:
+    """A new status-page secret (e.g. the link was forwarded): the old page and API URL answer 404."""
+    visit.status_token = new_url_token()
+    visit.save(update_fields=["status_token", "updated_at"])
     return visit
 
 
