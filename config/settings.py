@@ -299,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "visits.models.VisitMessage.Kind",
         "VisitStatusEnum": "visits.models.Visit.Status",
         "MeetingStatusEnum": "events.models.Meeting.Status",
+        "VisitLinkEnum": "api.visit_links.LINKS",  # the rotate-links input and its answer share one name
         "ProposalStatusEnum": "scheduling.models.Proposal.Status",
     },
 }
