@@ -7,6 +7,7 @@ URL (a secret address) only to its owner and coordinators.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from datetime import datetime, timedelta
 
@@ -30,6 +31,9 @@ from . import visibility
 from .fields import AwareDateTimeField, BoundedDateField, SafePrimaryKeyRelatedField
 from .permissions import caller_person, is_coordinator
 from .views import ApiMixin
+
+#: Reading the zone list walks the tz database on disk (tens of ms): once per process is enough.
+_known_zones = functools.cache(zoneinfo.available_timezones)
 
 #: The longest window one search may cover; a quarter is more than any programme needs.
 MAX_WINDOW = timedelta(days=92)
@@ -63,7 +67,7 @@ def _zone(raw: str | None, request) -> str:
     if raw in (None, ""):
         person = caller_person(request.user)
         return person.timezone if person else settings.VISITDESK_DEFAULT_TIMEZONE
-    if raw not in zoneinfo.available_timezones():
+    if raw not in _known_zones():
         raise ValidationError({"timezone": [f"{raw[:64]!r} is not an IANA time zone name (e.g. Europe/Berlin)."]})
     return raw
 

@@ -4,6 +4,8 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import availability, views, visit_links
+from . import scheduling as scheduling_api
+from .root import ApiRootView
 
 router = SimpleRouter()
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
@@ -31,5 +33,17 @@ urlpatterns = [
     path("visit-requests/<str:token>/cancel/", views.VisitRequestCancelView.as_view(), name="visit-request-cancel"),
     path("visit-requests/<str:token>/messages/", views.VisitRequestMessageView.as_view(),
          name="visit-request-messages"),
+    path("scheduling/solve/", scheduling_api.SolveView.as_view(), name="scheduling-solve"),
+    path("scheduling/book/", scheduling_api.BookView.as_view(), name="scheduling-book"),
+    path("visits/<int:pk>/proposals/", scheduling_api.VisitProposalsView.as_view(), name="visit-proposals"),
+    path("proposals/<int:pk>/", scheduling_api.ProposalView.as_view(), name="proposal-detail"),
+    path("proposals/<int:pk>/accept/", scheduling_api.ProposalAcceptView.as_view(), name="proposal-accept"),
+    path("proposals/<int:pk>/resolve/", scheduling_api.ProposalResolveView.as_view(), name="proposal-resolve"),
+    path("proposals/<int:pk>/repair/", scheduling_api.ProposalRepairView.as_view(), name="proposal-repair"),
+    path("proposals/<int:pk>/discard/", scheduling_api.ProposalDiscardView.as_view(), name="proposal-discard"),
+    path("proposals/<int:pk>/items/<int:item_id>/", scheduling_api.ProposalItemView.as_view(), name="proposal-item"),
     *router.urls,
 ]
+
+# GET /api/v1/ lists the routes above.
+urlpatterns.insert(0, path("", ApiRootView.as_view(patterns=list(urlpatterns)), name="root"))

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("calendars/", include("events.urls")),
     path("calendars/", include("visits.urls")),
+    path("calendars/", include("availability.urls")),
     path("n/", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("favicon.ico", favicon),

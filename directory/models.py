@@ -44,6 +44,9 @@ class Topic(models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True)
+    meeting_minutes = models.PositiveSmallIntegerField(
+        default=60, help_text="How long a programme meeting on this topic usually takes (used by proposals)"
+    )
 
     class Meta:
         ordering = ["name"]

@@ -83,13 +83,12 @@ def person_merge(*, source: Person, into: Person) -> Person:
     for relation in Person._meta.related_objects:
         if relation.one_to_one:
             continue
-        accessor = relation.get_accessor_name()
-        if relation.many_to_many:
-            for owner in getattr(source, accessor).all():
-                getattr(owner, relation.field.name).add(into)
-                getattr(owner, relation.field.name).remove(source)
-            continue
         model, field = relation.related_model, relation.field.name
+        if relation.many_to_many:  # e.g. a delegation's members
+            for owner in model._base_manager.filter(**{field: source}):
+                getattr(owner, field).add(into)
+                getattr(owner, field).remove(source)
+            continue
         for row in model._base_manager.filter(**{field: source}):
             try:
                 with transaction.atomic():

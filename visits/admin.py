@@ -350,6 +350,12 @@ class ProgrammeMeetingAdmin(MeetingAdmin):
             return super().create_meeting(request, form, fields)
         return services.programme_meeting_create(visit=visit, **fields)
 
+    def _save_participants(self, meeting, formset) -> None:
+        super()._save_participants(meeting, formset)
+        # Delegation members added here block their time as through the API; a clash is a DomainError,
+        # which MeetingAdmin.changeform_view shows on the form after rolling the save back.
+        services.programme_sync_delegates(meeting=meeting)
+
     def after_save(self, request, form, obj, change):
         if change and "visit" in form.changed_data:
             services.programme_meeting_attach(visit=form.cleaned_data.get("visit"), meeting=obj)

@@ -7,7 +7,7 @@ coordinator token so authenticated operations are exercised beyond their 401.
 How hard it tries is chosen by the environment, so ``make test`` stays quick enough to run before
 every commit while CI runs the full search (``.ci/run`` sets both variables):
 
-- ``VISITDESK_SCHEMATHESIS_EXAMPLES`` — examples per operation (default 3; CI 25);
+- ``VISITDESK_SCHEMATHESIS_EXAMPLES`` — examples per operation (default 3; CI 12);
 - ``VISITDESK_SCHEMATHESIS_PHASES`` — default ``examples,fuzzing``; CI adds ``coverage`` (schemathesis'
   boundary-value phase, most of the full run's time).
 """

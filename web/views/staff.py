@@ -35,6 +35,7 @@ from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
 
 from ..forms import ConfirmVisitForm, DeclineVisitForm, RsvpForm, VisitFilterForm
+from ..planner import planner_config, planner_days, planner_people, planner_rooms, planner_texts
 from ..programme import itinerary, timelines
 from ..throttle import throttled
 
@@ -129,9 +130,10 @@ def visit_detail(request, pk: int):
 def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form=None, decline_form=None, status=200):
     meetings = list(programme_meetings(visit=visit))
     first_window = visit.preferred_windows.first()
+    rooms = planner_rooms(visit)
     context = {
         "visit": visit,
-        "timelines": timelines(meetings, visit.timezone),
+        "timelines": timelines(meetings, visit.timezone, rooms=rooms, days=planner_days(visit)),
         "days": itinerary(meetings, visit.timezone),
         "is_coordinator": coordinator,
         "can_decide": coordinator and visit.status == Visit.Status.REQUESTED,
@@ -141,6 +143,12 @@ def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form
         "visit_messages": visit.messages.all() if coordinator else [],
         "admin_visit": admin_url(Visit, visit.pk) if can_use_admin(request.user) else None,
     }
+    if coordinator:
+        people = planner_people(visit, meetings)
+        context["planner_config"] = planner_config(visit, rooms=rooms, people=people,
+                                                   proposal=request.GET.get("proposal"))
+        context["planner_texts"] = planner_texts()
+        context["planner_rooms"] = rooms
     return render(request, "web/staff/visit_detail.html", context, status=status)
 
 
