@@ -100,6 +100,10 @@ def test_solve_keeps_pins(centre):
     ({"meetings": [{"key": "a", "title": "X", "duration_minutes": 60, "required": [987654]}]}, "meetings"),
     ({"meetings": [{"key": "a", "title": "X", "duration_minutes": 0}]}, "meetings"),
     ({"day_start": "18:00", "day_end": "09:00"}, "day_end"),
+    ({"days": ["2027-01-05", "2027-11-05"]}, "days"),
+    ({"granularity_minutes": 7}, "granularity_minutes"),
+    ({"meetings": [{"key": "a", "title": "X", "duration_minutes": 60,
+                    "pinned": {"starts_at": "2030-01-01T10:00:00+01:00"}}]}, "meetings[0].pinned"),
 ])
 def test_bad_solve_input_answers_400_with_the_field(centre, change, field):
     response = centre.client().post("/api/v1/scheduling/solve/", solve_body(centre, **change), format="json")
