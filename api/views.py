@@ -19,7 +19,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -44,6 +43,7 @@ from .fields import clean_token
 from .filters import MeetingFilter, VisitFilter
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import idempotent
+from .parsers import SafeJSONParser
 from .permissions import (
     CoordinatorWritesOthersRead,
     IsParticipantOrCoordinator,
@@ -51,6 +51,7 @@ from .permissions import (
     caller_person,
     is_coordinator,
 )
+from .preconditions import IF_MATCH_PARAM, check_if_match, with_etag
 from .schema import VisitdeskAutoSchema
 
 
@@ -71,7 +72,7 @@ class Pagination(PageNumberPagination):
 class ApiMixin:
     """JSON in, JSON out, token or session auth (session writes need the CSRF token)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     authentication_classes = [SafeTokenAuthentication, SessionAuthentication]
     pagination_class = Pagination
@@ -298,9 +299,9 @@ def _agenda(data) -> list[event_services.AgendaSpec]:
         summary="Create a meeting (with `visit`: in that visit's programme)",
     ),
     update=extend_schema(request=s.MeetingInputSerializer, responses={200: s.MeetingSerializer},
-                         examples=[CONFLICT_EXAMPLE]),
+                         parameters=[IF_MATCH_PARAM], examples=[CONFLICT_EXAMPLE]),
     partial_update=extend_schema(request=s.MeetingInputSerializer, responses={200: s.MeetingSerializer},
-                                 examples=[CONFLICT_EXAMPLE]),
+                                 parameters=[IF_MATCH_PARAM], examples=[CONFLICT_EXAMPLE]),
 )
 @extend_schema(tags=["meetings"])
 class MeetingViewSet(
@@ -318,7 +319,12 @@ class MeetingViewSet(
 
     def _respond(self, meeting, code=status.HTTP_200_OK):
         fresh = self.base_queryset().get(pk=meeting.pk)
-        return Response(s.MeetingSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+        data = s.MeetingSerializer(fresh, context=self.get_serializer_context()).data
+        return with_etag(Response(data, status=code), fresh)
+
+    def retrieve(self, request, *args, **kwargs):
+        meeting = self.get_object()
+        return with_etag(Response(self.get_serializer(meeting).data), meeting)
 
     @idempotent("meeting")
     def create(self, request, *args, **kwargs):
@@ -345,12 +351,14 @@ class MeetingViewSet(
         data = serializer.validated_data
         against = availability_api.check_meeting_change(request, meeting, data)
         with transaction.atomic():
+            check_if_match(request, meeting)
             availability_api.record_meeting_availability(meeting, against)
             changes = {k: v for k, v in data.items() if k in FIELD_NAMES}
             if changes:
                 meeting = event_services.meeting_update(meeting=meeting, **changes)
             if "participants" in data:
                 event_services.participants_replace(meeting=meeting, participants=_participants(data["participants"]))
+                visit_services.programme_sync_delegates(meeting=meeting)
             if "agenda_items" in data:
                 event_services.agenda_replace(meeting=meeting, items=_agenda(data["agenda_items"]))
             if "visit" in data:
@@ -370,6 +378,7 @@ class MeetingViewSet(
         data = dict(serializer.validated_data)
         against = availability_api.check_meeting_change(request, meeting, data)
         with transaction.atomic():
+            check_if_match(request, meeting)
             availability_api.record_meeting_availability(meeting, against)
             meeting = event_services.meeting_reschedule(meeting=meeting, starts_at=data["starts_at"],
                                                         ends_at=data["ends_at"])
@@ -379,7 +388,10 @@ class MeetingViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         meeting = self.get_object()
-        return self._respond(event_services.meeting_cancel(meeting=meeting))
+        with transaction.atomic():
+            check_if_match(request, meeting)
+            meeting = event_services.meeting_cancel(meeting=meeting)
+        return self._respond(meeting)
 
     @extend_schema(request=s.RsvpSerializer, responses={200: s.MeetingSerializer},
                    summary="Answer an invitation: accepted, declined or tentative")

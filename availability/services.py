@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from django.db import transaction
+from django.db import models, transaction
 
 from directory.errors import ValidationFailed
 from directory.models import Person
@@ -226,3 +226,57 @@ def meeting_mark_availability(*, meeting: Meeting, against: bool) -> None:
     if meeting.booked_against_availability != against:
         Meeting.objects.filter(pk=meeting.pk).update(booked_against_availability=against)
         meeting.booked_against_availability = against
+
+
+def external_calendar_sync(*, calendar: ExternalCalendar, now: datetime | None = None) -> ExternalCalendar:
+    """Fetch one calendar and replace its busy intervals; record success or the error.
+
+    Never raises for a bad feed: the error is stored in ``last_error`` (shown to the person and
+    coordinators) and the busy times from the last good fetch stay, so a calendar server's hiccup
+    does not suddenly make someone look free.
+    """
+    from django.conf import settings
+    from django.utils import timezone as djtz
+
+    from .errors import FeedError
+    from .fetch import fetch
+    from .ics import busy_from_ics
+
+    now = now or djtz.now()
+    start = now - timedelta(days=1)
+    end = now + timedelta(days=settings.VISITDESK_BUSY_HORIZON_DAYS)
+    ExternalCalendar.objects.filter(pk=calendar.pk).update(last_attempt_at=now)
+    calendar.last_attempt_at = now
+    try:
+        result = fetch(calendar.url, etag=calendar.etag, last_modified=calendar.last_modified)
+        spans = None
+        if result.status == 200:
+            spans = busy_from_ics(result.body, zone=calendar.person.timezone, start=start, end=end)
+    except FeedError as exc:
+        ExternalCalendar.objects.filter(pk=calendar.pk).update(last_error=exc.message)
+        calendar.last_error = exc.message
+        return calendar
+    with transaction.atomic():
+        if spans is not None:
+            calendar.busy.all().delete()
+            ExternalBusy.objects.bulk_create(
+                ExternalBusy(calendar=calendar, person_id=calendar.person_id, starts_at=a, ends_at=b) for a, b in spans
+            )
+            calendar.busy_count = len(spans)
+        calendar.etag, calendar.last_modified = result.etag[:300], result.last_modified[:100]
+        calendar.last_synced_at, calendar.last_error = now, ""
+        calendar.save(update_fields=["etag", "last_modified", "last_synced_at", "last_error", "busy_count"])
+    return calendar
+
+
+def external_calendars_claim_due(*, now: datetime, every: timedelta) -> list[int]:
+    """Ids of calendars not tried within ``every``, each claimed by a conditional update so two beat
+    runs (or a slow worker) never fetch the same calendar twice at once."""
+    claimed = []
+    due = ExternalCalendar.objects.filter(
+        models.Q(last_attempt_at__isnull=True) | models.Q(last_attempt_at__lt=now - every)
+    ).values_list("pk", "last_attempt_at")
+    for pk, seen in due:
+        if ExternalCalendar.objects.filter(pk=pk, last_attempt_at=seen).update(last_attempt_at=now):
+            claimed.append(pk)
+    return claimed

@@ -110,3 +110,15 @@ def event_list(*, public_only: bool = True) -> QuerySet[Event]:
     meetings = Meeting.objects.filter(feed_window_q()).select_related("room__venue").order_by("starts_at", "id")
     qs = Event.objects.select_related("venue").prefetch_related("topics", Prefetch("meetings", queryset=meetings))
     return qs.filter(is_public=True) if public_only else qs
+
+
+def meeting_version(meeting: Meeting) -> str:
+    """An opaque version of everything stored about a meeting, for HTTP ETag / If-Match.
+
+    SEQUENCE alone will not do: it does not rise when participants change (their invites list only
+    themselves). ``updated_at`` moves on every write — fields, agenda, participants, RSVPs,
+    cancellation — so (id, sequence, updated_at in microseconds) changes whenever a planner's copy
+    goes stale.
+    """
+    stamp = int(meeting.updated_at.timestamp() * 1_000_000)
+    return f"{meeting.pk}.{meeting.sequence}.{stamp:x}"

@@ -1,4 +1,4 @@
-"""A visit's programme shaped for reading: an itinerary by day, and a day timeline for staff.
+"""A visit's programme shaped for reading: an itinerary by day, and the planner's day timelines for staff.
 
 Pure functions over already-loaded meetings (``events.selectors.meeting_list`` prefetches rooms,
 participations and agenda), so they are tested without a database and render with no extra query.
@@ -12,11 +12,12 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.utils.translation import gettext as _
 
 from events.models import Meeting, Participation
+from events.selectors import meeting_version
 
 SLOT_MINUTES = 15
 
@@ -75,43 +76,75 @@ def itinerary(meetings: Iterable[Meeting], zone: str) -> list[Day]:
     return [Day(day=d, entries=days[d]) for d in sorted(days)]
 
 
-# --- staff timeline --------------------------------------------------------------------------
+# --- staff timeline (the planner) -----------------------------------------------------------
+#
+# One grid per day: a column per room (every room the coordinator may book, busy or not, so a
+# meeting can be created in or moved to an empty one), then a column per free-text location.
+# Rows are quarter hours. The server only says where things are (minutes from the grid's first
+# row, lane index); planner.js places them, so the page needs no inline ``style`` (strict CSP).
+
+DAY_START_HOUR = 8  # an empty day still shows a working day to plan into
+DAY_END_HOUR = 19
+MAX_DAYS = 14
 
 
 @dataclass
-class Column:
+class Lane:
+    index: int
     label: str
-    start: int  # first CSS grid column
-    span: int  # lanes: overlapping meetings in one room sit side by side, never on top of each other
+    room_id: int | None  # None: a free-text location or "no room"; meetings can leave but not enter it
+    key: str
+    venue: str = ""
 
 
 @dataclass
 class Block:
     entry: Entry
-    column: int
-    row_start: int
-    row_end: int
+    lane: int
+    start: int  # minutes after the grid's first row
+    end: int
+    sub: int = 0  # 0 normally; 1, 2… for meetings that overlap another in the same lane (shown indented)
     conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> str:
+        return meeting_version(self.entry.meeting)
+
+    @property
+    def blocking_people(self) -> list[int]:
+        return [p.person_id for p in self.entry.hosts]
+
+    @property
+    def people(self) -> list[int]:
+        return [p.person_id for p in self.entry.meeting.participations.all()]
 
 
 @dataclass
 class HourMark:
     label: str
-    row: int
+    offset: int  # minutes after the grid's first row
 
 
 @dataclass
 class Timeline:
     day: date
-    columns: list[Column]
+    lanes: list[Lane]
     hours: list[HourMark]
     blocks: list[Block]
-    rows: int
-    total_columns: int
+    origin: int  # minutes after local midnight of the first row
+    minutes: int  # minutes the grid shows
+
+    @property
+    def rows(self) -> int:
+        return self.minutes // SLOT_MINUTES
 
     @property
     def conflicts(self) -> list[Block]:
         return [b for b in self.blocks if b.conflicts]
+
+    @property
+    def room_lanes(self) -> list[Lane]:
+        return [lane for lane in self.lanes if lane.room_id is not None]
 
 
 def _overlap(a: Entry, b: Entry) -> bool:
@@ -141,82 +174,82 @@ def _conflict_reasons(entries: list[Entry]) -> dict[int, list[str]]:
     return reasons
 
 
-def _column_key(entry: Entry) -> tuple[str, str]:
-    m = entry.meeting
-    if m.room_id:
-        return (f"room:{m.room_id}", m.room.name)
-    if m.location:
-        return (f"loc:{m.location}", m.location)
+def _lane_key(meeting: Meeting) -> tuple[str, str]:
+    if meeting.room_id:
+        return (f"room:{meeting.room_id}", meeting.room.name)
+    if meeting.location:
+        return (f"loc:{meeting.location}", meeting.location)
     return ("none", _("No room"))
 
 
-def _lanes(entries: list[Entry]) -> tuple[dict[int, int], int]:
-    """Greedy interval colouring: the lane of each meeting and how many lanes the room needs."""
-    lane_ends: list[datetime] = []
-    lane_of: dict[int, int] = {}
-    for e in sorted(entries, key=lambda e: (e.starts, e.ends)):
-        for index, end in enumerate(lane_ends):
+def _sub_lanes(entries: list[Entry]) -> dict[int, int]:
+    """Greedy interval colouring inside one lane: 0 for the usual case, 1+ for overlapping meetings."""
+    ends: list[datetime] = []
+    sub: dict[int, int] = {}
+    for e in sorted(entries, key=lambda e: (e.is_cancelled, e.starts, e.ends)):
+        for index, end in enumerate(ends):
             if end <= e.starts:
-                lane_ends[index] = e.ends
-                lane_of[e.meeting.pk] = index
+                ends[index] = e.ends
+                sub[e.meeting.pk] = index
                 break
         else:
-            lane_of[e.meeting.pk] = len(lane_ends)
-            lane_ends.append(e.ends)
-    return lane_of, max(1, len(lane_ends))
+            sub[e.meeting.pk] = len(ends)
+            ends.append(e.ends)
+    return sub
 
 
-def day_timeline(day: Day) -> Timeline:
-    """Lay one day out on a grid: row 1 is the room header, then one row per 15 minutes."""
-    entries = day.entries
-    midnight = datetime.combine(day.day, datetime.min.time(), tzinfo=entries[0].starts.tzinfo)
+def day_timeline(day: Day, *, rooms: Iterable = (), zone: str | None = None) -> Timeline:
+    """Lay one day out: a lane per room (``rooms`` first, in order), quarter-hour rows from 08:00 to
+    19:00 or wider when meetings need it."""
+    tz = zoneinfo.ZoneInfo(zone) if zone else (day.entries[0].starts.tzinfo if day.entries else zoneinfo.ZoneInfo("UTC"))
+    midnight = datetime.combine(day.day, time(0), tzinfo=tz)
 
     def minutes(dt: datetime) -> int:
         # clip meetings running past midnight to this day's grid
         return max(0, min(24 * 60, int((dt - midnight).total_seconds() // 60)))
 
-    first_hour = min(minutes(e.starts) for e in entries) // 60
-    last_hour = min(24, math.ceil(max(minutes(e.ends) for e in entries) / 60))
-    last_hour = max(last_hour, first_hour + 1)
+    first_hour = min([DAY_START_HOUR] + [minutes(e.starts) // 60 for e in day.entries])
+    last_hour = max([DAY_END_HOUR] + [math.ceil(minutes(e.ends) / 60) for e in day.entries])
+    last_hour = min(24, max(last_hour, first_hour + 1))
     origin = first_hour * 60
 
-    def row(mins: int, *, up: bool) -> int:
-        slot = (mins - origin) / SLOT_MINUTES
-        return 2 + (math.ceil(slot) if up else math.floor(slot))
+    lanes: list[Lane] = []
+    index_of: dict[str, int] = {}
+    for room in rooms:
+        index_of[f"room:{room.pk}"] = len(lanes)
+        lanes.append(Lane(index=len(lanes), label=room.name, room_id=room.pk, key=f"room:{room.pk}",
+                          venue=room.venue.name))
+    extra: dict[str, str] = {}
+    for e in day.entries:
+        key, label = _lane_key(e.meeting)
+        if key not in index_of:
+            extra[key] = label
+    for key in sorted(extra, key=lambda k: (not k.startswith("room:"), k == "none", extra[k].lower())):
+        index_of[key] = len(lanes)
+        room_id = int(key.split(":", 1)[1]) if key.startswith("room:") else None
+        lanes.append(Lane(index=len(lanes), label=extra[key], room_id=room_id, key=key))
 
-    groups: dict[str, list[Entry]] = defaultdict(list)
-    labels: dict[str, str] = {}
-    for e in entries:
-        key, label = _column_key(e)
-        groups[key].append(e)
-        labels[key] = label
-    ordered = sorted(groups, key=lambda k: (k == "none", labels[k].lower()))
-
-    reasons = _conflict_reasons(entries)
-    columns, blocks = [], []
-    next_col = 2  # column 1 is the time axis
-    for key in ordered:
-        lane_of, span = _lanes(groups[key])
-        columns.append(Column(label=labels[key], start=next_col, span=span))
-        for e in groups[key]:
-            start_row = row(minutes(e.starts), up=False)
-            end_row = max(start_row + 1, row(minutes(e.ends), up=True))
-            blocks.append(
-                Block(entry=e, column=next_col + lane_of[e.meeting.pk], row_start=start_row, row_end=end_row,
-                      conflicts=reasons.get(e.meeting.pk, []))
-            )
-        next_col += span
-    blocks.sort(key=lambda b: (b.entry.starts, b.column))
-    hours = [HourMark(label=f"{h:02d}:00", row=row(h * 60, up=False)) for h in range(first_hour, last_hour)]
-    return Timeline(
-        day=day.day,
-        columns=columns,
-        hours=hours,
-        blocks=blocks,
-        rows=(last_hour - first_hour) * 60 // SLOT_MINUTES,
-        total_columns=next_col - 1,
-    )
+    by_lane: dict[int, list[Entry]] = defaultdict(list)
+    for e in day.entries:
+        by_lane[index_of[_lane_key(e.meeting)[0]]].append(e)
+    reasons = _conflict_reasons(day.entries)
+    blocks = []
+    for lane_index, entries in by_lane.items():
+        sub = _sub_lanes(entries)
+        for e in entries:
+            start = minutes(e.starts) - origin
+            end = max(start + SLOT_MINUTES, minutes(e.ends) - origin)
+            blocks.append(Block(entry=e, lane=lane_index, start=start, end=end, sub=sub[e.meeting.pk],
+                                conflicts=reasons.get(e.meeting.pk, [])))
+    blocks.sort(key=lambda b: (b.entry.starts, b.lane, b.entry.meeting.pk))
+    hours = [HourMark(label=f"{h:02d}:00", offset=h * 60 - origin) for h in range(first_hour, last_hour)]
+    return Timeline(day=day.day, lanes=lanes, hours=hours, blocks=blocks, origin=origin,
+                    minutes=(last_hour - first_hour) * 60)
 
 
-def timelines(meetings: Iterable[Meeting], zone: str) -> list[Timeline]:
-    return [day_timeline(d) for d in itinerary(meetings, zone)]
+def timelines(meetings: Iterable[Meeting], zone: str, *, rooms: Iterable = (), days: Iterable[date] = ()) -> list[Timeline]:
+    """The planner's days: every day in ``days`` (the visit's dates) and every day with a meeting."""
+    by_day = {d.day: d for d in itinerary(meetings, zone)}
+    wanted = sorted(set(list(days)[:MAX_DAYS]) | set(by_day))
+    rooms = list(rooms)
+    return [day_timeline(by_day.get(d) or Day(day=d, entries=[]), rooms=rooms, zone=zone) for d in wanted]

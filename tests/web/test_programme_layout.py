@@ -54,37 +54,52 @@ def test_itinerary_groups_by_the_visits_local_day():
     assert days[1].entries[0].meeting.title == "Dinner"
 
 
-def test_meetings_are_placed_on_rows_of_a_quarter_hour_under_their_room():
+def test_meetings_are_placed_in_minutes_under_their_room_and_every_room_has_a_lane():
     a = meeting(1, "Welcome", utc(8), utc(9), at=BOARD)  # 09:00–10:00 Berlin
     b = meeting(2, "Tour", utc(9, 15), utc(10, 30), at=LAB)  # 10:15–11:30
-    (tl,) = timelines([a, b], "Europe/Berlin")
-    assert [c.label for c in tl.columns] == ["Board room", "Lab 1"]
-    assert [h.label for h in tl.hours] == ["09:00", "10:00", "11:00"]
+    spare = room(3, "Spare room")
+    (tl,) = timelines([a, b], "Europe/Berlin", rooms=[BOARD, LAB, spare])
+    assert [(lane.label, lane.room_id) for lane in tl.lanes] == [("Board room", 2), ("Lab 1", 1), ("Spare room", 3)]
+    assert [h.label for h in tl.hours][:3] == ["08:00", "09:00", "10:00"]  # a working day, to plan into
+    assert tl.origin == 8 * 60 and tl.minutes == 11 * 60 and tl.rows == 44
     welcome, tour = tl.blocks
-    assert (welcome.column, welcome.row_start, welcome.row_end) == (2, 2, 6)
-    assert (tour.column, tour.row_start, tour.row_end) == (3, 7, 12)
-    assert tl.rows == 12 and tl.total_columns == 3
+    assert (welcome.lane, welcome.start, welcome.end) == (0, 60, 120)
+    assert (tour.lane, tour.start, tour.end) == (1, 135, 210)
     assert not tl.conflicts
+
+
+def test_an_empty_day_of_the_visit_still_gets_a_grid():
+    from datetime import date
+
+    tls = timelines([], "Europe/Berlin", rooms=[LAB], days=[date(2026, 12, 3)])
+    assert [tl.day for tl in tls] == [date(2026, 12, 3)]
+    assert tls[0].blocks == [] and [lane.label for lane in tls[0].lanes] == ["Lab 1"]
+
+
+def test_early_and_late_meetings_widen_the_grid():
+    a = meeting(1, "Breakfast", utc(6), utc(7))  # 07:00 Berlin
+    b = meeting(2, "Dinner", utc(19), utc(20, 30))  # 20:00–21:30
+    (tl,) = timelines([a, b], "Europe/Berlin")
+    assert tl.hours[0].label == "07:00" and tl.hours[-1].label == "21:00"
 
 
 def test_back_to_back_meetings_share_a_lane_and_do_not_clash():
     a = meeting(1, "One", utc(8), utc(9), at=LAB, hosts=[ANNA])
     b = meeting(2, "Two", utc(9), utc(10), at=LAB, hosts=[ANNA])
     (tl,) = timelines([a, b], "Europe/Berlin")
-    assert [c.span for c in tl.columns] == [1]
-    assert {blk.column for blk in tl.blocks} == {2}
+    assert len(tl.lanes) == 1
+    assert [(blk.lane, blk.sub) for blk in tl.blocks] == [(0, 0), (0, 0)]
     assert not tl.conflicts
 
 
-def test_two_meetings_in_one_room_at_once_sit_side_by_side_and_are_flagged():
+def test_two_meetings_in_one_room_at_once_are_indented_and_flagged():
     a = meeting(1, "Board meeting", utc(8), utc(9), at=BOARD)
     b = meeting(2, "Press talk", utc(8, 30), utc(9, 30), at=BOARD)
     c = meeting(3, "Tour", utc(8), utc(9), at=LAB)
     (tl,) = timelines([a, b, c], "Europe/Berlin")
-    board = next(col for col in tl.columns if col.label == "Board room")
-    assert board.span == 2
     blocks = {blk.entry.meeting.title: blk for blk in tl.blocks}
-    assert blocks["Board meeting"].column != blocks["Press talk"].column
+    assert blocks["Board meeting"].lane == blocks["Press talk"].lane != blocks["Tour"].lane
+    assert (blocks["Board meeting"].sub, blocks["Press talk"].sub) == (0, 1)
     assert blocks["Board meeting"].conflicts == ["Board room is also booked for “Press talk”"]
     assert blocks["Press talk"].conflicts == ["Board room is also booked for “Board meeting”"]
     assert blocks["Tour"].conflicts == []
@@ -95,6 +110,7 @@ def test_a_host_in_two_rooms_at_once_is_flagged_by_name():
     b = meeting(2, "Tour", utc(8, 45), utc(9, 30), at=LAB, hosts=[ANNA])
     (tl,) = timelines([a, b], "Europe/Berlin")
     assert [blk.conflicts for blk in tl.blocks] == [["Anna is also in “Tour”"], ["Anna is also in “Welcome”"]]
+    assert tl.blocks[0].blocking_people == [1, 2]
 
 
 def test_a_cancelled_meeting_is_drawn_but_never_clashes():
@@ -102,6 +118,8 @@ def test_a_cancelled_meeting_is_drawn_but_never_clashes():
     b = meeting(2, "New slot", utc(8), utc(9), at=BOARD, hosts=[ANNA])
     (tl,) = timelines([a, b], "Europe/Berlin")
     assert len(tl.blocks) == 2 and not tl.conflicts
+    subs = {blk.entry.meeting.title: blk.sub for blk in tl.blocks}
+    assert subs == {"New slot": 0, "Old slot": 1}  # the live meeting keeps the full width
 
 
 def test_a_meeting_past_midnight_is_clipped_to_the_day():
@@ -109,7 +127,7 @@ def test_a_meeting_past_midnight_is_clipped_to_the_day():
     tl = day_timeline(itinerary([a], "Europe/Berlin")[0])
     (blk,) = tl.blocks
     assert tl.hours[-1].label == "23:00"
-    assert blk.row_end == 2 + tl.rows
+    assert blk.end == tl.minutes
 
 
 @pytest.mark.django_db
@@ -132,5 +150,5 @@ def test_the_staff_page_makes_a_double_booked_host_impossible_to_miss(client):
     body = client.get(f"/staff/visits/{visit.pk}/").content.decode()
     assert 'class="conflict-summary" role="alert"' in body
     assert "2 meetings clash with others." in body
-    assert body.count("tl-block kind-meeting conflict") == 2
+    assert body.count("tl-block kind-meeting conflict") == 2  # drawn by the server, before any script
     assert "Dr. Double Booked is also in “Lab visit”" in body

@@ -1,5 +1,6 @@
-"""Pages behind the login: coordinators (``user.is_staff``) see every visit and decide on requests;
-hosts (a user linked to a ``Person``) see only the visits they take part in and answer RSVPs.
+"""Pages behind the login: coordinators (``core.roles.is_coordinator``: staff, superuser or the
+"coordinators" group) see every visit and decide on requests; hosts (a user linked to a ``Person``)
+see only the visits they take part in and answer RSVPs.
 
 Anything a user may not see answers 404 rather than 403, so a reference or id reveals nothing.
 """
@@ -21,6 +22,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.roles import can_use_admin, is_coordinator, person_for_user
 from directory.errors import DomainError
 from directory.models import Person
 from directory.services import person_rotate_feed_token
@@ -33,11 +35,12 @@ from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
 
 from ..forms import ConfirmVisitForm, DeclineVisitForm, RsvpForm, VisitFilterForm
+from ..planner import planner_config, planner_days, planner_people, planner_rooms, planner_texts
 from ..programme import itinerary, timelines
 from ..throttle import throttled
 
 
-@method_decorator(throttled("public", methods=("POST",)), name="dispatch")
+@method_decorator(throttled("login", methods=("POST",)), name="dispatch")
 class LoginView(auth_views.LoginView):
     """Django's login with our template; password guesses are rate-limited per client IP."""
 
@@ -50,11 +53,7 @@ class LogoutView(auth_views.LogoutView):
 
 
 def _person(user) -> Person | None:
-    return getattr(user, "person", None) if user.is_authenticated else None
-
-
-def is_coordinator(user) -> bool:
-    return user.is_authenticated and user.is_active and user.is_staff
+    return person_for_user(user)
 
 
 def visible_visits(user) -> QuerySet[Visit]:
@@ -109,7 +108,7 @@ def staff_home(request):
             "query": query.urlencode(),
             "is_coordinator": is_coordinator(request.user),
             "has_person": _person(request.user) is not None,
-            "admin_visits": admin_url(Visit) if is_coordinator(request.user) else None,
+            "admin_visits": admin_url(Visit) if can_use_admin(request.user) else None,
         },
     )
 
@@ -131,9 +130,10 @@ def visit_detail(request, pk: int):
 def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form=None, decline_form=None, status=200):
     meetings = list(programme_meetings(visit=visit))
     first_window = visit.preferred_windows.first()
+    rooms = planner_rooms(visit)
     context = {
         "visit": visit,
-        "timelines": timelines(meetings, visit.timezone),
+        "timelines": timelines(meetings, visit.timezone, rooms=rooms, days=planner_days(visit)),
         "days": itinerary(meetings, visit.timezone),
         "is_coordinator": coordinator,
         "can_decide": coordinator and visit.status == Visit.Status.REQUESTED,
@@ -141,8 +141,14 @@ def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form
         or ConfirmVisitForm(initial={"starts_on": first_window.start, "ends_on": first_window.end} if first_window else None),
         "decline_form": decline_form or DeclineVisitForm(),
         "visit_messages": visit.messages.all() if coordinator else [],
-        "admin_visit": admin_url(Visit, visit.pk) if coordinator else None,
+        "admin_visit": admin_url(Visit, visit.pk) if can_use_admin(request.user) else None,
     }
+    if coordinator:
+        people = planner_people(visit, meetings)
+        context["planner_config"] = planner_config(visit, rooms=rooms, people=people,
+                                                   proposal=request.GET.get("proposal"))
+        context["planner_texts"] = planner_texts()
+        context["planner_rooms"] = rooms
     return render(request, "web/staff/visit_detail.html", context, status=status)
 
 
@@ -217,7 +223,7 @@ def my_meetings(request):
             "days": itinerary(meetings, person.timezone),
             "feed": feed_links(person_feed_url(person)),
             "rsvp_choices": RsvpForm.base_fields["answer"].choices,
-            "admin_person": admin_url(Person, person.pk) if is_coordinator(request.user) else None,
+            "admin_person": admin_url(Person, person.pk) if can_use_admin(request.user) else None,
             "link_visits": True,
         },
     )
