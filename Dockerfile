@@ -14,6 +14,7 @@ RUN apt-get update \
 
 COPY pyproject.toml README.md ./
 COPY config ./config
+COPY core ./core
 COPY directory ./directory
 COPY events ./events
 COPY visits ./visits

@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# `make run` serves here; honcho would otherwise hand the web process its own default, PORT=5000.
+PORT ?= 8000
 
 .PHONY: run test lint install migrate demo bench clean check-deploy
 
@@ -26,9 +28,11 @@ demo: migrate
 	$(BIN)/python manage.py load_demo_data
 
 ## Serve the app with demo data at http://127.0.0.1:8000 (web + Celery worker + beat).
+## `make run PORT=8080` serves elsewhere; links in mails and feeds follow unless SITE_URL is set.
 run: export DJANGO_DEBUG ?= 1
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: demo
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $(PORT)
 
 ## The whole test suite (services are used when DATABASE_URL / REDIS_URL are set).
 test: $(STAMP)

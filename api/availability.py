@@ -7,26 +7,33 @@ URL (a secret address) only to its owner and coordinators.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from availability import services as availability_services
+from availability.models import Absence, ExternalCalendar, HoursException, RoomClosure, WeeklyHours
 from availability.selectors import busy_intervals, free_slots
 from directory.models import Person
 from events.models import Meeting, Participation, Room
 
-from .fields import AwareDateTimeField
+from . import visibility
+from .fields import AwareDateTimeField, BoundedDateField, SafePrimaryKeyRelatedField
 from .permissions import caller_person, is_coordinator
 from .views import ApiMixin
+
+#: Reading the zone list walks the tz database on disk (tens of ms): once per process is enough.
+_known_zones = functools.cache(zoneinfo.available_timezones)
 
 #: The longest window one search may cover; a quarter is more than any programme needs.
 MAX_WINDOW = timedelta(days=92)
@@ -60,7 +67,7 @@ def _zone(raw: str | None, request) -> str:
     if raw in (None, ""):
         person = caller_person(request.user)
         return person.timezone if person else settings.VISITDESK_DEFAULT_TIMEZONE
-    if raw not in zoneinfo.available_timezones():
+    if raw not in _known_zones():
         raise ValidationError({"timezone": [f"{raw[:64]!r} is not an IANA time zone name (e.g. Europe/Berlin)."]})
     return raw
 
@@ -255,3 +262,250 @@ def check_meeting_change(request, meeting: Meeting, data) -> bool | None:
 def record_meeting_availability(meeting: Meeting, against: bool | None) -> None:
     if against is not None:
         availability_services.meeting_mark_availability(meeting=meeting, against=against)
+
+
+# --- working hours -----------------------------------------------------------------------------
+
+
+class WeeklyHoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="Monday = 0 … Sunday = 6")
+    start = serializers.TimeField(format="%H:%M", help_text="Local time in the person's zone, e.g. 09:00")
+    end = serializers.TimeField(format="%H:%M")
+
+
+class HoursExceptionSerializer(serializers.Serializer):
+    date = BoundedDateField()
+    start = serializers.TimeField(format="%H:%M", allow_null=True, required=False, default=None,
+                                  help_text="Empty (with end) = not working that day")
+    end = serializers.TimeField(format="%H:%M", allow_null=True, required=False, default=None)
+
+
+class WorkingHoursSerializer(serializers.Serializer):
+    timezone = serializers.CharField(read_only=True, help_text="The person's zone the times are in")
+    weekly = WeeklyHoursSerializer(many=True, max_length=7 * 12)
+    exceptions = HoursExceptionSerializer(many=True, required=False, max_length=2000)
+
+
+def _person_for(request, pk: int) -> Person:
+    """Coordinators: anyone. A host: themselves (others they may see: 403; the rest: 404)."""
+    person = Person.objects.filter(pk=pk).first()
+    if person is None:
+        raise NotFound("No such person.")
+    if is_coordinator(request.user):
+        return person
+    me = caller_person(request.user)
+    if me is not None and me.pk == person.pk:
+        return person
+    if me is not None and visibility.person_ids(me).filter(pk=pk).exists():
+        raise PermissionDenied("Hosts may only see and change their own working hours.")
+    raise NotFound("No such person.")
+
+
+def _working_hours_body(person: Person) -> dict:
+    return WorkingHoursSerializer({
+        "timezone": person.timezone,
+        "weekly": list(WeeklyHours.objects.filter(person=person).order_by("weekday", "start")),
+        "exceptions": list(HoursException.objects.filter(person=person).order_by("date", "start")),
+    }).data
+
+
+@extend_schema(tags=["availability"])
+class WorkingHoursView(ApiMixin, APIView):
+    """A person's weekly working hours and dated exceptions, in their own time zone.
+
+    No weekly intervals at all means no limit. Exceptions replace the weekday's intervals on their
+    date; an exception without start and end is a day off.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: WorkingHoursSerializer}, summary="A person's working hours")
+    def get(self, request, pk: int):
+        return Response(_working_hours_body(_person_for(request, pk)))
+
+    @extend_schema(request=WorkingHoursSerializer, responses={200: WorkingHoursSerializer},
+                   summary="Replace a person's working hours (a host: their own)")
+    def put(self, request, pk: int):
+        person = _person_for(request, pk)
+        serializer = WorkingHoursSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        availability_services.working_hours_set(
+            person=person,
+            weekly=[availability_services.WeeklySpec(**w) for w in data["weekly"]],
+            exceptions=[availability_services.ExceptionSpec(**e) for e in data.get("exceptions", [])],
+        )
+        return Response(_working_hours_body(person))
+
+
+# --- absences, closures, external calendars ----------------------------------------------------
+
+
+class OwnedScopeMixin:
+    """Coordinators see every row; a host only rows of their own person; anyone else none."""
+
+    def get_queryset(self):
+        qs = self.queryset.all()
+        if is_coordinator(self.request.user):
+            return qs
+        me = caller_person(self.request.user)
+        return qs.filter(person=me) if me is not None else qs.none()
+
+    def _person_in(self, data) -> Person:
+        me = caller_person(self.request.user)
+        person = data.get("person") or me
+        if person is None:
+            raise ValidationError({"person": ["Say whose this is."]})
+        if not is_coordinator(self.request.user) and person != me:
+            raise PermissionDenied("Hosts may only manage their own.")
+        return person
+
+
+class OwnOrCoordinator(IsAuthenticated):
+    """Any signed-in caller with a person (a host) or a coordinator; the queryset does the scoping."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return is_coordinator(request.user) or caller_person(request.user) is not None
+
+
+class AbsenceSerializer(serializers.ModelSerializer):
+    person = SafePrimaryKeyRelatedField(queryset=Person.objects.all(), required=False,
+                                        help_text="Person id (a host: themselves, the default)")
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                   help_text="Private: shown to coordinators and the person only")
+
+    class Meta:
+        model = Absence
+        fields = ["id", "person", "starts_at", "ends_at", "reason", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs):
+        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if starts_at and ends_at and ends_at <= starts_at:
+            raise serializers.ValidationError({"ends_at": ["It must end after it starts."]})
+        return attrs
+
+
+@extend_schema(tags=["availability"])
+class AbsenceViewSet(OwnedScopeMixin, ApiMixin, viewsets.ModelViewSet):
+    """Holidays, travel, illness. Hosts manage their own; the reason stays between them and coordinators."""
+
+    queryset = Absence.objects.select_related("person")
+    serializer_class = AbsenceSerializer
+    permission_classes = [OwnOrCoordinator]
+    filterset_fields = ["person"]
+    ordering_fields = ["starts_at", "ends_at"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = availability_services.absence_create(
+            person=self._person_in(data), starts_at=data["starts_at"], ends_at=data["ends_at"],
+            reason=data.get("reason", ""))
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        if "person" in data:
+            data["person"] = self._person_in(data)
+        serializer.instance = availability_services.absence_update(absence=serializer.instance, **data)
+
+
+class RoomClosureSerializer(serializers.ModelSerializer):
+    room = SafePrimaryKeyRelatedField(queryset=Room.objects.all())
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+
+    class Meta:
+        model = RoomClosure
+        fields = ["id", "room", "starts_at", "ends_at", "reason", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs):
+        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if starts_at and ends_at and ends_at <= starts_at:
+            raise serializers.ValidationError({"ends_at": ["It must end after it starts."]})
+        return attrs
+
+
+class StaffReadCoordinatorWrites(OwnOrCoordinator):
+    message = "Only coordinators may change this."
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in SAFE_METHODS or is_coordinator(request.user)
+
+
+@extend_schema(tags=["availability"])
+class RoomClosureViewSet(ApiMixin, viewsets.ModelViewSet):
+    """When a room cannot be booked besides its daily hours. Hosts read (to plan); coordinators write."""
+
+    queryset = RoomClosure.objects.all()
+    serializer_class = RoomClosureSerializer
+    permission_classes = [StaffReadCoordinatorWrites]
+    filterset_fields = ["room"]
+    ordering_fields = ["starts_at", "ends_at"]
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = availability_services.room_closure_create(**data)
+
+    def perform_update(self, serializer):
+        serializer.instance = availability_services.room_closure_update(closure=serializer.instance,
+                                                                        **serializer.validated_data)
+
+
+class ExternalCalendarSerializer(serializers.ModelSerializer):
+    person = SafePrimaryKeyRelatedField(queryset=Person.objects.all(), required=False,
+                                        help_text="Person id (a host: themselves, the default)")
+    url = serializers.CharField(max_length=2000, help_text="The calendar's secret ICS address (https or webcal)")
+
+    class Meta:
+        model = ExternalCalendar
+        fields = ["id", "person", "url", "last_synced_at", "last_error", "busy_count", "last_attempt_at", "created_at"]
+        read_only_fields = ["id", "last_synced_at", "last_error", "busy_count", "last_attempt_at", "created_at"]
+
+
+@extend_schema(tags=["availability"])
+class ExternalCalendarViewSet(OwnedScopeMixin, ApiMixin, viewsets.ModelViewSet):
+    """People's own calendars, read for busy times only. The URL is a secret: owner and coordinators."""
+
+    queryset = ExternalCalendar.objects.select_related("person")
+    serializer_class = ExternalCalendarSerializer
+    permission_classes = [OwnOrCoordinator]
+    filterset_fields = ["person"]
+    ordering_fields = ["created_at", "last_synced_at"]
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = availability_services.external_calendar_add(
+            person=self._person_in(data), url=fetch_url(data["url"]))
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        if "person" in data and data["person"] != serializer.instance.person:
+            raise ValidationError({"person": ["A calendar cannot move to another person; add a new one."]})
+        calendar = serializer.instance
+        if "url" in data:
+            calendar = availability_services.external_calendar_change_url(calendar=calendar, url=fetch_url(data["url"]))
+        serializer.instance = calendar
+
+    @extend_schema(request=None, responses={200: ExternalCalendarSerializer},
+                   summary="Sync now: fetch the calendar before answering (the result is in last_error)")
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None):
+        calendar = self.get_object()
+        calendar = availability_services.external_calendar_sync(calendar=calendar)
+        return Response(ExternalCalendarSerializer(calendar).data)
+
+
+def fetch_url(url: str) -> str:
+    from availability.fetch import check_url_shape
+
+    return check_url_shape(url)

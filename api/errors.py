@@ -8,6 +8,7 @@ unexpected is still logged by Django but never leaks a traceback.
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
@@ -65,6 +66,9 @@ def _database_error_response(exc) -> Response | None:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):  # a body without Content-Length that grew too large
+        return Response({"error": {"code": "too_large", "message": "The request body is too large."}},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     database_response = _database_error_response(exc)
     if database_response is not None:
         return database_response

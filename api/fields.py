@@ -6,19 +6,22 @@ silently be read in the server's zone. Each of these becomes a field error here,
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import UTC, date, datetime
 
 from django.utils import timezone as djtz
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.text import single_line
+from core.timezones import timezone_names
+
 #: The calendar range the API accepts; wide enough for any booking, narrow enough for every backend.
 MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
-def _zones() -> set[str]:
-    return zoneinfo.available_timezones()
+def _zones() -> frozenset[str]:
+    """IANA names of places: not ``localtime`` or ``Factory`` (see ``core.timezones``)."""
+    return timezone_names()
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -77,6 +80,22 @@ class TimezoneField(serializers.CharField):
         value = super().to_internal_value(data)
         if value not in _zones():
             self.fail("zone", value=value[:64])
+        return value
+
+
+class SingleLineCharField(serializers.CharField):
+    """A one-line text (a title, a name): CR, LF and other control characters become spaces.
+
+    A line break in a title would end up in a mail's Subject header or an iCalendar property; a NUL
+    byte cannot be stored by PostgreSQL at all, so it is refused.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        value = single_line(super().to_internal_value(data))
+        if not value and not self.allow_blank:
+            self.fail("blank")
         return value
 
 

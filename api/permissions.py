@@ -9,34 +9,17 @@ not leak); what they may see but not change answers 403.
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from directory.models import Person
+# The one definition of roles (re-exported: the API's views import them from here).
+from core.roles import COORDINATOR_GROUP, is_coordinator, person_for_user
 
-COORDINATOR_GROUP = "coordinators"
-
-
-def is_coordinator(user) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_staff or user.is_superuser:
-        return True
-    cached = getattr(user, "_visitdesk_is_coordinator", None)
-    if cached is None:
-        cached = user.groups.filter(name=COORDINATOR_GROUP).exists()
-        user._visitdesk_is_coordinator = cached
-    return cached
+__all__ = ["COORDINATOR_GROUP", "caller_person", "is_coordinator", "person_for_user"]
 
 
-def caller_person(user) -> Person | None:
-    """The ``Person`` linked to this account, or None (anonymous callers and unlinked accounts)."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    try:
-        return user.person
-    except ObjectDoesNotExist:
-        return None
+def caller_person(user):
+    """The ``Person`` linked to this account, or None (see ``core.roles.person_for_user``)."""
+    return person_for_user(user)
 
 
 class CoordinatorWritesOthersRead(BasePermission):

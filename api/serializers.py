@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from django.db import models
 from django.db.models.functions import Lower
 from rest_framework import serializers
 
@@ -26,6 +27,7 @@ from .fields import (
     OptionalURLField,
     SafePrimaryKeyRelatedField,
     SafeSlugRelatedField,
+    SingleLineCharField,
     TimezoneField,
 )
 
@@ -38,8 +40,14 @@ def _country(value: str) -> str:
     return value.upper()
 
 
-# --- errors (documentation only) ---------------------------------------------------------------
+class ModelSerializer(serializers.ModelSerializer):
+    """Model fields as the API writes them: every ``CharField`` of a model is one line (names, titles)."""
 
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.CharField: SingleLineCharField}
+
+
+# --- errors (documentation only) ---------------------------------------------------------------
 
 class ConflictSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -66,13 +74,13 @@ class ErrorSerializer(serializers.Serializer):
 # --- directory -------------------------------------------------------------------------------
 
 
-class TopicSerializer(serializers.ModelSerializer):
+class TopicSerializer(ModelSerializer):
     class Meta:
         model = Topic
         fields = ["id", "name", "slug", "description"]
 
 
-class OrganisationSerializer(serializers.ModelSerializer):
+class OrganisationSerializer(ModelSerializer):
     website = OptionalURLField()
     class Meta:
         model = Organisation
@@ -96,7 +104,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(ModelSerializer):
     organisation = SafePrimaryKeyRelatedField(queryset=Organisation.objects.all(), allow_null=True, required=False)
     expertise = SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), many=True, required=False)
     timezone = TimezoneField(required=False)
@@ -106,9 +114,9 @@ class PersonSerializer(serializers.ModelSerializer):
         model = Person
         fields = [
             "id", "name", "email", "organisation", "job_title", "language", "timezone", "expertise",
-            "reminders_opt_out", "has_account", "created_at", "updated_at",
+            "reminders_opt_out", "has_account", "needs_review", "created_at", "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["needs_review", "created_at", "updated_at"]
         validators: list = []
 
     def get_has_account(self, obj: Person) -> bool:
@@ -116,7 +124,7 @@ class PersonSerializer(serializers.ModelSerializer):
 
     def validate_email(self, value: str) -> str:
         value = value.strip()
-        clash = Person.objects.filter(email__iexact=value)
+        clash = Person.objects.filter(email__iexact=value, needs_review=False)
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
@@ -124,7 +132,7 @@ class PersonSerializer(serializers.ModelSerializer):
         return value
 
 
-class VenueSerializer(serializers.ModelSerializer):
+class VenueSerializer(ModelSerializer):
     organisation = SafePrimaryKeyRelatedField(queryset=Organisation.objects.all(), allow_null=True, required=False)
     timezone = TimezoneField(required=False)
     address = serializers.CharField(read_only=True)
@@ -137,7 +145,7 @@ class VenueSerializer(serializers.ModelSerializer):
         return _country(value)
 
 
-class RoomSerializer(serializers.ModelSerializer):
+class RoomSerializer(ModelSerializer):
     venue = SafePrimaryKeyRelatedField(queryset=Venue.objects.all())
     capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     bookable_from = LocalTimeField(required=False, allow_null=True, help_text="Local time; empty means any time")
@@ -163,19 +171,19 @@ class RoomSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class OrganisationBriefSerializer(serializers.ModelSerializer):
+class OrganisationBriefSerializer(ModelSerializer):
     class Meta:
         model = Organisation
         fields = ["id", "name", "country"]
 
 
-class PersonBriefSerializer(serializers.ModelSerializer):
+class PersonBriefSerializer(ModelSerializer):
     class Meta:
         model = Person
         fields = ["id", "name", "email", "job_title"]
 
 
-class DelegationSerializer(serializers.ModelSerializer):
+class DelegationSerializer(ModelSerializer):
     organisation = OrganisationBriefSerializer(read_only=True)
     lead = PersonBriefSerializer(read_only=True, allow_null=True)
     members = PersonBriefSerializer(many=True, read_only=True)
@@ -198,13 +206,13 @@ class WindowSerializer(serializers.Serializer):
         return attrs
 
 
-class PreferredWindowSerializer(serializers.ModelSerializer):
+class PreferredWindowSerializer(ModelSerializer):
     class Meta:
         model = PreferredWindow
         fields = ["start", "end"]
 
 
-class VisitSerializer(serializers.ModelSerializer):
+class VisitSerializer(ModelSerializer):
     delegation = DelegationSerializer(read_only=True)
     contact = PersonBriefSerializer(read_only=True)
     host_organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
@@ -241,7 +249,7 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class OrganisationInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")
     website = OptionalURLField(default="")
 
@@ -250,19 +258,19 @@ class OrganisationInputSerializer(serializers.Serializer):
 
 
 class ContactInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.EN)
 
 
 class MemberInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     email = serializers.EmailField(max_length=254)
-    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    job_title = SingleLineCharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class DelegationInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     size = serializers.IntegerField(min_value=1, max_value=MAX_DELEGATION_SIZE)
     members = MemberInputSerializer(many=True, required=False, max_length=MAX_DELEGATION_SIZE, default=list)
 
@@ -286,7 +294,7 @@ class VisitRequestCreatedSerializer(serializers.Serializer):
     status_api_url = serializers.URLField(help_text="The same, as this API's resource")
 
 
-class VisitMessageSerializer(serializers.ModelSerializer):
+class VisitMessageSerializer(ModelSerializer):
     class Meta:
         model = VisitMessage
         fields = ["id", "kind", "body", "from_requester", "created_at"]
@@ -297,7 +305,7 @@ class VisitMessageInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=VisitMessage.Kind.choices, default=VisitMessage.Kind.RESCHEDULE_REQUEST)
 
 
-class ProgrammeMeetingSerializer(serializers.ModelSerializer):
+class ProgrammeMeetingSerializer(ModelSerializer):
     room = serializers.SerializerMethodField()
 
     class Meta:
@@ -308,7 +316,7 @@ class ProgrammeMeetingSerializer(serializers.ModelSerializer):
         return str(obj.room) if obj.room_id else None
 
 
-class VisitRequestStatusSerializer(serializers.ModelSerializer):
+class VisitRequestStatusSerializer(ModelSerializer):
     """What the requester sees through their private token: their own request, no internal notes."""
 
     organisation = serializers.CharField(source="delegation.organisation.name")
@@ -349,7 +357,7 @@ class VisitRequestStatusSerializer(serializers.ModelSerializer):
 # --- meetings --------------------------------------------------------------------------------
 
 
-class ParticipationSerializer(serializers.ModelSerializer):
+class ParticipationSerializer(ModelSerializer):
     name = serializers.CharField(source="person.name", read_only=True)
     email = serializers.CharField(source="person.email", read_only=True)
 
@@ -358,7 +366,7 @@ class ParticipationSerializer(serializers.ModelSerializer):
         fields = ["person", "name", "email", "role", "rsvp", "responded_at"]
 
 
-class AgendaItemSerializer(serializers.ModelSerializer):
+class AgendaItemSerializer(ModelSerializer):
     topic = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
@@ -366,7 +374,7 @@ class AgendaItemSerializer(serializers.ModelSerializer):
         fields = ["position", "title", "topic", "presenter", "minutes", "notes"]
 
 
-class MeetingSerializer(serializers.ModelSerializer):
+class MeetingSerializer(ModelSerializer):
     online_url = OptionalURLField(read_only=True)
     participants = ParticipationSerializer(source="participations", many=True, read_only=True)
     agenda_items = AgendaItemSerializer(many=True, read_only=True)
@@ -396,7 +404,7 @@ class ParticipantInputSerializer(serializers.Serializer):
 
 
 class AgendaItemInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     topic = SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), required=False, allow_null=True,
                                  default=None, help_text="Topic slug")
     presenter = SafePrimaryKeyRelatedField(queryset=Person.objects.all(), required=False, allow_null=True,
@@ -406,12 +414,12 @@ class AgendaItemInputSerializer(serializers.Serializer):
 
 
 class MeetingInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     starts_at = AwareDateTimeField(help_text="ISO 8601 with offset")
     ends_at = AwareDateTimeField(help_text="ISO 8601 with offset")
     timezone = TimezoneField(required=False, help_text="IANA name; defaults to the room's venue or the visit")
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.select_related("venue"), required=False, allow_null=True)
-    location = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    location = SingleLineCharField(max_length=300, required=False, allow_blank=True)
     online_url = OptionalURLField()
     kind = serializers.ChoiceField(choices=Meeting.Kind.choices, required=False)
     visit = SafePrimaryKeyRelatedField(queryset=Visit.objects.all(), required=False, allow_null=True)
@@ -455,7 +463,7 @@ class RsvpSerializer(serializers.Serializer):
 # --- public events and me --------------------------------------------------------------------
 
 
-class EventMeetingSerializer(serializers.ModelSerializer):
+class EventMeetingSerializer(ModelSerializer):
     online_url = OptionalURLField(read_only=True)
     room = serializers.SerializerMethodField()
     ics_url = serializers.SerializerMethodField()
@@ -472,7 +480,7 @@ class EventMeetingSerializer(serializers.ModelSerializer):
         return event_links.meeting_ics_url(obj)
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ModelSerializer):
     venue = VenueSerializer(read_only=True, allow_null=True)
     topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     meetings = EventMeetingSerializer(many=True, read_only=True)
@@ -482,7 +490,7 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["id", "title", "slug", "kind", "description", "is_public", "venue", "topics", "meetings"]
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(ModelSerializer):
     organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
     expertise = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     calendar_url = serializers.SerializerMethodField(help_text="Private https URL of your calendar feed")

@@ -3,8 +3,9 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import availability, views
+from . import availability, views, visit_links
 from . import scheduling as scheduling_api
+from .root import ApiRootView
 
 router = SimpleRouter()
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
@@ -16,10 +17,15 @@ router.register("delegations", views.DelegationViewSet, basename="delegation")
 router.register("visits", views.VisitViewSet, basename="visit")
 router.register("meetings", views.MeetingViewSet, basename="meeting")
 router.register("events", views.EventViewSet, basename="event")
+router.register("absences", availability.AbsenceViewSet, basename="absence")
+router.register("room-closures", availability.RoomClosureViewSet, basename="room-closure")
+router.register("external-calendars", availability.ExternalCalendarViewSet, basename="external-calendar")
 
 urlpatterns = [
     path("availability/", availability.AvailabilityView.as_view(), name="availability"),
     path("availability/busy/", availability.BusyView.as_view(), name="availability-busy"),
+    path("people/<int:pk>/working-hours/", availability.WorkingHoursView.as_view(), name="person-working-hours"),
+    path("visits/<int:pk>/rotate-links/", visit_links.VisitRotateLinksView.as_view(), name="visit-rotate-links"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/rotate-feed-token/", views.MeRotateFeedTokenView.as_view(), name="me-rotate-feed-token"),
     path("visit-requests/", views.VisitRequestCreateView.as_view(), name="visit-request-create"),
@@ -38,3 +44,6 @@ urlpatterns = [
     path("proposals/<int:pk>/items/<int:item_id>/", scheduling_api.ProposalItemView.as_view(), name="proposal-item"),
     *router.urls,
 ]
+
+# GET /api/v1/ lists the routes above.
+urlpatterns.insert(0, path("", ApiRootView.as_view(patterns=list(urlpatterns)), name="root"))

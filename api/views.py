@@ -19,7 +19,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -44,6 +43,7 @@ from .fields import clean_token
 from .filters import MeetingFilter, VisitFilter
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import idempotent
+from .parsers import SafeJSONParser
 from .permissions import (
     CoordinatorWritesOthersRead,
     IsParticipantOrCoordinator,
@@ -72,7 +72,7 @@ class Pagination(PageNumberPagination):
 class ApiMixin:
     """JSON in, JSON out, token or session auth (session writes need the CSRF token)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     authentication_classes = [SafeTokenAuthentication, SessionAuthentication]
     pagination_class = Pagination
@@ -359,6 +359,7 @@ class MeetingViewSet(
                 meeting = event_services.meeting_update(meeting=meeting, **changes)
             if "participants" in data:
                 event_services.participants_replace(meeting=meeting, participants=_participants(data["participants"]))
+                visit_services.programme_sync_delegates(meeting=meeting)
             if "agenda_items" in data:
                 event_services.agenda_replace(meeting=meeting, items=_agenda(data["agenda_items"]))
             if "visit" in data:

@@ -135,3 +135,12 @@ class ExternalBusy(models.Model):
         ordering = ["starts_at"]
         indexes = [models.Index(fields=["person", "starts_at"])]
         constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="external_busy_ends_after_start")]
+
+
+class PersonAvailability(Person):
+    """The admin's "Availability" page of a person (working hours, exceptions, absences, calendars)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "person's availability"
+        verbose_name_plural = "people's availability"

@@ -167,41 +167,60 @@ rlimit AS (
         AS f(id, lo, hi) ON f.id = l.id
     GROUP BY l.id
 ),
-ppieces AS (
-    SELECT pa.person_id AS id, tstzrange(m.starts_at, m.ends_at) AS r
-    FROM events_participation pa JOIN events_meeting m ON m.id = pa.meeting_id CROSS JOIN win
-    WHERE pa.person_id = ANY(%(people)s::bigint[]) AND m.status = 'scheduled'
-      AND m.starts_at < upper(win.w) AND m.ends_at > lower(win.w) AND m.id <> ALL(%(exclude)s::bigint[])
-    UNION ALL
-    SELECT a.person_id, tstzrange(a.starts_at, a.ends_at, '[)')
-    FROM availability_absence a CROSS JOIN win
-    WHERE a.person_id = ANY(%(people)s::bigint[]) AND tstzrange(a.starts_at, a.ends_at, '[)') && win.w
-    UNION ALL
-    SELECT b.person_id, tstzrange(b.starts_at, b.ends_at, '[)')
-    FROM availability_externalbusy b CROSS JOIN win
-    WHERE b.person_id = ANY(%(people)s::bigint[]) AND tstzrange(b.starts_at, b.ends_at, '[)') && win.w
+pagg AS (
+    SELECT id, range_agg(r) AS mr FROM (
+        -- chair/host/presenter of a scheduled meeting: the participation carries the meeting's range
+        -- (kept in step by events.services) and the exclusion constraint's GiST index covers it
+        SELECT pa.person_id AS id, tstzrange(pa.starts_at, pa.ends_at) AS r
+        FROM events_participation pa
+        WHERE pa.blocks_time AND pa.person_id = ANY(%(people)s::bigint[])
+          AND tstzrange(pa.starts_at, pa.ends_at) && tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '[)')
+          AND pa.meeting_id <> ALL(%(exclude)s::bigint[])
+        UNION ALL
+        -- any other role (guests) in a scheduled meeting
+        SELECT pa.person_id, tstzrange(m.starts_at, m.ends_at)
+        FROM events_participation pa JOIN events_meeting m ON m.id = pa.meeting_id
+        WHERE NOT pa.blocks_time AND pa.person_id = ANY(%(people)s::bigint[]) AND m.status = 'scheduled'
+          AND pa.starts_at < %(end)s::timestamptz AND pa.ends_at > %(start)s::timestamptz
+          AND m.starts_at < %(end)s::timestamptz AND m.ends_at > %(start)s::timestamptz
+          AND m.id <> ALL(%(exclude)s::bigint[])
+        UNION ALL
+        SELECT a.person_id, tstzrange(a.starts_at, a.ends_at, '[)')
+        FROM availability_absence a
+        WHERE a.person_id = ANY(%(people)s::bigint[])
+          AND tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '[)')
+        UNION ALL
+        SELECT b.person_id, tstzrange(b.starts_at, b.ends_at, '[)')
+        FROM availability_externalbusy b
+        WHERE b.person_id = ANY(%(people)s::bigint[])
+          AND tstzrange(b.starts_at, b.ends_at, '[)') && tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '[)')
+    ) AS pieces
+    GROUP BY id
 ),
-rpieces AS (
-    SELECT m.room_id AS id, tstzrange(m.starts_at, m.ends_at) AS r
-    FROM events_meeting m CROSS JOIN win
-    WHERE m.room_id = ANY(%(rooms)s::bigint[]) AND m.status = 'scheduled'
-      AND tstzrange(m.starts_at, m.ends_at) && win.w AND m.id <> ALL(%(exclude)s::bigint[])
-    UNION ALL
-    SELECT c.room_id, tstzrange(c.starts_at, c.ends_at, '[)')
-    FROM availability_roomclosure c CROSS JOIN win
-    WHERE c.room_id = ANY(%(rooms)s::bigint[]) AND tstzrange(c.starts_at, c.ends_at, '[)') && win.w
+ragg AS (
+    SELECT id, range_agg(r) AS mr FROM (
+        SELECT m.room_id AS id, tstzrange(m.starts_at, m.ends_at) AS r
+        FROM events_meeting m
+        WHERE m.room_id = ANY(%(rooms)s::bigint[]) AND m.room_id IS NOT NULL AND m.status = 'scheduled'
+          AND tstzrange(m.starts_at, m.ends_at) && tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '[)')
+          AND m.id <> ALL(%(exclude)s::bigint[])
+        UNION ALL
+        SELECT c.room_id, tstzrange(c.starts_at, c.ends_at, '[)')
+        FROM availability_roomclosure c
+        WHERE c.room_id = ANY(%(rooms)s::bigint[])
+          AND tstzrange(c.starts_at, c.ends_at, '[)') && tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '[)')
+    ) AS pieces
+    GROUP BY id
 ),
 pbusy AS (
-    SELECT p.id,
-           (coalesce((SELECT range_agg(x.r) FROM ppieces x WHERE x.id = p.id), '{}'::tstzmultirange)
-            + coalesce(tstzmultirange(win.w) - l.open, '{}'::tstzmultirange)) * tstzmultirange(win.w) AS mr
-    FROM ppl p CROSS JOIN win LEFT JOIN plimit l ON l.id = p.id
+    SELECT p.id, (coalesce(a.mr, '{}'::tstzmultirange)
+                  + coalesce(tstzmultirange(win.w) - l.open, '{}'::tstzmultirange)) * tstzmultirange(win.w) AS mr
+    FROM ppl p CROSS JOIN win LEFT JOIN pagg a ON a.id = p.id LEFT JOIN plimit l ON l.id = p.id
 ),
 rbusy AS (
-    SELECT rm.id,
-           (coalesce((SELECT range_agg(x.r) FROM rpieces x WHERE x.id = rm.id), '{}'::tstzmultirange)
-            + coalesce(tstzmultirange(win.w) - l.open, '{}'::tstzmultirange)) * tstzmultirange(win.w) AS mr
-    FROM rms rm CROSS JOIN win LEFT JOIN rlimit l ON l.id = rm.id
+    SELECT rm.id, (coalesce(a.mr, '{}'::tstzmultirange)
+                   + coalesce(tstzmultirange(win.w) - l.open, '{}'::tstzmultirange)) * tstzmultirange(win.w) AS mr
+    FROM rms rm CROSS JOIN win LEFT JOIN ragg a ON a.id = rm.id LEFT JOIN rlimit l ON l.id = rm.id
 )
 """
 

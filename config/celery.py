@@ -1,11 +1,28 @@
 """The Celery application. Configuration lives in Django settings under the ``CELERY_`` prefix."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("visitdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class VarFolderScheduler(PersistentScheduler):
+    """Beat's file-backed scheduler, creating the folder of its schedule file first.
+
+    The file lives under the var folder (``VISITDESK_VAR_DIR``), which only the embedded defaults
+    create at start-up; with PostgreSQL and Redis configured nothing else needs the folder, and a
+    plain ``celery -A config worker -B`` on a fresh checkout died with FileNotFoundError — and with
+    beat gone, invites and reminders were never dispatched.
+    """
+
+    def setup_schedule(self):
+        if self.schedule_filename:
+            Path(self.schedule_filename).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
+        return super().setup_schedule()

@@ -29,6 +29,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+#: Host names that only this machine can reach: a site served under them is a development set-up.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "testserver"})
+
+
+def development_mode(environ=None) -> bool:
+    """Whether ``DEBUG`` is on: ``DJANGO_DEBUG`` when set, otherwise "is this site local-only?".
+
+    An explicit ``DJANGO_DEBUG`` always wins (``0`` = production). Left unset, the embedded-defaults
+    set-up is recognised by what a deployment cannot do without: a public name. While ``SITE_URL``
+    and ``DJANGO_ALLOWED_HOSTS`` name only this machine, nobody else can reach the site, so the
+    development defaults apply (debug pages, the insecure dev key, demo users) — in a fresh shell
+    exactly as under ``make run``. As soon as either names a real host, debug is off and a missing
+    ``DJANGO_SECRET_KEY`` stops the start.
+    """
+    environ = os.environ if environ is None else environ
+    raw = (environ.get("DJANGO_DEBUG") or "").strip()
+    if raw:
+        return raw.lower() in TRUE_WORDS
+    site_host = urlparse((environ.get("SITE_URL") or "").strip() or "http://127.0.0.1:8000").hostname or ""
+    allowed = [h.strip() for h in (environ.get("DJANGO_ALLOWED_HOSTS") or "").split(",") if h.strip()]
+    return site_host in LOOPBACK_HOSTS and all(host in LOOPBACK_HOSTS for host in allowed)
+
+
 def email_settings_from_url(url: str) -> dict:
     """Turn ``smtp://user:pass@host:port?tls=1`` (or ``smtps://`` for implicit TLS) into settings.
 

@@ -9,6 +9,7 @@ see docs/configuration.md.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -16,14 +17,17 @@ from urllib.parse import urlparse
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import email_settings_from_url, env_bool, env_list, env_str
+from .env import development_mode, email_settings_from_url, env_bool, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VISITDESK_VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env_bool("DJANGO_DEBUG", False)
+# DJANGO_DEBUG when set; unset, on only while SITE_URL / DJANGO_ALLOWED_HOSTS name just this machine
+# (the embedded-defaults development set-up). See config.env.development_mode.
+DEBUG = development_mode()
 TESTING = env_bool("VISITDESK_TESTING", False)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
@@ -31,7 +35,10 @@ if not SECRET_KEY:
     if DEBUG or TESTING:
         SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789"
     else:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (it is off when DJANGO_DEBUG=0, or when "
+            "SITE_URL / DJANGO_ALLOWED_HOSTS name a public host)"
+        )
 
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_DOMAIN = urlparse(SITE_URL).hostname or "localhost"
@@ -53,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     # Domain apps, lowest first: each may import only the ones above it in this list.
+    "core",
     "directory",
     "events",
     "availability",
@@ -66,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
+    "config.middleware.BadInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.SecretLinkNoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -96,10 +107,13 @@ TEMPLATES = [
     },
 ]
 
+# Django's development server runs each request in a new thread; a persistent connection per thread
+# is never reused and never closed, so under runserver connections are closed after each request.
+RUNSERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'visitdesk.sqlite3'}"),
-        conn_max_age=int(env_str("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=0 if RUNSERVER else int(env_str("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
@@ -145,7 +159,10 @@ STORAGES = {
 # --- Redis: broker, cache (throttling, rendered calendar fragments) ---------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Resilient: while Redis is down the cache misses instead of raising (config/cache.py); short
+    # timeouts so an unreachable Redis costs a request seconds, not minutes.
+    CACHES = {"default": {"BACKEND": "config.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5}}}
     if TESTING:
         # Each test process gets its own key space, so throttle counters never leak between runs.
         CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{int(time.time())}"
@@ -189,6 +206,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage must never end the worker: reconnect for as long as it takes (the default gives
+# up after 100 attempts, ~45 min), and let a running dispatch finish on connection loss instead
+# of cancelling it (its rows would sit in "sending" until the sweeper). docs/operations.md.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-outbox": {"task": "notifications.dispatch_due", "schedule": timedelta(seconds=60)},
@@ -197,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
     "sync-external-calendars": {"task": "availability.sync_due_calendars", "schedule": timedelta(minutes=5)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The file-backed scheduler that creates VAR_DIR when beat starts (it may not exist yet).
+CELERY_BEAT_SCHEDULER = "config.celery:VarFolderScheduler"
 
 # --- Mail -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Visitdesk <visits@{SITE_DOMAIN}>")
@@ -204,6 +229,8 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # The ORGANIZER of invites: an address people can reply to, never a no-reply.
 VISITDESK_ORGANIZER_EMAIL = env_str("VISITDESK_ORGANIZER_EMAIL", f"visits@{SITE_DOMAIN}")
 VISITDESK_ORGANIZER_NAME = env_str("VISITDESK_ORGANIZER_NAME", "Visitdesk")
+# The mailto: of reminders' List-Unsubscribe (RFC 8058); the https one-click URL works without it.
+VISITDESK_UNSUBSCRIBE_MAILTO = env_str("VISITDESK_UNSUBSCRIBE_MAILTO", VISITDESK_ORGANIZER_EMAIL)
 EMAIL_TIMEOUT = int(env_str("EMAIL_TIMEOUT", "20"))
 _email_url = env_str("EMAIL_URL")
 if _email_url:
@@ -227,6 +254,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -242,6 +274,8 @@ REST_FRAMEWORK = {
         "public": env_str("VISITDESK_THROTTLE_PUBLIC", "120/minute"),
         "status": env_str("VISITDESK_THROTTLE_STATUS", "60/minute"),
         "feed": env_str("VISITDESK_THROTTLE_FEED", "120/minute"),
+        # Password guesses on /staff/login/ and /admin/login/, per client address.
+        "login": env_str("VISITDESK_THROTTLE_LOGIN", "10/minute"),
     },
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -268,6 +302,9 @@ SPECTACULAR_SETTINGS = {
         "ProposalStatusEnum": "scheduling.models.Proposal.Status",
     },
 }
+
+# Acknowledgement mails per recipient address (the public form accepts any address; see notifications).
+VISITDESK_THROTTLE_ACK_ADDRESS = env_str("VISITDESK_THROTTLE_ACK_ADDRESS", "3/day")
 
 # --- Product rules ----------------------------------------------------------------------------
 VISITDESK_DEFAULT_TIMEZONE = env_str("VISITDESK_DEFAULT_TIMEZONE", "Europe/Berlin")
@@ -301,6 +338,24 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_SECONDS = int(env_str("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles and everything else only
+# from this site, never inline — the pages carry no inline script, no style="…" and no on*=
+# handlers (positions are set from static JS through the CSSOM); data: images for the Swagger UI.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -1,17 +1,24 @@
 """Organisations, people and topics.
 
-A person is unique by e-mail, compared case-insensitively, so the same visitor booking twice or
-being added as a host and a presenter is always one row (and one calendar feed).
+A reviewed person is unique by e-mail, compared case-insensitively, so the same visitor booking
+twice or being added as a host and a presenter is always one row (and one calendar feed).
+
+People typed into the public request form are different: anonymous input must never read or change
+an existing person (a request naming a coordinator's address must not be attached to — or reveal
+— the coordinator's record). Such people are created as new rows with ``needs_review`` set, outside
+the uniqueness rule; a coordinator then marks each reviewed (it becomes the person for its
+address) or merges it into the existing person with that address (``directory.services``).
 """
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+
+from core.timezones import is_timezone_name
 
 from .tokens import new_url_token
 
@@ -22,7 +29,7 @@ def default_timezone() -> str:
 
 
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if not is_timezone_name(value):
         raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).")
 
 
@@ -91,6 +98,11 @@ class Person(models.Model):
     reminders_opt_out = models.BooleanField(
         default=False, help_text="No reminders (invites and cancellations are always sent)."
     )
+    needs_review = models.BooleanField(
+        default=False,
+        help_text="Typed into a public visit request: not matched to anyone yet. Mark reviewed, or merge it "
+        "into the existing person with the same e-mail.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,12 +110,10 @@ class Person(models.Model):
         ordering = ["name"]
         verbose_name_plural = "people"
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="person_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"), condition=Q(needs_review=False), name="person_email_ci_unique"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
-
-    @property
-    def is_staff_member(self) -> bool:
-        return self.user_id is not None and self.user.is_staff

@@ -16,9 +16,11 @@ import zoneinfo
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Min
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone as djtz
 from django.utils.html import format_html
@@ -269,6 +271,10 @@ class RevisionInline(admin.TabularInline):
 @admin.register(Meeting)
 class MeetingAdmin(admin.ModelAdmin):
     form = MeetingForm
+
+    class Media:
+        css = {"all": ["events/admin.css"]}  # the inlines fit the content box
+
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "when", "until", "room", "kind", "status", "sequence", "event", "participant_count"]
     list_filter = ["status", "kind", ("starts_at", admin.DateFieldListFilter), "room__venue", "event"]
@@ -358,6 +364,7 @@ class MeetingAdmin(admin.ModelAdmin):
             fields = {f: data[f] for f in MEETING_FORM_FIELDS if f in data}
             fields["timezone"] = fields.get("timezone") or None
             created = self.create_meeting(request, form, fields)
+            obj._created_here = True  # its first agenda (saved by the inline next) is not a change: SEQUENCE 0
             for field in Meeting._meta.concrete_fields:
                 setattr(obj, field.attname, getattr(created, field.attname))
             obj._state.adding, obj._state.db = False, created._state.db
@@ -410,12 +417,22 @@ class MeetingAdmin(admin.ModelAdmin):
                 title=data["title"], topic=data.get("topic"), presenter=data.get("presenter"),
                 minutes=data.get("minutes"), notes=data.get("notes") or "",
             )))
-        services.agenda_replace(meeting=meeting, items=[spec for *_, spec in sorted(rows, key=lambda r: r[:2])])
+        services.agenda_replace(meeting=meeting, items=[spec for *_, spec in sorted(rows, key=lambda r: r[:2])],
+                                initial=getattr(meeting, "_created_here", False))
 
     # --- actions ---------------------------------------------------------------------------
 
     @admin.action(description="Cancel selected meetings (participants get a cancellation)")
     def cancel_meetings(self, request, queryset):
+        """Asks first (like Django's bulk delete): cancellations reach every participant and cannot be undone."""
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(request, "admin/events/meeting/cancel_confirmation.html", {
+                **self.admin_site.each_context(request),
+                "title": "Cancel meetings?",
+                "meetings": [m for m in queryset.select_related("room") if not m.is_cancelled],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            })
         done = 0
         for meeting in queryset:
             if meeting.is_cancelled:

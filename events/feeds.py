@@ -15,6 +15,7 @@ or rotated token is a plain 404, indistinguishable from a URL that never existed
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -31,11 +32,15 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.roles import is_coordinator, person_for_user
 from directory.models import Person
 
 from . import ical
-from .models import Meeting
+from .links import absolute, meeting_link_for_person, read_meeting_link_token
+from .models import Meeting, Participation
 from .selectors import meeting_list, meetings_for_person, public_meetings
+
+logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 #: How long a rendered body stays in the cache under its ETag (a changed feed gets a new key).
@@ -77,9 +82,14 @@ def schedule_generation_bump(**_signal_kwargs) -> None:
     Connected in ``EventsConfig.ready`` so web and worker processes alike invalidate.
     """
     try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # evicted or never set: any fresh value invalidates, a random one never collides
-        cache.set(GENERATION_KEY, secrets.randbelow(2**62), None)
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # evicted or never set: any fresh value invalidates, a random one never collides
+            cache.set(GENERATION_KEY, secrets.randbelow(2**62), None)
+    except Exception:
+        # Runs after a write committed: never let the cache turn that into an error. A missed bump
+        # shows the change within STATE_MEMO_SECONDS anyway.
+        logger.warning("could not invalidate memoized feed validators", exc_info=True)
 
 
 def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str) -> ical.FeedState:
@@ -115,19 +125,22 @@ def serve_feed(
     description: str = "",
     private: bool = True,
     changed_at: datetime | None = None,
+    link: Callable[[int], str] | None = None,
 ) -> HttpResponse:
     """Answer a feed request: 429 when throttled, 304 when the client's copy is current, else the body.
 
     ``meetings`` builds the feed's queryset; it is only called when needed (building a queryset
     costs more than answering a memoized 304). ``changed_at``: when something outside the meetings
     that shapes the feed last changed (e.g. the owner's name in NAME); it moves Last-Modified and
-    the ETag.
+    the ETag. ``link(meeting_id)``: each VEVENT's URL for this feed's reader (see ``events.links``).
+    The request path is part of the ETag (and so of the body cache key): two feeds with the same
+    meetings but different readers carry different links.
     """
     limited = _throttled(request)
     if limited is not None:
         return limited
     state = _memoized_state(meetings, feed_key=f"{request.path}|{audience}")
-    basis = "|".join((state.etag_basis(), audience, name, description,
+    basis = "|".join((state.etag_basis(), request.path, audience, name, description,
                       changed_at.isoformat() if changed_at else "-"))
     etag = '"' + hashlib.sha256(basis.encode()).hexdigest()[:32] + '"'
     stamps = [t for t in (state.last_change, changed_at) if t is not None]
@@ -150,7 +163,7 @@ def serve_feed(
         body = cache.get(body_key)
         if body is None:
             body = ical.render_cached_feed(meetings(), name=name, audience=audience, description=description,
-                                           state=state)
+                                           state=state, link=link)
             cache.set(body_key, body, BODY_CACHE_SECONDS)
         response = HttpResponse(body, content_type=CONTENT_TYPE)
         response["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -178,7 +191,7 @@ def public_feed(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def person_feed(request: HttpRequest, token: str) -> HttpResponse:
-    person = Person.objects.filter(feed_token=token).only("pk", "name", "updated_at").first() if token else None
+    person = Person.objects.filter(feed_token=token).only("pk", "name", "updated_at", "feed_token").first() if token else None
     if person is None:
         raise Http404
     return serve_feed(
@@ -189,6 +202,7 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
         audience=ical.PRIVATE,
         filename="meetings.ics",
         changed_at=person.updated_at,
+        link=lambda meeting_id: meeting_link_for_person(meeting_id, person),
     )
 
 
@@ -215,8 +229,9 @@ def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     is_public = meeting.event_id is not None and meeting.event.is_public
     user = _request_user(request)
-    privileged = user is not None and (
-        user.is_staff or meeting.participations.filter(person__user=user).exists()
+    person = person_for_user(user)
+    privileged = is_coordinator(user) or (
+        person is not None and meeting.participations.filter(person=person).exists()
     )
     if not (is_public or privileged):
         raise Http404
@@ -227,11 +242,41 @@ def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
         audience=ical.PRIVATE if privileged else ical.PUBLIC,
         filename=f"meeting-{meeting.pk}.ics",
         private=privileged or not is_public,
+        link=lambda meeting_id: absolute(request.path),
     )
     response["Vary"] = "Cookie, Authorization"
+    return _as_download(response, meeting)
+
+
+def _as_download(response: HttpResponse, meeting: Meeting) -> HttpResponse:
     if response.status_code == 200:
         response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
     return response
+
+
+@require_safe
+def meeting_ics_signed(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    """One meeting as .ics through the link invites, reminders and person feeds carry: no account.
+
+    The token names the person and is signed with their current feed token
+    (``events.links.meeting_link_for_person``): it works while they take part in the meeting and
+    answers 404 once they are removed or rotate their feed token, like a URL that never existed.
+    """
+    person_id = read_meeting_link_token(
+        pk, token, feed_token_of=lambda person_id: Person.objects.filter(pk=person_id).values_list(
+            "feed_token", flat=True).first())
+    if person_id is None or not Participation.objects.filter(meeting_id=pk, person_id=person_id).exists():
+        raise Http404
+    meeting = Meeting.objects.get(pk=pk)
+    response = serve_feed(
+        request,
+        lambda: meeting_list().filter(pk=pk),
+        name=_line_title(meeting),
+        audience=ical.PRIVATE,
+        filename=f"meeting-{pk}.ics",
+        link=lambda meeting_id: absolute(request.path),
+    )
+    return _as_download(response, meeting)
 
 
 def _line_title(meeting: Meeting) -> str:

@@ -7,7 +7,18 @@ that real clients depend on (RFC 5545, 5546, 7986):
 * In feeds (no METHOD) DTSTAMP is the meeting's last change, not "now": the same data renders to the
   same bytes, which is what makes ETags and 304s work. Invites stamp the moment they are built.
 * Local times carry an IANA ``TZID`` and every TZID gets its VTIMEZONE; UTC values end in ``Z`` and
-  never carry a TZID.
+  never carry a TZID. A wall time that occurs twice (the repeated hour when clocks go back) is
+  written in UTC instead: RFC 5545 §3.3.5 makes readers take its *first* occurrence, so
+  ``TZID=…:…T023000`` cannot name the second one, and clients disagree even about the first.
+* VTIMEZONEs are built here from ``zoneinfo``'s own transitions (``vtimezone_bytes``), not by
+  ``Timezone.from_tzid``: icalendar 7.3 writes spring onsets in the *new* offset and puts a
+  COMMENT into VTIMEZONE, which libical rejects. Each observance's DTSTART/RDATE is the onset as
+  local time in the *old* offset (§3.6.5), so DTSTART − TZOFFSETFROM is the exact instant.
+* Text values (SUMMARY, NAME, X-WR-CALNAME, X-WR-CALDESC, …) are TEXT: commas, semicolons and
+  backslashes escaped.
+* Links work for whoever holds them: a feed's VEVENT URL is that feed's own link to the single
+  meeting (signed per person, or per visit feed), an invite's is the recipient's; no link needs
+  an account. Stored fragments therefore carry no URL; it is spliced in per feed.
 * The public audience sees what a poster on the wall would show: no attendee, no organiser person,
   no e-mail address.
 
@@ -28,23 +39,23 @@ import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, TextField, Value, When
 from django.utils import timezone as djtz
-from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText, vUri
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vDuration, vText, vUri
 
 from directory.models import Person
 
-from .links import meeting_ics_url
+from .links import meeting_ics_url, meeting_link_for_person
 from .models import Meeting, MeetingICal, Participation
 
 PRODID = "-//Visitdesk//Visitdesk Calendar 1.0//EN"
 
 #: Bump when the rendering changes, so every stored fragment is rendered again.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 #: Meetings rendered and stored per round trip when a feed finds fragments out of date.
 RENDER_CHUNK = 500
 
@@ -99,9 +110,29 @@ def meeting_tzid(meeting: Meeting) -> str | None:
     return None if meeting.timezone in _UTC_NAMES else meeting.timezone
 
 
-def _local(meeting: Meeting, value: datetime) -> datetime:
+def is_ambiguous(local: datetime) -> bool:
+    """True for a wall time that occurs twice (the repeated hour of a backward change)."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def uses_tzid(meeting: Meeting) -> bool:
+    """Whether the meeting's times are written as local time with its TZID (and need the VTIMEZONE).
+
+    Not when the zone is UTC, and not when the start or the end falls into a repeated hour: then
+    both are written in UTC. Both, because a reader given a local DTSTART and a UTC DTEND may
+    compute the end on the start's wall clock (recurring-ical-events does), which is the very
+    ambiguity avoided.
+    """
     tzid = meeting_tzid(meeting)
-    return _utc(value) if tzid is None else value.astimezone(zoneinfo.ZoneInfo(tzid))
+    if tzid is None:
+        return False
+    zone = zoneinfo.ZoneInfo(tzid)
+    return not any(is_ambiguous(v.astimezone(zone)) for v in (meeting.starts_at, meeting.ends_at))
+
+
+def _local(meeting: Meeting, value: datetime) -> datetime:
+    """The value as written: local with TZID, or UTC where local time cannot name the instant."""
+    return value.astimezone(zoneinfo.ZoneInfo(meeting.timezone)) if uses_tzid(meeting) else _utc(value)
 
 
 def _location(meeting: Meeting) -> str:
@@ -157,11 +188,11 @@ def _address(email: str, *, name: str, params: dict[str, str] | None = None) -> 
     return address
 
 
-def _attendee(participation: Participation, *, rsvp: bool) -> vCalAddress:
+def _attendee(participation: Participation, *, rsvp: bool, partstat: str | None = None) -> vCalAddress:
     params = {
         "CUTYPE": "INDIVIDUAL",
         "ROLE": ROLE.get(participation.role, "REQ-PARTICIPANT"),
-        "PARTSTAT": PARTSTAT.get(participation.rsvp, "NEEDS-ACTION"),
+        "PARTSTAT": partstat or PARTSTAT.get(participation.rsvp, "NEEDS-ACTION"),
     }
     if rsvp:
         params["RSVP"] = "TRUE"
@@ -171,11 +202,14 @@ def _attendee(participation: Participation, *, rsvp: bool) -> vCalAddress:
 # --- one meeting -----------------------------------------------------------------------------
 
 
-def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None) -> Event:
+def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None, url: str | None = None) -> Event:
     """The meeting as a VEVENT for a feed (DTSTAMP = last change; invites re-stamp it).
 
     ``attendees``: the participations to list (default: all of them for ``private``); the
     ``public`` audience never gets ATTENDEE or ORGANIZER, whatever is passed.
+    ``url``: the link to this meeting's .ics for whoever reads this VEVENT; the public audience
+    always gets the public single-meeting link (anyone may open it), a private VEVENT none unless
+    given (``with_url`` adds it to stored fragments).
     Render ``meeting_list()`` rows so room, venue, agenda and participants are already joined.
     """
     if audience not in AUDIENCES:
@@ -195,7 +229,10 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None)
     location = _location(meeting)
     if location:
         event.add("location", location)
-    event.add("url", vUri(meeting_ics_url(meeting)))
+    if audience == PUBLIC:
+        url = meeting_ics_url(meeting)
+    if url:
+        event.add("url", vUri(url))
     if meeting.online_url:
         # RFC 7986 CONFERENCE; clients that ignore it still find the link in DESCRIPTION.
         event.add("conference", vUri(meeting.online_url),
@@ -227,12 +264,14 @@ def _calendar(*, method: str | None = None, name: str = "", description: str = "
     cal.add("calscale", "GREGORIAN")
     if method:
         cal.add("method", method)
+    # vText: icalendar treats these names as unknown and would write commas, semicolons and
+    # backslashes unescaped (RFC 7986 NAME and the X-WR- pair are TEXT).
     if name:
-        cal.add("name", _line(name))
-        cal.add("x-wr-calname", _line(name))
+        cal.add("name", vText(_line(name)))
+        cal.add("x-wr-calname", vText(_line(name)))
     if description:
-        cal.add("description", _text(description))
-        cal.add("x-wr-caldesc", _text(description))
+        cal.add("description", vText(_text(description)))
+        cal.add("x-wr-caldesc", vText(_text(description)))
     if method is None:
         refresh = timedelta(seconds=3600)
         cal.add("refresh-interval", vDuration(refresh), parameters={"VALUE": "DURATION"})
@@ -240,11 +279,76 @@ def _calendar(*, method: str | None = None, name: str = "", description: str = "
     return cal
 
 
+def _state(zone: zoneinfo.ZoneInfo, instant: datetime) -> tuple[timedelta, str, bool]:
+    local = instant.astimezone(zone)
+    return local.utcoffset(), local.tzname() or "", bool(local.dst())
+
+
+def zone_transitions(tzid: str, start: datetime, end: datetime) -> list[tuple[datetime, tuple, tuple]]:
+    """Every instant in (start, end] at which ``tzid`` changes offset, name or DST flag, with the
+    (offset, name, dst) before and after: a 12-hour scan, each change then bisected to the second."""
+    zone = zoneinfo.ZoneInfo(tzid)
+    found = []
+    step = timedelta(hours=12)
+    lo = start
+    before = _state(zone, lo)
+    while lo < end:
+        hi = min(lo + step, end)
+        after = _state(zone, hi)
+        if after != before:
+            a, b = lo, hi  # state(a) == before, state(b) != before
+            while b - a > timedelta(seconds=1):
+                mid = a + (b - a) / 2
+                mid = mid.replace(microsecond=0)
+                if _state(zone, mid) == before:
+                    a = mid
+                else:
+                    b = mid
+            changed = _state(zone, b)
+            found.append((b, before, changed))
+            before = changed
+            lo = b
+            continue
+        lo = hi
+    return found
+
+
 @lru_cache(maxsize=256)
 def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
-    """The VTIMEZONE for ``tzid`` covering the given years (deterministic, so cached per process)."""
-    tz = Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))
-    return tz.to_ical()
+    """The VTIMEZONE for ``tzid`` covering the given years, built from zoneinfo's transitions.
+
+    One observance for the zone's state on 1 January of ``first_year`` (FROM = TO), then one per
+    distinct (kind, from, to, name) with DTSTART at its first onset and RDATEs for the others.
+    Onsets are local time in the offset *before* the change (RFC 5545 §3.6.5). Deterministic,
+    so cached per process.
+    """
+    zone = zoneinfo.ZoneInfo(tzid)
+    start = datetime(first_year, 1, 1, tzinfo=zone).astimezone(UTC)
+    end = datetime(last_year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+    vtz = Timezone()
+    vtz.add("tzid", tzid)
+
+    def observance(is_dst: bool, onset: datetime, offset_from: timedelta, offset_to: timedelta, name: str):
+        sub = TimezoneDaylight() if is_dst else TimezoneStandard()
+        sub.add("dtstart", onset)
+        if name:
+            sub.add("tzname", name)
+        sub.add("tzoffsetfrom", offset_from)
+        sub.add("tzoffsetto", offset_to)
+        return sub
+
+    offset, name, is_dst = _state(zone, start)
+    vtz.add_component(observance(is_dst, (start + offset).replace(tzinfo=None), offset, offset, name))
+    groups: dict[tuple, list[datetime]] = {}
+    for instant, (old_offset, _old_name, _old_dst), (new_offset, new_name, new_dst) in zone_transitions(tzid, start, end):
+        onset = (instant + old_offset).replace(tzinfo=None)  # local wall time in the OLD offset
+        groups.setdefault((new_dst, old_offset, new_offset, new_name), []).append(onset)
+    for (new_dst, old_offset, new_offset, new_name), onsets in groups.items():
+        sub = observance(new_dst, onsets[0], old_offset, new_offset, new_name)
+        for onset in onsets[1:]:
+            sub.add("rdate", onset)
+        vtz.add_component(sub)
+    return vtz.to_ical()
 
 
 def _tz_ranges(rows: Iterable[tuple[str | None, datetime, datetime]]) -> dict[str, tuple[int, int]]:
@@ -258,6 +362,24 @@ def _tz_ranges(rows: Iterable[tuple[str | None, datetime, datetime]]) -> dict[st
             first, last = min(first, ranges[tzid][0]), max(last, ranges[tzid][1])
         ranges[tzid] = (first, last)
     return ranges
+
+
+_END_VEVENT = "END:VEVENT\r\n"
+
+
+def url_line(url: str) -> str:
+    """``URL:…`` as one folded content line, exactly as icalendar writes it inside a VEVENT."""
+    event = Event()
+    event.add("url", vUri(url))
+    return event.to_ical().decode()[len("BEGIN:VEVENT\r\n"): -len(_END_VEVENT)]
+
+
+def with_url(fragment: str, url: str | None) -> str:
+    """A stored VEVENT fragment with the reader's link added before its END line."""
+    if not url:
+        return fragment
+    assert fragment.endswith(_END_VEVENT)
+    return fragment[: -len(_END_VEVENT)] + url_line(url) + _END_VEVENT
 
 
 def assemble_feed(
@@ -278,14 +400,17 @@ def assemble_feed(
     return b"".join(parts)
 
 
-def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVATE, description: str = "") -> bytes:
+def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVATE, description: str = "",
+                link=None) -> bytes:
     """A subscription calendar of ``meetings`` in the given order, rendered from scratch.
 
+    ``link(meeting_id) -> url``: the VEVENT URL for this feed's reader (private audience).
     ``render_cached_feed`` gives the same bytes for the same meetings ordered by primary key.
     """
     meetings = list(meetings)
     return assemble_feed(
-        (meeting_vevent(m, audience=audience).to_ical() for m in meetings),
+        (with_url(meeting_vevent(m, audience=audience).to_ical().decode(),
+                  link(m.pk) if link and audience == PRIVATE else None).encode() for m in meetings),
         tz_ranges=_tz_ranges((meeting_tzid(m), m.starts_at, m.ends_at) for m in meetings),
         name=name,
         description=description,
@@ -293,30 +418,35 @@ def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVA
 
 
 def render_invite(meeting: Meeting, *, method: str, recipient: Participation | Person, organizer_name: str,
-                  organizer_email: str) -> bytes:
+                  organizer_email: str, reset_partstat: bool = False) -> bytes:
     """An iTIP object for one recipient (RFC 5546/6047): METHOD, one VEVENT, ORGANIZER and that ATTENDEE.
 
     ``recipient``: their ``Participation`` (ROLE and PARTSTAT come from it); for someone no longer
     on the meeting pass an unsaved ``Participation(person=..., role=...)`` or just the ``Person``.
-    CANCEL always says STATUS:CANCELLED, even when only this recipient was removed from a meeting
-    that goes on: for them the event is cancelled.
+    A REQUEST asks for an answer (RSVP=TRUE); ``reset_partstat`` (the time or place changed since
+    the recipient answered) makes it PARTSTAT=NEEDS-ACTION, as RFC 5546 §2.1.4 wants: an
+    acceptance of 10:00 is no acceptance of 11:00. A CANCEL asks for nothing (no RSVP) and always
+    says STATUS:CANCELLED, even when only this recipient was removed from a meeting that goes on:
+    for them the event is cancelled. The VEVENT URL is the recipient's own signed link.
     """
     if isinstance(recipient, Person):
         recipient = Participation(person=recipient)
     method = method.upper()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    event = meeting_vevent(meeting, audience=PRIVATE, attendees=[])
+    event = meeting_vevent(meeting, audience=PRIVATE, attendees=[],
+                           url=meeting_link_for_person(meeting.pk, recipient.person))
     event.pop("DTSTAMP")
     event.add("dtstamp", djtz.now().astimezone(UTC).replace(microsecond=0))
     if method == "CANCEL":
         event.pop("STATUS")
         event.add("status", "CANCELLED")
     event.add("organizer", _address(organizer_email, name=organizer_name))
-    event.add("attendee", _attendee(recipient, rsvp=True))
+    asks = method == "REQUEST"
+    event.add("attendee", _attendee(recipient, rsvp=asks, partstat="NEEDS-ACTION" if asks and reset_partstat else None))
     cal = _calendar(method=method)
     tzid = meeting_tzid(meeting)
-    if tzid is not None:
+    if tzid is not None and uses_tzid(meeting):
         zone = zoneinfo.ZoneInfo(tzid)
         cal.add_component(Timezone.from_ical(vtimezone_bytes(
             tzid, meeting.starts_at.astimezone(zone).year, meeting.ends_at.astimezone(zone).year)))
@@ -390,8 +520,9 @@ def feed_state(meetings: QuerySet[Meeting]) -> FeedState:
 
 
 def render_cached_feed(meetings: QuerySet[Meeting], *, name: str, audience: str = PRIVATE, description: str = "",
-                       state: FeedState | None = None) -> bytes:
+                       state: FeedState | None = None, link=None) -> bytes:
     """``render_feed`` for a queryset, through the fragment store: a constant number of queries.
+    ``link(meeting_id) -> url``: the reader's VEVENT URL, spliced into each stored fragment.
 
     One query reads every meeting's stored fragment where it is still current (NULL otherwise);
     the others are loaded with ``meeting_list()``, rendered and stored, so each change is rendered
@@ -424,6 +555,8 @@ def render_cached_feed(meetings: QuerySet[Meeting], *, name: str, audience: str 
     used = {tz for _pk, tz, _f in rows if tz not in _UTC_NAMES}
     if not used <= set(state.tz_ranges):
         state = feed_state(meetings)  # a meeting arrived between the two reads: every TZID needs its VTIMEZONE
+    if link is not None and audience == PRIVATE:
+        rows = [(pk, tz, with_url(fragment, link(pk))) for pk, tz, fragment in rows]
     body = "".join(fragment for _pk, _tz, fragment in rows).encode()
     tz_ranges = {tz: years for tz, years in state.tz_ranges.items() if tz in used}
     return assemble_feed([body], tz_ranges=tz_ranges, name=name, description=description)

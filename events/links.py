@@ -1,7 +1,9 @@
 """Absolute links to calendars, with the ``webcal://`` and "add to Google / Outlook" variants.
 
 Every place that offers a feed (API ``me``, status page, host pages, mails) calls these, so the
-subscribe buttons are the same everywhere.
+subscribe buttons are the same everywhere. ``meeting_link_for_person`` is the single-meeting .ics
+link put into invites, reminders and a person's feed: it needs no account (delegation guests have
+none), is signed for that person and dies when their feed token is rotated.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 
 def absolute(path: str) -> str:
@@ -36,3 +39,36 @@ def person_feed_url(person) -> str:
 
 def meeting_ics_url(meeting) -> str:
     return absolute(reverse("calendars:meeting-ics", kwargs={"pk": meeting.pk}))
+
+
+# --- single-meeting links that need no account -----------------------------------------------
+
+MEETING_LINK_SALT = "events.meeting-link"
+
+
+def _meeting_link_mac(meeting_id: int, person_id: int, feed_token: str) -> str:
+    # 128 bits of HMAC over the meeting, the person and their current feed token: per person, not
+    # forgeable, and revoked with everything else of theirs when the feed token is rotated.
+    return salted_hmac(MEETING_LINK_SALT, f"{meeting_id}:{person_id}:{feed_token}", algorithm="sha256").hexdigest()[:32]
+
+
+def meeting_link_token(meeting_id: int, person) -> str:
+    return f"{person.pk}-{_meeting_link_mac(meeting_id, person.pk, person.feed_token)}"
+
+
+def read_meeting_link_token(meeting_id: int, token: str, *, feed_token_of) -> int | None:
+    """The person id the token was made for, or None. ``feed_token_of(person_id)``: their current token."""
+    person_part, _, mac = token.partition("-")
+    if not person_part.isdigit() or len(mac) != 32:
+        return None
+    person_id = int(person_part)
+    feed_token = feed_token_of(person_id)
+    if not feed_token:
+        return None
+    return person_id if constant_time_compare(mac, _meeting_link_mac(meeting_id, person_id, feed_token)) else None
+
+
+def meeting_link_for_person(meeting_id: int, person) -> str:
+    """The link to one meeting's .ics for ``person``: works without an account, for them only."""
+    return absolute(reverse("calendars:meeting-ics-signed",
+                            kwargs={"pk": meeting_id, "token": meeting_link_token(meeting_id, person)}))

@@ -192,6 +192,11 @@ class Participation(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     blocks_time = models.BooleanField(default=False)
+    #: Occupies the person whatever the role: set by ``visits`` for members of the visiting delegation,
+    #: who travel together and cannot be in two meetings of their programme at once.
+    exclusive = models.BooleanField(
+        default=False, help_text="Cannot overlap with other meetings even as a guest (delegation members)."
+    )
 
     class Meta:
         ordering = ["meeting", "role", "person__name"]
@@ -219,6 +224,10 @@ class MeetingRevision(models.Model):
     class Meta:
         ordering = ["meeting", "sequence"]
         constraints = [models.UniqueConstraint("meeting", "sequence", name="revision_unique_sequence")]
+
+    def __str__(self) -> str:
+        changed = ", ".join(sorted(self.changes)) if isinstance(self.changes, dict) else ""
+        return f"{self.meeting.title} · SEQUENCE {self.sequence}" + (f" ({changed})" if changed else "")
 
 
 class MeetingICal(models.Model):

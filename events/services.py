@@ -17,6 +17,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone as djtz
 
 from directory.errors import ValidationFailed
@@ -38,6 +39,13 @@ EDITABLE_FIELDS = (*SIGNIFICANT_FIELDS, "kind", "event")
 class ParticipantSpec:
     person: Person
     role: str = Participation.Role.GUEST
+    #: Blocks the person's time whatever the role (see ``Participation.exclusive``).
+    exclusive: bool = False
+
+
+def _blocks(role: str, exclusive: bool) -> bool:
+    """Whether a participation occupies its person (hosts, chairs, presenters; exclusive guests)."""
+    return role in Participation.BLOCKING_ROLES or exclusive
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,7 @@ def _guarded_write(*, meeting: Meeting, blocking_person_ids: Iterable[int], writ
 
 
 def _blocking_ids(participants: Iterable[ParticipantSpec | Participation]) -> list[int]:
-    return [p.person.pk for p in participants if p.role in Participation.BLOCKING_ROLES]
+    return [p.person.pk for p in participants if _blocks(p.role, p.exclusive)]
 
 
 def _sync_participations(meeting: Meeting) -> None:
@@ -140,7 +148,9 @@ def _sync_participations(meeting: Meeting) -> None:
     scheduled = meeting.status == Meeting.Status.SCHEDULED
     meeting.participations.update(starts_at=meeting.starts_at, ends_at=meeting.ends_at, blocks_time=False)
     if scheduled:
-        meeting.participations.filter(role__in=Participation.BLOCKING_ROLES).update(blocks_time=True)
+        meeting.participations.filter(Q(role__in=Participation.BLOCKING_ROLES) | Q(exclusive=True)).update(
+            blocks_time=True
+        )
 
 
 def _display(field: str, value) -> str:
@@ -207,7 +217,8 @@ def meeting_create(
                 role=p.role,
                 starts_at=starts_at,
                 ends_at=ends_at,
-                blocks_time=p.role in Participation.BLOCKING_ROLES,
+                blocks_time=_blocks(p.role, p.exclusive),
+                exclusive=p.exclusive,
             )
             for p in participants
         )
@@ -295,7 +306,10 @@ def _touch(meeting_id: int) -> None:
 
 
 @transaction.atomic
-def participant_add(*, meeting: Meeting, person: Person, role: str = Participation.Role.GUEST) -> Participation:
+def participant_add(
+    *, meeting: Meeting, person: Person, role: str = Participation.Role.GUEST, exclusive: bool | None = None
+) -> Participation:
+    """Add (or re-role) a participant; ``exclusive=None`` keeps an existing participation's flag."""
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if meeting.is_cancelled:
         raise MeetingCancelled("Cannot add people to a cancelled meeting.")
@@ -310,7 +324,8 @@ def participant_add(*, meeting: Meeting, person: Person, role: str = Participati
         role=role,
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
-        blocks_time=role in Participation.BLOCKING_ROLES,
+        blocks_time=_blocks(role, bool(exclusive)),
+        exclusive=bool(exclusive),
     )
     blocking = [person.pk] if participation.blocks_time else []
     _guarded_write(meeting=meeting, blocking_person_ids=blocking, write=participation.save)
@@ -323,7 +338,7 @@ def participant_add(*, meeting: Meeting, person: Person, role: str = Participati
 def participant_set_role(*, participation: Participation, role: str) -> Participation:
     participation.role = role
     participation.blocks_time = (
-        role in Participation.BLOCKING_ROLES and participation.meeting.status == Meeting.Status.SCHEDULED
+        _blocks(role, participation.exclusive) and participation.meeting.status == Meeting.Status.SCHEDULED
     )
     blocking = [participation.person_id] if participation.blocks_time else []
     _guarded_write(meeting=participation.meeting, blocking_person_ids=blocking, write=participation.save)
@@ -343,9 +358,14 @@ def participant_remove(*, meeting: Meeting, person: Person) -> bool:
 
 @transaction.atomic
 def participant_rsvp(*, participation: Participation, answer: str) -> Participation:
+    """Record an answer; a cancelled meeting takes none (``MeetingCancelled``, nothing stored)."""
     allowed = {Participation.Rsvp.ACCEPTED, Participation.Rsvp.DECLINED, Participation.Rsvp.TENTATIVE}
     if answer not in allowed:
         raise ValidationFailed("Answer with accepted, declined or tentative.", field="rsvp")
+    # Re-read under a lock: the caller's copy may predate a cancellation.
+    status = Meeting.objects.select_for_update().filter(pk=participation.meeting_id).values_list("status", flat=True).first()
+    if status == Meeting.Status.CANCELLED:
+        raise MeetingCancelled("This meeting was cancelled; it takes no answers.")
     if participation.rsvp != answer:
         participation.rsvp = answer
         participation.responded_at = djtz.now()
@@ -353,6 +373,23 @@ def participant_rsvp(*, participation: Participation, answer: str) -> Participat
         Meeting.objects.filter(pk=participation.meeting_id).update(updated_at=djtz.now())
         announce_schedule_change([participation.meeting_id])
     return participation
+
+
+@transaction.atomic
+def participant_rsvp_reset(*, meeting_id: int, person_id: int, answered_before: datetime) -> bool:
+    """Forget an answer given before the time or place changed (RFC 5546 §2.1.4: the attendee was
+    just asked again, PARTSTAT=NEEDS-ACTION). An answer given after ``answered_before`` is to the new
+    time and is kept. Does not raise SEQUENCE; touches the meeting so feeds show it."""
+    done = (
+        Participation.objects.filter(meeting_id=meeting_id, person_id=person_id)
+        .exclude(rsvp=Participation.Rsvp.NEEDS_ACTION)
+        .filter(Q(responded_at__isnull=True) | Q(responded_at__lt=answered_before))
+        .update(rsvp=Participation.Rsvp.NEEDS_ACTION, responded_at=None)
+    )
+    if done:
+        _touch(meeting_id)
+        announce_schedule_change([meeting_id])
+    return bool(done)
 
 
 @transaction.atomic
@@ -367,6 +404,30 @@ def participants_replace(*, meeting: Meeting, participants: Sequence[Participant
         participant_add(meeting=meeting, person=spec.person, role=spec.role)
     announce_schedule_change([meeting.pk])
     return meeting
+
+
+@transaction.atomic
+def participants_set_exclusive(*, meeting: Meeting, person_ids: Iterable[int]) -> None:
+    """Make exactly these participants exclusive (they block time whatever their role).
+
+    Refused with ``ScheduleConflict`` naming the other meeting when one of them is already busy then;
+    on PostgreSQL the participation exclusion constraint holds it under concurrency too.
+    """
+    wanted = set(person_ids)
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    participations = list(meeting.participations.select_related("person"))
+    changed = [p for p in participations if p.exclusive != (p.person_id in wanted)]
+    if not changed:
+        return
+    for p in changed:
+        p.exclusive = p.person_id in wanted
+        p.blocks_time = _blocks(p.role, p.exclusive) and meeting.status == Meeting.Status.SCHEDULED
+
+    def write() -> None:
+        Participation.objects.bulk_update(changed, ["exclusive", "blocks_time"])
+
+    newly_blocking = [p.person_id for p in changed if p.blocks_time]
+    _guarded_write(meeting=meeting, blocking_person_ids=newly_blocking, write=write)
 
 
 # --- agenda ----------------------------------------------------------------------------------
@@ -389,8 +450,12 @@ def _replace_agenda(meeting: Meeting, items: Sequence[AgendaSpec]) -> None:
 
 
 @transaction.atomic
-def agenda_replace(*, meeting: Meeting, items: Sequence[AgendaSpec]) -> Meeting:
-    """Replace the agenda; it is part of the invite's DESCRIPTION, so a real change raises SEQUENCE."""
+def agenda_replace(*, meeting: Meeting, items: Sequence[AgendaSpec], initial: bool = False) -> Meeting:
+    """Replace the agenda; it is part of the invite's DESCRIPTION, so a real change raises SEQUENCE.
+
+    ``initial``: the meeting was created in this same transaction (e.g. the admin saves the agenda
+    inline right after the meeting) — nobody was told anything yet, so its SEQUENCE stays 0.
+    """
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
     before = [(a.title, a.topic_id, a.presenter_id, a.minutes, a.notes) for a in meeting.agenda_items.all()]
     after = [(i.title, i.topic.pk if i.topic else None, i.presenter.pk if i.presenter else None, i.minutes, i.notes)
@@ -400,7 +465,10 @@ def agenda_replace(*, meeting: Meeting, items: Sequence[AgendaSpec]) -> Meeting:
     _replace_agenda(meeting, items)
     if meeting.is_cancelled:
         _touch(meeting.pk)  # no SEQUENCE for a cancelled meeting, but feeds show the agenda
-    if not meeting.is_cancelled:
+    if initial and not meeting.revisions.exists():
+        _touch(meeting.pk)
+        announce_schedule_change([meeting.pk])
+    elif not meeting.is_cancelled:
         _bump(meeting, {"agenda": [" · ".join(b[0] for b in before), " · ".join(a[0] for a in after)]})
         announce_schedule_change([meeting.pk])
     return meeting

@@ -13,4 +13,6 @@ schedule_changed = Signal()
 
 def announce_schedule_change(meeting_ids) -> None:
     ids = sorted(set(meeting_ids))
-    transaction.on_commit(lambda: schedule_changed.send(sender="events", meeting_ids=ids))
+    # robust: the change is committed; a receiver that fails (e.g. Redis down) is logged and must
+    # not turn the caller's success into an error (beat catches up with what a nudge would have done).
+    transaction.on_commit(lambda: schedule_changed.send(sender="events", meeting_ids=ids), robust=True)

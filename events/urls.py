@@ -10,4 +10,5 @@ urlpatterns = [
     path("public.ics", feeds.public_feed, name="public-feed"),
     path("people/<str:token>.ics", feeds.person_feed, name="person-feed"),
     path("meetings/<int:pk>.ics", feeds.meeting_ics, name="meeting-ics"),
+    path("meetings/<int:pk>/<str:token>.ics", feeds.meeting_ics_signed, name="meeting-ics-signed"),
 ]

@@ -12,15 +12,22 @@ MIME layout (interop requirement for Outlook, Gmail, Apple Mail, Thunderbird)::
     │   ├── text/html
     │   └── text/calendar; method=REQUEST; charset=utf-8
     └── application/ics; name=invite.ics   (the same bytes)
+
+Recipients are addressed with ``mailbox()`` (``email.headerregistry`` / ``formataddr``), so any
+display name a visitor types survives as one quoted or encoded address.
 """
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import encoders
+from email.charset import Charset
+from email.headerregistry import Address
 from email.mime.base import MIMEBase
+from email.utils import formataddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -30,9 +37,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from core.text import defang_links, link_html
 from directory.models import Person
 from events.ical import render_invite
-from events.links import absolute, feed_links, meeting_ics_url
+from events.links import absolute, feed_links, meeting_link_for_person
 from events.models import AgendaItem, Meeting, MeetingRevision, Participation
 from visits.links import visit_feed_url, visit_status_url
 from visits.models import Visit
@@ -114,10 +122,17 @@ def format_moment(value: datetime, tz: str, lang: str, *, with_date: bool) -> st
         return f"{date_format(local, DATE_FORMATS[lang])} {local:%H:%M}"
 
 
-def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[str]:
-    """What changed since ``since_sequence``: each field's first old and last new value, in words."""
+#: Fields whose change voids an attendee's answer (RFC 5546 §2.1.4: time or place).
+TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "room", "location"})
+
+
+def _merged_changes(meeting: Meeting, since_sequence: int) -> tuple[dict[str, list[str]], bool]:
+    """Each field's first old and last new value since ``since_sequence``, and whether the stored
+    revisions cover every SEQUENCE step up to the meeting's current one."""
     merged: dict[str, list[str]] = {}
+    steps = []
     for revision in MeetingRevision.objects.filter(meeting=meeting, sequence__gt=since_sequence).order_by("sequence"):
+        steps.append(revision.sequence)
         for name, pair in (revision.changes or {}).items():
             if not isinstance(pair, list | tuple) or len(pair) != 2:
                 continue
@@ -125,6 +140,33 @@ def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[s
                 merged[name][1] = pair[1]
             else:
                 merged[name] = [pair[0], pair[1]]
+    complete = steps == list(range(since_sequence + 1, meeting.sequence + 1))
+    return merged, complete
+
+
+def _same(name: str, old, new) -> bool:
+    if name in ("starts_at", "ends_at") and old and new:
+        try:
+            return datetime.fromisoformat(old) == datetime.fromisoformat(new)
+        except (TypeError, ValueError):
+            return old == new
+    return (old or "") == (new or "")
+
+
+def net_changes(meeting: Meeting, since_sequence: int) -> dict[str, list[str]] | None:
+    """What a person told at ``since_sequence`` would see differ now (moved and moved back is no
+    change); None when the revisions do not cover every step, so nothing can be ruled out."""
+    merged, complete = _merged_changes(meeting, since_sequence)
+    if not complete:
+        return None
+    return {name: pair for name, pair in merged.items() if not _same(name, *pair)}
+
+
+def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[str]:
+    """What changed since ``since_sequence``: each field's first old and last new value, in words
+    (a field that came back to where it was is not mentioned)."""
+    merged, _complete = _merged_changes(meeting, since_sequence)
+    merged = {name: pair for name, pair in merged.items() if not _same(name, *pair)}
     labels = LABELS[lang]
     lines = []
     start = merged.pop("starts_at", None)
@@ -193,14 +235,38 @@ class Rendered:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def _trusted_links(context: dict):
+    """Links a mail may show as links: this site's, its webcal:// twins, the organizer's address and
+    the online link of the meeting the mail is about (set by coordinators, not by requesters)."""
+    site = settings.SITE_URL.rstrip("/")
+    host = site.split("://", 1)[-1]
+    organizer = settings.VISITDESK_ORGANIZER_EMAIL.lower()
+    extra = {m.online_url for m in [context.get("meeting")] if m is not None and getattr(m, "online_url", "")}
+
+    def trusted(token: str) -> bool:
+        lowered = token.lower()
+        return (
+            token == site or token.startswith(site + "/") or token.startswith(f"webcal://{host}/")
+            or lowered in {organizer, f"mailto:{organizer}"} or token in extra
+        )
+
+    return trusted
+
+
 def render(template: str, lang: str, context: dict) -> tuple[str, str, str]:
     """(subject, text, html): the text template's first line is the subject."""
     context = {**context, "lang": lang, "site_url": settings.SITE_URL}
     with translation.override(lang):
         raw = render_to_string(f"notifications/{lang}/{template}.txt", context)
         subject, _, body = raw.strip("\n").partition("\n")
-        body = body.strip("\n") + "\n"
-        html = render_to_string("notifications/email.html", {**context, "subject": subject, "body": body})
+        # Only our own links stay links; anything link-like that people typed is defused in both parts.
+        trusted = _trusted_links(context)
+        body = defang_links(body.strip("\n") + "\n", trusted=trusted)
+        subject = defang_links(subject, trusted=trusted)
+        html = render_to_string(
+            "notifications/email.html",
+            {**context, "subject": subject, "body": body, "body_html": link_html(body, trusted=trusted)},
+        )
     return " ".join(subject.split()), body, html
 
 
@@ -254,13 +320,64 @@ def build_message(row: OutboxMessage) -> Rendered:
     return builder(row, person, lang)
 
 
+#: Line breaks and other control characters cannot live in a header; they become spaces.
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def display_name(name: str) -> str:
+    """The display name as it can appear in a header: control characters and line breaks become
+    single spaces; everything else (commas, quotes, backslashes, any script, emoji) is kept."""
+    return " ".join(_HEADER_UNSAFE.sub(" ", name or "").split())
+
+
+def mailbox(name: str, email: str) -> str:
+    """``name <email>`` as RFC 5322 wants it: quoted where the name has specials, RFC 2047-encoded
+    where it is not ASCII.
+
+    Never ``f"{name} <{email}>"``: a comma or semicolon in a visitor's name ("Müller, Anna") splits
+    that into two broken addresses and Django's mail classes raise ``ValueError`` for the message.
+    ``Address`` checks the address part; ``formataddr`` quotes and escapes the name.
+    """
+    address = Address(addr_spec=email)  # raises for a malformed address: that message fails alone
+    name = display_name(name)
+    if not name:
+        return address.addr_spec
+    if "=?" in name:
+        # ASCII that looks like an RFC 2047 encoded word would be decoded by the reader: encode it
+        # itself, so the reader gets the characters the person typed.
+        name = Charset("utf-8").header_encode(name)
+    return formataddr((name, address.addr_spec), charset="utf-8")
+
+
+def attachment(data: bytes, filename: str) -> MIMEBase:
+    """The ``application/ics`` attachment: ``name=`` on Content-Type (older Outlook and many webmail
+    clients name the file from it) and ``filename=`` on Content-Disposition."""
+    part = MIMEBase("application", "ics", name=filename)
+    part.set_payload(data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
+
+
+def unsubscribe_headers(person: Person) -> tuple[str, dict[str, str]]:
+    """(the HTTPS opt-out URL, the RFC 8058 headers): an https URL that opts out on a bare POST, and a
+    ``mailto:`` for clients that only mail (it reaches the organiser's mailbox with the token in the
+    subject)."""
+    url = links.opt_out_url(person_id=person.pk)
+    mailto = f"mailto:{settings.VISITDESK_UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{links.opt_out_token(person_id=person.pk)}"
+    return url, {
+        "List-Unsubscribe": f"<{url}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
 def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     person = row.person
     mail = CalendarMail(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[f"{person.name} <{person.email}>" if person.name else person.email],
+        to=[mailbox(person.name, person.email)],
         reply_to=[settings.VISITDESK_ORGANIZER_EMAIL],
         headers={"X-Visitdesk-Key": row.key, "Auto-Submitted": "auto-generated", **rendered.headers},
         calendar=rendered.calendar,
@@ -269,7 +386,7 @@ def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     mail.attach_alternative(rendered.html, "text/html")
     if rendered.calendar is not None:
         name = "invite.ics" if rendered.method == "REQUEST" else "cancel.ics"
-        mail.attach(name, rendered.calendar, "application/ics")
+        mail.attach(attachment(rendered.calendar, name))
     return mail
 
 
@@ -284,7 +401,8 @@ def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict:
         "when_short": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang),
         "where": where(meeting),
         "agenda": list(meeting.agenda_items.all()),
-        "ics_url": meeting_ics_url(meeting),
+        # The recipient's own signed link: guests have no account to open the staff one.
+        "ics_url": meeting_link_for_person(meeting.pk, person),
         "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
         "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
     }
@@ -314,7 +432,14 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     recipient = _invite_recipient(meeting, person, role)
     context = _meeting_context(meeting, person, lang)
     template = {"invite": "invite", "update": "update", "cancel": "cancel"}[row.kind]
+    reset_partstat = False
     if row.kind == Kind.UPDATE and state is not None:
+        changes = net_changes(meeting, state.sequence)
+        if changes == {}:
+            # Moved and moved back (or renamed and renamed back) before the mail went out: the
+            # calendar entry the person has is still right, and "moved from 09:30 to 09:30" is noise.
+            raise Stale("nothing changed since the person was last told")
+        reset_partstat = changes is None or bool(TIME_AND_PLACE & set(changes))
         context["changes"] = describe_changes(meeting, state.sequence, lang)
     if method == "REQUEST":
         context["rsvp"] = [
@@ -328,8 +453,11 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         recipient=recipient,
         organizer_name=settings.VISITDESK_ORGANIZER_NAME,
         organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
+        reset_partstat=reset_partstat,
     )
     subject, text, html = render(template, lang, context)
+    row.reset_partstat = reset_partstat  # dispatch forgets the old answer once this is sent
+    row.built_at = timezone.now()
     row.rendered_sequence = meeting.sequence
     row.rendered_uid = meeting.uid
     row.rendered_role = recipient.role
@@ -345,10 +473,10 @@ def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     if not is_wanted(row):
         raise Stale("not a participant of a scheduled meeting any more")
     context = _meeting_context(meeting, person, lang)
-    opt_out = links.opt_out_url(person_id=person.pk)
+    opt_out, headers = unsubscribe_headers(person)
     context["opt_out_url"] = opt_out
     subject, text, html = render("reminder", lang, context)
-    return Rendered(subject, text, html, headers={"List-Unsubscribe": f"<{opt_out}>"})
+    return Rendered(subject, text, html, headers=headers)
 
 
 def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
@@ -362,11 +490,15 @@ def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
         for m in programme_meetings(visit=visit)
         if not m.is_cancelled
     ]
+    # Only the requester gets the status link: its page can cancel the visit. Every other member
+    # gets a read-only itinerary signed for them.
+    is_contact = person.pk == visit.contact_id
     return {
         "person": person,
         "visit": visit,
         "programme": programme,
-        "status_url": visit_status_url(visit),
+        "status_url": visit_status_url(visit) if is_contact else "",
+        "itinerary_url": "" if is_contact else links.itinerary_url(visit_id=visit.pk, person=person),
         "feed": feed_links(visit_feed_url(visit)),
         "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
         "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
@@ -386,9 +518,8 @@ def _visit(template: str, *, require: tuple[str, ...] = ()):
         if row.kind == Kind.VISIT_REMINDER:
             if person.reminders_opt_out:
                 raise Stale("the person opted out of reminders")
-            opt_out = links.opt_out_url(person_id=person.pk)
+            opt_out, headers = unsubscribe_headers(person)
             context["opt_out_url"] = opt_out
-            headers["List-Unsubscribe"] = f"<{opt_out}>"
         if row.kind == Kind.COORDINATOR_NEW_REQUEST:
             context["admin_url"] = absolute(reverse("admin:visits_visit_change", args=[visit.pk]))
         subject, text, html = render(template, lang, context)

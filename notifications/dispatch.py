@@ -16,7 +16,9 @@ concurrently:
 
 Temporary failures (4xx, connection errors) go back to pending with exponential backoff; permanent
 ones (5xx) and rows that exhausted their attempts become ``failed`` with the error, visible in the
-admin, where a coordinator can retry them.
+admin, where a coordinator can retry them. Any other error while building or sending one message (a
+display name Django cannot serialise, a template bug, a vanished object) fails *that row alone* with
+the real error text; the rest of the batch is sent. A poison message must never stop everyone's mail.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
+
+from events.services import participant_rsvp_reset
 
 from . import compose
 from .models import IMIP_KINDS, InviteState, Kind, OutboxMessage
@@ -107,6 +111,10 @@ def mark_sent(row: OutboxMessage, message_id: str) -> None:
             state.revision += 1
             state.told_at = now
             state.save()
+        if getattr(row, "reset_partstat", False):
+            # The update just sent asked again (PARTSTAT=NEEDS-ACTION): the old answer no longer
+            # holds, so feeds and the API stop showing it; an answer given since it was built stays.
+            participant_rsvp_reset(meeting_id=row.meeting_id, person_id=row.person_id, answered_before=row.built_at)
 
 
 def mark_retry(row: OutboxMessage, error: str) -> None:
@@ -123,6 +131,11 @@ def release(rows: list[OutboxMessage]) -> None:
         _finish(row, state=State.PENDING, claim_token="", attempts=F("attempts") - 1)
 
 
+def _error_text(exc: BaseException) -> str:
+    """What a coordinator reads in the outbox admin: the exception's type and its own words."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | None = None) -> str:
     """Build and send one row; returns the outcome ("sent", "cancelled", "failed", "retry")."""
     try:
@@ -135,7 +148,7 @@ def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | No
         raise  # the task is being stopped; the row is recovered by the sweeper, not failed
     except Exception as exc:  # a rendering bug or a vanished object must not block the queue
         logger.exception("outbox %s could not be built", row.pk)
-        _finish(row, state=State.FAILED, last_error=f"could not build the message: {exc!r}"[:4000])
+        _finish(row, state=State.FAILED, last_error=f"could not build the message: {_error_text(exc)}"[:4000])
         return "failed"
     message_id = make_msgid(domain=settings.SITE_DOMAIN)
     mail.extra_headers["Message-ID"] = message_id
@@ -147,6 +160,17 @@ def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | No
             return "failed"
         mark_retry(row, str(exc))
         return "retry"
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:
+        # Not the server's or the network's trouble but this message's (Django serialises headers
+        # only while sending: a bad address raises ValueError here). Retrying cannot help, and
+        # letting it escape would leave the whole batch in ``sending`` for the sweeper to re-claim
+        # in the same order, again and again: this row fails, the others go out.
+        logger.exception("outbox %s could not be sent", row.pk)
+        transport.close()  # whatever state the session is in, the next message starts a fresh one
+        _finish(row, state=State.FAILED, last_error=f"could not send the message: {_error_text(exc)}"[:4000])
+        return "failed"
     if marks is not None and row.kind not in IMIP_KINDS:
         marks.add(row, message_id)
     else:

@@ -1,15 +1,20 @@
-"""Signed links in mails: answer an invite, stop reminders.
+"""Signed links in mails: answer an invite, stop reminders, read the visit itinerary.
 
 The links carry ids signed with ``django.core.signing`` (HMAC with SECRET_KEY and a per-purpose
 salt), so they need no stored token and cannot be forged or re-targeted at another meeting or
 person. Rotating SECRET_KEY revokes them all; an RSVP link also dies when the person is no longer a
-participant or the meeting has ended.
+participant or the meeting has ended. The itinerary link (delegation members other than the
+requester, who alone gets the status page that can cancel the visit) is also tied to the member's
+feed token, so rotating that revokes it.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 
 from events.links import absolute
 
@@ -48,3 +53,35 @@ def read_opt_out_token(token: str) -> int | None:
 
 def opt_out_url(*, person_id: int) -> str:
     return absolute(reverse("notifications:reminders-opt-out", kwargs={"token": opt_out_token(person_id=person_id)}))
+
+
+# --- the delegation member's read-only itinerary ---------------------------------------------
+
+ITINERARY_SALT = "notifications.itinerary"
+
+
+def _feed_token_tag(feed_token: str) -> str:
+    return hashlib.sha256(feed_token.encode()).hexdigest()[:12]
+
+
+def itinerary_token(*, visit_id: int, person) -> str:
+    """Signed for one member of one visit and tied to their feed token: rotating it revokes the link."""
+    return signing.dumps({"v": visit_id, "p": person.pk, "f": _feed_token_tag(person.feed_token)},
+                         salt=ITINERARY_SALT, compress=True)
+
+
+def read_itinerary_token(token: str) -> tuple[int, int, str] | None:
+    """(visit id, person id, feed-token tag) or None; the caller checks the tag against the person."""
+    try:
+        data = signing.loads(token, salt=ITINERARY_SALT)
+        return int(data["v"]), int(data["p"]), str(data["f"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def itinerary_token_current(tag: str, person) -> bool:
+    return constant_time_compare(tag, _feed_token_tag(person.feed_token))
+
+
+def itinerary_url(*, visit_id: int, person) -> str:
+    return absolute(reverse("notifications:itinerary", kwargs={"token": itinerary_token(visit_id=visit_id, person=person)}))

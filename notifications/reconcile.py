@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.roles import coordinator_user_q, coordinator_users
 from directory.models import Person
 from directory.services import person_get_or_create
 from events.models import Meeting, Participation
@@ -324,12 +324,12 @@ def reconcile_reminders(*, now: datetime) -> int:
 
 
 def coordinators_for(visit: Visit | None) -> list[Person]:
-    """The visit's coordinator, or else every active staff user with an e-mail address."""
+    """The visit's coordinator, or else every coordinator account (``core.roles``) with an e-mail address."""
     if visit is not None and visit.coordinator_id:
         return [visit.coordinator]
-    people = list(Person.objects.filter(user__is_staff=True, user__is_active=True).exclude(email=""))
+    people = list(Person.objects.filter(coordinator_user_q("user__")).exclude(email="").distinct())
     have = {p.user_id for p in people}
-    for user in get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").exclude(pk__in=have):
+    for user in coordinator_users().exclude(email="").exclude(pk__in=have):
         person, _ = person_get_or_create(
             email=user.email, defaults={"name": user.get_full_name() or user.get_username()}
         )
@@ -337,9 +337,26 @@ def coordinators_for(visit: Visit | None) -> list[Person]:
     return people
 
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def ack_limit() -> tuple[int, timedelta]:
+    """Acknowledgements per recipient address and period (``VISITDESK_THROTTLE_ACK_ADDRESS``, "3/day")."""
+    count, period = getattr(settings, "VISITDESK_THROTTLE_ACK_ADDRESS", "3/day").split("/")
+    return int(count), timedelta(seconds=_PERIODS[period.strip()[0]])
+
+
 def reconcile_workflow_mails(*, now: datetime) -> int:
     since = now - WORKFLOW_WINDOW
     rows: list[OutboxMessage] = []
+    # The public form lets anyone type any address: beyond a few acknowledgements per address and
+    # day the request is still stored and coordinators are still told, but that inbox hears no more.
+    limit, period = ack_limit()
+    acks_per_address: dict[str, int] = defaultdict(int)
+    for address in OutboxMessage.objects.filter(kind=Kind.VISIT_ACK, created_at__gte=now - period).values_list(
+        "person__email", flat=True
+    ):
+        acks_per_address[address.strip().lower()] += 1
 
     def owe(key: str, kind: str, person_id: int, visit: Visit | None = None, meeting_id=None, **payload) -> None:
         rows.append(
@@ -355,10 +372,16 @@ def reconcile_workflow_mails(*, now: datetime) -> int:
         )
 
     recent = Visit.objects.filter(Q(requested_at__gte=since) | Q(confirmed_at__gte=since) | Q(closed_at__gte=since))
+    acknowledged = set(
+        OutboxMessage.objects.filter(kind=Kind.VISIT_ACK, visit__requested_at__gte=since).values_list("visit_id", flat=True)
+    )
     closed_ids = []
-    for visit in recent.select_related("coordinator"):
+    for visit in recent.select_related("coordinator", "contact").order_by("requested_at", "pk"):
         if visit.requested_at >= since:
-            owe(f"visit:{visit.pk}:ack", Kind.VISIT_ACK, visit.contact_id, visit)
+            address = visit.contact.email.strip().lower()
+            if visit.pk not in acknowledged and acks_per_address[address] < limit:
+                acks_per_address[address] += 1
+                owe(f"visit:{visit.pk}:ack", Kind.VISIT_ACK, visit.contact_id, visit)
             for coordinator in coordinators_for(None):
                 owe(f"visit:{visit.pk}:new-request:{coordinator.pk}", Kind.COORDINATOR_NEW_REQUEST, coordinator.pk, visit)
         if visit.status in VISIBLE_VISIT_STATES and visit.confirmed_at and visit.confirmed_at >= since:

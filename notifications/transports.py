@@ -30,6 +30,9 @@ def classify_smtp_error(exc: Exception) -> TransportError:
         code = exc.smtp_code
     if code is not None:
         return TransportError(f"SMTP {code}: {exc}", permanent=500 <= code < 600)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        # e.g. an internationalised address to a server without SMTPUTF8: retrying cannot help.
+        return TransportError(f"SMTP: {exc!r}", permanent=True)
     if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | socket.timeout | TimeoutError | OSError):
         return TransportError(f"connection: {exc!r}", permanent=False)
     if isinstance(exc, smtplib.SMTPException):

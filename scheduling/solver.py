@@ -267,7 +267,7 @@ def _minutes_text(minutes: int) -> str:
 # --- the model --------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)
 class _MeetingVars:
     spec: MeetingSpec
     index: int
@@ -629,11 +629,19 @@ def solve(problem: Problem) -> Solution:
             model.add_hint(v, solver.value(v))
 
     stages: dict[str, str] = {}
-    # (1) place as much as possible, pinned meetings first.
+    timings: dict[str, float] = {"model": round(time.monotonic() - started, 4)}
+    # (1) place as much as possible, pinned meetings first, starting from a greedy schedule.
+    for mv, (start, room) in _greedy(builder).items():
+        model.add_hint(mv.placed, 1)
+        model.add_hint(mv.start, start)
+        for r, lit in mv.in_room.items():
+            model.add_hint(lit, int(r == room))
     first = _FirstComplete(level1_max, started)
     model.maximize(level1)
-    solver, status = run(0.4, first)
+    mark = time.monotonic()
+    solver, status = run(0.6, first)
     stages["placement"] = STATUS_NAMES[status]
+    timings["placement"] = round(time.monotonic() - mark, 4)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _empty(builder, problem, started, "unknown" if status == cp_model.UNKNOWN else "infeasible")
     best1 = round(solver.objective_value)
@@ -645,8 +653,10 @@ def solve(problem: Problem) -> Solution:
     # (2) fewest optional-attendee overlap minutes.
     if builder.overlap_terms:
         model.minimize(level2)
+        mark = time.monotonic()
         solver2, status2 = run(0.75)
         stages["optional_overlap"] = STATUS_NAMES[status2]
+        timings["optional_overlap"] = round(time.monotonic() - mark, 4)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             best2 = round(solver2.objective_value)
             overlap_bound = round(solver2.best_objective_bound)
@@ -655,8 +665,10 @@ def solve(problem: Problem) -> Solution:
             best_solver = solver2
     # (3) earlier, fewer delegation rooms, lunch, walking gaps.
     model.minimize(level3)
+    mark = time.monotonic()
     solver3, status3 = run(1.0)
     stages["preferences"] = STATUS_NAMES[status3]
+    timings["preferences"] = round(time.monotonic() - mark, 4)
     if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         best_solver = solver3
     all_placed = best1 == level1_max and not any(mv.dead for mv in vars_)
@@ -670,10 +682,50 @@ def solve(problem: Problem) -> Solution:
         assignments=solution.assignments,
         unplaced=solution.unplaced,
         objective={**solution.objective, "optional_overlap_bound_minutes":
-                   (overlap_bound * builder.grid.g if overlap_bound is not None else 0)},
+                   (overlap_bound * builder.grid.g if overlap_bound is not None else 0), "stage_seconds": timings},
         solve_seconds=solution.solve_seconds,
         first_complete_seconds=first.at if all_placed else None,
     )
+
+
+def _greedy(builder: _Builder) -> dict[_MeetingVars, tuple[int, int | None]]:
+    """A quick first schedule to start the search from: hardest meetings first, earliest fitting slot,
+    smallest fitting room. Only hard rules on required people and rooms; the solver fixes the rest."""
+    people_busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    room_busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
+
+    def free(spans, a, b) -> bool:
+        return all(b <= x or y <= a for x, y in spans)
+
+    def options(mv: _MeetingVars) -> int:
+        pool = mv.room_domains.values() if mv.spec.needs_room else [mv.domain]
+        return sum(b - a for spans in pool for a, b in spans)
+
+    live = [mv for mv in builder.vars if not mv.dead]
+    order = sorted(live, key=lambda mv: (not mv.spec.pinned, options(mv), -mv.duration, -len(mv.spec.required),
+                                         mv.index))
+    out: dict[_MeetingVars, tuple[int, int | None]] = {}
+    for mv in order:
+        rooms = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r)) if mv.spec.needs_room else [None]
+        starts = sorted({s for a, b in mv.domain for s in range(a, b)})
+        placed = False
+        for s in starts:
+            e = s + mv.duration
+            if not all(free(people_busy[p], s, e) for p in mv.spec.required):
+                continue
+            for r in rooms:
+                if r is not None and (not any(a <= s < b for a, b in mv.room_domains[r]) or not free(room_busy[r], s, e)):
+                    continue
+                for p in mv.spec.required:
+                    people_busy[p].append((s, e))
+                if r is not None:
+                    room_busy[r].append((s, e))
+                out[mv] = (s, r)
+                placed = True
+                break
+            if placed:
+                break
+    return out
 
 
 def _extract(builder: _Builder, solver, problem: Problem, started: float, status: str, stages: dict) -> Solution:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localdate
 
+from core.roles import person_for_user
 from directory.errors import DomainError
 from directory.models import Person
 from events.admin import MeetingAdmin, MeetingForm, local_time
@@ -29,7 +30,7 @@ OPEN_STATUSES = (Visit.Status.REQUESTED, Visit.Status.CONFIRMED)
 
 
 def acting_person(request) -> Person | None:
-    return Person.objects.filter(user=request.user).first() if request.user.is_authenticated else None
+    return person_for_user(request.user)
 
 
 # --- delegations -----------------------------------------------------------------------------
@@ -156,7 +157,8 @@ class VisitAdmin(admin.ModelAdmin):
         ("Programme and links", {"fields": ["add_meeting", "links", "status_token", "feed_token"]}),
     ]
     inlines = [PreferredWindowInline, ProgrammeSlotInline, VisitMessageInline, NewVisitMessageInline]
-    actions = ["confirm_visits", "decline_visits", "cancel_visits", "complete_visits"]
+    actions = ["confirm_visits", "decline_visits", "cancel_visits", "complete_visits", "rotate_status_links",
+               "rotate_feed_links"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_programme=Count("programme", distinct=True))
@@ -270,6 +272,19 @@ class VisitAdmin(admin.ModelAdmin):
         by = acting_person(request)
         self._transition(request, queryset, "Completed", lambda v: services.visit_complete(visit=v, by=by))
 
+    # --- link rotation -------------------------------------------------------------------------
+
+    @admin.action(description="Replace the requester's status link (the old one answers 404)")
+    def rotate_status_links(self, request, queryset):
+        done = [services.visit_rotate_status_token(visit=v).reference for v in queryset]
+        self.message_user(request, f"New status link for {', '.join(done)}; pass it on to the requester "
+                                   "(see “requester links” on the visit).", messages.SUCCESS)
+
+    @admin.action(description="Replace the programme feed link (subscribers of the old one must re-subscribe)")
+    def rotate_feed_links(self, request, queryset):
+        done = [services.visit_rotate_feed_token(visit=v).reference for v in queryset]
+        self.message_user(request, f"New programme feed link for {', '.join(done)}.", messages.SUCCESS)
+
 
 @admin.register(VisitMessage)
 class VisitMessageAdmin(admin.ModelAdmin):
@@ -334,6 +349,12 @@ class ProgrammeMeetingAdmin(MeetingAdmin):
         if visit is None:
             return super().create_meeting(request, form, fields)
         return services.programme_meeting_create(visit=visit, **fields)
+
+    def _save_participants(self, meeting, formset) -> None:
+        super()._save_participants(meeting, formset)
+        # Delegation members added here block their time as through the API; a clash is a DomainError,
+        # which MeetingAdmin.changeform_view shows on the form after rolling the save back.
+        services.programme_sync_delegates(meeting=meeting)
 
     def after_save(self, request, form, obj, change):
         if change and "visit" in form.changed_data:

@@ -11,7 +11,9 @@ from django.views.decorators.http import require_safe
 
 from events import ical
 from events.feeds import serve_feed
+from events.models import Meeting
 
+from .links import visit_meeting_url
 from .models import Visit
 from .selectors import programme_meetings
 
@@ -31,4 +33,25 @@ def visit_feed(request: HttpRequest, token: str) -> HttpResponse:
         audience=ical.PRIVATE,
         filename=f"{visit.reference}.ics",
         changed_at=visit.updated_at,
+        link=lambda meeting_id: visit_meeting_url(visit, meeting_id),
     )
+
+
+@require_safe
+def visit_meeting(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    """One programme meeting's .ics for whoever holds the visit feed link (no account needed)."""
+    visit = Visit.objects.filter(feed_token=token).first() if token else None
+    meeting = Meeting.objects.filter(pk=pk, programme_slot__visit=visit).first() if visit else None
+    if meeting is None:
+        raise Http404
+    response = serve_feed(
+        request,
+        lambda: programme_meetings(visit=visit).filter(pk=pk),
+        name=" ".join(meeting.title.split()) or "Meeting",
+        audience=ical.PRIVATE,
+        filename=f"meeting-{pk}.ics",
+        link=lambda meeting_id: visit_meeting_url(visit, meeting_id),
+    )
+    if response.status_code == 200:
+        response["Content-Disposition"] = f'attachment; filename="meeting-{pk}.ics"'
+    return response

@@ -1,4 +1,8 @@
-"""Absolute links belonging to a visit: the requester's status page and the programme feed."""
+"""Absolute links belonging to a visit: the requester's status page, the programme feed and its meetings.
+
+Both secrets can be rotated by a coordinator (``visit_rotate_feed_token`` /
+``visit_rotate_status_token``); every link built from the old one then answers 404.
+"""
 
 from __future__ import annotations
 
@@ -13,3 +17,8 @@ def visit_status_url(visit) -> str:
 
 def visit_feed_url(visit) -> str:
     return absolute(reverse("visit-calendars:visit-feed", kwargs={"token": visit.feed_token}))
+
+
+def visit_meeting_url(visit, meeting_id: int) -> str:
+    """One programme meeting's .ics under the visit feed's secret: what the feed's VEVENT URL points to."""
+    return absolute(reverse("visit-calendars:visit-meeting", kwargs={"token": visit.feed_token, "pk": meeting_id}))

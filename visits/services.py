@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone as djtz
 
+from core.text import single_line
 from directory.errors import ValidationFailed
 from directory.models import Organisation, Person, Topic
-from directory.services import organisation_get_or_create, person_get_or_create
+from directory.services import organisation_get_or_create, person_create_from_request
 from directory.tokens import new_url_token
 from events import services as event_services
 from events.models import Meeting
@@ -98,30 +99,41 @@ def validate_windows(windows: Sequence[tuple[date, date]], *, today: date) -> No
 
 @transaction.atomic
 def visit_request_submit(*, data: VisitRequestInput, host_organisation: Organisation | None = None) -> Visit:
-    """Record a public visit request: organisation, contact and members are matched by name/e-mail."""
+    """Record a public visit request.
+
+    The organisation is matched by name and country (organisations are public facts; nothing of an
+    existing one changes); contact and members are always new people marked ``needs_review``.
+    """
     validate_windows(data.preferred_windows, today=djtz.localdate())
     if not 1 <= data.delegation_size <= MAX_DELEGATION_SIZE:
         raise ValidationFailed(f"Delegation size must be between 1 and {MAX_DELEGATION_SIZE}.", field="delegation.size")
     if len(data.members) > data.delegation_size:
         raise ValidationFailed("More members listed than the delegation size.", field="delegation.members")
     organisation, _ = organisation_get_or_create(
-        name=data.organisation_name,
+        name=single_line(data.organisation_name),
         country=data.organisation_country,
         defaults={"website": data.organisation_website},
     )
-    contact, _ = person_get_or_create(
-        email=data.contact_email,
-        defaults={"name": data.contact_name, "organisation": organisation, "language": data.contact_language},
+    # Anonymous input never reads or changes existing people: contact and members are new,
+    # unreviewed rows even when their address is known (a coordinator links or merges on review).
+    contact = person_create_from_request(
+        name=single_line(data.contact_name), email=data.contact_email, organisation=organisation,
+        language=data.contact_language,
     )
     delegation = Delegation.objects.create(
-        name=data.delegation_name, organisation=organisation, lead=contact, size=data.delegation_size
+        name=single_line(data.delegation_name), organisation=organisation, lead=contact, size=data.delegation_size
     )
     members = [contact]
+    seen = {contact.email.lower()}
     for m in data.members:
-        person, _ = person_get_or_create(
-            email=m.email, defaults={"name": m.name, "job_title": m.job_title, "organisation": organisation}
+        if m.email.strip().lower() in seen:
+            continue  # the same address twice in one request is one person
+        seen.add(m.email.strip().lower())
+        members.append(
+            person_create_from_request(name=single_line(m.name), email=m.email, organisation=organisation,
+                                       job_title=single_line(m.job_title),
+                                       language=data.contact_language)
         )
-        members.append(person)
     delegation.members.set(members)
     visit = Visit.objects.create(
         reference=visit_reference_next(djtz.localdate().year),
@@ -234,8 +246,17 @@ def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.
 
 @transaction.atomic
 def visit_rotate_feed_token(*, visit: Visit) -> Visit:
+    """A new programme-feed secret: the old feed URL and its meeting links answer 404 from now on."""
     visit.feed_token = new_url_token()
     visit.save(update_fields=["feed_token", "updated_at"])
+    return visit
+
+
+@transaction.atomic
+def visit_rotate_status_token(*, visit: Visit) -> Visit:
+    """A new status-page secret (e.g. the link was forwarded): the old page and API URL answer 404."""
+    visit.status_token = new_url_token()
+    visit.save(update_fields=["status_token", "updated_at"])
     return visit
 
 
@@ -253,9 +274,28 @@ def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
     if visit.status not in (S.REQUESTED, S.CONFIRMED):
         raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
     meeting_fields.setdefault("timezone", visit.timezone)
+    # Delegation members travel together: in their programme they block time like hosts (409 on overlap).
+    members = _delegate_ids(visit)
+    meeting_fields["participants"] = [
+        replace(p, exclusive=p.exclusive or p.person.pk in members) for p in meeting_fields.get("participants", ())
+    ]
     meeting = event_services.meeting_create(**meeting_fields)
     ProgrammeSlot.objects.create(visit=visit, meeting=meeting)
     return meeting
+
+
+def _delegate_ids(visit: Visit) -> set[int]:
+    return set(visit.delegation.members.values_list("pk", flat=True)) | {visit.delegation.lead_id} - {None}
+
+
+@transaction.atomic
+def programme_sync_delegates(*, meeting: Meeting) -> None:
+    """Mark the meeting's participants who belong to its visit's delegation as exclusive (or none,
+    when the meeting is in no programme). Call after changing a programme meeting's participants;
+    a member already busy at that time makes it a ``ScheduleConflict`` naming the other meeting."""
+    slot = ProgrammeSlot.objects.filter(meeting=meeting).select_related("visit__delegation").first()
+    members = _delegate_ids(slot.visit) if slot else set()
+    event_services.participants_set_exclusive(meeting=meeting, person_ids=members)
 
 
 @transaction.atomic
@@ -268,6 +308,7 @@ def programme_meeting_attach(*, visit: Visit | None, meeting: Meeting) -> None:
         if visit.status not in (S.REQUESTED, S.CONFIRMED):
             raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
         ProgrammeSlot.objects.get_or_create(meeting=meeting, defaults={"visit": visit})
+    programme_sync_delegates(meeting=meeting)
 
 
 def visit_local_day_bounds(visit: Visit) -> tuple[datetime, datetime] | None:

@@ -8,4 +8,5 @@ visit_changed = Signal()
 
 
 def announce_visit_change(visit_id: int, event: str) -> None:
-    transaction.on_commit(lambda: visit_changed.send(sender="visits", visit_id=visit_id, event=event))
+    # robust: the change is committed; a failing receiver is logged, the caller still succeeds.
+    transaction.on_commit(lambda: visit_changed.send(sender="visits", visit_id=visit_id, event=event), robust=True)

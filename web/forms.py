@@ -11,8 +11,11 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.forms import formset_factory
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.text import single_line
 from directory.models import Language, Topic
 from events.models import Participation
 from visits.models import Visit
@@ -24,8 +27,16 @@ MAX_MEMBERS = MAX_DELEGATION_SIZE
 MAX_WINDOWS = 5
 
 
+class SingleLineField(forms.CharField):
+    """A name or title: line breaks and other control characters typed or pasted become spaces."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return single_line(value) if value else value
+
+
 class VisitRequestForm(forms.Form):
-    organisation_name = forms.CharField(label=_("Organisation name"), max_length=200)
+    organisation_name = SingleLineField(label=_("Organisation name"), max_length=200)
     organisation_country = forms.CharField(
         label=_("Country"),
         max_length=2,
@@ -38,7 +49,7 @@ class VisitRequestForm(forms.Form):
         label=_("Website"), required=False, assume_scheme="https",
         widget=forms.URLInput(attrs={"autocomplete": "url", "placeholder": "https://"}),
     )
-    contact_name = forms.CharField(
+    contact_name = SingleLineField(
         label=_("Your name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     contact_email = forms.EmailField(
@@ -46,13 +57,14 @@ class VisitRequestForm(forms.Form):
         help_text=_("We send the acknowledgement and every update here."),
     )
     contact_language = forms.ChoiceField(label=_("Language for our e-mails"), choices=Language.choices)
-    delegation_name = forms.CharField(
+    delegation_name = SingleLineField(
         label=_("Delegation name"), max_length=200,
         help_text=_("How we should call your group, e.g. “Life Science Nord delegation”."),
     )
     delegation_size = forms.IntegerField(
         label=_("Number of people travelling"), min_value=1, max_value=MAX_DELEGATION_SIZE,
-        help_text=_("Between 1 and %(max)s.") % {"max": MAX_DELEGATION_SIZE},
+        # Interpolated when shown, in the reader's language (a lazy string's % would be English at import).
+        help_text=lazy(lambda: gettext("Between 1 and %(max)s.") % {"max": MAX_DELEGATION_SIZE}, str)(),
         widget=forms.NumberInput(attrs={"class": "short"}),
     )
     topics = forms.ModelMultipleChoiceField(
@@ -70,9 +82,9 @@ class VisitRequestForm(forms.Form):
 
 
 class MemberForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    name = SingleLineField(label=_("Name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    job_title = forms.CharField(label=_("Job title"), max_length=200, required=False)
+    job_title = SingleLineField(label=_("Job title"), max_length=200, required=False)
 
 
 class BaseMemberFormSet(forms.BaseFormSet):

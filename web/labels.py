@@ -4,7 +4,7 @@ The domain models keep plain English choice labels (they also feed the API and t
 pages translate status, kind, role and RSVP values through this one table.
 """
 
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 LABELS = {
     # visit status
@@ -40,3 +40,17 @@ LABELS = {
 def label(value):
     """The translated label of a choice value; unknown values pass through."""
     return LABELS.get(value, value)
+
+
+#: Messages the booking services give in English (they also feed the API), as the pages show them.
+SERVICE_MESSAGES = {
+    "Give at least one preferred date window.": gettext_lazy("Give at least one preferred date window."),
+    "A window must end on or after its start.": gettext_lazy("A window must end on or after its start."),
+    "Preferred dates must not be in the past.": gettext_lazy("Preferred dates must not be in the past."),
+    "More members listed than the delegation size.": gettext_lazy("More members listed than the delegation size."),
+}
+
+
+def service_message(message: str) -> str:
+    """A service's message in the reader's language where the pages know it; else as given."""
+    return SERVICE_MESSAGES.get(message, message)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import planner_days, proposals, public, staff
+from .views import availability, planner_days, proposals, public, staff
 
 app_name = "web"
 
@@ -32,4 +32,13 @@ urlpatterns = [
     path("staff/my-meetings/", staff.my_meetings, name="my-meetings"),
     path("staff/my-meetings/<int:pk>/rsvp/", staff.rsvp, name="rsvp"),
     path("staff/my-meetings/rotate-feed/", staff.rotate_feed, name="rotate-feed"),
+    path("staff/availability/", availability.my_availability, name="my-availability"),
+    path("staff/availability/hours/", availability.save_hours, name="my-hours"),
+    path("staff/availability/exceptions/", availability.add_exception, name="my-exception-add"),
+    path("staff/availability/exceptions/<str:day>/remove/", availability.remove_exception, name="my-exception-remove"),
+    path("staff/availability/absences/", availability.add_absence, name="my-absence-add"),
+    path("staff/availability/absences/<int:pk>/remove/", availability.remove_absence, name="my-absence-remove"),
+    path("staff/availability/calendars/", availability.add_calendar, name="my-calendar-add"),
+    path("staff/availability/calendars/<int:pk>/<str:action>/", availability.calendar_action,
+         name="my-calendar-action"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.availability_cells import CELLS as AVAILABILITY_CELLS
 from tests.api.conftest import next_week, visit_request_body
 
 ROLES = ("coordinator", "host", "other_host", "anonymous", "requester")
@@ -83,6 +84,8 @@ CELLS = [
     ("visit-request-message", "post", "/api/v1/visit-requests/{token}/messages/",
      lambda w: {"body": "Could we come a week later?"}, (404, 404, 404, 404, 201)),
 ]
+
+CELLS += AVAILABILITY_CELLS
 
 
 def _cases():

@@ -34,3 +34,9 @@ def engines() -> list[str]:
 @pytest.fixture
 def both_engines(db):
     return engines()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Users made here never log in with a password worth hashing slowly."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 
 from directory.services import person_rotate_feed_token
 from events.feeds import STATE_MEMO_SECONDS, FeedThrottle
-from events.links import meeting_ics_url, person_feed_url, public_feed_url
+from events.links import meeting_ics_url, meeting_link_for_person, person_feed_url, public_feed_url
 from events.models import Meeting, MeetingICal
 from events.services import (
     meeting_cancel,
@@ -412,7 +412,8 @@ def test_cached_feed_equals_a_fresh_render(client, subscribed, feed_cache):
     cached = _get(client, url).content
     fresh = ical.render_feed(meetings_for_person(person=person).order_by("pk"),
                              name=icalendar.Calendar.from_ical(cached)["NAME"],
-                             description=str(icalendar.Calendar.from_ical(cached)["DESCRIPTION"]))
+                             description=str(icalendar.Calendar.from_ical(cached)["DESCRIPTION"]),
+                             link=lambda meeting_id: meeting_link_for_person(meeting_id, person))
     assert cached == fresh
 
 

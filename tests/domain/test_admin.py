@@ -236,9 +236,17 @@ def test_a_refusal_only_the_service_knows_is_shown_not_raised(client, coordinato
 def test_cancel_action_cancels_through_the_service(client, coordinator):
     meeting = event_services.meeting_create(title="Tour", starts_at=NINE, ends_at=TEN, room=RoomFactory())
 
+    # First the action asks (a cancellation reaches every participant and cannot be undone) …
+    response = client.post(reverse("admin:events_meeting_changelist"),
+                           {"action": "cancel_meetings", "_selected_action": [meeting.pk]})
+    assert response.status_code == 200 and "Yes, cancel and notify participants" in response.content.decode()
+    meeting.refresh_from_db()
+    assert (meeting.status, meeting.sequence) == (Meeting.Status.SCHEDULED, 0)
+    # … then cancels on confirmation (twice changes nothing more).
     for _ in range(2):
         response = client.post(reverse("admin:events_meeting_changelist"),
-                               {"action": "cancel_meetings", "_selected_action": [meeting.pk]}, follow=True)
+                               {"action": "cancel_meetings", "_selected_action": [meeting.pk], "confirm": "yes"},
+                               follow=True)
         assert response.status_code == 200
 
     meeting.refresh_from_db()

@@ -183,6 +183,9 @@ class Worker:
     queue: str
     log: Path
     concurrency: int = 2
+    #: Worker options; the Redis outage tests use production's (docker-compose: only --without-gossip),
+    #: since heartbeats and events are what broke on a Redis restart.
+    flags: tuple[str, ...] = ("--without-gossip", "--without-mingle", "--without-heartbeat")
     proc: subprocess.Popen | None = None
     starts: int = 0
 
@@ -193,7 +196,7 @@ class Worker:
             log.write(f"\n=== start {self.starts} ===\n".encode())
         self.proc = subprocess.Popen(
             [CELERY, "-A", "config", "worker", "--loglevel=INFO", f"--concurrency={self.concurrency}",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", self.queue, "-n", name],
+             *self.flags, "-Q", self.queue, "-n", name],
             cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for(lambda: self.log.read_text(errors="replace").count(" ready.") >= self.starts or self._died(),
@@ -244,7 +247,8 @@ def make_worker(tmp_path, celery_queue, smtp_server):
     """Build (not start) workers wired to the test database, Redis and the SMTP server."""
     created: list[Worker] = []
 
-    def make(*, redis_url: str | None = None, concurrency: int = 2, **extra_env) -> Worker:
+    def make(*, redis_url: str | None = None, concurrency: int = 2, flags: tuple[str, ...] | None = None,
+             **extra_env) -> Worker:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -263,6 +267,8 @@ def make_worker(tmp_path, celery_queue, smtp_server):
         env.update({k: str(v) for k, v in extra_env.items()})
         worker = Worker(env=env, queue=celery_queue, log=tmp_path / f"worker-{len(created)}.log",
                         concurrency=concurrency)
+        if flags is not None:
+            worker.flags = flags
         created.append(worker)
         return worker
 

@@ -145,3 +145,54 @@ def test_reminders_due_while_redis_restarts_are_all_delivered_after_it_returns(
     assert set(received) == expected
     assert max(received.values()) == 1
     assert states() == Counter({State.SENT: 20})
+
+
+#: As docker-compose runs the worker: heartbeats, events and mingle on (only gossip off).
+PRODUCTION_WORKER_FLAGS = ("--without-gossip",)
+
+
+def _publish_dispatch(broker_url: str, queue: str) -> None:
+    """What beat does every minute: publish the task by name, from a client of its own."""
+    beat = Celery(broker=broker_url, set_as_current=False)  # never the app shared tasks use
+    beat.conf.broker_connection_retry_on_startup = True
+    try:
+        beat.send_task("notifications.dispatch_due", queue=queue)
+    finally:
+        beat.close()
+
+
+@pytest.mark.parametrize("outage_seconds", [2, 30], ids=["restart", "30s-outage"])
+def test_the_worker_survives_redis_restarting_mid_dispatch_and_delivers_everything(
+    smtp_server, make_worker, private_redis, celery_queue, outage_seconds
+):
+    """Redis goes away while the worker is half-way through a batch, then comes back empty (no
+    persistence, as after a crash): the worker process stays up, finishes what it holds, and the next
+    beat tick after the restart delivers the rest — each reminder once."""
+    due_reminders(60, "midredis")
+    expected = {f"host-midredis-{i}@example.org" for i in range(60)}
+    smtp_server.delay = 0.05  # a batch of 50 takes a few seconds: time to pull Redis from under it
+    worker = make_worker(redis_url=private_redis.url, concurrency=1, flags=PRODUCTION_WORKER_FLAGS)
+    worker.start()
+    _publish_dispatch(private_redis.url, celery_queue)
+    wait_for(lambda: sum(reminder_recipients(smtp_server).values()) >= 5, what="the batch to start")
+
+    subprocess.run(["redis-cli", "-p", str(private_redis.port), "shutdown", "nosave"], check=False,
+                   capture_output=True, timeout=10)
+    private_redis.proc.wait(10)
+    assert states()[State.SENDING] > 0 or sum(reminder_recipients(smtp_server).values()) < 60, "mid-batch"
+    time.sleep(outage_seconds)
+    assert worker.proc.poll() is None, "the worker died while Redis was down:\n" + worker.log.read_text()[-3000:]
+    private_redis.start()
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and set(reminder_recipients(smtp_server)) != expected:
+        _publish_dispatch(private_redis.url, celery_queue)
+        time.sleep(3)
+    log = worker.log.read_text(errors="replace")
+    assert worker.proc.poll() is None, "the worker died after Redis came back:\n" + log[-3000:]
+    assert "Unrecoverable error" not in log, log[-3000:]
+    received = reminder_recipients(smtp_server)
+    assert set(received) == expected
+    assert max(received.values()) == 1
+    wait_for(lambda: states() == Counter({State.SENT: 60}), timeout=30, what="every row marked sent")
+    worker.stop()

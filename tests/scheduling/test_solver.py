@@ -268,11 +268,13 @@ def test_same_input_and_seed_give_the_same_schedule():
         days=tuple(inst.day_bounds()), rooms=tuple(room(i + 1, c) for i, c in inst.rooms),
         meetings=tuple(MeetingSpec(m["key"], m["title"], m["duration_minutes"], tuple(p + 1 for p in m["required"]),
                                    tuple(p + 1 for p in m["optional"])) for m in inst.meetings),
-        timezone=inst.timezone, time_limit_seconds=120, work_limit=1.0, seed=7,
+        timezone=inst.timezone, time_limit_seconds=120, work_limit=0.3, seed=7,
     )
     first, second = solve(problem), solve(problem)
     assert first.assignments == second.assignments
-    assert first.objective == second.objective
+    timing = "stage_seconds"  # wall-clock, the one thing allowed to differ
+    assert {k: v for k, v in first.objective.items() if k != timing} == {
+        k: v for k, v in second.objective.items() if k != timing}
     assert check(problem, first) == []
 
 

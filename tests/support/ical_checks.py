@@ -9,6 +9,9 @@ all of them:
 * the **ical** package: strict value and time-zone parsing.
 * **vobject** with ``validate=True``: missing UID / DTSTAMP / PRODID and friends.
 * **icalendar**'s own ``get_missing_tzids()``.
+* every VTIMEZONE against ``zoneinfo``: no COMMENT on VTIMEZONE itself (libical rejects it), and
+  each observance's DTSTART/RDATE minus TZOFFSETFROM is exactly an instant at which the zone
+  changes from TZOFFSETFROM to TZOFFSETTO (RFC 5545 §3.6.5: onsets are local in the *old* offset).
 * byte-level rules no parser enforces: CRLF only, 75-octet folding that never splits a UTF-8
   sequence, no ``TZID`` on a UTC value, a VTIMEZONE for every TZID, DTSTART + DTEND (no DURATION).
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 import vobject
@@ -169,6 +174,34 @@ def check_icalendar(data: bytes) -> icalendar.Calendar:
     return cal
 
 
+def _onsets(observance) -> list[datetime]:
+    onsets = [observance.decoded("DTSTART")]
+    rdates = observance.get("RDATE", [])
+    for rdate in rdates if isinstance(rdates, list) else [rdates]:
+        onsets.extend(when.dt for when in rdate.dts)
+    return onsets
+
+
+def check_vtimezones(cal: icalendar.Calendar) -> None:
+    for vtz in cal.walk("VTIMEZONE"):
+        tzid = str(vtz["TZID"])
+        assert "COMMENT" not in vtz, f"COMMENT directly in VTIMEZONE {tzid} (only STANDARD/DAYLIGHT may carry one)"
+        zone = zoneinfo.ZoneInfo(tzid)
+        for observance in vtz.subcomponents:
+            offset_from = observance["TZOFFSETFROM"].td
+            offset_to = observance["TZOFFSETTO"].td
+            for onset in _onsets(observance):
+                assert onset.tzinfo is None, f"{tzid}: observance onset must be local time, got {onset!r}"
+                instant = (onset - offset_from).replace(tzinfo=UTC)
+                after = instant.astimezone(zone).utcoffset()
+                assert after == offset_to, f"{tzid} {observance.name} {onset}: zoneinfo says {after} at {instant}, not {offset_to}"
+                if offset_from != offset_to:
+                    before = (instant - timedelta(seconds=1)).astimezone(zone).utcoffset()
+                    assert before == offset_from, (
+                        f"{tzid} {observance.name} onset {onset} − {offset_from} = {instant} is not the instant the "
+                        f"zone leaves {offset_from} (it is {before} just before)")
+
+
 def assert_valid_ical(data: bytes, *, method: str | None = None, expect_tzids=None) -> icalendar.Calendar:
     """Fail unless ``data`` passes every check above; returns the icalendar parse for further asserts."""
     assert isinstance(data, bytes), "calendar objects are bytes on the wire"
@@ -176,4 +209,6 @@ def assert_valid_ical(data: bytes, *, method: str | None = None, expect_tzids=No
     check_libical(data, method=method)
     check_ical_package(data)
     check_vobject(data)
-    return check_icalendar(data)
+    cal = check_icalendar(data)
+    check_vtimezones(cal)
+    return cal

@@ -24,7 +24,7 @@ def page_test_settings(settings):
     and a fast hasher keeps the users they create cheap."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], visit_request="10000/hour", status="10000/hour",
-                 public="10000/minute")
+                 public="10000/minute", login="10000/minute")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
 

@@ -1,6 +1,8 @@
 """Template helpers for the pages."""
 
 from django import template
+from django.utils.formats import date_format
+from django.utils.translation import get_language
 
 from .. import labels
 
@@ -11,3 +13,45 @@ register = template.Library()
 def label(value):
     """``{{ visit.status|label }}`` → "Confirmed" / "Bestätigt"."""
     return labels.label(value)
+
+
+#: Date formats per page language. German wants the day's dot and abbreviations with a period
+#: ("Mittwoch, 9. Dezember 2026", "Mo., 21. Dez. 2026"), which Django's own DATE_FORMAT does not
+#: give; the mails use the same long forms (notifications.compose.DATE_FORMATS).
+DATE_FORMATS = {
+    "long": {"en": "l, j F Y", "de": "l, j. F Y"},
+    "day": {"en": "j F Y", "de": "j. F Y"},
+    "short": {"en": "D j M Y", "de": "D., j. N Y"},
+    "short_day_month": {"en": "j M", "de": "j. N"},
+}
+
+
+def _formatted(value, kind: str) -> str:
+    if not value:
+        return ""
+    lang = (get_language() or "en").split("-")[0]
+    return date_format(value, DATE_FORMATS[kind].get(lang, DATE_FORMATS[kind]["en"]))
+
+
+@register.filter
+def longdate(value) -> str:
+    """``Wednesday, 9 December 2026`` / ``Mittwoch, 9. Dezember 2026``."""
+    return _formatted(value, "long")
+
+
+@register.filter
+def daydate(value) -> str:
+    """``9 December 2026`` / ``9. Dezember 2026``."""
+    return _formatted(value, "day")
+
+
+@register.filter
+def shortdate(value) -> str:
+    """``Mon 21 Dec 2026`` / ``Mo., 21. Dez. 2026``."""
+    return _formatted(value, "short")
+
+
+@register.filter
+def shortdaymonth(value) -> str:
+    """``21 Dec`` / ``21. Dez.``."""
+    return _formatted(value, "short_day_month")

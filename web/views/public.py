@@ -35,7 +35,7 @@ from ..forms import (
     WindowFormSet,
     visit_request_input,
 )
-from ..labels import label
+from ..labels import label, service_message
 from ..programme import itinerary
 from ..throttle import throttled
 
@@ -119,10 +119,10 @@ _SERVICE_FIELDS = {
 def _show_service_error(exc: DomainError, form, members, windows) -> None:
     target, field_name = _SERVICE_FIELDS.get(exc.field or "", ("form", None))
     if target == "form":
-        form.add_error(field_name if field_name in form.fields else None, exc.message)
+        form.add_error(field_name if field_name in form.fields else None, str(service_message(exc.message)))
     else:
         formset = members if target == "members" else windows
-        formset.non_form_errors().append(exc.message)
+        formset.non_form_errors().append(str(service_message(exc.message)))
 
 
 @csrf_protect

@@ -1,5 +1,6 @@
-"""Pages behind the login: coordinators (``user.is_staff``) see every visit and decide on requests;
-hosts (a user linked to a ``Person``) see only the visits they take part in and answer RSVPs.
+"""Pages behind the login: coordinators (``core.roles.is_coordinator``: staff, superuser or the
+"coordinators" group) see every visit and decide on requests; hosts (a user linked to a ``Person``)
+see only the visits they take part in and answer RSVPs.
 
 Anything a user may not see answers 404 rather than 403, so a reference or id reveals nothing.
 """
@@ -21,6 +22,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.roles import can_use_admin, is_coordinator, person_for_user
 from directory.errors import DomainError
 from directory.models import Person
 from directory.services import person_rotate_feed_token
@@ -38,7 +40,7 @@ from ..programme import itinerary, timelines
 from ..throttle import throttled
 
 
-@method_decorator(throttled("public", methods=("POST",)), name="dispatch")
+@method_decorator(throttled("login", methods=("POST",)), name="dispatch")
 class LoginView(auth_views.LoginView):
     """Django's login with our template; password guesses are rate-limited per client IP."""
 
@@ -51,11 +53,7 @@ class LogoutView(auth_views.LogoutView):
 
 
 def _person(user) -> Person | None:
-    return getattr(user, "person", None) if user.is_authenticated else None
-
-
-def is_coordinator(user) -> bool:
-    return user.is_authenticated and user.is_active and user.is_staff
+    return person_for_user(user)
 
 
 def visible_visits(user) -> QuerySet[Visit]:
@@ -110,7 +108,7 @@ def staff_home(request):
             "query": query.urlencode(),
             "is_coordinator": is_coordinator(request.user),
             "has_person": _person(request.user) is not None,
-            "admin_visits": admin_url(Visit) if is_coordinator(request.user) else None,
+            "admin_visits": admin_url(Visit) if can_use_admin(request.user) else None,
         },
     )
 
@@ -143,7 +141,7 @@ def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form
         or ConfirmVisitForm(initial={"starts_on": first_window.start, "ends_on": first_window.end} if first_window else None),
         "decline_form": decline_form or DeclineVisitForm(),
         "visit_messages": visit.messages.all() if coordinator else [],
-        "admin_visit": admin_url(Visit, visit.pk) if coordinator else None,
+        "admin_visit": admin_url(Visit, visit.pk) if can_use_admin(request.user) else None,
     }
     if coordinator:
         people = planner_people(visit, meetings)
@@ -225,7 +223,7 @@ def my_meetings(request):
             "days": itinerary(meetings, person.timezone),
             "feed": feed_links(person_feed_url(person)),
             "rsvp_choices": RsvpForm.base_fields["answer"].choices,
-            "admin_person": admin_url(Person, person.pk) if is_coordinator(request.user) else None,
+            "admin_person": admin_url(Person, person.pk) if can_use_admin(request.user) else None,
             "link_visits": True,
         },
     )

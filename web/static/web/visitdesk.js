@@ -1,6 +1,8 @@
 /* Small enhancements only; every page works without this file.
  * - formsets: "Add another …" appends a row in place instead of reloading the page
  * - calendar addresses are selected on focus, ready to copy
+ * - grid placement: elements carry data-grid-* attributes instead of style="…" (the
+ *   Content-Security-Policy allows no inline styles); set here through the CSSOM, which it allows
  */
 (function () {
   "use strict";
@@ -35,8 +37,27 @@
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
   });
 
-  document.addEventListener("DOMContentLoaded", function () {
+  var GRID = {
+    gridColumn: "data-grid-column",
+    gridRow: "data-grid-row",
+    gridTemplateColumns: "data-grid-template-columns",
+    gridTemplateRows: "data-grid-template-rows"
+  };
+
+  function placeGrid(root) {
+    Object.keys(GRID).forEach(function (property) {
+      root.querySelectorAll("[" + GRID[property] + "]").forEach(function (element) {
+        element.style[property] = element.getAttribute(GRID[property]);
+      });
+    });
+  }
+
+  function ready() {
+    placeGrid(document);
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
-  });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
 })();

@@ -1,0 +1,20 @@
+"""The JSON parser the API uses: refuses bodies Python's decoder cannot take apart without crashing."""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+
+class SafeJSONParser(JSONParser):
+    """DRF's JSON parser, plus a 400 for nesting deeper than the interpreter's recursion limit.
+
+    ``json.loads`` raises ``RecursionError`` on e.g. 50,000 nested arrays; DRF catches only
+    ``ValueError``, so such a body was a 500.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None

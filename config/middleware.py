@@ -1,0 +1,77 @@
+"""Input no view should ever see: refused at the door with the answer a client can act on.
+
+- a NUL byte in the path cannot name anything (no token, slug or id contains one) → 404 before any
+  view could pass it to PostgreSQL, which rejects NUL in text with an error (a 500);
+- a NUL byte in the query string → 400;
+- on API paths, a body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` → 413 in the API's JSON error
+  shape (Django's own check answers with an HTML 400 page, which an API client cannot parse).
+
+API paths answer in the API's error shape, ``{"error": {"code", "message"}}``; pages with the
+site's 404 page.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from django.conf import settings
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+API_PREFIX = "/api/"
+
+
+def api_error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+class BadInputMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        is_api = request.path.startswith(API_PREFIX)
+        if "\x00" in request.path:
+            if is_api:
+                return api_error(404, "not_found", "Not found.")
+            raise Http404("No such page.")
+        if b"\x00" in unquote_to_bytes(request.META.get("QUERY_STRING", "")):
+            if is_api:
+                return api_error(400, "invalid", "The query string contains a NUL byte.")
+            return HttpResponseBadRequest("Bad query string.", content_type="text/plain")
+        if is_api and _content_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return api_error(
+                413, "too_large", f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+            )
+        return self.get_response(request)
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+#: Pages reached through a secret link (the requester's status page and its forms, RSVP and
+#: reminder opt-out links from mails). Calendar feeds at token URLs are not listed: calendar
+#: clients rely on their ETag / Last-Modified caching, and they carry no cookies or forms.
+SECRET_LINK_PREFIXES = ("/visits/status/", "/n/")
+
+
+class SecretLinkNoStoreMiddleware:
+    """``Cache-Control: no-store`` on pages reached by secret links.
+
+    Such a page shows a person's data to whoever holds the link; a shared or back-button cache
+    must not keep a copy for the next user of the machine or proxy.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(SECRET_LINK_PREFIXES):
+            add_never_cache_headers(response)
+            patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -1,0 +1,1 @@
+"""Cross-cutting rules every app shares and nothing else defines: who is who (``core.roles``)."""

@@ -1,0 +1,96 @@
+"""``/staff/availability/``: a host edits their own hours, exceptions, absences and calendars."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from django.utils import translation
+
+from availability.models import Absence, ExternalCalendar, HoursException, WeeklyHours
+from tests.factories import PersonFactory, UserFactory
+
+from .conftest import utc
+
+pytestmark = pytest.mark.django_db
+PAGE = "/staff/availability/"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def host(client):
+    user = UserFactory(username="host", is_staff=False)
+    person = PersonFactory(user=user, timezone="Europe/Berlin")
+    client.force_login(user)
+    return person
+
+
+def _hours(**days):
+    return {f"day{d}": "" for d in range(7)} | days
+
+
+def test_page_needs_a_login(client):
+    assert client.get(PAGE)["Location"].startswith("/staff/login/")
+
+
+def test_a_host_saves_working_hours_and_sees_them_again(client, host):
+    response = client.post("/staff/availability/hours/", _hours(day0="09:00-12:00, 13:00-17:00", day4="8:30-14:00"))
+    assert response.status_code == 302
+    assert sorted(WeeklyHours.objects.filter(person=host).values_list("weekday", "start", "end")) == [
+        (0, time(9), time(12)), (0, time(13), time(17)), (4, time(8, 30), time(14))]
+    page = client.get(PAGE).content.decode()
+    assert 'value="09:00-12:00, 13:00-17:00"' in page and 'value="08:30-14:00"' in page
+
+
+def test_bad_hours_show_the_error_and_keep_what_was_stored(client, host):
+    WeeklyHours.objects.create(person=host, weekday=1, start=time(9), end=time(17))
+    response = client.post("/staff/availability/hours/", _hours(day1="17:00-09:00"))
+    assert response.status_code == 400
+    assert "must end after it starts" in response.content.decode()
+    assert WeeklyHours.objects.filter(person=host).count() == 1
+
+
+def test_exceptions_and_absences_in_the_person_zone(client, host):
+    assert client.post("/staff/availability/exceptions/", {"date": "2026-12-24", "hours": ""}).status_code == 302
+    assert client.post("/staff/availability/exceptions/", {"date": "2026-12-28", "hours": "10:00-12:00"}).status_code == 302
+    assert sorted(HoursException.objects.filter(person=host).values_list("date", "start")) == [
+        (utc(2026, 12, 24).date(), None), (utc(2026, 12, 28).date(), time(10))]
+    assert client.post("/staff/availability/exceptions/2026-12-24/remove/").status_code == 302
+    assert HoursException.objects.filter(person=host).count() == 1
+    response = client.post("/staff/availability/absences/", {"starts_at": "2030-07-01T09:00", "ends_at": "2030-07-03T18:00",
+                                                             "reason": "Conference"})
+    assert response.status_code == 302
+    absence = Absence.objects.get(person=host)
+    assert (absence.starts_at, absence.ends_at) == (utc(2030, 7, 1, 7), utc(2030, 7, 3, 16))  # CEST
+    assert "Conference" in client.get(PAGE).content.decode()
+    bad = client.post("/staff/availability/absences/", {"starts_at": "2030-07-03T09:00", "ends_at": "2030-07-01T09:00"})
+    assert bad.status_code == 400
+
+
+def test_a_host_cannot_touch_someone_elses_rows(client, host):
+    other = PersonFactory()
+    theirs = Absence.objects.create(person=other, starts_at=utc(2030, 1, 1), ends_at=utc(2030, 1, 2), reason="Private")
+    calendar = ExternalCalendar.objects.create(person=other, url="https://calendar.example.org/other.ics")
+    assert client.post(f"/staff/availability/absences/{theirs.pk}/remove/").status_code == 404
+    assert client.post(f"/staff/availability/calendars/{calendar.pk}/remove/").status_code == 404
+    assert Absence.objects.filter(pk=theirs.pk).exists() and ExternalCalendar.objects.filter(pk=calendar.pk).exists()
+    assert "Private" not in client.get(PAGE).content.decode()
+
+
+def test_adding_a_calendar_refuses_local_addresses_by_default(client, host, settings):
+    settings.VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = False
+    response = client.post("/staff/availability/calendars/", {"url": "http://127.0.0.1:9/x.ics"})
+    assert response.status_code == 302
+    calendar = ExternalCalendar.objects.get(person=host)
+    assert "private or local" in calendar.last_error
+    assert "private or local" in client.get(PAGE).content.decode()
+    assert client.post("/staff/availability/calendars/", {"url": "ftp://x"}).status_code == 400
+
+
+def test_my_meetings_links_here(client, host):
+    assert PAGE in client.get("/staff/my-meetings/").content.decode()

@@ -1,0 +1,188 @@
+"""``/staff/availability/``: a host keeps their own working hours, absences and calendars up to date.
+
+Only ever the signed-in person's own data (a coordinator edits others in the admin). Every write
+goes through ``availability.services``; the page shows the sync state of each imported calendar so
+a broken address is noticed by the one person who can fix it.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from availability import services
+from availability.models import Absence, ExternalCalendar, HoursException, WeeklyHours
+from directory.errors import DomainError
+from events.links import absolute, feed_links
+
+from ..availability_forms import AbsenceForm, CalendarForm, ExceptionForm, WeeklyHoursForm, format_intervals
+
+
+def _me(request):
+    return getattr(request.user, "person", None) if request.user.is_authenticated else None
+
+
+def _weekly_initial(person) -> dict:
+    days = defaultdict(list)
+    for row in WeeklyHours.objects.filter(person=person).order_by("start"):
+        days[row.weekday].append((row.start, row.end))
+    return {f"day{d}": format_intervals(days[d]) for d in range(7)}
+
+
+def _exception_specs(person) -> list[services.ExceptionSpec]:
+    return [services.ExceptionSpec(date=e.date, start=e.start, end=e.end)
+            for e in HoursException.objects.filter(person=person)]
+
+
+def _page(request, person, **forms):
+    zone = zoneinfo.ZoneInfo(person.timezone)
+    exceptions = defaultdict(list)
+    for e in HoursException.objects.filter(person=person, date__gte=timezone.localdate()).order_by("date", "start"):
+        exceptions[e.date].append(e)
+    freebusy = absolute(reverse("availability:person-freebusy", kwargs={"token": person.feed_token}))
+    context = {
+        "person": person,
+        "weekly_form": forms.get("weekly_form") or WeeklyHoursForm(initial=_weekly_initial(person)),
+        "exception_form": forms.get("exception_form") or ExceptionForm(),
+        "absence_form": forms.get("absence_form") or AbsenceForm(zone=person.timezone),
+        "calendar_form": forms.get("calendar_form") or CalendarForm(),
+        "exceptions": [
+            {"date": day, "hours": format_intervals((r.start, r.end) for r in rows if r.start is not None)}
+            for day, rows in sorted(exceptions.items())
+        ],
+        "absences": [
+            {"pk": a.pk, "starts_at": a.starts_at.astimezone(zone), "ends_at": a.ends_at.astimezone(zone),
+             "reason": a.reason}
+            for a in Absence.objects.filter(person=person, ends_at__gte=timezone.now()).order_by("starts_at")
+        ],
+        "calendars": ExternalCalendar.objects.filter(person=person).order_by("pk"),
+        "freebusy": feed_links(freebusy),
+    }
+    return render(request, "web/staff/my_availability.html", context, status=400 if forms else 200)
+
+
+@login_required
+def my_availability(request):
+    person = _me(request)
+    if person is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    return _page(request, person)
+
+
+@login_required
+@require_POST
+def save_hours(request):
+    person = _me(request)
+    if person is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    form = WeeklyHoursForm(request.POST)
+    if not form.is_valid():
+        return _page(request, person, weekly_form=form)
+    weekly = [services.WeeklySpec(weekday=d, start=a, end=b) for d, a, b in form.cleaned_data["weekly"]]
+    services.working_hours_set(person=person, weekly=weekly, exceptions=_exception_specs(person))
+    messages.success(request, _("Working hours saved."))
+    return redirect("web:my-availability")
+
+
+@login_required
+@require_POST
+def add_exception(request):
+    person = _me(request)
+    if person is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    form = ExceptionForm(request.POST)
+    if not form.is_valid():
+        return _page(request, person, exception_form=form)
+    day = form.cleaned_data["date"]
+    kept = [s for s in _exception_specs(person) if s.date != day]
+    new = [services.ExceptionSpec(date=day, start=a, end=b) for a, b in form.cleaned_data["hours"]]
+    weekly = [services.WeeklySpec(weekday=w.weekday, start=w.start, end=w.end)
+              for w in WeeklyHours.objects.filter(person=person)]
+    services.working_hours_set(person=person, weekly=weekly, exceptions=kept + (new or [services.ExceptionSpec(day)]))
+    messages.success(request, _("Exception for %(date)s saved.") % {"date": day.isoformat()})
+    return redirect("web:my-availability")
+
+
+@login_required
+@require_POST
+def remove_exception(request, day: str):
+    person = _me(request)
+    if person is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    HoursException.objects.filter(person=person, date=day).delete()
+    messages.success(request, _("Exception removed."))
+    return redirect("web:my-availability")
+
+
+@login_required
+@require_POST
+def add_absence(request):
+    person = _me(request)
+    if person is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    with timezone.override(zoneinfo.ZoneInfo(person.timezone)):
+        form = AbsenceForm(request.POST, zone=person.timezone)
+        valid = form.is_valid()
+    if not valid:
+        return _page(request, person, absence_form=form)
+    services.absence_create(person=person, **form.cleaned_data)
+    messages.success(request, _("Absence added."))
+    return redirect("web:my-availability")
+
+
+@login_required
+@require_POST
+def remove_absence(request, pk: int):
+    person = _me(request)
+    absence = get_object_or_404(Absence, pk=pk, person=person) if person else None
+    if absence is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    absence.delete()
+    messages.success(request, _("Absence removed."))
+    return redirect("web:my-availability")
+
+
+@login_required
+@require_POST
+def add_calendar(request):
+    person = _me(request)
+    if person is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    form = CalendarForm(request.POST)
+    if form.is_valid():
+        try:
+            calendar = services.external_calendar_add(person=person, url=form.cleaned_data["url"])
+        except DomainError as error:
+            form.add_error("url", error.message)
+        else:
+            services.external_calendar_sync(calendar=calendar)
+            messages.success(request, _("Calendar added."))
+            return redirect("web:my-availability")
+    return _page(request, person, calendar_form=form)
+
+
+@login_required
+@require_POST
+def calendar_action(request, pk: int, action: str):
+    person = _me(request)
+    calendar = get_object_or_404(ExternalCalendar, pk=pk, person=person) if person else None
+    if calendar is None:
+        return render(request, "web/staff/no_person.html", status=404)
+    if action == "remove":
+        calendar.delete()
+        messages.success(request, _("Calendar removed; its busy times are gone."))
+    else:
+        calendar = services.external_calendar_sync(calendar=calendar)
+        if calendar.last_error:
+            messages.error(request, _("Sync failed: %(error)s") % {"error": calendar.last_error})
+        else:
+            messages.success(request, _("Synced: %(count)s busy times.") % {"count": calendar.busy_count})
+    return redirect("web:my-availability")
