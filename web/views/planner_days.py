@@ -16,12 +16,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
+from core.roles import is_coordinator
 from directory.models import Person
 from events.models import Participation, Room
 
 from ..planner import meetings_on_day, planner_config, planner_people, planner_rooms, planner_texts
 from ..programme import itinerary, timelines
-from .staff import is_coordinator
 
 
 def _day(raw: str) -> date:
