@@ -53,6 +53,8 @@ CELLS = [
      (200, 403, 404, 401, 401)),
     ("visit-cancel", "post", "/api/v1/visits/{w.visit.pk}/cancel/", lambda w: {}, (200, 403, 404, 401, 401)),
     ("visit-complete", "post", "/api/v1/visits/{w.visit.pk}/complete/", lambda w: {}, (409, 403, 404, 401, 401)),
+    ("visit-rotate-links", "post", "/api/v1/visits/{w.visit.pk}/rotate-links/", lambda w: {"links": ["feed"]},
+     (200, 403, 404, 401, 401)),
     ("meetings-list", "get", "/api/v1/meetings/", None, (200, 200, 200, 401, 401)),
     ("meeting-own", "get", "/api/v1/meetings/{w.meeting.pk}/", None, (200, 200, 404, 401, 401)),
     ("meeting-other", "get", "/api/v1/meetings/{w.other_meeting.pk}/", None, (200, 404, 200, 401, 401)),
