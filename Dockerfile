@@ -17,11 +17,14 @@ COPY config ./config
 COPY core ./core
 COPY directory ./directory
 COPY events ./events
+COPY availability ./availability
 COPY visits ./visits
+COPY scheduling ./scheduling
 COPY notifications ./notifications
 COPY api ./api
 COPY web ./web
 COPY templates ./templates
+COPY locale ./locale
 COPY manage.py ./
 RUN pip install . \
  && mkdir -p /app/var \

@@ -20,6 +20,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone as djtz
 
+from core.text import single_line
 from directory.errors import ValidationFailed
 from directory.models import Person, Topic
 
@@ -190,6 +191,7 @@ def meeting_create(
     participants: Sequence[ParticipantSpec] = (),
     agenda_items: Sequence[AgendaSpec] = (),
 ) -> Meeting:
+    title, location = single_line(title), single_line(location)  # a line break would reach Subject and SUMMARY
     tz = timezone or (room.venue.timezone if room else None) or (event.venue.timezone if event and event.venue else None)
     tz = tz or settings.VISITDESK_DEFAULT_TIMEZONE
     _validate_times(starts_at=starts_at, ends_at=ends_at, tz=tz, room=room)
@@ -246,6 +248,9 @@ def meeting_update(*, meeting: Meeting, **changes) -> Meeting:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Cannot change {', '.join(sorted(unknown))} here.", field=sorted(unknown)[0])
+    for one_line in ("title", "location"):
+        if isinstance(changes.get(one_line), str):
+            changes[one_line] = single_line(changes[one_line])
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if meeting.is_cancelled:
         raise MeetingCancelled("A cancelled meeting cannot be changed; create a new one.")

@@ -36,3 +36,11 @@ def test_admin_pages_have_the_favicon_and_the_inline_styles(client, coordinator)
     page = client.get(reverse("admin:events_meeting_add")).content.decode()
     assert 'rel="icon"' in page and "favicon.svg" in page
     assert "events/admin.css" in page
+
+
+def test_line_breaks_in_a_title_typed_in_the_admin_are_normalised(client, coordinator):  # noqa: F811
+    post = meeting_post(room=RoomFactory())
+    post["title"] = "Lab\r\nBcc: someone@evil.example"
+    response = client.post(reverse("admin:events_meeting_add"), post)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Meeting.objects.get().title == "Lab Bcc: someone@evil.example"
