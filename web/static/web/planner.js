@@ -751,7 +751,8 @@
       Panel.close(true);
       Panel.state = {
         mode: "new", selection: selection || null,
-        data: { title: "", kind: "meeting", online_url: "", participants: [], agenda_items: [] }
+        data: { title: "", kind: "meeting", online_url: "", participants: config.new_participants || [],
+                agenda_items: [] }
       };
       Panel.returnFocus = document.activeElement;
       Panel.fill(Panel.state.data, day, start, end, room);
@@ -799,7 +800,10 @@
       list.textContent = "";
       Panel.people.forEach(function (p, index) {
         var li = el("li");
-        li.appendChild(el("span", "person-name", p.name));
+        var name = el("a", "person-name", p.name);
+        name.href = fmt(config.urls.person_day, { id: p.person, day: Panel.field("date").value });
+        name.title = t("person_day", { name: p.name });
+        li.appendChild(name);
         var select = el("select");
         select.setAttribute("aria-label", t("role_of", { name: p.name }));
         config.roles.forEach(function (role) {
@@ -915,7 +919,7 @@
       Panel.error("");
       announce(t("saving"));
       if (state.mode === "new") {
-        body.visit = config.visit;
+        if (config.visit) body.visit = config.visit; // a room's or a person's day makes standalone meetings
         body.timezone = config.timezone;
         api("POST", config.urls.meetings, body).then(function (result) {
           if (result.status !== 201) { Panel.refusal(result); return; }
@@ -944,6 +948,7 @@
     asBody: function (data) {
       return {
         title: data.title, kind: data.kind, starts_at: data.starts_at, ends_at: data.ends_at, room: data.room,
+        timezone: data.timezone,
         location: data.location || "", online_url: data.online_url || "", description: data.description || "",
         participants: (data.participants || []).map(function (p) { return { person: p.person, role: p.role }; }),
         agenda_items: (data.agenda_items || []).map(function (a) {
@@ -979,7 +984,7 @@
       api("POST", meetingUrl(state.id, "cancel"), undefined, state.version).then(function (result) {
         if (result.status !== 200) { Panel.askCancel(false); Panel.refusal(result); return; }
         var block = applyMeeting(result.data, result.version);
-        Undo.record({ kind: "cancel", id: state.id, body: snapshotBody,
+        Undo.record({ kind: "cancel", id: state.id, body: snapshotBody, visit: state.data.visit,
                       what: t("what_cancel", { title: result.data.title }) });
         Panel.close(true);
         block.el.focus();
@@ -1027,7 +1032,8 @@
       } else if (entry.kind === "create") {
         request = api("POST", meetingUrl(entry.id, "cancel"), undefined, block && block.version);
       } else { // a cancelled meeting cannot come back; undo books the same meeting anew
-        var body = Object.assign({}, entry.body, { visit: config.visit, timezone: config.timezone });
+        var body = Object.assign({ timezone: config.timezone }, entry.body);
+        if (entry.visit) body.visit = entry.visit;
         request = api("POST", config.urls.meetings, body);
       }
       request.then(function (result) {
@@ -1055,6 +1061,7 @@
 
     init: function () {
       Proposals.bar = document.querySelector("[data-proposal-bar]");
+      if (!config.urls.proposals) return; // a room's or a person's day: no visit to propose for
       if (config.proposal) {
         api("GET", config.urls.proposal + config.proposal + "/").then(function (result) {
           if (result.status === 200) Proposals.show(result.data);
