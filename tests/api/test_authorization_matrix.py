@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.availability_cells import CELLS as AVAILABILITY_CELLS
+from tests.api.scheduling_cells import CELLS as SCHEDULING_CELLS
 from tests.api.conftest import next_week, visit_request_body
 
 ROLES = ("coordinator", "host", "other_host", "anonymous", "requester")
@@ -86,6 +87,7 @@ CELLS = [
 ]
 
 CELLS += AVAILABILITY_CELLS
+CELLS += SCHEDULING_CELLS
 
 
 def _cases():
