@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from tests.api.availability_cells import CELLS as AVAILABILITY_CELLS
-from tests.api.scheduling_cells import CELLS as SCHEDULING_CELLS
 from tests.api.conftest import next_week, visit_request_body
+from tests.api.scheduling_cells import CELLS as SCHEDULING_CELLS
 
 ROLES = ("coordinator", "host", "other_host", "anonymous", "requester")
 
