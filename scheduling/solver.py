@@ -755,11 +755,21 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
     order = sorted(live, key=lambda mv: (not mv.spec.pinned, options(mv), -mv.duration, -len(mv.spec.required),
                                          mv.index))
     out: dict[_MeetingVars, tuple[int, int | None]] = {}
+    by_key = {mv.spec.key: mv for mv in builder.vars}
+    before = defaultdict(list)  # key -> meetings that must end before it starts
+    after = defaultdict(list)
+    for b, a in builder.p.precedence:
+        before[a].append(by_key[b])
+        after[b].append(by_key[a])
     for mv in order:
         rooms = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r)) if mv.spec.needs_room else [None]
         best: tuple[int, int, int | None] | None = None
+        earliest = max((out[p][0] + p.duration for p in before[mv.spec.key] if p in out), default=None)
+        latest = min((out[n][0] for n in after[mv.spec.key] if n in out), default=None)
         for s in sorted({s for a, b in mv.domain for s in range(a, b)}):
             e = s + mv.duration
+            if (earliest is not None and s < earliest) or (latest is not None and e > latest):
+                continue
             if not all(free(people_busy[p], s, e) for p in mv.spec.required):
                 continue
             room = next((r for r in rooms if r is None or (any(a <= s < b for a, b in mv.room_domains[r])
