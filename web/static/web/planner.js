@@ -442,6 +442,7 @@
   /** Save a moved or resized block: PATCH times (and room) with If-Match. */
   function saveMove(block) {
     if (!isPending(block)) return Promise.resolve(true);
+    if (block.saving) return Promise.resolve(false); // one write per block at a time
     var before = block.saved;
     var body = { starts_at: localToIso(block.grid.day, block.start), ends_at: localToIso(block.grid.day, block.end) };
     if (block.lane !== before.lane && block.lane && block.lane.room) body.room = block.lane.room;
@@ -450,9 +451,11 @@
     };
     if (body.room) undoBody.room = before.room;
     block.el.classList.add("saving");
+    block.saving = true;
     announce(t("saving"));
     return api("PATCH", meetingUrl(block.id), body, block.version).then(function (result) {
       block.el.classList.remove("saving");
+      block.saving = false;
       if (result.status === 200) {
         var updated = applyMeeting(result.data, result.version);
         Undo.record({ kind: "update", id: block.id, body: undoBody, what: t("what_move", { title: block.title }) });
@@ -571,6 +574,7 @@
   function onBlockKey(event, block) {
     var key = event.key;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (block.saving && key !== "Tab") { event.preventDefault(); return; } // wait for the answer
     if (key === "ArrowDown" || key === "ArrowUp") {
       var step = key === "ArrowDown" ? SLOT : -SLOT;
       if (event.shiftKey) change(block, block.start, block.end + step, block.lane);
