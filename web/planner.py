@@ -138,6 +138,8 @@ def planner_texts() -> dict:
         "refused": _("Not saved: %(message)s"),
         "stale": _("Someone else changed “%(title)s” meanwhile. It is reloaded as it is now; make your change again."),
         "gone": _("This meeting no longer exists or you may not change it."),
+        "stale_panel": _("Someone else changed “%(title)s” meanwhile; the timeline now shows their version. "
+                         "Save again to replace it with what you see here, or close to keep theirs."),
         "network": _("Could not reach the server; nothing was saved."),
         "undone": _("Undone: %(what)s"),
         "nothing_to_undo": _("Nothing to undo."),

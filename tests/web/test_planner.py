@@ -333,6 +333,24 @@ def test_a_stale_edit_from_a_second_coordinator_is_refused_and_reloaded(browser,
         first.keyboard.press("Enter")
         expect(status(first)).to_contain_text("Saved: Welcome and introductions, 09:15–10:30")
         assert times(meeting(WELCOME)) == (local(day, 9, 15), local(day, 10, 30))
+
+        # in the side panel: a stale save keeps what was typed, and a second save is a conscious overwrite
+        block(first, HORIZON).click()
+        panel = first.get_by_test_id("planner-panel")
+        panel.get_by_label("Title").fill("Horizon Europe consortium")
+        block(second, HORIZON).focus()
+        second.keyboard.press("ArrowDown")
+        second.keyboard.press("Enter")
+        expect(status(second)).to_contain_text("Saved")
+        panel.get_by_role("button", name="Save").click()
+        expect(panel.get_by_role("alert")).to_contain_text("Someone else changed “Horizon 2020 consortium ideas”")
+        expect(panel.get_by_label("Title")).to_have_value("Horizon Europe consortium")
+        assert meeting(HORIZON).title == HORIZON  # refused: nothing of the stale save was stored
+        expect(block(first, HORIZON)).to_contain_text("11:45–12:45")  # the other edit, reloaded
+        panel.get_by_role("button", name="Save").click()
+        expect(status(first)).to_contain_text("Saved: Horizon Europe consortium")
+        m = meeting("Horizon Europe consortium")
+        assert times(m) == (local(day, 11, 45), local(day, 12, 45))  # their move, and my title
     finally:
         first_context.close()
         second_context.close()
@@ -398,6 +416,9 @@ def test_the_planner_passes_axe_while_editing_and_the_csp_blocks_nothing(page, c
     block(page, HORIZON).click()
     expect(page.get_by_test_id("planner-panel")).to_be_visible()
     found["side panel"] = axe_violations(page)
+    page.goto(f"/staff/people/{confirmed_visit.anna.pk}/day/{confirmed_visit.day.isoformat()}/")
+    expect(block(page, WELCOME)).to_have_css("grid-column-start", "2")
+    found["a person's day"] = axe_violations(page)
     assert {k: v for k, v in found.items() if v} == {}
     assert refused == []  # positions are set through the CSSOM, which a strict policy allows
     shot(page, "planner")
@@ -447,6 +468,7 @@ def test_a_proposal_appears_as_draft_blocks_accepted_one_by_one_then_all(page, c
     draft = drafts.filter(has_text=first.title).first
     expect(draft).to_contain_text(first.reason)  # the reason is shown with the block
     shot(page, "planner-proposal")
+    assert axe_violations(page) == []
 
     draft.get_by_role("button", name=f"Accept “{first.title}”").click()
     expect(status(page)).to_contain_text("Accepted: 1 meetings booked.")

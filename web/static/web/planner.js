@@ -965,14 +965,56 @@
       var message = result.status === 412 ? t("stale", { title: Panel.state.data.title }) : t("refused", {
         message: errorMessage(result)
       });
+      if (result.status === 412 && Panel.state.mode === "edit") {
+        // keep what was typed; reload the block and the version, so a second Save is a conscious overwrite
+        var state = Panel.state;
+        message = t("stale_panel", { title: state.data.title });
+        api("GET", meetingUrl(state.id)).then(function (fresh) {
+          if (fresh.status !== 200) { Panel.error(t("gone")); return; }
+          applyMeeting(fresh.data, fresh.version);
+          if (Panel.state !== state) return;
+          Panel.merge(state.data, fresh.data);
+          state.data = fresh.data;
+          state.version = fresh.version;
+        });
+      }
       Panel.error(message);
       announce(message, true);
-      if (result.status === 412 && Panel.state.mode === "edit") {
-        var block = blocks[Panel.state.id];
-        if (block) Panel.openFor(block);
-        return;
-      }
       Panel.field("title").focus();
+    },
+
+    /** The form's values for a meeting as the API gave it. */
+    formOf: function (data) {
+      var starts = isoToLocal(data.starts_at), ends = isoToLocal(data.ends_at);
+      return {
+        title: data.title, kind: data.kind, date: starts.day, start: hhmm(starts.minutes),
+        end: hhmm(ends.day === starts.day ? ends.minutes : 1439), room: data.room ? String(data.room) : "",
+        online_url: data.online_url || "",
+        people: JSON.stringify((data.participants || []).map(function (p) { return [p.person, p.role]; })),
+        items: JSON.stringify((data.agenda_items || []).map(function (a) { return [a.title, a.minutes || null]; }))
+      };
+    },
+
+    /** After a refused stale save: what the coordinator did not touch takes the other person's new value. */
+    merge: function (oldData, freshData) {
+      var before = Panel.formOf(oldData), after = Panel.formOf(freshData);
+      ["title", "kind", "date", "start", "end", "room", "online_url"].forEach(function (name) {
+        if (Panel.field(name).value === before[name]) Panel.field(name).value = after[name];
+      });
+      var people = JSON.stringify(Panel.people.map(function (p) { return [p.person, p.role]; }));
+      var items = JSON.stringify(Panel.items.map(function (a) { return [a.title, a.minutes || null]; }));
+      if (people === before.people || items === before.items) {
+        var keep = { people: Panel.people, items: Panel.items };
+        var day = Panel.field("date").value, start = Panel.field("start").value, end = Panel.field("end").value;
+        var values = {};
+        ["title", "kind", "room", "online_url"].forEach(function (n) { values[n] = Panel.field(n).value; });
+        Panel.fill(freshData, day, 0, 0, null);
+        Panel.field("start").value = start;
+        Panel.field("end").value = end;
+        Object.keys(values).forEach(function (n) { Panel.field(n).value = values[n]; });
+        if (people !== before.people) { Panel.people = keep.people; Panel.drawPeople(); }
+        if (items !== before.items) { Panel.items = keep.items; Panel.drawItems(); }
+      }
     },
 
     askCancel: function (show) {
