@@ -258,6 +258,14 @@ def test_undo_puts_the_last_change_back_in_the_database(page, coordinator, confi
     assert times(meeting(HORIZON)) == (local(day, 11, 30), local(day, 12, 30))
     expect(undo).to_be_disabled()
 
+    block(page, HORIZON).focus()  # the same from the keyboard: Ctrl+Z on the block
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Enter")
+    expect(status(page)).to_contain_text("Saved: Horizon 2020 consortium ideas, 11:30–12:45")
+    page.keyboard.press("Control+z")
+    expect(status(page)).to_contain_text("Undone")
+    assert times(meeting(HORIZON)) == (local(day, 11, 30), local(day, 12, 30))
+
 
 def test_side_panel_edits_agenda_participants_and_online_link(page, coordinator, confirmed_visit):
     open_planner(page, confirmed_visit)

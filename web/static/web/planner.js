@@ -1239,13 +1239,15 @@
     Proposals.init();
 
     document.addEventListener("keydown", function (event) {
-      var block = blockOf(event.target);
-      if (block && config.editable) { onBlockKey(event, block); return; }
       var typing = event.target.closest && event.target.closest("input, select, textarea");
-      if (!typing && (event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "z" && Undo.last) {
+      if (!typing && (event.ctrlKey || event.metaKey) && !event.shiftKey && !event.altKey &&
+          event.key.toLowerCase() === "z" && Undo.last) {
         event.preventDefault();
         Undo.run();
+        return;
       }
+      var block = blockOf(event.target);
+      if (block && config.editable) onBlockKey(event, block);
     });
     document.addEventListener("focusin", function (event) {
       var block = blockOf(event.target);
