@@ -529,3 +529,42 @@ def test_a_rooms_day_and_a_persons_day_are_planners_too(page, coordinator, confi
     assert [(p.person, p.role) for p in created.participations.all()] == [(confirmed_visit.anna, "host")]
     assert not ProgrammeSlot.objects.filter(meeting=created).exists()  # standalone, not in the visit
     shot(page, "planner-person-day")
+
+
+def test_a_finger_drags_after_holding_still_and_a_quick_swipe_only_scrolls(browser, live_server, settings,
+                                                                          coordinator, confirmed_visit):
+    settings.SITE_URL = live_server.url
+    day = confirmed_visit.day
+    context, page = new_page(browser, live_server, width=375, height=740, is_mobile=True, has_touch=True)
+    try:
+        open_planner(page, confirmed_visit)
+        welcome = block(page, WELCOME)
+        welcome.scroll_into_view_if_needed()
+        cdp = context.new_cdp_session(page)
+
+        def touch(kind, x, y):
+            points = [] if kind == "touchEnd" else [{"x": x, "y": y}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        box = welcome.bounding_box()
+        slot = box["height"] / 4
+        x, y = box["x"] + box["width"] / 2, box["y"] + slot / 2
+        touch("touchStart", x, y)  # a quick swipe: the page may scroll, the meeting stays
+        for step in range(1, 6):
+            touch("touchMove", x, y + step * slot / 2)
+        touch("touchEnd", x, y)
+        page.wait_for_timeout(500)
+        assert times(meeting(WELCOME)) == (local(day, 9), local(day, 10))
+
+        box = welcome.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + slot / 2
+        touch("touchStart", x, y)
+        page.wait_for_timeout(600)  # hold still: the block is picked up
+        expect(welcome).to_have_class(re.compile(r"\bdragging\b"))
+        for step in range(1, 5):
+            touch("touchMove", x, y + step * slot / 2)  # two rows down
+        touch("touchEnd", x, y + 2 * slot)
+        expect(status(page)).to_contain_text("Saved: Welcome and introductions, 09:30–10:30")
+        assert times(meeting(WELCOME)) == (local(day, 9, 30), local(day, 10, 30))
+    finally:
+        context.close()

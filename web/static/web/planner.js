@@ -598,6 +598,22 @@
 
   var drag = null;
   var suppressClick = false;
+  // A finger must be able to scroll the timeline, so on touch a drag starts only after holding still
+  // this long (as in phone calendars); a mouse drags at once.
+  var HOLD_MS = 350;
+
+  function arm(current) {
+    if (drag !== current) return;
+    current.armed = true;
+    if (current.block) current.block.el.classList.add("dragging");
+    if (navigator.vibrate) navigator.vibrate(15);
+  }
+
+  function startHold(current, event) {
+    current.touch = event.pointerType === "touch";
+    current.armed = !current.touch;
+    if (current.touch) current.timer = window.setTimeout(function () { arm(current); }, HOLD_MS);
+  }
 
   function slotHeight(grid) {
     var rows = grid.minutes / SLOT;
@@ -630,7 +646,8 @@
         kind: event.target.classList.contains("tl-resize") ? "resize" : "move", block: block,
         x: event.clientX, y: event.clientY, from: snapshot(block), moved: false, pointer: event.pointerId
       };
-      block.el.setPointerCapture(event.pointerId);
+      startHold(drag, event);
+      if (!drag.touch) block.el.setPointerCapture(event.pointerId);
       return;
     }
     var bg = event.target.closest(".lane-bg");
@@ -643,15 +660,25 @@
       grid.el.appendChild(selection);
       place(selection, grid, lane.index, at, at + SLOT);
       drag = { kind: "create", grid: grid, lane: lane, anchor: at, start: at, end: at + SLOT, el: selection,
-               y: event.clientY, moved: false, pointer: event.pointerId };
-      bg.setPointerCapture(event.pointerId);
-      event.preventDefault();
+               x: event.clientX, y: event.clientY, moved: false, pointer: event.pointerId };
+      startHold(drag, event);
+      if (!drag.touch) {
+        bg.setPointerCapture(event.pointerId);
+        event.preventDefault();
+      }
     }
   }
 
   function onPointerMove(event) {
     if (!drag || event.pointerId !== drag.pointer) return;
-    if (!drag.moved && Math.abs(event.clientY - drag.y) < 4 && Math.abs(event.clientX - (drag.x || event.clientX)) < 4) return;
+    var still = Math.abs(event.clientY - drag.y) < (drag.touch ? 8 : 4) && Math.abs(event.clientX - drag.x) < (drag.touch ? 8 : 4);
+    if (!drag.moved && still) return;
+    if (!drag.armed) { // a finger moved before the hold: it scrolls, nothing is dragged
+      window.clearTimeout(drag.timer);
+      if (drag.kind === "create") drag.el.remove();
+      drag = null;
+      return;
+    }
     drag.moved = true;
     if (drag.kind === "create") {
       var at = minuteAt(drag.grid, event.clientY);
@@ -679,6 +706,7 @@
     if (!drag || event.pointerId !== drag.pointer) return;
     var current = drag;
     drag = null;
+    window.clearTimeout(current.timer);
     if (current.kind === "create") {
       if (!current.moved) { current.start = current.anchor; current.end = current.anchor + 60; }
       current.end = Math.min(current.end, current.grid.origin + current.grid.minutes);
@@ -689,6 +717,12 @@
     }
     var block = current.block;
     block.el.classList.remove("dragging");
+    if (current.touch && current.armed && !current.moved) { // held and let go: the details, as a tap
+      suppressClick = true;
+      window.setTimeout(function () { suppressClick = false; }, 0);
+      Panel.openFor(block);
+      return;
+    }
     if (current.moved) {
       suppressClick = true;
       window.setTimeout(function () { suppressClick = false; }, 0);
@@ -699,6 +733,7 @@
 
   function onPointerCancel(event) {
     if (!drag || event.pointerId !== drag.pointer) return;
+    window.clearTimeout(drag.timer);
     if (drag.kind === "create") drag.el.remove();
     else { drag.block.el.classList.remove("dragging"); abandon(drag.block, true); }
     drag = null;
@@ -1283,6 +1318,13 @@
     document.addEventListener("pointermove", onPointerMove);
     document.addEventListener("pointerup", onPointerUp);
     document.addEventListener("pointercancel", onPointerCancel);
+    // once a held finger drags, the page must not scroll under it (touch-action allows panning)
+    document.addEventListener("touchmove", function (event) {
+      if (drag && drag.touch && drag.armed && event.cancelable) event.preventDefault();
+    }, { passive: false });
+    document.addEventListener("contextmenu", function (event) {
+      if (drag && drag.touch) event.preventDefault(); // a long press picks the block up instead
+    });
   }
 
   // A small surface for tests and the console; the planner itself does not use it.
