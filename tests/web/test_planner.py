@@ -568,3 +568,28 @@ def test_a_finger_drags_after_holding_still_and_a_quick_swipe_only_scrolls(brows
         assert times(meeting(WELCOME)) == (local(day, 9, 30), local(day, 10, 30))
     finally:
         context.close()
+
+
+def test_a_meeting_past_midnight_keeps_its_length_when_moved(page, coordinator, confirmed_visit):
+    from datetime import timedelta
+
+    from visits import services as visit_services
+
+    day = confirmed_visit.day
+    visit_services.programme_meeting_create(visit=confirmed_visit, title="Night lab", starts_at=local(day, 22),
+                                            ends_at=local(day + timedelta(days=1), 0, 30))
+    open_planner(page, confirmed_visit)
+    night = block(page, "Night lab").first  # drawn on the day it starts, clipped at midnight
+    night.focus()
+    page.keyboard.press("ArrowUp")
+    expect(status(page)).to_contain_text("21:45–00:15")
+    page.keyboard.press("Enter")
+    expect(status(page)).to_contain_text("Saved")
+    assert times(meeting("Night lab")) == (local(day, 21, 45), local(day + timedelta(days=1), 0, 15))
+    night.click()
+    panel = page.get_by_test_id("planner-panel")
+    expect(panel.get_by_label("Ends")).to_have_value("00:15")
+    panel.get_by_label("Title").fill("Night lab (late shift)")
+    panel.get_by_role("button", name="Save").click()  # ends 00:15 after 21:45 means the next day
+    expect(status(page)).to_contain_text("Saved: Night lab (late shift)")
+    assert times(meeting("Night lab (late shift)")) == (local(day, 21, 45), local(day + timedelta(days=1), 0, 15))

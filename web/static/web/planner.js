@@ -37,8 +37,8 @@
   }
 
   function hhmm(minutesOfDay) {
-    var m = ((minutesOfDay % 1440) + 1440) % 1440;
     if (minutesOfDay === 1440) return "24:00";
+    var m = ((minutesOfDay % 1440) + 1440) % 1440;
     return pad(Math.floor(m / 60)) + ":" + pad(m % 60);
   }
 
@@ -76,6 +76,14 @@
   function isoToLocal(iso) {
     var p = zoneParts(Date.parse(iso));
     return { day: p.year + "-" + pad(p.month) + "-" + pad(p.day), minutes: p.hour * 60 + p.minute };
+  }
+
+  /** Minutes from midnight of ``day`` (in the visit's zone) to an ISO instant; past midnight gives > 1440. */
+  function minutesFrom(day, iso) {
+    var local = isoToLocal(iso);
+    var d = day.split("-"), e = local.day.split("-");
+    var days = Math.round((Date.UTC(+e[0], +e[1] - 1, +e[2]) - Date.UTC(+d[0], +d[1] - 1, +d[2])) / 86400000);
+    return days * 1440 + local.minutes;
   }
 
   function overlaps(aStart, aEnd, bStart, bEnd) {
@@ -371,6 +379,11 @@
       version: node.dataset.version,
       sub: +node.dataset.sub || 0
     };
+    // a meeting running past midnight is clipped on the grid; keep its real length so a move keeps it
+    if (config && node.dataset.startsAt && node.dataset.endsAt) {
+      block.start = minutesFrom(grid.day, node.dataset.startsAt);
+      block.end = minutesFrom(grid.day, node.dataset.endsAt);
+    }
     block.saved = snapshot(block);
     return block;
   }
@@ -421,7 +434,11 @@
     if (length < SLOT) return;
     var lo = block.grid.origin, hi = block.grid.origin + block.grid.minutes;
     if (start < lo) { start = lo; end = lo + length; }
-    if (end > hi) { end = hi; start = Math.max(lo, hi - length); }
+    if (end > hi && end > block.end) { // moving or growing past the grid's last row: stop there
+      end = Math.max(hi, block.end);
+      start = end - length;
+      if (start < lo) return;
+    }
     block.start = start;
     block.end = end;
     block.lane = lane;
@@ -514,7 +531,7 @@
     block.status = data.status;
     block.room = data.room;
     block.start = starts.minutes;
-    block.end = ends.day === starts.day ? Math.max(ends.minutes, starts.minutes + SLOT) : 1440;
+    block.end = Math.max(minutesFrom(starts.day, data.ends_at), starts.minutes + SLOT);
     block.lane = laneForRoom(grid, data.room, data.location) || block.lane || grid.lanes[0] || null;
     block.people = participants.map(function (p) { return p.person; });
     block.blocking = participants.filter(function (p) { return p.role !== "guest"; }).map(function (p) { return p.person; });
@@ -808,7 +825,7 @@
         var updated = applyMeeting(result.data, result.version);
         Panel.state = { mode: "edit", id: block.id, data: result.data, version: result.version };
         var starts = isoToLocal(result.data.starts_at), ends = isoToLocal(result.data.ends_at);
-        Panel.fill(result.data, starts.day, starts.minutes, ends.day === starts.day ? ends.minutes : 1440,
+        Panel.fill(result.data, starts.day, starts.minutes, minutesFrom(starts.day, result.data.ends_at),
                    result.data.room);
         Panel.node.querySelector("[data-cancel-meeting]").hidden = result.data.status !== "scheduled";
         Panel.show(t("edit_meeting", { title: updated.title }));
@@ -820,7 +837,8 @@
       Panel.field("kind").value = data.kind || "meeting";
       Panel.field("date").value = day;
       Panel.field("start").value = hhmm(start);
-      Panel.field("end").value = hhmm(Math.min(end, 1439));
+      Panel.field("end").value = hhmm(end === 1440 ? 0 : end);
+      Panel.overnight = end >= 1440; // "ends 00:30" after "starts 22:00" then means the next day
       Panel.field("room").value = room ? String(room) : "";
       Panel.field("online_url").value = data.online_url || "";
       Panel.field("override_availability").checked = false;
@@ -933,6 +951,7 @@
       if (!day || !start || !end) { Panel.error(t("ends_after")); return null; }
       var startMin = +start.slice(0, 2) * 60 + +start.slice(3, 5);
       var endMin = +end.slice(0, 2) * 60 + +end.slice(3, 5);
+      if (endMin <= startMin && Panel.overnight) endMin += 1440;
       if (endMin <= startMin) { Panel.error(t("ends_after")); Panel.field("end").focus(); return null; }
       var room = Panel.field("room").value;
       return {
@@ -1023,7 +1042,7 @@
       var starts = isoToLocal(data.starts_at), ends = isoToLocal(data.ends_at);
       return {
         title: data.title, kind: data.kind, date: starts.day, start: hhmm(starts.minutes),
-        end: hhmm(ends.day === starts.day ? ends.minutes : 1439), room: data.room ? String(data.room) : "",
+        end: hhmm(minutesFrom(starts.day, data.ends_at) % 1440), room: data.room ? String(data.room) : "",
         online_url: data.online_url || "",
         people: JSON.stringify((data.participants || []).map(function (p) { return [p.person, p.role]; })),
         items: JSON.stringify((data.agenda_items || []).map(function (a) { return [a.title, a.minutes || null]; }))
@@ -1043,7 +1062,9 @@
         var day = Panel.field("date").value, start = Panel.field("start").value, end = Panel.field("end").value;
         var values = {};
         ["title", "kind", "room", "online_url"].forEach(function (n) { values[n] = Panel.field(n).value; });
+        var overnight = Panel.overnight;
         Panel.fill(freshData, day, 0, 0, null);
+        Panel.overnight = overnight;
         Panel.field("start").value = start;
         Panel.field("end").value = end;
         Object.keys(values).forEach(function (n) { Panel.field(n).value = values[n]; });
@@ -1196,7 +1217,7 @@
         accept.type = "button";
         accept.dataset.acceptItem = String(item.id);
         node.appendChild(accept);
-        place(node, grid, lane ? lane.index : 0, starts.minutes, ends.day === starts.day ? ends.minutes : 1440);
+        place(node, grid, lane ? lane.index : 0, starts.minutes, minutesFrom(starts.day, item.ends_at));
         grid.el.appendChild(node);
       });
       if (!Proposals.bar) return;
