@@ -1339,6 +1339,11 @@
     document.addEventListener("pointermove", onPointerMove);
     document.addEventListener("pointerup", onPointerUp);
     document.addEventListener("pointercancel", onPointerCancel);
+    // leaving with a moved-but-unsaved meeting asks first
+    window.addEventListener("beforeunload", function (event) {
+      var pending = Object.keys(blocks).some(function (id) { return isPending(blocks[id]); });
+      if (pending) { event.preventDefault(); event.returnValue = ""; }
+    });
     // once a held finger drags, the page must not scroll under it (touch-action allows panning)
     document.addEventListener("touchmove", function (event) {
       if (drag && drag.touch && drag.armed && event.cancelable) event.preventDefault();
