@@ -178,6 +178,8 @@ else:
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # kombu's Redis transport, minus the worker crash when Redis goes away mid-task (config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 else:
     # kombu's filesystem transport: a broker that needs no server, for the zero-set-up dev run.
     _broker_dir = VAR_DIR / "broker"
@@ -299,6 +301,7 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "visits.models.VisitMessage.Kind",
         "VisitStatusEnum": "visits.models.Visit.Status",
         "MeetingStatusEnum": "events.models.Meeting.Status",
+        "VisitLinkEnum": "api.visit_links.LINKS",  # the rotate-links input and its answer share one name
         "ProposalStatusEnum": "scheduling.models.Proposal.Status",
     },
 }

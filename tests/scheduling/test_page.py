@@ -50,7 +50,8 @@ def test_propose_read_pin_resolve_and_accept(centre):
     assert_csp_clean(html)
     assert html.count('data-testid="proposal-item"') == 7
     assert "expertise in cell therapeutics; free" in html
-    assert "Accept and book" in html and "Open in planner" in html
+    assert "Accept and book" in html
+    assert f'href="/staff/visits/{centre.visit.pk}/?proposal={proposal.pk}"' in html  # open in the planner
     item = proposal.items.get(key="topic-stem-cell-rd")
     assert client.post(f"{url}{proposal.pk}/items/{item.pk}/", {"action": "pin"}).status_code == 302
     client.post(f"{url}{proposal.pk}/resolve/")

@@ -1,8 +1,6 @@
 /* Small enhancements only; every page works without this file.
  * - formsets: "Add another …" appends a row in place instead of reloading the page
  * - calendar addresses are selected on focus, ready to copy
- * - grid placement: elements carry data-grid-* attributes instead of style="…" (the
- *   Content-Security-Policy allows no inline styles); set here through the CSSOM, which it allows
  */
 (function () {
   "use strict";
@@ -37,23 +35,7 @@
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
   });
 
-  var GRID = {
-    gridColumn: "data-grid-column",
-    gridRow: "data-grid-row",
-    gridTemplateColumns: "data-grid-template-columns",
-    gridTemplateRows: "data-grid-template-rows"
-  };
-
-  function placeGrid(root) {
-    Object.keys(GRID).forEach(function (property) {
-      root.querySelectorAll("[" + GRID[property] + "]").forEach(function (element) {
-        element.style[property] = element.getAttribute(GRID[property]);
-      });
-    });
-  }
-
   function ready() {
-    placeGrid(document);
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
   }
