@@ -398,7 +398,8 @@
     block.el.style.setProperty("--sub", String(block.sub || 0));
     block.el.dataset.lane = String(laneIndex);
     var time = block.el.querySelector(".tl-time");
-    if (time) time.textContent = hhmm(block.start) + "–" + hhmm(block.end);
+    var text = hhmm(block.start) + "–" + hhmm(block.end);
+    if (time && time.textContent !== text) time.textContent = text; // keeps the server's <time> elements until moved
   }
 
   function isPending(block) {
