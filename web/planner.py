@@ -92,7 +92,6 @@ def planner_config(
         "new_participants": list(new_participants),
         "kinds": [[k, label] for k, label in kind_labels()],
         "roles": [[k, label] for k, label in role_labels()],
-        "slot": 15,
     }
 
 
@@ -138,6 +137,8 @@ def planner_texts() -> dict:
         "refused": _("Not saved: %(message)s"),
         "stale": _("Someone else changed “%(title)s” meanwhile. It is reloaded as it is now; make your change again."),
         "gone": _("This meeting no longer exists or you may not change it."),
+        "stale_panel": _("Someone else changed “%(title)s” meanwhile; the timeline now shows their version. "
+                         "Save again to replace it with what you see here, or close to keep theirs."),
         "network": _("Could not reach the server; nothing was saved."),
         "undone": _("Undone: %(what)s"),
         "nothing_to_undo": _("Nothing to undo."),
@@ -159,8 +160,6 @@ def planner_texts() -> dict:
         "remove_item": _("Remove item %(n)s"),
         "title_required": _("Give the meeting a title."),
         "ends_after": _("The meeting must end after it starts."),
-        "busy_loading": _("Loading busy times…"),
-        "busy_shown": _("Busy times of the people and rooms of “%(title)s” are shaded."),
         "busy_person_label": _("%(person)s busy"),
         "busy_room_label": _("Not available"),
         "proposal_loaded": _("Proposal with %(n)s draft meetings shown; accept them all or one by one."),
@@ -169,7 +168,6 @@ def planner_texts() -> dict:
         "proposing": _("Asking the scheduler for a proposal…"),
         "accept": _("Accept “%(title)s”"),
         "draft": _("Draft"),
-        "hosts": _("Hosts:"),
         "cancelled_flag": _("Cancelled"),
         "person_day": _("%(name)s's day"),
     }

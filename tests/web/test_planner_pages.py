@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -67,3 +68,38 @@ def test_before_confirmation_the_planner_offers_the_first_preferred_window(db):
     window = visit.preferred_windows.first()
     days = planner_days(visit)
     assert days[0] == window.start and days[-1] == window.end
+
+
+def _add_meetings(visit, n: int) -> None:
+    from datetime import timedelta
+
+    from events.models import Room
+    from tests.factories import RoomFactory
+    from visits import services as visit_services
+
+    from .conftest import local
+
+    rooms = list(Room.objects.all()) + [RoomFactory(name=f"Extra {i}") for i in range(2)]
+    for i in range(n):
+        start = local(visit.day, 13) + timedelta(minutes=30 * (i // len(rooms)))
+        visit_services.programme_meeting_create(visit=visit, title=f"Slot {i}", starts_at=start,
+                                                ends_at=start + timedelta(minutes=30), room=rooms[i % len(rooms)])
+
+
+def test_the_planner_page_costs_the_same_queries_for_3_or_30_meetings(client, coordinator, confirmed_visit):
+    """Rooms, people and the programme are each one query (plus prefetches), not one per meeting."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(coordinator)
+    url = f"/staff/visits/{confirmed_visit.pk}/"
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    _add_meetings(confirmed_visit, 27)
+    with CaptureQueriesContext(connection) as large:
+        started = time.perf_counter()
+        body = client.get(url).content.decode()
+        elapsed = time.perf_counter() - started
+    assert body.count('data-testid="timeline-block"') == 30
+    print(f"planner page: {len(small)} queries for 3 meetings, {len(large)} for 30 ({elapsed * 1000:.0f} ms, printed only)")
+    assert len(large) == len(small)
