@@ -6,3 +6,11 @@ class ApiConfig(AppConfig):
 
     name = "api"
     verbose_name = "API"
+
+    def ready(self):
+        from core.auth import authenticator_register
+
+        from .auth import token_user
+
+        # The single-meeting .ics download accepts the API token like the API does.
+        authenticator_register(token_user)

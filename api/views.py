@@ -25,10 +25,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.links import absolute
 from directory.models import Organisation, Person, Topic
 from directory.services import person_rotate_feed_token
 from events import services as event_services
-from events.links import absolute
 from events.models import Participation, Room, Venue
 from events.selectors import event_list, meeting_list
 from visits import services as visit_services

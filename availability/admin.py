@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from directory.errors import DomainError
+from core.errors import DomainError
 
 from . import services
 from .fetch import check_url_shape

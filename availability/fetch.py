@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
-from directory.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 from .errors import FeedError
 

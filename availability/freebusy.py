@@ -23,7 +23,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from directory.models import Person
-from events.feeds import FeedThrottle
+from events.feeds import throttled_response
 from events.ical import PRODID
 from events.models import Meeting, Participation
 
@@ -75,12 +75,9 @@ def person_freebusy_feed(request: HttpRequest, token: str) -> HttpResponse:
     person = Person.objects.filter(feed_token=token).first() if token and len(token) <= 64 else None
     if person is None:
         raise Http404
-    throttle = FeedThrottle()
-    if not throttle.allow_request(request, None):
-        response = HttpResponse("Too many requests for this calendar; try again later.\n", status=429,
-                                content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(max(1, int(throttle.wait() or 1)))
-        return response
+    limited = throttled_response(request)
+    if limited is not None:
+        return limited
     start = datetime.combine(djtz.now().astimezone(UTC).date(), time(0), tzinfo=UTC)
     end = start + timedelta(days=settings.VISITDESK_BUSY_HORIZON_DAYS)
     body, changed = render_freebusy(person=person, start=start, end=end)

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import models, transaction
 
-from directory.errors import ValidationFailed
+from core.errors import ValidationFailed
 from directory.models import Person
 from events.models import Meeting, Room
 

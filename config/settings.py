@@ -250,6 +250,15 @@ else:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
 # --- REST API ---------------------------------------------------------------------------------
+# One rate table for the API (DRF throttles), the pages and the calendar feeds (core.throttle).
+VISITDESK_THROTTLE_RATES = {
+    "visit_request": env_str("VISITDESK_THROTTLE_VISIT_REQUEST", "20/hour"),
+    "public": env_str("VISITDESK_THROTTLE_PUBLIC", "120/minute"),
+    "status": env_str("VISITDESK_THROTTLE_STATUS", "60/minute"),
+    "feed": env_str("VISITDESK_THROTTLE_FEED", "120/minute"),
+    # Password guesses on /staff/login/ and /admin/login/, per client address.
+    "login": env_str("VISITDESK_THROTTLE_LOGIN", "10/minute"),
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -271,14 +280,7 @@ REST_FRAMEWORK = {
     # Client address for throttles: REMOTE_ADDR unless told how many trusted proxies sit in front
     # (an unset value would trust a client-supplied X-Forwarded-For and let it dodge throttles).
     "NUM_PROXIES": int(env_str("VISITDESK_NUM_PROXIES", "0")),
-    "DEFAULT_THROTTLE_RATES": {
-        "visit_request": env_str("VISITDESK_THROTTLE_VISIT_REQUEST", "20/hour"),
-        "public": env_str("VISITDESK_THROTTLE_PUBLIC", "120/minute"),
-        "status": env_str("VISITDESK_THROTTLE_STATUS", "60/minute"),
-        "feed": env_str("VISITDESK_THROTTLE_FEED", "120/minute"),
-        # Password guesses on /staff/login/ and /admin/login/, per client address.
-        "login": env_str("VISITDESK_THROTTLE_LOGIN", "10/minute"),
-    },
+    "DEFAULT_THROTTLE_RATES": VISITDESK_THROTTLE_RATES,
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

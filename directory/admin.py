@@ -10,8 +10,9 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
 
+from core.errors import DomainError
+
 from . import services
-from .errors import DomainError
 from .models import Organisation, Person, Topic
 
 

@@ -19,8 +19,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from core.timezones import is_timezone_name
-
-from .tokens import new_url_token
+from core.tokens import new_url_token
 
 
 def default_timezone() -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from .errors import ValidationFailed
+from core.errors import ValidationFailed
+from core.tokens import new_url_token
+
 from .models import Organisation, Person
-from .tokens import new_url_token
 
 
 def person_get_or_create(*, email: str, defaults: dict | None = None) -> tuple[Person, bool]:

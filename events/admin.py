@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone as djtz
 from django.utils.html import format_html
 
-from directory.errors import DomainError
+from core.errors import DomainError
 
 from . import selectors, services
 from .models import AgendaItem, Event, Meeting, MeetingRevision, Participation, Room, Venue

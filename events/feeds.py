@@ -28,15 +28,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.throttling import SimpleRateThrottle
 
+from core.auth import request_user
+from core.links import absolute
 from core.roles import is_coordinator, person_for_user
+from core.throttle import hit_per_url
 from directory.models import Person
 
 from . import ical
-from .links import absolute, meeting_link_for_person, read_meeting_link_token
+from .links import meeting_link_for_person, read_meeting_link_token
 from .models import Meeting, Participation
 from .selectors import meeting_list, meetings_for_person, public_meetings
 
@@ -50,29 +50,14 @@ STATE_MEMO_SECONDS = 300
 GENERATION_KEY = "visitdesk:schedule-generation"
 
 
-class FeedThrottle(SimpleRateThrottle):
-    """The ``feed`` rate per client address and URL.
-
-    Per URL, because many subscribers share the egress addresses of Google or Microsoft; guessing
-    tokens is pointless at 192 bits, hammering one URL is what this stops.
-    """
-
-    scope = "feed"
-
-    def get_cache_key(self, request, view):
-        path = hashlib.sha256(request.path.encode()).hexdigest()[:16]
-        return self.cache_format % {"scope": self.scope, "ident": f"{self.get_ident(request)}:{path}"}
-
-
-def _throttled(request: HttpRequest) -> HttpResponse | None:
-    throttle = FeedThrottle()
-    if throttle.allow_request(request, None):
+def throttled_response(request: HttpRequest) -> HttpResponse | None:
+    """429 with Retry-After once a client polls one URL faster than the ``feed`` rate, else None."""
+    wait = hit_per_url("feed", request)
+    if wait is None:
         return None
-    wait = throttle.wait()
     response = HttpResponse("Too many requests for this calendar; try again later.\n", status=429,
                             content_type="text/plain; charset=utf-8")
-    if wait is not None:
-        response["Retry-After"] = str(max(1, int(wait)))
+    response["Retry-After"] = str(wait)
     return response
 
 
@@ -136,7 +121,7 @@ def serve_feed(
     The request path is part of the ETag (and so of the body cache key): two feeds with the same
     meetings but different readers carry different links.
     """
-    limited = _throttled(request)
+    limited = throttled_response(request)
     if limited is not None:
         return limited
     state = _memoized_state(meetings, feed_key=f"{request.path}|{audience}")
@@ -206,18 +191,6 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _request_user(request: HttpRequest):
-    """The session user, or the user of an ``Authorization: Token …`` header; None when anonymous."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user
-    try:
-        found = TokenAuthentication().authenticate(request)
-    except AuthenticationFailed:
-        return None
-    return found[0] if found else None
-
-
 @require_safe
 def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
     """One meeting as .ics: public-event meetings for anyone, others for staff and participants only.
@@ -228,7 +201,7 @@ def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
     if meeting is None:
         raise Http404
     is_public = meeting.event_id is not None and meeting.event.is_public
-    user = _request_user(request)
+    user = request_user(request)
     person = person_for_user(user)
     privileged = is_coordinator(user) or (
         person is not None and meeting.participations.filter(person=person).exists()

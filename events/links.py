@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
+from core.links import absolute
 
 
 def feed_links(https_url: str) -> dict[str, str]:

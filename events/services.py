@@ -20,8 +20,8 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone as djtz
 
+from core.errors import ValidationFailed
 from core.text import single_line
-from directory.errors import ValidationFailed
 from directory.models import Person, Topic
 
 from . import selectors

@@ -33,22 +33,21 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from core.links import link_for
 from core.text import defang_links, link_html
 from directory.models import Person
 from events.ical import render_invite
-from events.links import absolute, feed_links, meeting_link_for_person
+from events.links import feed_links, meeting_link_for_person
 from events.models import AgendaItem, Meeting, MeetingRevision, Participation
 from visits.links import visit_feed_url, visit_status_url
 from visits.models import Visit
-from visits.selectors import programme_meetings
+from visits.selectors import programme_meetings, visible_meeting_ids
 
 from . import links
 from .models import InviteState, Kind, OutboxMessage
-from .reconcile import VISIBLE_VISIT_STATES
 
 LANGUAGES = ("en", "de")
 DATE_FORMATS = {"en": "l, j F Y", "de": "l, j. F Y"}
@@ -225,14 +224,32 @@ class CalendarMail(EmailMultiAlternatives):
         return msg
 
 
-@dataclass
+@dataclass(frozen=True)
+class Told:
+    """What an invite, update or cancellation tells its one recipient; ``dispatch`` records it once sent.
+
+    ``reset_partstat``: the update asks again, so the old answer is forgotten once it is sent
+    (answers given after ``built_at`` are kept).
+    """
+
+    uid: str
+    sequence: int
+    role: str
+    reset_partstat: bool
+    built_at: datetime
+
+
+@dataclass(frozen=True)
 class Rendered:
+    """One mail as rendered, and (for iTIP mails) what its recipient was told."""
+
     subject: str
     text: str
     html: str
     calendar: bytes | None = None
     method: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    told: Told | None = None
 
 
 def _trusted_links(context: dict):
@@ -288,23 +305,15 @@ def preload(rows: list[OutboxMessage]) -> None:
     participants = set(
         Participation.objects.filter(meeting_id__in=meeting_ids).order_by().values_list("meeting_id", "person_id")
     )
-    now = timezone.now()
+    visible = visible_meeting_ids(meeting_ids=meeting_ids, now=timezone.now())
     for row in rows:
         if row.meeting_id:
             meeting = row.meeting = meetings.get(row.meeting_id)
             row.wanted = (
                 meeting is not None
                 and (row.meeting_id, row.person_id) in participants
-                and meeting_is_visible(meeting, now=now)
+                and row.meeting_id in visible
             )
-
-
-def meeting_is_visible(meeting: Meeting, *, now) -> bool:
-    """The Python twin of ``reconcile.meeting_visible_q`` for one loaded meeting."""
-    if meeting.status != Meeting.Status.SCHEDULED or meeting.ends_at <= now:
-        return False
-    slot = getattr(meeting, "programme_slot", None)  # the reverse one-to-one raises AttributeError when absent
-    return slot is None or slot.visit.status in VISIBLE_VISIT_STATES
 
 
 def is_wanted(row: OutboxMessage) -> bool:
@@ -456,12 +465,9 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         reset_partstat=reset_partstat,
     )
     subject, text, html = render(template, lang, context)
-    row.reset_partstat = reset_partstat  # dispatch forgets the old answer once this is sent
-    row.built_at = timezone.now()
-    row.rendered_sequence = meeting.sequence
-    row.rendered_uid = meeting.uid
-    row.rendered_role = recipient.role
-    return Rendered(subject, text, html, calendar=data, method=method)
+    told = Told(uid=meeting.uid, sequence=meeting.sequence, role=recipient.role, reset_partstat=reset_partstat,
+                built_at=timezone.now())
+    return Rendered(subject, text, html, calendar=data, method=method, told=told)
 
 
 def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
@@ -521,7 +527,7 @@ def _visit(template: str, *, require: tuple[str, ...] = ()):
             opt_out, headers = unsubscribe_headers(person)
             context["opt_out_url"] = opt_out
         if row.kind == Kind.COORDINATOR_NEW_REQUEST:
-            context["admin_url"] = absolute(reverse("admin:visits_visit_change", args=[visit.pk]))
+            context["admin_url"] = link_for("visit-admin", visit)
         subject, text, html = render(template, lang, context)
         return Rendered(subject, text, html, headers=headers)
 

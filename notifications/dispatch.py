@@ -38,7 +38,7 @@ from django.utils import timezone
 from events.services import participant_rsvp_reset
 
 from . import compose
-from .models import IMIP_KINDS, InviteState, Kind, OutboxMessage
+from .models import InviteState, Kind, OutboxMessage
 from .reconcile import reconcile
 from .transports import MailTransport, TransportError
 
@@ -90,10 +90,10 @@ def _finish(row: OutboxMessage, **fields) -> bool:
     return bool(done)
 
 
-def mark_sent(row: OutboxMessage, message_id: str) -> None:
-    """One UPDATE right after the server's 250 (a reminder); an invite also records what was told."""
+def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = None) -> None:
+    """One UPDATE right after the server's 250 (a reminder); an invite also records what was ``told``."""
     now = timezone.now()
-    if row.kind not in IMIP_KINDS:
+    if told is None:
         _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error="")
         return
     with transaction.atomic():
@@ -102,19 +102,19 @@ def mark_sent(row: OutboxMessage, message_id: str) -> None:
         state = InviteState.objects.select_for_update().filter(person_id=row.person_id, meeting_id=row.meeting_id).first()
         if state is None:
             InviteState.objects.create(
-                person_id=row.person_id, meeting_id=row.meeting_id, uid=row.rendered_uid,
-                sequence=row.rendered_sequence, method=method, role=row.rendered_role, told_at=now,
+                person_id=row.person_id, meeting_id=row.meeting_id, uid=told.uid,
+                sequence=told.sequence, method=method, role=told.role, told_at=now,
             )
         else:
-            state.uid, state.sequence, state.method = row.rendered_uid, row.rendered_sequence, method
-            state.role = row.rendered_role or state.role
+            state.uid, state.sequence, state.method = told.uid, told.sequence, method
+            state.role = told.role or state.role
             state.revision += 1
             state.told_at = now
             state.save()
-        if getattr(row, "reset_partstat", False):
+        if told.reset_partstat:
             # The update just sent asked again (PARTSTAT=NEEDS-ACTION): the old answer no longer
             # holds, so feeds and the API stop showing it; an answer given since it was built stays.
-            participant_rsvp_reset(meeting_id=row.meeting_id, person_id=row.person_id, answered_before=row.built_at)
+            participant_rsvp_reset(meeting_id=row.meeting_id, person_id=row.person_id, answered_before=told.built_at)
 
 
 def mark_retry(row: OutboxMessage, error: str) -> None:
@@ -171,10 +171,10 @@ def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | No
         transport.close()  # whatever state the session is in, the next message starts a fresh one
         _finish(row, state=State.FAILED, last_error=f"could not send the message: {_error_text(exc)}"[:4000])
         return "failed"
-    if marks is not None and row.kind not in IMIP_KINDS:
+    if marks is not None and rendered.told is None:
         marks.add(row, message_id)
     else:
-        mark_sent(row, message_id)
+        mark_sent(row, message_id, rendered.told)
     return "sent"
 
 

@@ -16,7 +16,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
-from events.links import absolute
+from core.links import absolute
 
 RSVP_SALT = "notifications.rsvp"
 OPT_OUT_SALT = "notifications.reminders-opt-out"

@@ -34,6 +34,7 @@ from directory.models import Person
 from directory.services import person_get_or_create
 from events.models import Meeting, Participation
 from visits.models import ProgrammeSlot, Visit
+from visits.selectors import VISIBLE_VISIT_STATES, meeting_visible_q
 
 from .models import IMIP_KINDS, InviteState, Kind, OutboxMessage
 
@@ -47,9 +48,6 @@ CHUNK = 500
 #: Cancellation reasons the reconciler itself wrote; such a reminder comes back if it is owed again.
 NOT_OWED = "no longer owed"
 REVIVABLE = (NOT_OWED, "not sent:")
-
-VISIBLE_VISIT_STATES = (Visit.Status.CONFIRMED, Visit.Status.COMPLETED)
-
 
 def settle_delay() -> timedelta:
     return timedelta(seconds=getattr(settings, "VISITDESK_NOTIFY_SETTLE_SECONDS", 60))
@@ -85,14 +83,6 @@ def _cancel_pending(ids: list[int], reason: str) -> int:
             state=State.CANCELLED, last_error=reason, updated_at=timezone.now()
         )
     return done
-
-
-def meeting_visible_q(prefix: str = "") -> Q:
-    """A meeting participants may hear about: scheduled, and standalone or in a confirmed visit."""
-    slot = f"{prefix}programme_slot"
-    return Q(**{f"{prefix}status": Meeting.Status.SCHEDULED}) & (
-        Q(**{f"{slot}__isnull": True}) | Q(**{f"{slot}__visit__status__in": VISIBLE_VISIT_STATES})
-    )
 
 
 def desired_participations(*, now: datetime):

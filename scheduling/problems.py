@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from directory.errors import ValidationFailed
+from core.errors import ValidationFailed
 from directory.models import Person
 from events.models import Room
 

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone as djtz
 
-from directory.errors import ValidationFailed
+from core.errors import ValidationFailed
 from directory.models import Person, Topic
 from events.models import Room
 from visits.models import Visit

@@ -18,7 +18,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone as djtz
 
-from directory.errors import ValidationFailed
+from core.errors import ValidationFailed
 from directory.models import Person
 from events import services as event_services
 from events.models import Meeting, Participation, Room

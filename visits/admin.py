@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localdate
 
+from core.errors import DomainError
+from core.links import link_register
 from core.roles import person_for_user
-from directory.errors import DomainError
 from directory.models import Person
 from events.admin import MeetingAdmin, MeetingForm, local_time
 from events.models import Meeting
@@ -27,6 +28,10 @@ from .links import visit_feed_url, visit_status_url
 from .models import Delegation, PreferredWindow, ProgrammeSlot, Visit, VisitMessage
 
 OPEN_STATUSES = (Visit.Status.REQUESTED, Visit.Status.CONFIRMED)
+
+
+# Mails to coordinators link the visit's admin page; the admin says where that is (core.links).
+link_register("visit-admin", lambda visit: reverse("admin:visits_visit_change", args=[visit.pk]))
 
 
 def acting_person(request) -> Person | None:

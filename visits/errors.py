@@ -1,4 +1,4 @@
-from directory.errors import DomainError
+from core.errors import DomainError
 
 
 class InvalidTransition(DomainError):

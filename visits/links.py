@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from events.links import absolute
+from core.links import absolute, link_for
 
 
 def visit_status_url(visit) -> str:
-    return absolute(reverse("web:visit-status", kwargs={"token": visit.status_token}))
+    """The requester's status page: a page of the ``web`` interface, which registers where it lives."""
+    return link_for("visit-status", visit)
 
 
 def visit_feed_url(visit) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from core.tokens import new_url_token
 from directory.models import Language, Organisation, Person, Topic, default_timezone, validate_timezone
-from directory.tokens import new_url_token
 from events.models import Meeting, Venue
 
 

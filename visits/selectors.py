@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
 
 from directory.models import Person
 from events.models import Meeting
 from events.selectors import feed_window_q, meeting_list
 
 from .models import Visit
+
+# --- which meetings participants may hear about ------------------------------------------------
+
+#: A programme meeting is announced (invites, reminders, updates) only once its visit is confirmed.
+VISIBLE_VISIT_STATES = (Visit.Status.CONFIRMED, Visit.Status.COMPLETED)
+
+
+def meeting_visible_q(prefix: str = "") -> Q:
+    """The one rule: scheduled, and standalone or in a confirmed (or completed) visit.
+
+    ``prefix`` lets other models filter on it (``"meeting__"`` for participations). The outbox
+    decides what is owed with it (``notifications.reconcile``) and re-checks rows before sending
+    with ``visible_meeting_ids`` (``notifications.compose``): one definition, no Python twin.
+    """
+    slot = f"{prefix}programme_slot"
+    return Q(**{f"{prefix}status": Meeting.Status.SCHEDULED}) & (
+        Q(**{f"{slot}__isnull": True}) | Q(**{f"{slot}__visit__status__in": VISIBLE_VISIT_STATES})
+    )
+
+
+def visible_meeting_ids(*, meeting_ids, now: datetime) -> set[int]:
+    """Of ``meeting_ids``, those participants may hear about now (visible and not yet over)."""
+    return set(
+        Meeting.objects.filter(meeting_visible_q(), pk__in=meeting_ids, ends_at__gt=now)
+        .order_by().values_list("pk", flat=True)
+    )
 
 
 def visit_list() -> QuerySet[Visit]:

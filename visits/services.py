@@ -21,11 +21,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone as djtz
 
+from core.errors import ValidationFailed
 from core.text import single_line
-from directory.errors import ValidationFailed
+from core.tokens import new_url_token
 from directory.models import Organisation, Person, Topic
 from directory.services import organisation_get_or_create, person_create_from_request
-from directory.tokens import new_url_token
 from events import services as event_services
 from events.models import Meeting
 

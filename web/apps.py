@@ -6,3 +6,11 @@ class WebConfig(AppConfig):
 
     name = "web"
     verbose_name = "Web pages"
+
+    def ready(self):
+        from django.urls import reverse
+
+        from core.links import link_register
+
+        # Mails and the admin link the requester's status page without knowing it is a web page.
+        link_register("visit-status", lambda visit: reverse("web:visit-status", kwargs={"token": visit.status_token}))

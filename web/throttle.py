@@ -1,54 +1,16 @@
-"""Per-client rate limits for the public pages, sharing the API's configured rates.
+"""Per-client rate limits for the public pages: the page-shaped 429 around ``core.throttle``.
 
-A fixed window counted in the cache (Redis in production, so every web process sees the same
-count). The rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` so one setting governs a
-scope on both the API and the pages; the counters are separate because a form post and an API
-call are different clients' habits.
+The counting and the rate table (``VISITDESK_THROTTLE_RATES``, shared with the API and the feeds)
+live in ``core.throttle``; this module only decides which requests count and renders the answer.
 """
 
 from __future__ import annotations
 
-import time
 from functools import wraps
 
-from django.conf import settings
-from django.core.cache import cache
 from django.shortcuts import render
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"20/hour"`` → (20, 3600), the format DRF uses."""
-    count, period = rate.split("/")
-    return int(count), _PERIODS[period[0]]
-
-
-def client_ip(request) -> str:
-    """REMOTE_ADDR only: a forwarded-for header is written by the client and would let it pick its key.
-
-    Behind a reverse proxy, the proxy must set REMOTE_ADDR (e.g. gunicorn ``--forwarded-allow-ips``).
-    """
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
-def hit(scope: str, ident: str) -> int | None:
-    """Count one request; the seconds to wait if the client is over its limit, else None."""
-    limit, period = parse_rate(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope])
-    window = int(time.time() // period)
-    key = f"web-throttle:{scope}:{ident}:{window}"
-    # add() creates the counter atomically with its expiry; incr() is atomic on Redis.
-    if cache.add(key, 1, timeout=period + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, timeout=period + 1)
-            count = 1
-    if count > limit:
-        return max(1, (window + 1) * period - int(time.time()))
-    return None
+from core.throttle import client_ip, hit
 
 
 def throttled(scope: str, *, methods: tuple[str, ...] = ("GET", "POST"), when=None):

@@ -20,7 +20,7 @@ from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
 
-from directory.errors import ValidationFailed
+from core.errors import ValidationFailed
 from directory.models import Person
 from directory.services import person_mark_reviewed, person_merge, person_same_address
 from notifications import dispatch
@@ -151,8 +151,8 @@ def test_acknowledgements_are_limited_per_recipient_address(director, settings):
 
 
 def test_admin_login_is_throttled_like_staff_login(settings):
-    rates = dict(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], login="3/minute")
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    rates = dict(settings.VISITDESK_THROTTLE_RATES, login="3/minute")
+    settings.VISITDESK_THROTTLE_RATES = rates
     UserFactory(username="admin", password="correct-horse-42", is_staff=True)
     ip = f"10.252.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
     client = Client(REMOTE_ADDR=ip)

@@ -273,7 +273,7 @@ def test_connects_to_the_checked_address_and_sends_the_real_host(server, monkeyp
 @pytest.mark.parametrize("url", ["ftp://example.org/x.ics", "file:///etc/passwd", "https://user:pw@example.org/x.ics",
                                  "not a url"])
 def test_only_http_addresses_are_accepted(url):
-    from directory.errors import ValidationFailed
+    from core.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed):
         fetch_module.check_url_shape(url)

@@ -13,7 +13,6 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone as djtz
 from django.utils.module_loading import import_string
 
-from events.feeds import FeedThrottle
 from events.services import AgendaSpec, ParticipantSpec, meeting_create
 from tests.factories import EventFactory, PersonFactory, RoomFactory, TopicFactory
 
@@ -47,7 +46,7 @@ def feed_cache(monkeypatch):
         fresh = _private_cache()
         used.append(fresh)
         monkeypatch.setattr("events.feeds.cache", fresh)
-        monkeypatch.setattr(FeedThrottle, "cache", fresh)
+        monkeypatch.setattr("core.throttle.cache", fresh)
         return fresh
 
     reset()

@@ -17,7 +17,7 @@ from django.utils.http import http_date
 from rest_framework.authtoken.models import Token
 
 from directory.services import person_rotate_feed_token
-from events.feeds import STATE_MEMO_SECONDS, FeedThrottle
+from events.feeds import STATE_MEMO_SECONDS
 from events.links import meeting_ics_url, meeting_link_for_person, person_feed_url, public_feed_url
 from events.models import Meeting, MeetingICal
 from events.services import (
@@ -420,8 +420,8 @@ def test_cached_feed_equals_a_fresh_render(client, subscribed, feed_cache):
 # --- abuse ---------------------------------------------------------------------------------------
 
 
-def test_feeds_are_throttled(client, subscribed, monkeypatch):
-    monkeypatch.setattr(FeedThrottle, "THROTTLE_RATES", {"feed": "3/minute"})
+def test_feeds_are_throttled(client, subscribed, settings):
+    settings.VISITDESK_THROTTLE_RATES = {**settings.VISITDESK_THROTTLE_RATES, "feed": "3/minute"}
     url = subscribed[2]
     statuses = [_get(client, url).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from directory.errors import ValidationFailed
+from core.errors import ValidationFailed
 from directory.models import Person
 from directory.services import person_get_or_create
 from events import services

@@ -20,8 +20,9 @@ from django.views.decorators.http import require_POST
 
 from availability import services
 from availability.models import Absence, ExternalCalendar, HoursException, WeeklyHours
-from directory.errors import DomainError
-from events.links import absolute, feed_links
+from core.errors import DomainError
+from core.links import absolute
+from events.links import feed_links
 
 from ..availability_forms import AbsenceForm, CalendarForm, ExceptionForm, WeeklyHoursForm, format_intervals
 

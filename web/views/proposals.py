@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from directory.errors import DomainError
+from core.errors import DomainError
 from directory.models import Person
 from scheduling import services as scheduling_services
 from scheduling.models import Proposal, ProposalItem

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from directory.errors import DomainError, ValidationFailed
+from core.errors import DomainError, ValidationFailed
 from events.links import feed_links, public_feed_url
 from events.selectors import upcoming_public_events
 from visits import services as visit_services

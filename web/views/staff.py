@@ -22,8 +22,8 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
 from core.roles import can_use_admin, is_coordinator, person_for_user
-from directory.errors import DomainError
 from directory.models import Person
 from directory.services import person_rotate_feed_token
 from events import services as event_services
