@@ -9,9 +9,11 @@ class ScheduleConflict(DomainError):
     code = "schedule_conflict"
     status = 409
 
-    def __init__(self, message: str, *, conflicts: list[dict]):
+    def __init__(self, message: str, *, conflicts: list[dict], meetings: list | None = None):
         super().__init__(message, detail={"conflicts": conflicts})
         self.conflicts = conflicts
+        #: the conflicting Meeting objects (not serialised): lets a form name them in local time
+        self.meetings = meetings or []
 
 
 class MeetingCancelled(DomainError):

@@ -96,21 +96,43 @@ def _conflict_error(conflicts: list[Meeting], reasons: dict[int, str]) -> Schedu
         for m in conflicts
     ]
     names = ", ".join(f"“{c['title']}” ({c['reason']})" for c in described)
-    return ScheduleConflict(f"Overlaps with {names}.", conflicts=described)
+    return ScheduleConflict(f"Overlaps with {names}.", conflicts=described, meetings=conflicts)
+
+
+def meeting_times_check(*, starts_at: datetime, ends_at: datetime, timezone: str, room: Room | None) -> None:
+    """The rules on times every meeting write checks (offset, order, zone, the room's opening hours).
+
+    Public so that a form can ask before saving (the admin) and show ``ValidationFailed.field``.
+    """
+    _validate_times(starts_at=starts_at, ends_at=ends_at, tz=timezone, room=room)
+
+
+def meeting_overlap_check(
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    room_id: int | None,
+    person_ids: Iterable[int],
+    exclude_meeting_id: int | None = None,
+) -> None:
+    """The overlap check every meeting write runs first: ``ScheduleConflict`` naming the clashes.
+
+    ``person_ids``: the people whose time the meeting would occupy (``Participation.blocks_time``).
+    The conflicting meetings are on ``error.meetings`` (each with ``conflict_reason``) for forms.
+    """
+    found = selectors.meeting_conflicts(
+        starts_at=starts_at, ends_at=ends_at, room_id=room_id, person_ids=list(person_ids),
+        exclude_meeting_id=exclude_meeting_id,
+    )
+    if found:
+        raise _conflict_error(list(found), {m.pk: m.conflict_reason for m in found})
 
 
 def _raise_if_conflicts(*, meeting: Meeting, blocking_person_ids: Iterable[int]) -> None:
     if meeting.status != Meeting.Status.SCHEDULED:
         return
-    found = selectors.meeting_conflicts(
-        starts_at=meeting.starts_at,
-        ends_at=meeting.ends_at,
-        room_id=meeting.room_id,
-        person_ids=list(blocking_person_ids),
-        exclude_meeting_id=meeting.pk,
-    )
-    if found:
-        raise _conflict_error(list(found), {m.pk: m.conflict_reason for m in found})
+    meeting_overlap_check(starts_at=meeting.starts_at, ends_at=meeting.ends_at, room_id=meeting.room_id,
+                          person_ids=blocking_person_ids, exclude_meeting_id=meeting.pk)
 
 
 def _guarded_write(*, meeting: Meeting, blocking_person_ids: Iterable[int], write) -> None:

@@ -2,13 +2,12 @@
 
 Status changes are actions that call ``visits.services`` (so they are checked against the state
 machine, cancel the programme and notify people); a refused transition is reported as a message,
-never a 500. The meeting admin from ``events`` is extended here with the visit a meeting belongs to,
-so a programme can be built from the visit page without ``events`` knowing that visits exist.
+never a 500. The Meeting admin (with the visit a meeting belongs to, so a programme can be built
+from the visit page without ``events`` knowing that visits exist) is ``admin_meetings``.
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpResponseRedirect
@@ -20,15 +19,12 @@ from core.errors import DomainError
 from core.links import link_register
 from core.roles import person_for_user
 from directory.models import Person
-from events.admin import MeetingAdmin, MeetingForm, local_time
-from events.models import Meeting
+from events.admin import local_time
 
 from . import services
+from .admin_meetings import OPEN_STATUSES  # also registers the one Meeting admin
 from .links import visit_feed_url, visit_status_url
 from .models import Delegation, PreferredWindow, ProgrammeSlot, Visit, VisitMessage
-
-OPEN_STATUSES = (Visit.Status.REQUESTED, Visit.Status.CONFIRMED)
-
 
 # Mails to coordinators link the visit's admin page; the admin says where that is (core.links).
 link_register("visit-admin", lambda visit: reverse("admin:visits_visit_change", args=[visit.pk]))
@@ -309,58 +305,3 @@ class VisitMessageAdmin(admin.ModelAdmin):
     @admin.display(description="message")
     def short_body(self, obj) -> str:
         return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
-
-
-# --- meetings, seen from the programme -------------------------------------------------------
-
-
-class ProgrammeMeetingForm(MeetingForm):
-    visit = forms.ModelChoiceField(
-        queryset=Visit.objects.filter(status__in=OPEN_STATUSES).select_related("delegation"),
-        required=False,
-        help_text="Put the meeting into this visit's programme (requested or confirmed visits).",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        slot = ProgrammeSlot.objects.filter(meeting_id=self.instance.pk).select_related("visit").first()
-        if slot is not None:
-            self.fields["visit"].queryset = Visit.objects.filter(pk=slot.visit_id) | self.fields["visit"].queryset
-            self.initial.setdefault("visit", slot.visit_id)
-
-
-admin.site.unregister(Meeting)
-
-
-@admin.register(Meeting)
-class ProgrammeMeetingAdmin(MeetingAdmin):
-    form = ProgrammeMeetingForm
-    list_display = [*MeetingAdmin.list_display, "visit"]
-    list_filter = [*MeetingAdmin.list_filter, "programme_slot__visit__status"]
-    search_fields = [*MeetingAdmin.search_fields, "programme_slot__visit__reference"]
-    list_select_related = [*MeetingAdmin.list_select_related, "programme_slot__visit"]
-    fieldsets = [
-        (None, {"fields": ["title", "kind", "visit", "event", "description"]}),
-        *MeetingAdmin.fieldsets[1:],
-    ]
-
-    @admin.display(description="visit", ordering="programme_slot__visit__reference")
-    def visit(self, obj) -> str:
-        slot = getattr(obj, "programme_slot", None)
-        return slot.visit.reference if slot else "–"
-
-    def create_meeting(self, request, form, fields):
-        visit = form.cleaned_data.get("visit")
-        if visit is None:
-            return super().create_meeting(request, form, fields)
-        return services.programme_meeting_create(visit=visit, **fields)
-
-    def _save_participants(self, meeting, formset) -> None:
-        super()._save_participants(meeting, formset)
-        # Delegation members added here block their time as through the API; a clash is a DomainError,
-        # which MeetingAdmin.changeform_view shows on the form after rolling the save back.
-        services.programme_sync_delegates(meeting=meeting)
-
-    def after_save(self, request, form, obj, change):
-        if change and "visit" in form.changed_data:
-            services.programme_meeting_attach(visit=form.cleaned_data.get("visit"), meeting=obj)

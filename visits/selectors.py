@@ -68,3 +68,8 @@ def visit_with_programme(*, visit: Visit) -> Visit:
 def visits_visible_to_person(*, person: Person) -> QuerySet[Visit]:
     """A host sees the visits whose programme they take part in."""
     return visit_list().filter(programme__meeting__participations__person=person).distinct()
+
+
+def delegation_people_ids(visit: Visit) -> set[int]:
+    """The delegation's members and lead: the people a programme meeting occupies exclusively."""
+    return set(visit.delegation.members.values_list("pk", flat=True)) | {visit.delegation.lead_id} - {None}

@@ -31,6 +31,7 @@ from events.models import Meeting
 
 from .errors import InvalidTransition
 from .models import Delegation, PreferredWindow, ProgrammeSlot, ReferenceCounter, Visit, VisitMessage
+from .selectors import delegation_people_ids
 from .signals import announce_visit_change
 
 S = Visit.Status
@@ -275,7 +276,7 @@ def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
         raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
     meeting_fields.setdefault("timezone", visit.timezone)
     # Delegation members travel together: in their programme they block time like hosts (409 on overlap).
-    members = _delegate_ids(visit)
+    members = delegation_people_ids(visit)
     meeting_fields["participants"] = [
         replace(p, exclusive=p.exclusive or p.person.pk in members) for p in meeting_fields.get("participants", ())
     ]
@@ -284,17 +285,13 @@ def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
     return meeting
 
 
-def _delegate_ids(visit: Visit) -> set[int]:
-    return set(visit.delegation.members.values_list("pk", flat=True)) | {visit.delegation.lead_id} - {None}
-
-
 @transaction.atomic
 def programme_sync_delegates(*, meeting: Meeting) -> None:
     """Mark the meeting's participants who belong to its visit's delegation as exclusive (or none,
     when the meeting is in no programme). Call after changing a programme meeting's participants;
     a member already busy at that time makes it a ``ScheduleConflict`` naming the other meeting."""
     slot = ProgrammeSlot.objects.filter(meeting=meeting).select_related("visit__delegation").first()
-    members = _delegate_ids(slot.visit) if slot else set()
+    members = delegation_people_ids(slot.visit) if slot else set()
     event_services.participants_set_exclusive(meeting=meeting, person_ids=members)
 
 
