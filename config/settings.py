@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "events",
     "availability",
     "visits",
+    "calendars",
     "scheduling",
     "notifications",
     # Interfaces: depend on the domain apps, nothing depends on them.
@@ -220,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stuck-sending": {"task": "notifications.recover_stuck", "schedule": timedelta(minutes=5)},
     "complete-past-visits": {"task": "visits.complete_past_visits", "schedule": crontab(minute=17)},
     "sync-external-calendars": {"task": "availability.sync_due_calendars", "schedule": timedelta(minutes=5)},
+    # Render on write has a safety net: fragments a lost message or a bulk import left stale.
+    "render-stale-calendar-fragments": {"task": "calendars.render_stale", "schedule": timedelta(minutes=10)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The file-backed scheduler that creates VAR_DIR when beat starts (it may not exist yet).
@@ -322,6 +325,9 @@ VISITDESK_NOTIFY_SETTLE_SECONDS = int(env_str("VISITDESK_NOTIFY_SETTLE_SECONDS",
 VISITDESK_OUTBOX_MARK_EVERY = int(env_str("VISITDESK_OUTBOX_MARK_EVERY", "1"))
 VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DAYS", "30"))
 VISITDESK_FEED_REFRESH = "PT1H"
+# A feed read renders at most this many stale VEVENT fragments itself; with more it answers 503 +
+# Retry-After and leaves them to the worker (calendars.fragments).
+VISITDESK_FEED_RENDER_ON_READ = int(env_str("VISITDESK_FEED_RENDER_ON_READ", "500"))
 # Busy times imported from people's own calendars (availability app).
 VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = env_bool("VISITDESK_BUSY_FETCH_ALLOW_PRIVATE", False)
 VISITDESK_BUSY_FETCH_TIMEOUT = float(env_str("VISITDESK_BUSY_FETCH_TIMEOUT", "15"))

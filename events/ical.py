@@ -467,7 +467,7 @@ def render_invite(meeting: Meeting, *, method: str, recipient: Participation | P
 # --- pre-rendered fragments ------------------------------------------------------------------
 
 
-def _settings_digest() -> str:
+def fragment_version() -> str:
     """Stored fragments depend on the renderer and on the settings baked into them."""
     basis = "|".join([RENDERER_VERSION, settings.SITE_URL, settings.VISITDESK_ORGANIZER_EMAIL,
                       settings.VISITDESK_ORGANIZER_NAME])
@@ -476,7 +476,7 @@ def _settings_digest() -> str:
 
 def fragments_refresh(meetings: Sequence[Meeting]) -> dict[int, MeetingICal]:
     """Render both audiences of ``meetings`` (``meeting_list()`` rows) and store them; one upsert."""
-    version = _settings_digest()
+    version = fragment_version()
     rows = [
         MeetingICal(
             meeting_id=m.pk,
@@ -509,7 +509,7 @@ class FeedState:
 
     def etag_basis(self) -> str:
         stamp = self.last_change.isoformat() if self.last_change else "-"
-        return f"{RENDERER_VERSION}|{_settings_digest()}|{stamp}|{self.count}|{self.id_sum}"
+        return f"{RENDERER_VERSION}|{fragment_version()}|{stamp}|{self.count}|{self.id_sum}"
 
 
 def feed_state(meetings: QuerySet[Meeting]) -> FeedState:
@@ -545,7 +545,7 @@ def render_cached_feed(meetings: QuerySet[Meeting], *, name: str, audience: str 
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
     if state is None:
         state = feed_state(meetings)
-    current = Q(ical__version=_settings_digest(), ical__rendered_for=F("updated_at"))
+    current = Q(ical__version=fragment_version(), ical__rendered_for=F("updated_at"))
     rows = list(
         Meeting.objects.filter(pk__in=meetings.values("pk"))
         .order_by("pk")  # stable, and lets PostgreSQL merge-join on primary keys instead of sorting 10 MB of text

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["core", "directory", "events", "availability", "visits", "scheduling", "notifications"]
+LAYERS = ["core", "directory", "events", "availability", "visits", "calendars", "scheduling", "notifications"]
 INTERFACES = ["api", "web"]
 ALL = LAYERS + INTERFACES
 
