@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-_authenticators: list[Callable[[Any], Any]] = []
+from django.http import HttpRequest
+
+_authenticators: list[Callable[[HttpRequest], Any]] = []
 
 
-def authenticator_register(authenticate: Callable[[Any], Any]) -> None:
+def authenticator_register(authenticate: Callable[[HttpRequest], Any]) -> None:
     """``authenticate(request)`` returns a user or None (never raises for bad credentials)."""
     if authenticate not in _authenticators:
         _authenticators.append(authenticate)
 
 
-def request_user(request) -> Any:
+def request_user(request: HttpRequest) -> Any:
     """The session user, else the first registered authenticator's user; None when anonymous."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:

@@ -17,6 +17,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -27,12 +28,12 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period[0]]
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     """REMOTE_ADDR only: a forwarded-for header is written by the client and would let it pick its key.
 
     Behind a reverse proxy, the proxy must set REMOTE_ADDR (e.g. gunicorn ``--forwarded-allow-ips``).
     """
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
 def hit(scope: str, ident: str) -> int | None:
@@ -40,11 +41,12 @@ def hit(scope: str, ident: str) -> int | None:
     limit, period = parse_rate(settings.VISITDESK_THROTTLE_RATES[scope])
     window = int(time.time() // period)
     key = f"throttle:{scope}:{ident}:{window}"
+    count: int
     if cache.add(key, 1, timeout=period + 1):
         count = 1
     else:
         try:
-            count = cache.incr(key)
+            count = int(cache.incr(key))
         except ValueError:  # expired between add() and incr()
             cache.add(key, 1, timeout=period + 1)
             count = 1
@@ -53,7 +55,7 @@ def hit(scope: str, ident: str) -> int | None:
     return None
 
 
-def hit_per_url(scope: str, request) -> int | None:
+def hit_per_url(scope: str, request: HttpRequest) -> int | None:
     """``hit`` keyed by client address *and* URL path.
 
     For calendar feeds: many subscribers share the egress addresses of Google or Microsoft;
