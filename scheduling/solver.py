@@ -24,9 +24,11 @@ first), (2) minimise optional-attendee overlap minutes, (3) a weighted mix of ea
 rooms used by the delegation, a lunch break per person and day inside the lunch window, and a
 walking gap between consecutive meetings of the same person in different buildings.
 
-Determinism: the search is single-threaded-interleaved (``interleave_search``) with a fixed seed, so
-the same problem gives the same answer whenever each stage ends by optimality or by the
-deterministic work limit (``work_limit``); only a stage cut by the wall-clock limit can differ.
+Determinism: the search is CP-SAT's interleaved portfolio (``interleave_search``) with a fixed seed,
+so the same problem gives the same answer whenever each stage ends by optimality, and always under a
+deterministic work limit (``work_limit``: one round per stage); only a stage cut by the wall-clock
+limit can differ. Under a wall-clock limit the optional-overlap stage restarts from its best schedule
+with the next seed in growing rounds, because a single trajectory stalls on hard instances.
 """
 
 from __future__ import annotations
