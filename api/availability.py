@@ -12,6 +12,7 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -239,9 +240,15 @@ def check_meeting_change(request, meeting: Meeting, data) -> bool | None:
     starts_at, ends_at = data.get("starts_at", meeting.starts_at), data.get("ends_at", meeting.ends_at)
     room = data.get("room", meeting.room)
     moved = (starts_at, ends_at) != (meeting.starts_at, meeting.ends_at)
-    before = set(meeting.participations.filter(role__in=Participation.BLOCKING_ROLES).values_list("person_id", flat=True))
+    # people whose time the meeting occupies: chairs, hosts, presenters and exclusive guests
+    blockers = Q(role__in=Participation.BLOCKING_ROLES) | Q(exclusive=True)
+    before = set(meeting.participations.filter(blockers).values_list("person_id", flat=True))
     if "participants" in data:
-        people = _blocking_people(data["participants"])
+        exclusive = set(meeting.participations.filter(exclusive=True).values_list("person_id", flat=True))
+        people = _blocking_people(data["participants"]) + [
+            p["person"] for p in data["participants"]
+            if p["person"].pk in exclusive and p["role"] not in Participation.BLOCKING_ROLES
+        ]
     else:
         people = list(Person.objects.filter(pk__in=before))
     if not moved:

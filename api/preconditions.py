@@ -43,11 +43,8 @@ def check_if_match(request, meeting: Meeting) -> None:
 
     Weak tags (``W/"…"``) never match: If-Match uses the strong comparison (RFC 9110 §13.1.1).
     """
-    header = request.headers.get("If-Match")
-    if header is None:
-        return
-    tags = _listed_tags(header)
-    if "*" in tags:
+    tags = _listed_tags(request.headers.get("If-Match") or "")
+    if not tags or "*" in tags:  # no header, or an empty one: an unconditional write
         return
     current = Meeting.objects.select_for_update().get(pk=meeting.pk)
     if etag(current) not in tags:

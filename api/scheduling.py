@@ -363,6 +363,7 @@ def _render(proposal, code=status.HTTP_200_OK, serializer=ProposalSerializer, **
 
 
 class VisitProposalsView(SchedulingView):
+    pagination_class = None  # a visit has a handful of proposals; the planner reads the plain list
     @extend_schema(tags=["scheduling"], request=ProposalCreateSerializer, responses={201: ProposalSerializer},
                    summary="Propose the visit's whole programme (stored as a draft with a reason per item)")
     def post(self, request, pk: int):

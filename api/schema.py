@@ -26,6 +26,9 @@ class VisitdeskAutoSchema(AutoSchema):
                 "Conflict: an overlapping room or host (`error.conflicts` names the meetings), an illegal "
                 "status transition, an object still in use, or an Idempotency-Key still being processed."
             )
+        if getattr(view, "conditional_writes", False) and self.method in ("POST", "PUT", "PATCH") \
+                and not self._is_create_operation():
+            codes["412"] = "Stale: `If-Match` names a version the object no longer has; read it again (ETag)."
         if self.method == "POST" and self._is_create_operation():
             codes["422"] = "The Idempotency-Key was used before with a different body."
         if getattr(view, "throttle_scope", None) or view.get_throttles():

@@ -77,7 +77,7 @@ class ErrorSerializer(serializers.Serializer):
 class TopicSerializer(ModelSerializer):
     class Meta:
         model = Topic
-        fields = ["id", "name", "slug", "description"]
+        fields = ["id", "name", "slug", "description", "meeting_minutes"]
 
 
 class OrganisationSerializer(ModelSerializer):

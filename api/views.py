@@ -311,6 +311,7 @@ class MeetingViewSet(
 ):
     serializer_class = s.MeetingSerializer
     visible_ids = staticmethod(visibility.meeting_ids)
+    conditional_writes = True  # ETag on reads, If-Match on writes (api/preconditions.py)
     filterset_class = MeetingFilter
     ordering_fields = ["starts_at", "ends_at", "title", "updated_at"]
 

@@ -38,7 +38,7 @@ class VisitLinksSerializer(serializers.Serializer):
     status_url = serializers.URLField()
     calendar_url = serializers.URLField()
     webcal_url = serializers.CharField()
-    rotated = serializers.ListField(child=serializers.ChoiceField(choices=LINKS))
+    rotated = serializers.ListField(child=serializers.CharField(), help_text="The links replaced by this call.")
 
 
 @extend_schema(tags=["visits"])

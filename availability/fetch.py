@@ -65,8 +65,8 @@ def _public(address: str) -> bool:
                                  or ip.is_private or ip.is_unspecified)
 
 
-def resolve_checked(host: str, port: int) -> str:
-    """One address of ``host`` to connect to, after checking all of them."""
+def resolve_checked(host: str, port: int) -> list[str]:
+    """The addresses of ``host`` to connect to (in resolver order), after checking all of them."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -78,25 +78,37 @@ def resolve_checked(host: str, port: int) -> str:
         refused = [a for a in addresses if not _public(a)]
         if refused:
             raise FeedError(f"Refusing to fetch from {host!r}: it resolves to a private or local address.")
-    return addresses[0]
+    return list(dict.fromkeys(addresses))
+
+
+def _connect_checked(addresses: list[str], port: int, timeout: float) -> socket.socket:
+    """Connect to the first checked address that answers (a host may list IPv6 first on a machine
+    without IPv6 routes); never to a name, which a second lookup could resolve elsewhere."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            error = exc
+    raise error or OSError("no address")
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host, port, *, address: str, timeout: float):
+    def __init__(self, host, port, *, addresses: list[str], timeout: float):
         super().__init__(host, port, timeout=timeout)
-        self._address = address
+        self._addresses = addresses
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect_checked(self._addresses, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, port, *, address: str, timeout: float):
+    def __init__(self, host, port, *, addresses: list[str], timeout: float):
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
+        self._addresses = addresses
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _connect_checked(self._addresses, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -110,9 +122,10 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
         parts = urlsplit(url)
         https = parts.scheme.lower() == "https"
         port = parts.port or (443 if https else 80)
-        address = resolve_checked(parts.hostname, port)
+        addresses = resolve_checked(parts.hostname, port)
         connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-        conn = connection_class(parts.hostname, port, address=address, timeout=max(0.1, deadline - time.monotonic()))
+        conn = connection_class(parts.hostname, port, addresses=addresses,
+                                timeout=max(0.1, deadline - time.monotonic()))
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5", "Accept-Encoding": "identity"}
         if etag:

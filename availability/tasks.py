@@ -20,11 +20,13 @@ logger = logging.getLogger(__name__)
 SYNC_EVERY = timedelta(minutes=30)
 
 
-@shared_task(name="availability.sync_due_calendars")
-def sync_due_calendars() -> int:
+@shared_task(name="availability.sync_due_calendars", bind=True)
+def sync_due_calendars(self) -> int:
+    """Fan out on the queue this task came from, so whichever workers serve beat's queue fetch."""
     ids = services.external_calendars_claim_due(now=timezone.now(), every=SYNC_EVERY)
+    queue = (self.request.delivery_info or {}).get("routing_key") or None
     for pk in ids:
-        sync_calendar.delay(pk)
+        sync_calendar.apply_async((pk,), queue=queue)
     return len(ids)
 
 

@@ -178,6 +178,8 @@ else:
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # kombu's Redis transport, minus the worker crash when Redis goes away mid-task (config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 else:
     # kombu's filesystem transport: a broker that needs no server, for the zero-set-up dev run.
     _broker_dir = VAR_DIR / "broker"

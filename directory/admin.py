@@ -17,7 +17,7 @@ from .models import Organisation, Person, Topic
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "expert_count"]
+    list_display = ["name", "slug", "meeting_minutes", "expert_count"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
 

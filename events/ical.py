@@ -368,7 +368,17 @@ _END_VEVENT = "END:VEVENT\r\n"
 
 
 def url_line(url: str) -> str:
-    """``URL:…`` as one folded content line, exactly as icalendar writes it inside a VEVENT."""
+    """``URL:…`` as one folded content line, exactly as icalendar writes it inside a VEVENT.
+
+    Links are ASCII (``reverse`` percent-encodes), so the fold at 75 octets is done here directly:
+    a feed of thousands of meetings splices one per VEVENT.
+    """
+    if url.isascii() and "\r" not in url and "\n" not in url:
+        line = "URL:" + url
+        if len(line) < 75:
+            return line + "\r\n"
+        parts = [line[:74]] + [" " + line[i:i + 74] for i in range(74, len(line), 74)]
+        return "\r\n".join(parts) + "\r\n"
     event = Event()
     event.add("url", vUri(url))
     return event.to_ical().decode()[len("BEGIN:VEVENT\r\n"): -len(_END_VEVENT)]

@@ -20,6 +20,7 @@ from . import solver as S
 from .busy import busy_for
 
 MAX_DAYS = 14
+MAX_SPAN_DAYS = 92
 MAX_MEETINGS = 300
 
 
@@ -37,6 +38,8 @@ def check_frame(*, tz: str, days: Sequence[date], day_start: time, day_end: time
         raise ValidationFailed("Give at least one day.", field="days")
     if len(days) > MAX_DAYS:
         raise ValidationFailed(f"At most {MAX_DAYS} days at once.", field="days")
+    if days and (max(days) - min(days)).days > MAX_SPAN_DAYS:
+        raise ValidationFailed(f"The days must lie within {MAX_SPAN_DAYS} days of each other.", field="days")
     if day_end <= day_start:
         raise ValidationFailed("The day must end after it starts.", field="day_end")
     if not 5 <= granularity <= 120 or (60 % granularity and granularity % 60):
@@ -110,9 +113,12 @@ def batch_problem(request: BatchRequest) -> S.Problem:
     if len(set(keys)) != len(keys):
         raise ValidationFailed("Meeting keys must be unique.", field="meetings")
     rooms = rooms_for(request.rooms)
+    zone, days_set = zoneinfo.ZoneInfo(request.timezone), set(request.days)
     for index, m in enumerate(request.meetings):
         if set(m.required) & set(m.optional):
             raise ValidationFailed("A person cannot be both required and optional.", field=f"meetings[{index}].optional")
+        if m.pinned_starts_at is not None and m.pinned_starts_at.astimezone(zone).date() not in days_set:
+            raise ValidationFailed("A pinned start must fall on one of the days.", field=f"meetings[{index}].pinned")
         if m.pinned_room is not None and m.pinned_room not in rooms:
             raise ValidationFailed("The pinned room must be one of the request's rooms.", field=f"meetings[{index}].pinned")
     people = {p for m in request.meetings for p in (*m.required, *m.optional)} | set(request.delegation)

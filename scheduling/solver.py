@@ -48,7 +48,10 @@ WEIGHT_LUNCH_MISSED = 400
 WEIGHT_BUILDING_GAP = 200
 WEIGHT_DELEGATION_ROOM = 80
 WEIGHT_START = 1
+#: CP-SAT's deterministic interleaved portfolio (same answer for the same input and seed).
 INTERLEAVE = True
+#: CP-SAT's search log on stdout, for debugging a model.
+LOG = False
 
 STATUS_NAMES = {
     cp_model.OPTIMAL: "optimal",
@@ -486,7 +489,8 @@ class _Builder:
             if not self._may_overlap(a, b):
                 continue
             cap = min(a.duration, b.duration)
-            raw = model.new_int_var(-(10**7), cap, f"ovraw[{i},{j}]")
+            span = max(a.domain[-1][1], b.domain[-1][1]) - min(a.domain[0][0], b.domain[0][0]) + cap
+            raw = model.new_int_var(-span, cap, f"ovraw[{i},{j}]")
             model.add_min_equality(raw, [a.start + a.duration - b.start, b.start + b.duration - a.start, cap])
             ov = model.new_int_var(0, cap, f"ov[{i},{j}]")
             model.add(ov >= raw).only_enforce_if([a.placed, b.placed])
@@ -581,6 +585,21 @@ class _Builder:
 # --- solving ----------------------------------------------------------------------------------
 
 
+class _Fixed:
+    """A greedy schedule in the shape of a solved CpSolver (``value``), for hints and extraction."""
+
+    def __init__(self, placed: dict):
+        self.values = {}
+        for mv, (start, room) in placed.items():
+            self.values[mv.placed.index] = 1
+            self.values[mv.start.index] = start
+            for r, lit in mv.in_room.items():
+                self.values[lit.index] = int(r == room)
+
+    def value(self, var) -> int:
+        return self.values.get(var.index, 0) if hasattr(var, "index") else 0
+
+
 class _FirstComplete(cp_model.CpSolverSolutionCallback):
     """Notes when the first solution that places every placeable meeting appears."""
 
@@ -617,6 +636,7 @@ def solve(problem: Problem) -> Solution:
         params.num_workers = max(1, problem.num_workers)
         params.interleave_search = INTERLEAVE
         params.random_seed = problem.seed
+        params.log_search_progress = LOG
         params.max_time_in_seconds = max(0.01, (deadline - time.monotonic()) * budget_share)
         if problem.work_limit is not None:
             params.max_deterministic_time = problem.work_limit * budget_share
@@ -630,21 +650,31 @@ def solve(problem: Problem) -> Solution:
 
     stages: dict[str, str] = {}
     timings: dict[str, float] = {"model": round(time.monotonic() - started, 4)}
-    # (1) place as much as possible, pinned meetings first, starting from a greedy schedule.
-    for mv, (start, room) in _greedy(builder).items():
+    # (1) place as much as possible, pinned meetings first, starting from a greedy schedule. When the
+    # greedy schedule already places everything (in order), that level is proved and skipped.
+    greedy = _greedy(builder)
+    for mv, (start, room) in greedy.items():
         model.add_hint(mv.placed, 1)
         model.add_hint(mv.start, start)
         for r, lit in mv.in_room.items():
             model.add_hint(lit, int(r == room))
     first = _FirstComplete(level1_max, started)
-    model.maximize(level1)
     mark = time.monotonic()
-    solver, status = run(0.6, first)
+    by_key = {mv.spec.key: mv for mv in vars_}
+    complete = len(greedy) == sum(1 for mv in vars_ if not mv.dead) and all(
+        greedy[by_key[b]][0] + by_key[b].duration <= greedy[by_key[a]][0]
+        for b, a in problem.precedence if by_key[b] in greedy and by_key[a] in greedy)
+    if complete:
+        first.at = time.monotonic() - started
+        solver, status = _Fixed(greedy), cp_model.OPTIMAL
+    else:
+        model.maximize(level1)
+        solver, status = run(0.6, first)
     stages["placement"] = STATUS_NAMES[status]
     timings["placement"] = round(time.monotonic() - mark, 4)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _empty(builder, problem, started, "unknown" if status == cp_model.UNKNOWN else "infeasible")
-    best1 = round(solver.objective_value)
+    best1 = level1_max if complete else round(solver.objective_value)
     placement_proved = status == cp_model.OPTIMAL
     model.add(level1 >= best1)
     keep(solver)
@@ -654,7 +684,7 @@ def solve(problem: Problem) -> Solution:
     if builder.overlap_terms:
         model.minimize(level2)
         mark = time.monotonic()
-        solver2, status2 = run(0.75)
+        solver2, status2 = run(0.85)
         stages["optional_overlap"] = STATUS_NAMES[status2]
         timings["optional_overlap"] = round(time.monotonic() - mark, 4)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -689,10 +719,21 @@ def solve(problem: Problem) -> Solution:
 
 
 def _greedy(builder: _Builder) -> dict[_MeetingVars, tuple[int, int | None]]:
-    """A quick first schedule to start the search from: hardest meetings first, earliest fitting slot,
-    smallest fitting room. Only hard rules on required people and rooms; the solver fixes the rest."""
+    """The better of two greedy passes: one that avoids optional overlaps, one that only packs early."""
+    careful = _greedy_pass(builder, soft=True)
+    if len(careful) == sum(1 for mv in builder.vars if not mv.dead):
+        return careful
+    packed = _greedy_pass(builder, soft=False)
+    return packed if len(packed) > len(careful) else careful
+
+
+def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[int, int | None]]:
+    """A quick first schedule to start the search from: hardest meetings first, then for each the slot
+    and smallest fitting room that keep required people and rooms free and add the fewest minutes of
+    optional-attendee overlap (earliest on ties). The solver repairs and improves it."""
     people_busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
     room_busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    attending: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # person -> (start, end, required)
 
     def free(spans, a, b) -> bool:
         return all(b <= x or y <= a for x, y in spans)
@@ -701,30 +742,57 @@ def _greedy(builder: _Builder) -> dict[_MeetingVars, tuple[int, int | None]]:
         pool = mv.room_domains.values() if mv.spec.needs_room else [mv.domain]
         return sum(b - a for spans in pool for a, b in spans)
 
+    def soft_cost(mv: _MeetingVars, a: int, b: int) -> int:
+        cost = 0
+        for person in mv.spec.optional:
+            cost += sum(max(0, min(b, y) - max(a, x)) for x, y, _ in attending[person])
+            cost += sum(max(0, min(b, y) - max(a, x)) for x, y in builder.busy_people.get(person, ()))
+        for person in mv.spec.required:
+            cost += sum(max(0, min(b, y) - max(a, x)) for x, y, req in attending[person] if not req)
+        return cost
+
     live = [mv for mv in builder.vars if not mv.dead]
     order = sorted(live, key=lambda mv: (not mv.spec.pinned, options(mv), -mv.duration, -len(mv.spec.required),
                                          mv.index))
     out: dict[_MeetingVars, tuple[int, int | None]] = {}
+    by_key = {mv.spec.key: mv for mv in builder.vars}
+    before = defaultdict(list)  # key -> meetings that must end before it starts
+    after = defaultdict(list)
+    for b, a in builder.p.precedence:
+        before[a].append(by_key[b])
+        after[b].append(by_key[a])
     for mv in order:
         rooms = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r)) if mv.spec.needs_room else [None]
-        starts = sorted({s for a, b in mv.domain for s in range(a, b)})
-        placed = False
-        for s in starts:
+        best: tuple[int, int, int | None] | None = None
+        earliest = max((out[p][0] + p.duration for p in before[mv.spec.key] if p in out), default=None)
+        latest = min((out[n][0] for n in after[mv.spec.key] if n in out), default=None)
+        for s in sorted({s for a, b in mv.domain for s in range(a, b)}):
             e = s + mv.duration
+            if (earliest is not None and s < earliest) or (latest is not None and e > latest):
+                continue
             if not all(free(people_busy[p], s, e) for p in mv.spec.required):
                 continue
-            for r in rooms:
-                if r is not None and (not any(a <= s < b for a, b in mv.room_domains[r]) or not free(room_busy[r], s, e)):
-                    continue
-                for p in mv.spec.required:
-                    people_busy[p].append((s, e))
-                if r is not None:
-                    room_busy[r].append((s, e))
-                out[mv] = (s, r)
-                placed = True
-                break
-            if placed:
-                break
+            room = next((r for r in rooms if r is None or (any(a <= s < b for a, b in mv.room_domains[r])
+                                                          and free(room_busy[r], s, e))), False)
+            if room is False:
+                continue
+            cost = soft_cost(mv, s, e) if soft else 0
+            if best is None or cost < best[0]:
+                best = (cost, s, room)
+                if cost == 0:
+                    break
+        if best is None:
+            continue
+        _, s, room = best
+        e = s + mv.duration
+        for p in mv.spec.required:
+            people_busy[p].append((s, e))
+            attending[p].append((s, e, True))
+        for p in mv.spec.optional:
+            attending[p].append((s, e, False))
+        if room is not None:
+            room_busy[room].append((s, e))
+        out[mv] = (s, room)
     return out
 
 
@@ -741,19 +809,50 @@ def _extract(builder: _Builder, solver, problem: Problem, started: float, status
         placed_ix.add(mv.index)
     unplaced = [Unplaced(mv.spec.key, explain(builder, mv, assignments)) for mv in builder.vars
                 if mv.index not in placed_ix]
-    overlap_units = sum(w * solver.value(v) for w, v in builder.overlap_terms)
+    real = not isinstance(solver, _Fixed)
     objective = {
         "placed": len(assignments),
         "unplaced": len(unplaced),
-        "optional_overlap_minutes": overlap_units * grid.g,
-        "lunch_breaks_missed": sum(solver.value(v) for v in builder.lunch_missed),
-        "building_gaps_missed": sum(solver.value(v) for v in builder.gap_violations),
-        "delegation_rooms": sum(solver.value(v) for v in builder.delegation_rooms),
-        "preferences": round(sum(w * solver.value(v) for w, v in builder.secondary_terms)),
+        "optional_overlap_minutes": optional_overlap_minutes(problem, assignments),
+        # Only a solver's answer carries these; a greedy schedule nobody improved does not.
+        "lunch_breaks_missed": sum(solver.value(v) for v in builder.lunch_missed) if real else None,
+        "building_gaps_missed": sum(solver.value(v) for v in builder.gap_violations) if real else None,
+        "delegation_rooms": sum(solver.value(v) for v in builder.delegation_rooms) if real else None,
+        "preferences": round(sum(w * solver.value(v) for w, v in builder.secondary_terms)) if real else None,
         "stages": stages,
     }
     assignments.sort(key=lambda a: (a.starts_at, a.key))
     return Solution(status, tuple(assignments), tuple(unplaced), objective, round(time.monotonic() - started, 4))
+
+
+def optional_overlap_minutes(problem: Problem, assignments: Sequence[Assignment]) -> int:
+    """Minutes in which an optional attendee has two things at once, counted on the grid like the model:
+    per person, each pair of their meetings where they are optional in at least one, and each meeting
+    where they are optional against their existing busy time."""
+    grid = _Grid(problem)
+    specs = {m.key: m for m in problem.meetings}
+    spans = {a.key: (grid.floor(a.starts_at), grid.floor(a.starts_at) + max(1, math.ceil(
+        specs[a.key].duration_minutes / grid.g))) for a in assignments}
+    attends: dict[int, list[tuple[str, bool]]] = defaultdict(list)
+    for key in spans:
+        for p in specs[key].required:
+            attends[p].append((key, True))
+        for p in specs[key].optional:
+            attends[p].append((key, False))
+    units = 0
+    for person, entries in attends.items():
+        for x in range(len(entries)):
+            for y in range(x + 1, len(entries)):
+                (k1, r1), (k2, r2) = entries[x], entries[y]
+                if not (r1 and r2):
+                    (a1, b1), (a2, b2) = spans[k1], spans[k2]
+                    units += max(0, min(b1, b2) - max(a1, a2))
+        busy = grid.busy(problem.busy_people.get(person, ()))
+        for key, required in entries:
+            if not required:
+                a, b = spans[key]
+                units += sum(max(0, min(b, y) - max(a, x)) for x, y in busy)
+    return units * grid.g
 
 
 def _empty(builder: _Builder, problem: Problem, started: float, status: str) -> Solution:

@@ -8,13 +8,16 @@ services, the same 409s and the same ETag/If-Match rule.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import zoneinfo
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from directory.models import Person
 from events.models import Meeting, Participation, Room
+from events.selectors import meeting_list
 from visits.models import Visit
 
 from .labels import label
@@ -23,10 +26,10 @@ from .programme import MAX_DAYS
 MAX_PEOPLE = 400
 
 
-def planner_rooms(visit: Visit) -> list[Room]:
+def planner_rooms(visit: Visit | None = None) -> list[Room]:
     """Rooms of the visit's venue when it has one, else every room: a research centre has a handful."""
     rooms = Room.objects.select_related("venue").order_by("venue__name", "name")
-    if visit.venue_id:
+    if visit is not None and visit.venue_id:
         rooms = rooms.filter(venue_id=visit.venue_id)
     return list(rooms)
 
@@ -43,10 +46,12 @@ def planner_days(visit: Visit) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def planner_people(visit: Visit, meetings: list[Meeting]) -> list[dict]:
+def planner_people(visit: Visit | None, meetings: list[Meeting]) -> list[dict]:
     """Who can be added to a meeting: the delegation (as guests) and staff with an account (as hosts)."""
-    delegation = {p.pk: p for p in visit.delegation.members.all()}
-    delegation.setdefault(visit.contact_id, visit.contact)
+    delegation = {}
+    if visit is not None:
+        delegation = {p.pk: p for p in visit.delegation.members.all()}
+        delegation.setdefault(visit.contact_id, visit.contact)
     in_programme = {p.person_id for m in meetings for p in m.participations.all()}
     staff = (
         Person.objects.filter(Q(user__isnull=False) | Q(pk__in=in_programme))
@@ -59,25 +64,47 @@ def planner_people(visit: Visit, meetings: list[Meeting]) -> list[dict]:
     return people
 
 
-def planner_config(visit: Visit, *, rooms: list[Room], people: list[dict], proposal: str | None) -> dict:
-    """The script's settings, rendered with ``json_script`` (a data block, allowed by a strict CSP)."""
+def planner_config(
+    *, visit: Visit | None, timezone: str, rooms: list[Room], people: list[dict], proposal: str | None = None,
+    new_participants: list[dict] = (),
+) -> dict:
+    """The script's settings, rendered with ``json_script`` (a data block, allowed by a strict CSP).
+
+    Without a visit (a room's or a person's day) new meetings are standalone and there are no proposals.
+    """
+    urls = {
+        "meetings": "/api/v1/meetings/",
+        "busy": "/api/v1/availability/busy/",
+        "person_day": reverse("web:staff-person-day", kwargs={"pk": 0, "day": "0000-00-00"})
+        .replace("/0/", "/%(id)s/").replace("0000-00-00", "%(day)s"),
+    }
+    if visit is not None:
+        urls["proposals"] = f"/api/v1/visits/{visit.pk}/proposals/"
+        urls["proposal"] = "/api/v1/proposals/"
     return {
-        "visit": visit.pk,
-        "timezone": visit.timezone,
-        "editable": visit.status in (Visit.Status.REQUESTED, Visit.Status.CONFIRMED),
-        "urls": {
-            "meetings": "/api/v1/meetings/",
-            "busy": "/api/v1/availability/busy/",
-            "proposals": f"/api/v1/visits/{visit.pk}/proposals/",
-            "proposal": "/api/v1/proposals/",
-        },
+        "visit": visit.pk if visit is not None else None,
+        "timezone": timezone,
+        "editable": visit is None or visit.status in (Visit.Status.REQUESTED, Visit.Status.CONFIRMED),
+        "urls": urls,
         "proposal": int(proposal) if proposal and proposal.isdigit() and len(proposal) < 12 else None,
         "rooms": [{"id": r.pk, "name": r.name, "venue": r.venue.name} for r in rooms],
         "people": people,
+        "new_participants": list(new_participants),
         "kinds": [[k, label] for k, label in kind_labels()],
         "roles": [[k, label] for k, label in role_labels()],
-        "slot": 15,
     }
+
+
+def meetings_on_day(*, day: date, zone: str, room: Room | None = None, person: Person | None = None) -> list[Meeting]:
+    """Meetings touching one local day, in one room or with one person (any visit, event or none)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    qs = meeting_list().filter(starts_at__lt=start + timedelta(days=1), ends_at__gt=start)
+    if room is not None:
+        qs = qs.filter(room=room)
+    if person is not None:
+        qs = qs.filter(participations__person=person).distinct()
+    return list(qs)
 
 
 def kind_labels():
@@ -110,6 +137,8 @@ def planner_texts() -> dict:
         "refused": _("Not saved: %(message)s"),
         "stale": _("Someone else changed “%(title)s” meanwhile. It is reloaded as it is now; make your change again."),
         "gone": _("This meeting no longer exists or you may not change it."),
+        "stale_panel": _("Someone else changed “%(title)s” meanwhile; the timeline now shows their version. "
+                         "Save again to replace it with what you see here, or close to keep theirs."),
         "network": _("Could not reach the server; nothing was saved."),
         "undone": _("Undone: %(what)s"),
         "nothing_to_undo": _("Nothing to undo."),
@@ -131,8 +160,6 @@ def planner_texts() -> dict:
         "remove_item": _("Remove item %(n)s"),
         "title_required": _("Give the meeting a title."),
         "ends_after": _("The meeting must end after it starts."),
-        "busy_loading": _("Loading busy times…"),
-        "busy_shown": _("Busy times of the people and rooms of “%(title)s” are shaded."),
         "busy_person_label": _("%(person)s busy"),
         "busy_room_label": _("Not available"),
         "proposal_loaded": _("Proposal with %(n)s draft meetings shown; accept them all or one by one."),
@@ -141,6 +168,6 @@ def planner_texts() -> dict:
         "proposing": _("Asking the scheduler for a proposal…"),
         "accept": _("Accept “%(title)s”"),
         "draft": _("Draft"),
-        "hosts": _("Hosts:"),
         "cancelled_flag": _("Cancelled"),
+        "person_day": _("%(name)s's day"),
     }

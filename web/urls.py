@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import availability, proposals, public, staff
+from .views import availability, planner_days, proposals, public, staff
 
 app_name = "web"
 
@@ -27,6 +27,8 @@ urlpatterns = [
          name="staff-visit-proposal-repair"),
     path("staff/visits/<int:pk>/proposal/<int:proposal_id>/items/<int:item_id>/", proposals.proposal_item,
          name="staff-visit-proposal-item"),
+    path("staff/rooms/<int:pk>/day/<str:day>/", planner_days.room_day, name="staff-room-day"),
+    path("staff/people/<int:pk>/day/<str:day>/", planner_days.person_day, name="staff-person-day"),
     path("staff/my-meetings/", staff.my_meetings, name="my-meetings"),
     path("staff/my-meetings/<int:pk>/rsvp/", staff.rsvp, name="rsvp"),
     path("staff/my-meetings/rotate-feed/", staff.rotate_feed, name="rotate-feed"),

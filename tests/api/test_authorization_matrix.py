@@ -12,6 +12,7 @@ import pytest
 
 from tests.api.availability_cells import CELLS as AVAILABILITY_CELLS
 from tests.api.conftest import next_week, visit_request_body
+from tests.api.scheduling_cells import CELLS as SCHEDULING_CELLS
 
 ROLES = ("coordinator", "host", "other_host", "anonymous", "requester")
 
@@ -57,6 +58,8 @@ CELLS = [
      (200, 403, 404, 401, 401)),
     ("visit-cancel", "post", "/api/v1/visits/{w.visit.pk}/cancel/", lambda w: {}, (200, 403, 404, 401, 401)),
     ("visit-complete", "post", "/api/v1/visits/{w.visit.pk}/complete/", lambda w: {}, (409, 403, 404, 401, 401)),
+    ("visit-rotate-links", "post", "/api/v1/visits/{w.visit.pk}/rotate-links/", lambda w: {"links": ["feed"]},
+     (200, 403, 404, 401, 401)),
     ("meetings-list", "get", "/api/v1/meetings/", None, (200, 200, 200, 401, 401)),
     ("meeting-own", "get", "/api/v1/meetings/{w.meeting.pk}/", None, (200, 200, 404, 401, 401)),
     ("meeting-other", "get", "/api/v1/meetings/{w.other_meeting.pk}/", None, (200, 404, 200, 401, 401)),
@@ -90,6 +93,7 @@ CELLS = [
 ]
 
 CELLS += AVAILABILITY_CELLS
+CELLS += SCHEDULING_CELLS
 
 
 def _cases():

@@ -79,3 +79,11 @@ def test_a_weak_tag_never_matches(world, coordinator_client):
     r = coordinator_client.patch(f"/api/v1/meetings/{world.meeting.pk}/", {"title": "A"}, format="json",
                                  HTTP_IF_MATCH=f"W/{tag}")
     assert r.status_code == 412
+
+
+def test_the_schema_documents_if_match_and_412(world, coordinator_client):
+    schema = coordinator_client.get("/api/schema/?format=json").json()
+    patch = schema["paths"]["/api/v1/meetings/{id}/"]["patch"]
+    assert "412" in patch["responses"]
+    assert any(p["name"] == "If-Match" and p["in"] == "header" for p in patch["parameters"])
+    assert "412" not in schema["paths"]["/api/v1/meetings/"]["post"]["responses"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from rest_framework.test import APIClient
@@ -111,3 +111,55 @@ def test_bad_input_is_a_400_naming_the_field(people, params, field):
     response = _client(coordinator).get("/api/v1/availability/", query)
     assert response.status_code == 400, response.content
     assert field in response.json()["error"]["fields"]
+
+
+def test_slots_follow_the_local_grid_across_the_spring_gap(people):
+    """Berlin skips 02:00–03:00 on 29 March 2026: hourly slots are 00:00, 01:00, 03:00 …, and the
+    01:00 slot lasts one real hour, ending at 03:00 CEST."""
+    coordinator, _, host, _, _ = people
+    response = _client(coordinator).get("/api/v1/availability/", {
+        "people": str(host.pk), "start": "2026-03-29T00:00:00+01:00", "end": "2026-03-29T05:00:00+02:00",
+        "duration": "60", "granularity": "60", "timezone": "Europe/Berlin"})
+    assert [(s["starts_at"], s["ends_at"]) for s in response.json()["slots"]] == [
+        ("2026-03-29T00:00:00+01:00", "2026-03-29T01:00:00+01:00"),
+        ("2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00"),
+        ("2026-03-29T03:00:00+02:00", "2026-03-29T04:00:00+02:00"),
+        ("2026-03-29T04:00:00+02:00", "2026-03-29T05:00:00+02:00"),
+    ]
+
+
+def test_slots_start_on_the_answer_zone_grid_even_with_half_hour_offsets(people):
+    coordinator, _, host, _, _ = people
+    response = _client(coordinator).get("/api/v1/availability/", {
+        "people": str(host.pk), "start": "2026-12-01T00:10:00Z", "end": "2026-12-01T03:00:00Z",
+        "duration": "60", "granularity": "60", "timezone": "Asia/Kolkata"})
+    # Kolkata is UTC+05:30: local full hours are at hh:30 UTC
+    # (06:00 local = 00:30 UTC); 08:00 local would end after the window
+    assert [s["starts_at"] for s in response.json()["slots"]] == ["2026-12-01T06:00:00+05:30",
+                                                                  "2026-12-01T07:00:00+05:30"]
+
+
+def test_query_count_does_not_grow_with_the_window_or_the_rows(people):
+    """The work is one interval query plus a fixed few (session, existence, hours), whatever the window."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    coordinator, _, host, other, _ = people
+    office_hours(host)
+    room = RoomFactory()
+    client = _client(coordinator)
+    client.get("/api/v1/availability/", {"people": str(host.pk), "start": "2026-12-01T00:00:00Z",
+                                         "end": "2026-12-02T00:00:00Z", "duration": "60"})  # warm caches
+    counts = []
+    for hour, days, meetings in ((9, 7, 1), (11, 28, 30)):
+        for n in range(meetings):
+            m = MeetingFactory(room=room, starts_at=utc(2026, 12, 1, hour) + timedelta(days=n),
+                               ends_at=utc(2026, 12, 1, hour + 1) + timedelta(days=n))
+            ParticipationFactory(meeting=m, person=host, role=Participation.Role.HOST)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/api/v1/availability/", {
+                "people": f"{host.pk},{other.pk}", "rooms": str(room.pk), "start": "2026-12-01T00:00:00Z",
+                "end": (utc(2026, 12, 1) + timedelta(days=days)).isoformat(), "duration": "60"})
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts

@@ -66,23 +66,25 @@ WINDOW = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC))
 def scene(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.VISITDESK_NOTIFY_SETTLE_SECONDS = 0
-    guest = PersonFactory(name="Lars Nilsson", email="lars@lsn.example.org")
+    # One guest per meeting: several cases overlap in time (both 02:30s), and a person cannot be in
+    # two meetings at once.
+    guests = [PersonFactory(name=f"Guest {i}", email=f"guest{i}@lsn.example.org") for i in range(len(CASES))]
     visit = VisitFactory()
-    visit.delegation.members.add(guest)
+    visit.delegation.members.add(*guests)
     visit = visit_confirm(visit=visit, starts_on=datetime(2027, 1, 12).date(), ends_on=datetime(2027, 11, 7).date())
     public = EventFactory(title="Cell therapy info day", is_public=True)
     meetings = []
     for index, (title, zone, start, end) in enumerate(CASES):
         fields = dict(title=title, timezone=zone, starts_at=datetime.fromisoformat(start),
                       ends_at=datetime.fromisoformat(end), location="Hall 1",
-                      participants=[ParticipantSpec(guest, "guest")])
+                      participants=[ParticipantSpec(guests[index], "guest")])
         if index % 2:
             meetings.append(meeting_create(event=public, **fields))
         else:
             meetings.append(programme_meeting_create(visit=visit, **fields))
     api = APIClient()
     api.force_authenticate(UserFactory(username=f"coord-{uuid.uuid4().hex[:6]}", is_staff=True, is_superuser=True))
-    return guest, visit, meetings, api
+    return guests, visit, meetings, api
 
 
 def api_instants(api, meeting) -> tuple[datetime, datetime]:
@@ -126,7 +128,7 @@ def assert_instants(data: bytes, expected: dict[str, tuple[datetime, datetime]],
 
 
 def test_every_artefact_gives_the_apis_instants_in_every_consumer(client, scene):
-    guest, visit, meetings, api = scene
+    guests, visit, meetings, api = scene
     truth = {m.uid: api_instants(api, m) for m in meetings}
     # The API itself: the cases above, as instants.
     assert truth[meetings[1].uid][1] - truth[meetings[1].uid][0] == timedelta(hours=3)
@@ -140,9 +142,9 @@ def test_every_artefact_gives_the_apis_instants_in_every_consumer(client, scene)
     public_uids = {m.uid for i, m in enumerate(meetings) if i % 2}
     programme_uids = {m.uid for i, m in enumerate(meetings) if not i % 2}
     assert_instants(fetch(public_feed_url()), {u: truth[u] for u in public_uids}, what="public feed")
-    assert_instants(fetch(person_feed_url(guest)), truth, what="person feed")
     assert_instants(fetch(visit_feed_url(visit)), {u: truth[u] for u in programme_uids}, what="visit feed")
-    for meeting in meetings:
+    for meeting, guest in zip(meetings, guests, strict=True):
+        assert_instants(fetch(person_feed_url(guest)), {meeting.uid: truth[meeting.uid]}, what=f"person feed {guest}")
         assert_instants(fetch(meeting_link_for_person(meeting.pk, guest)), {meeting.uid: truth[meeting.uid]},
                         what=f"single-meeting file {meeting.title}")
 
@@ -241,15 +243,15 @@ def _split(data: bytes) -> list[bytes]:
 
 
 def test_a_caldav_server_stores_every_vevent_and_gives_back_the_same_instants(client, scene, radicale):
-    guest, _visit, meetings, api = scene
+    _guests, visit, meetings, api = scene
     truth = {m.uid: api_instants(api, m) for m in meetings}
-    feed = client.get(urlsplit(person_feed_url(guest)).path).content
+    feeds = [client.get(urlsplit(url).path).content for url in (visit_feed_url(visit), public_feed_url())]
     collection = f"{radicale}/visitdesk/programme/"
     status, _ = _dav("MKCOL", f"{radicale}/visitdesk/")
     assert status in (201, 405), status
     status, body = _dav("MKCALENDAR", collection)
     assert status == 201, body[:300]
-    for obj in _split(feed):
+    for obj in (obj for feed in feeds for obj in _split(feed)):
         uid = str(icalendar.Calendar.from_ical(obj).walk("VEVENT")[0]["UID"])
         status, body = _dav("PUT", f"{collection}{uuid.uuid5(uuid.NAMESPACE_URL, uid)}.ics", obj,
                             **{"Content-Type": "text/calendar; charset=utf-8"})

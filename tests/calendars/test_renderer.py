@@ -279,3 +279,19 @@ def test_unknown_method_or_audience_is_refused(rich_meeting):
         _invite(meeting, meeting.participations.all()[0], "PUBLISH")
     with pytest.raises(ValueError, match="audience"):
         ical.meeting_vevent(meeting, audience="everyone")
+
+
+@pytest.mark.parametrize("length", [0, 52, 53, 54, 126, 127, 128, 300])
+def test_a_spliced_url_line_is_exactly_what_icalendar_writes(length):
+    url = "https://visitdesk.example.org/calendars/meetings/1/" + "a" * length
+    event = icalendar.Event()
+    event.add("url", icalendar.vUri(url))
+    expected = event.to_ical().decode().removeprefix("BEGIN:VEVENT\r\n").removesuffix("END:VEVENT\r\n")
+    assert ical.url_line(url) == expected
+    assert ical.url_line(url + "é") == event_line(url + "é")
+
+
+def event_line(url: str) -> str:
+    event = icalendar.Event()
+    event.add("url", icalendar.vUri(url))
+    return event.to_ical().decode().removeprefix("BEGIN:VEVENT\r\n").removesuffix("END:VEVENT\r\n")

@@ -47,12 +47,16 @@ def redis_down(settings, monkeypatch):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.VISITDESK_NOTIFY_SETTLE_SECONDS = 0
     monkeypatch.setattr(app.conf, "broker_url", url)
-    monkeypatch.setattr(app, "_pool", None)  # a fresh producer pool for the dead broker
+    # Fresh connection and producer pools for the dead broker: other tests in this process may
+    # have left pools connected to the live one.
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
     monkeypatch.setattr("notifications.tasks._nudges_paused_until", 0.0)
     monkeypatch.setattr("config.cache.ResilientRedisCache._last_logged", 0.0)
     yield url
-    if app._pool is not None:
-        app._pool.force_close_all()
+    for pool in (app.amqp._producer_pool, app._pool):
+        if pool is not None:
+            pool.force_close_all()
 
 
 def _meeting_body(person) -> dict:

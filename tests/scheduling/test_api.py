@@ -100,6 +100,10 @@ def test_solve_keeps_pins(centre):
     ({"meetings": [{"key": "a", "title": "X", "duration_minutes": 60, "required": [987654]}]}, "meetings"),
     ({"meetings": [{"key": "a", "title": "X", "duration_minutes": 0}]}, "meetings"),
     ({"day_start": "18:00", "day_end": "09:00"}, "day_end"),
+    ({"days": ["2027-01-05", "2027-11-05"]}, "days"),
+    ({"granularity_minutes": 7}, "granularity_minutes"),
+    ({"meetings": [{"key": "a", "title": "X", "duration_minutes": 60,
+                    "pinned": {"starts_at": "2030-01-01T10:00:00+01:00"}}]}, "meetings[0].pinned"),
 ])
 def test_bad_solve_input_answers_400_with_the_field(centre, change, field):
     response = centre.client().post("/api/v1/scheduling/solve/", solve_body(centre, **change), format="json")
@@ -290,3 +294,26 @@ def test_proposal_for_a_visit_without_experts_says_so(centre):
     assert {"key": "topic-quantum-biology", "title": "Quantum biology",
             "reason": "nobody has expertise in Quantum biology (add it to a person's expertise)"} in [
         {k: u[k] for k in ("key", "title", "reason")} for u in proposal["unplaced"]]
+
+
+def test_repair_after_a_host_becomes_absent_moves_the_meeting_and_keeps_the_rest(centre):
+    proposal = propose(centre)
+    client = centre.client()
+    accepted = client.post(f"/api/v1/proposals/{proposal['id']}/accept/", {}, format="json").json()
+    h2020 = next(i for i in accepted["items"] if i["key"] == "topic-horizon-2020")
+    before = {i["key"]: (i["starts_at"], i["room"]) for i in accepted["items"]}
+    # Cem (the only Horizon 2020 expert) is away exactly when his meeting was booked.
+    availability_services.absence_create(person=centre.cem, starts_at=parse(h2020["starts_at"]),
+                                         ends_at=parse(h2020["ends_at"]))
+    body = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {}, format="json").json()
+    assert body["repaired"] == {"topic-horizon-2020": "Dr. Cem Aydin is no longer free then"}
+    after = {i["key"]: (i["starts_at"], i["room"]) for i in body["items"]}
+    assert after["topic-horizon-2020"] != before["topic-horizon-2020"]
+    assert {k: v for k, v in after.items() if k != "topic-horizon-2020"} == {
+        k: v for k, v in before.items() if k != "topic-horizon-2020"}
+    meeting = Meeting.objects.get(pk=h2020["meeting"])
+    assert meeting.starts_at == parse(after["topic-horizon-2020"][0])
+    assert meeting.sequence == 1  # participants hear about the move
+    assert meeting.participations.filter(person=centre.cem, role="host").exists()
+    nothing = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {}, format="json").json()
+    assert nothing["repaired"] == {}

@@ -50,7 +50,8 @@ def test_propose_read_pin_resolve_and_accept(centre):
     assert_csp_clean(html)
     assert html.count('data-testid="proposal-item"') == 7
     assert "expertise in cell therapeutics; free" in html
-    assert "Accept and book" in html and "Open in planner" in html
+    assert "Accept and book" in html
+    assert f'href="/staff/visits/{centre.visit.pk}/?proposal={proposal.pk}"' in html  # open in the planner
     item = proposal.items.get(key="topic-stem-cell-rd")
     assert client.post(f"{url}{proposal.pk}/items/{item.pk}/", {"action": "pin"}).status_code == 302
     client.post(f"{url}{proposal.pk}/resolve/")
@@ -67,3 +68,15 @@ def test_others_get_404(centre):
     assert client.get(f"/staff/visits/{centre.visit.pk}/proposal/").status_code == 404
     assert client.post(f"/staff/visits/{centre.visit.pk}/proposal/new/").status_code == 404
     assert not Proposal.objects.exists()
+
+
+def test_the_admin_lists_proposals_read_only(centre):
+    from scheduling.services import proposal_create
+
+    proposal = proposal_create(visit=centre.visit, time_limit_seconds=5)
+    client = logged_in(type(centre.coordinator).objects.create_superuser("root", "root@example.org", "x"))
+    listing = client.get("/admin/scheduling/proposal/", {"q": centre.visit.reference})
+    assert listing.status_code == 200 and centre.visit.reference in listing.content.decode()
+    page = client.get(f"/admin/scheduling/proposal/{proposal.pk}/change/")
+    assert page.status_code == 200 and "expertise in cell therapeutics" in page.content.decode()
+    assert client.get("/admin/scheduling/proposal/add/").status_code == 403

@@ -258,6 +258,14 @@ def test_undo_puts_the_last_change_back_in_the_database(page, coordinator, confi
     assert times(meeting(HORIZON)) == (local(day, 11, 30), local(day, 12, 30))
     expect(undo).to_be_disabled()
 
+    block(page, HORIZON).focus()  # the same from the keyboard: Ctrl+Z on the block
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Enter")
+    expect(status(page)).to_contain_text("Saved: Horizon 2020 consortium ideas, 11:30–12:45")
+    page.keyboard.press("Control+z")
+    expect(status(page)).to_contain_text("Undone")
+    assert times(meeting(HORIZON)) == (local(day, 11, 30), local(day, 12, 30))
+
 
 def test_side_panel_edits_agenda_participants_and_online_link(page, coordinator, confirmed_visit):
     open_planner(page, confirmed_visit)
@@ -333,6 +341,24 @@ def test_a_stale_edit_from_a_second_coordinator_is_refused_and_reloaded(browser,
         first.keyboard.press("Enter")
         expect(status(first)).to_contain_text("Saved: Welcome and introductions, 09:15–10:30")
         assert times(meeting(WELCOME)) == (local(day, 9, 15), local(day, 10, 30))
+
+        # in the side panel: a stale save keeps what was typed, and a second save is a conscious overwrite
+        block(first, HORIZON).click()
+        panel = first.get_by_test_id("planner-panel")
+        panel.get_by_label("Title").fill("Horizon Europe consortium")
+        block(second, HORIZON).focus()
+        second.keyboard.press("ArrowDown")
+        second.keyboard.press("Enter")
+        expect(status(second)).to_contain_text("Saved")
+        panel.get_by_role("button", name="Save").click()
+        expect(panel.get_by_role("alert")).to_contain_text("Someone else changed “Horizon 2020 consortium ideas”")
+        expect(panel.get_by_label("Title")).to_have_value("Horizon Europe consortium")
+        assert meeting(HORIZON).title == HORIZON  # refused: nothing of the stale save was stored
+        expect(block(first, HORIZON)).to_contain_text("11:45–12:45")  # the other edit, reloaded
+        panel.get_by_role("button", name="Save").click()
+        expect(status(first)).to_contain_text("Saved: Horizon Europe consortium")
+        m = meeting("Horizon Europe consortium")
+        assert times(m) == (local(day, 11, 45), local(day, 12, 45))  # their move, and my title
     finally:
         first_context.close()
         second_context.close()
@@ -384,8 +410,12 @@ def test_phone_width_is_readable_and_the_panel_usable(browser, live_server, sett
         context.close()
 
 
-def test_the_planner_passes_axe_while_editing(page, coordinator, confirmed_visit):
+def test_the_planner_passes_axe_while_editing_and_the_csp_blocks_nothing(page, coordinator, confirmed_visit):
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     open_planner(page, confirmed_visit)
+    response = page.request.get(f"/staff/visits/{confirmed_visit.pk}/")
+    assert "'unsafe-inline'" not in response.headers.get("content-security-policy", "'unsafe-inline'")
     found = {"planner": axe_violations(page)}
     block(page, TOUR).focus()
     page.keyboard.press("ArrowDown")
@@ -394,7 +424,11 @@ def test_the_planner_passes_axe_while_editing(page, coordinator, confirmed_visit
     block(page, HORIZON).click()
     expect(page.get_by_test_id("planner-panel")).to_be_visible()
     found["side panel"] = axe_violations(page)
+    page.goto(f"/staff/people/{confirmed_visit.anna.pk}/day/{confirmed_visit.day.isoformat()}/")
+    expect(block(page, WELCOME)).to_have_css("grid-column-start", "2")
+    found["a person's day"] = axe_violations(page)
     assert {k: v for k, v in found.items() if v} == {}
+    assert refused == []  # positions are set through the CSSOM, which a strict policy allows
     shot(page, "planner")
 
 
@@ -442,6 +476,7 @@ def test_a_proposal_appears_as_draft_blocks_accepted_one_by_one_then_all(page, c
     draft = drafts.filter(has_text=first.title).first
     expect(draft).to_contain_text(first.reason)  # the reason is shown with the block
     shot(page, "planner-proposal")
+    assert axe_violations(page) == []
 
     draft.get_by_role("button", name=f"Accept “{first.title}”").click()
     expect(status(page)).to_contain_text("Accepted: 1 meetings booked.")
@@ -458,3 +493,103 @@ def test_a_proposal_appears_as_draft_blocks_accepted_one_by_one_then_all(page, c
     booked = set(confirmed_visit.programme.values_list("meeting_id", flat=True)) - before
     assert len(booked) == len(open_items)
     assert all(i.meeting_id in booked for i in proposal.items.filter(pk__in=[i.pk for i in open_items]))
+
+
+def test_a_rooms_day_and_a_persons_day_are_planners_too(page, coordinator, confirmed_visit):
+    """Lab 1's day shows every meeting in Lab 1 (any visit); Anna's day starts new meetings with her as host."""
+    from events.services import meeting_create
+
+    day = confirmed_visit.day
+    lab = confirmed_visit.programme.get(meeting__title=TOUR).meeting.room
+    meeting_create(title="Lab safety training", starts_at=local(day, 14), ends_at=local(day, 15), room=lab)
+    open_planner(page, confirmed_visit)
+    page.get_by_role("link", name="Lab 1", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lab 1 (Stem Cell Campus)")
+    expect(block(page, TOUR)).to_be_visible()
+    training = block(page, "Lab safety training")  # not in the visit, but in the room
+    training.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(status(page)).to_contain_text("Saved: Lab safety training, 14:15–15:15")
+    assert times(meeting("Lab safety training")) == (local(day, 14, 15), local(day, 15, 15))
+
+    page.goto(f"/staff/people/{confirmed_visit.anna.pk}/day/{day.isoformat()}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dr. Anna Schmidt's day")
+    expect(block(page, WELCOME)).to_be_visible()
+    expect(block(page, TOUR)).to_have_count(0)  # Ben's tour is not Anna's
+    page.get_by_role("button", name=re.compile("^New meeting on")).click()
+    panel = page.get_by_test_id("planner-panel")
+    expect(panel.get_by_label("Role of Dr. Anna Schmidt")).to_have_value("host")
+    panel.get_by_label("Title").fill("Interview with the press")
+    panel.get_by_label("Starts").fill("16:00")
+    panel.get_by_label("Ends").fill("16:30")
+    panel.get_by_role("button", name="Save").click()
+    expect(status(page)).to_contain_text("Created “Interview with the press”, 16:00–16:30")
+    created = meeting("Interview with the press")
+    assert [(p.person, p.role) for p in created.participations.all()] == [(confirmed_visit.anna, "host")]
+    assert not ProgrammeSlot.objects.filter(meeting=created).exists()  # standalone, not in the visit
+    shot(page, "planner-person-day")
+
+
+def test_a_finger_drags_after_holding_still_and_a_quick_swipe_only_scrolls(browser, live_server, settings,
+                                                                          coordinator, confirmed_visit):
+    settings.SITE_URL = live_server.url
+    day = confirmed_visit.day
+    context, page = new_page(browser, live_server, width=375, height=740, is_mobile=True, has_touch=True)
+    try:
+        open_planner(page, confirmed_visit)
+        welcome = block(page, WELCOME)
+        welcome.scroll_into_view_if_needed()
+        cdp = context.new_cdp_session(page)
+
+        def touch(kind, x, y):
+            points = [] if kind == "touchEnd" else [{"x": x, "y": y}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        box = welcome.bounding_box()
+        slot = box["height"] / 4
+        x, y = box["x"] + box["width"] / 2, box["y"] + slot / 2
+        touch("touchStart", x, y)  # a quick swipe: the page may scroll, the meeting stays
+        for step in range(1, 6):
+            touch("touchMove", x, y + step * slot / 2)
+        touch("touchEnd", x, y)
+        page.wait_for_timeout(500)
+        assert times(meeting(WELCOME)) == (local(day, 9), local(day, 10))
+
+        box = welcome.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + slot / 2
+        touch("touchStart", x, y)
+        page.wait_for_timeout(600)  # hold still: the block is picked up
+        expect(welcome).to_have_class(re.compile(r"\bdragging\b"))
+        for step in range(1, 5):
+            touch("touchMove", x, y + step * slot / 2)  # two rows down
+        touch("touchEnd", x, y + 2 * slot)
+        expect(status(page)).to_contain_text("Saved: Welcome and introductions, 09:30–10:30")
+        assert times(meeting(WELCOME)) == (local(day, 9, 30), local(day, 10, 30))
+    finally:
+        context.close()
+
+
+def test_a_meeting_past_midnight_keeps_its_length_when_moved(page, coordinator, confirmed_visit):
+    from datetime import timedelta
+
+    from visits import services as visit_services
+
+    day = confirmed_visit.day
+    visit_services.programme_meeting_create(visit=confirmed_visit, title="Night lab", starts_at=local(day, 22),
+                                            ends_at=local(day + timedelta(days=1), 0, 30))
+    open_planner(page, confirmed_visit)
+    night = block(page, "Night lab").first  # drawn on the day it starts, clipped at midnight
+    night.focus()
+    page.keyboard.press("ArrowUp")
+    expect(status(page)).to_contain_text("21:45–00:15")
+    page.keyboard.press("Enter")
+    expect(status(page)).to_contain_text("Saved")
+    assert times(meeting("Night lab")) == (local(day, 21, 45), local(day + timedelta(days=1), 0, 15))
+    night.click()
+    panel = page.get_by_test_id("planner-panel")
+    expect(panel.get_by_label("Ends")).to_have_value("00:15")
+    panel.get_by_label("Title").fill("Night lab (late shift)")
+    panel.get_by_role("button", name="Save").click()  # ends 00:15 after 21:45 means the next day
+    expect(status(page)).to_contain_text("Saved: Night lab (late shift)")
+    assert times(meeting("Night lab (late shift)")) == (local(day, 21, 45), local(day + timedelta(days=1), 0, 15))

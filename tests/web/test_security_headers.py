@@ -79,8 +79,9 @@ def pages(confirmed_visit):
                       links.rsvp_url(meeting_id=meeting.pk, person_id=visit.anna.pk, answer="accepted"),
                       links.opt_out_url(person_id=visit.anna.pk)],
         "coordinator": ["/staff/", f"/staff/visits/{visit.pk}/", "/admin/", "/admin/visits/visit/",
-                        f"/admin/visits/visit/{visit.pk}/change/", "/admin/events/meeting/add/"],
-        "host": ["/staff/my-meetings/"],
+                        f"/admin/visits/visit/{visit.pk}/change/", "/admin/events/meeting/add/",
+                        "/admin/availability/personavailability/", "/admin/availability/externalcalendar/"],
+        "host": ["/staff/my-meetings/", "/staff/availability/"],
     }
 
 

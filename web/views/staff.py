@@ -145,7 +145,7 @@ def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form
     }
     if coordinator:
         people = planner_people(visit, meetings)
-        context["planner_config"] = planner_config(visit, rooms=rooms, people=people,
+        context["planner_config"] = planner_config(visit=visit, timezone=visit.timezone, rooms=rooms, people=people,
                                                    proposal=request.GET.get("proposal"))
         context["planner_texts"] = planner_texts()
         context["planner_rooms"] = rooms

@@ -37,8 +37,8 @@
   }
 
   function hhmm(minutesOfDay) {
-    var m = ((minutesOfDay % 1440) + 1440) % 1440;
     if (minutesOfDay === 1440) return "24:00";
+    var m = ((minutesOfDay % 1440) + 1440) % 1440;
     return pad(Math.floor(m / 60)) + ":" + pad(m % 60);
   }
 
@@ -76,6 +76,14 @@
   function isoToLocal(iso) {
     var p = zoneParts(Date.parse(iso));
     return { day: p.year + "-" + pad(p.month) + "-" + pad(p.day), minutes: p.hour * 60 + p.minute };
+  }
+
+  /** Minutes from midnight of ``day`` (in the visit's zone) to an ISO instant; past midnight gives > 1440. */
+  function minutesFrom(day, iso) {
+    var local = isoToLocal(iso);
+    var d = day.split("-"), e = local.day.split("-");
+    var days = Math.round((Date.UTC(+e[0], +e[1] - 1, +e[2]) - Date.UTC(+d[0], +d[1] - 1, +d[2])) / 86400000);
+    return days * 1440 + local.minutes;
   }
 
   function overlaps(aStart, aEnd, bStart, bEnd) {
@@ -371,6 +379,11 @@
       version: node.dataset.version,
       sub: +node.dataset.sub || 0
     };
+    // a meeting running past midnight is clipped on the grid; keep its real length so a move keeps it
+    if (config && node.dataset.startsAt && node.dataset.endsAt) {
+      block.start = minutesFrom(grid.day, node.dataset.startsAt);
+      block.end = minutesFrom(grid.day, node.dataset.endsAt);
+    }
     block.saved = snapshot(block);
     return block;
   }
@@ -385,7 +398,8 @@
     block.el.style.setProperty("--sub", String(block.sub || 0));
     block.el.dataset.lane = String(laneIndex);
     var time = block.el.querySelector(".tl-time");
-    if (time) time.textContent = hhmm(block.start) + "–" + hhmm(block.end);
+    var text = hhmm(block.start) + "–" + hhmm(block.end);
+    if (time && time.textContent !== text) time.textContent = text; // keeps the server's <time> elements until moved
   }
 
   function isPending(block) {
@@ -421,7 +435,11 @@
     if (length < SLOT) return;
     var lo = block.grid.origin, hi = block.grid.origin + block.grid.minutes;
     if (start < lo) { start = lo; end = lo + length; }
-    if (end > hi) { end = hi; start = Math.max(lo, hi - length); }
+    if (end > hi && end > block.end) { // moving or growing past the grid's last row: stop there
+      end = Math.max(hi, block.end);
+      start = end - length;
+      if (start < lo) return;
+    }
     block.start = start;
     block.end = end;
     block.lane = lane;
@@ -442,6 +460,7 @@
   /** Save a moved or resized block: PATCH times (and room) with If-Match. */
   function saveMove(block) {
     if (!isPending(block)) return Promise.resolve(true);
+    if (block.saving) return Promise.resolve(false); // one write per block at a time
     var before = block.saved;
     var body = { starts_at: localToIso(block.grid.day, block.start), ends_at: localToIso(block.grid.day, block.end) };
     if (block.lane !== before.lane && block.lane && block.lane.room) body.room = block.lane.room;
@@ -450,9 +469,11 @@
     };
     if (body.room) undoBody.room = before.room;
     block.el.classList.add("saving");
+    block.saving = true;
     announce(t("saving"));
     return api("PATCH", meetingUrl(block.id), body, block.version).then(function (result) {
       block.el.classList.remove("saving");
+      block.saving = false;
       if (result.status === 200) {
         var updated = applyMeeting(result.data, result.version);
         Undo.record({ kind: "update", id: block.id, body: undoBody, what: t("what_move", { title: block.title }) });
@@ -511,7 +532,7 @@
     block.status = data.status;
     block.room = data.room;
     block.start = starts.minutes;
-    block.end = ends.day === starts.day ? Math.max(ends.minutes, starts.minutes + SLOT) : 1440;
+    block.end = Math.max(minutesFrom(starts.day, data.ends_at), starts.minutes + SLOT);
     block.lane = laneForRoom(grid, data.room, data.location) || block.lane || grid.lanes[0] || null;
     block.people = participants.map(function (p) { return p.person; });
     block.blocking = participants.filter(function (p) { return p.role !== "guest"; }).map(function (p) { return p.person; });
@@ -571,6 +592,7 @@
   function onBlockKey(event, block) {
     var key = event.key;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (block.saving && key !== "Tab") { event.preventDefault(); return; } // wait for the answer
     if (key === "ArrowDown" || key === "ArrowUp") {
       var step = key === "ArrowDown" ? SLOT : -SLOT;
       if (event.shiftKey) change(block, block.start, block.end + step, block.lane);
@@ -594,6 +616,22 @@
 
   var drag = null;
   var suppressClick = false;
+  // A finger must be able to scroll the timeline, so on touch a drag starts only after holding still
+  // this long (as in phone calendars); a mouse drags at once.
+  var HOLD_MS = 350;
+
+  function arm(current) {
+    if (drag !== current) return;
+    current.armed = true;
+    if (current.block) current.block.el.classList.add("dragging");
+    if (navigator.vibrate) navigator.vibrate(15);
+  }
+
+  function startHold(current, event) {
+    current.touch = event.pointerType === "touch";
+    current.armed = !current.touch;
+    if (current.touch) current.timer = window.setTimeout(function () { arm(current); }, HOLD_MS);
+  }
 
   function slotHeight(grid) {
     var rows = grid.minutes / SLOT;
@@ -626,7 +664,8 @@
         kind: event.target.classList.contains("tl-resize") ? "resize" : "move", block: block,
         x: event.clientX, y: event.clientY, from: snapshot(block), moved: false, pointer: event.pointerId
       };
-      block.el.setPointerCapture(event.pointerId);
+      startHold(drag, event);
+      if (!drag.touch) block.el.setPointerCapture(event.pointerId);
       return;
     }
     var bg = event.target.closest(".lane-bg");
@@ -639,15 +678,25 @@
       grid.el.appendChild(selection);
       place(selection, grid, lane.index, at, at + SLOT);
       drag = { kind: "create", grid: grid, lane: lane, anchor: at, start: at, end: at + SLOT, el: selection,
-               y: event.clientY, moved: false, pointer: event.pointerId };
-      bg.setPointerCapture(event.pointerId);
-      event.preventDefault();
+               x: event.clientX, y: event.clientY, moved: false, pointer: event.pointerId };
+      startHold(drag, event);
+      if (!drag.touch) {
+        bg.setPointerCapture(event.pointerId);
+        event.preventDefault();
+      }
     }
   }
 
   function onPointerMove(event) {
     if (!drag || event.pointerId !== drag.pointer) return;
-    if (!drag.moved && Math.abs(event.clientY - drag.y) < 4 && Math.abs(event.clientX - (drag.x || event.clientX)) < 4) return;
+    var still = Math.abs(event.clientY - drag.y) < (drag.touch ? 8 : 4) && Math.abs(event.clientX - drag.x) < (drag.touch ? 8 : 4);
+    if (!drag.moved && still) return;
+    if (!drag.armed) { // a finger moved before the hold: it scrolls, nothing is dragged
+      window.clearTimeout(drag.timer);
+      if (drag.kind === "create") drag.el.remove();
+      drag = null;
+      return;
+    }
     drag.moved = true;
     if (drag.kind === "create") {
       var at = minuteAt(drag.grid, event.clientY);
@@ -675,6 +724,7 @@
     if (!drag || event.pointerId !== drag.pointer) return;
     var current = drag;
     drag = null;
+    window.clearTimeout(current.timer);
     if (current.kind === "create") {
       if (!current.moved) { current.start = current.anchor; current.end = current.anchor + 60; }
       current.end = Math.min(current.end, current.grid.origin + current.grid.minutes);
@@ -685,6 +735,12 @@
     }
     var block = current.block;
     block.el.classList.remove("dragging");
+    if (current.touch && current.armed && !current.moved) { // held and let go: the details, as a tap
+      suppressClick = true;
+      window.setTimeout(function () { suppressClick = false; }, 0);
+      Panel.openFor(block);
+      return;
+    }
     if (current.moved) {
       suppressClick = true;
       window.setTimeout(function () { suppressClick = false; }, 0);
@@ -695,6 +751,7 @@
 
   function onPointerCancel(event) {
     if (!drag || event.pointerId !== drag.pointer) return;
+    window.clearTimeout(drag.timer);
     if (drag.kind === "create") drag.el.remove();
     else { drag.block.el.classList.remove("dragging"); abandon(drag.block, true); }
     drag = null;
@@ -751,7 +808,8 @@
       Panel.close(true);
       Panel.state = {
         mode: "new", selection: selection || null,
-        data: { title: "", kind: "meeting", online_url: "", participants: [], agenda_items: [] }
+        data: { title: "", kind: "meeting", online_url: "", participants: config.new_participants || [],
+                agenda_items: [] }
       };
       Panel.returnFocus = document.activeElement;
       Panel.fill(Panel.state.data, day, start, end, room);
@@ -768,7 +826,7 @@
         var updated = applyMeeting(result.data, result.version);
         Panel.state = { mode: "edit", id: block.id, data: result.data, version: result.version };
         var starts = isoToLocal(result.data.starts_at), ends = isoToLocal(result.data.ends_at);
-        Panel.fill(result.data, starts.day, starts.minutes, ends.day === starts.day ? ends.minutes : 1440,
+        Panel.fill(result.data, starts.day, starts.minutes, minutesFrom(starts.day, result.data.ends_at),
                    result.data.room);
         Panel.node.querySelector("[data-cancel-meeting]").hidden = result.data.status !== "scheduled";
         Panel.show(t("edit_meeting", { title: updated.title }));
@@ -780,7 +838,8 @@
       Panel.field("kind").value = data.kind || "meeting";
       Panel.field("date").value = day;
       Panel.field("start").value = hhmm(start);
-      Panel.field("end").value = hhmm(Math.min(end, 1439));
+      Panel.field("end").value = hhmm(end === 1440 ? 0 : end);
+      Panel.overnight = end >= 1440; // "ends 00:30" after "starts 22:00" then means the next day
       Panel.field("room").value = room ? String(room) : "";
       Panel.field("online_url").value = data.online_url || "";
       Panel.field("override_availability").checked = false;
@@ -799,7 +858,10 @@
       list.textContent = "";
       Panel.people.forEach(function (p, index) {
         var li = el("li");
-        li.appendChild(el("span", "person-name", p.name));
+        var name = el("a", "person-name", p.name);
+        name.href = fmt(config.urls.person_day, { id: p.person, day: Panel.field("date").value });
+        name.title = t("person_day", { name: p.name });
+        li.appendChild(name);
         var select = el("select");
         select.setAttribute("aria-label", t("role_of", { name: p.name }));
         config.roles.forEach(function (role) {
@@ -890,6 +952,7 @@
       if (!day || !start || !end) { Panel.error(t("ends_after")); return null; }
       var startMin = +start.slice(0, 2) * 60 + +start.slice(3, 5);
       var endMin = +end.slice(0, 2) * 60 + +end.slice(3, 5);
+      if (endMin <= startMin && Panel.overnight) endMin += 1440;
       if (endMin <= startMin) { Panel.error(t("ends_after")); Panel.field("end").focus(); return null; }
       var room = Panel.field("room").value;
       return {
@@ -915,7 +978,7 @@
       Panel.error("");
       announce(t("saving"));
       if (state.mode === "new") {
-        body.visit = config.visit;
+        if (config.visit) body.visit = config.visit; // a room's or a person's day makes standalone meetings
         body.timezone = config.timezone;
         api("POST", config.urls.meetings, body).then(function (result) {
           if (result.status !== 201) { Panel.refusal(result); return; }
@@ -944,6 +1007,7 @@
     asBody: function (data) {
       return {
         title: data.title, kind: data.kind, starts_at: data.starts_at, ends_at: data.ends_at, room: data.room,
+        timezone: data.timezone,
         location: data.location || "", online_url: data.online_url || "", description: data.description || "",
         participants: (data.participants || []).map(function (p) { return { person: p.person, role: p.role }; }),
         agenda_items: (data.agenda_items || []).map(function (a) {
@@ -956,14 +1020,58 @@
       var message = result.status === 412 ? t("stale", { title: Panel.state.data.title }) : t("refused", {
         message: errorMessage(result)
       });
+      if (result.status === 412 && Panel.state.mode === "edit") {
+        // keep what was typed; reload the block and the version, so a second Save is a conscious overwrite
+        var state = Panel.state;
+        message = t("stale_panel", { title: state.data.title });
+        api("GET", meetingUrl(state.id)).then(function (fresh) {
+          if (fresh.status !== 200) { Panel.error(t("gone")); return; }
+          applyMeeting(fresh.data, fresh.version);
+          if (Panel.state !== state) return;
+          Panel.merge(state.data, fresh.data);
+          state.data = fresh.data;
+          state.version = fresh.version;
+        });
+      }
       Panel.error(message);
       announce(message, true);
-      if (result.status === 412 && Panel.state.mode === "edit") {
-        var block = blocks[Panel.state.id];
-        if (block) Panel.openFor(block);
-        return;
-      }
       Panel.field("title").focus();
+    },
+
+    /** The form's values for a meeting as the API gave it. */
+    formOf: function (data) {
+      var starts = isoToLocal(data.starts_at), ends = isoToLocal(data.ends_at);
+      return {
+        title: data.title, kind: data.kind, date: starts.day, start: hhmm(starts.minutes),
+        end: hhmm(minutesFrom(starts.day, data.ends_at) % 1440), room: data.room ? String(data.room) : "",
+        online_url: data.online_url || "",
+        people: JSON.stringify((data.participants || []).map(function (p) { return [p.person, p.role]; })),
+        items: JSON.stringify((data.agenda_items || []).map(function (a) { return [a.title, a.minutes || null]; }))
+      };
+    },
+
+    /** After a refused stale save: what the coordinator did not touch takes the other person's new value. */
+    merge: function (oldData, freshData) {
+      var before = Panel.formOf(oldData), after = Panel.formOf(freshData);
+      ["title", "kind", "date", "start", "end", "room", "online_url"].forEach(function (name) {
+        if (Panel.field(name).value === before[name]) Panel.field(name).value = after[name];
+      });
+      var people = JSON.stringify(Panel.people.map(function (p) { return [p.person, p.role]; }));
+      var items = JSON.stringify(Panel.items.map(function (a) { return [a.title, a.minutes || null]; }));
+      if (people === before.people || items === before.items) {
+        var keep = { people: Panel.people, items: Panel.items };
+        var day = Panel.field("date").value, start = Panel.field("start").value, end = Panel.field("end").value;
+        var values = {};
+        ["title", "kind", "room", "online_url"].forEach(function (n) { values[n] = Panel.field(n).value; });
+        var overnight = Panel.overnight;
+        Panel.fill(freshData, day, 0, 0, null);
+        Panel.overnight = overnight;
+        Panel.field("start").value = start;
+        Panel.field("end").value = end;
+        Object.keys(values).forEach(function (n) { Panel.field(n).value = values[n]; });
+        if (people !== before.people) { Panel.people = keep.people; Panel.drawPeople(); }
+        if (items !== before.items) { Panel.items = keep.items; Panel.drawItems(); }
+      }
     },
 
     askCancel: function (show) {
@@ -979,7 +1087,7 @@
       api("POST", meetingUrl(state.id, "cancel"), undefined, state.version).then(function (result) {
         if (result.status !== 200) { Panel.askCancel(false); Panel.refusal(result); return; }
         var block = applyMeeting(result.data, result.version);
-        Undo.record({ kind: "cancel", id: state.id, body: snapshotBody,
+        Undo.record({ kind: "cancel", id: state.id, body: snapshotBody, visit: state.data.visit,
                       what: t("what_cancel", { title: result.data.title }) });
         Panel.close(true);
         block.el.focus();
@@ -1027,7 +1135,8 @@
       } else if (entry.kind === "create") {
         request = api("POST", meetingUrl(entry.id, "cancel"), undefined, block && block.version);
       } else { // a cancelled meeting cannot come back; undo books the same meeting anew
-        var body = Object.assign({}, entry.body, { visit: config.visit, timezone: config.timezone });
+        var body = Object.assign({ timezone: config.timezone }, entry.body);
+        if (entry.visit) body.visit = entry.visit;
         request = api("POST", config.urls.meetings, body);
       }
       request.then(function (result) {
@@ -1055,6 +1164,7 @@
 
     init: function () {
       Proposals.bar = document.querySelector("[data-proposal-bar]");
+      if (!config.urls.proposals) return; // a room's or a person's day: no visit to propose for
       if (config.proposal) {
         api("GET", config.urls.proposal + config.proposal + "/").then(function (result) {
           if (result.status === 200) Proposals.show(result.data);
@@ -1108,7 +1218,7 @@
         accept.type = "button";
         accept.dataset.acceptItem = String(item.id);
         node.appendChild(accept);
-        place(node, grid, lane ? lane.index : 0, starts.minutes, ends.day === starts.day ? ends.minutes : 1440);
+        place(node, grid, lane ? lane.index : 0, starts.minutes, minutesFrom(starts.day, item.ends_at));
         grid.el.appendChild(node);
       });
       if (!Proposals.bar) return;
@@ -1186,13 +1296,15 @@
     Proposals.init();
 
     document.addEventListener("keydown", function (event) {
-      var block = blockOf(event.target);
-      if (block && config.editable) { onBlockKey(event, block); return; }
       var typing = event.target.closest && event.target.closest("input, select, textarea");
-      if (!typing && (event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "z" && Undo.last) {
+      if (!typing && (event.ctrlKey || event.metaKey) && !event.shiftKey && !event.altKey &&
+          event.key.toLowerCase() === "z" && Undo.last) {
         event.preventDefault();
         Undo.run();
+        return;
       }
+      var block = blockOf(event.target);
+      if (block && config.editable) onBlockKey(event, block);
     });
     document.addEventListener("focusin", function (event) {
       var block = blockOf(event.target);
@@ -1228,6 +1340,18 @@
     document.addEventListener("pointermove", onPointerMove);
     document.addEventListener("pointerup", onPointerUp);
     document.addEventListener("pointercancel", onPointerCancel);
+    // leaving with a moved-but-unsaved meeting asks first
+    window.addEventListener("beforeunload", function (event) {
+      var pending = Object.keys(blocks).some(function (id) { return isPending(blocks[id]); });
+      if (pending) { event.preventDefault(); event.returnValue = ""; }
+    });
+    // once a held finger drags, the page must not scroll under it (touch-action allows panning)
+    document.addEventListener("touchmove", function (event) {
+      if (drag && drag.touch && drag.armed && event.cancelable) event.preventDefault();
+    }, { passive: false });
+    document.addEventListener("contextmenu", function (event) {
+      if (drag && drag.touch) event.preventDefault(); // a long press picks the block up instead
+    });
   }
 
   // A small surface for tests and the console; the planner itself does not use it.

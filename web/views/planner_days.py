@@ -1,0 +1,76 @@
+"""A room's day and a person's day in the planner (coordinators).
+
+The visit page plans one visit; a coordinator also asks "what is on in Lab 1 on Tuesday?" and
+"where is Dr. Schmidt on Tuesday?". Both pages are the same planner over a different set of
+meetings: every meeting in the room, or every meeting the person takes part in, whichever visit
+or event it belongs to. New meetings made here are standalone (no visit); on a person's day they
+start with that person as host.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from core.roles import is_coordinator
+from directory.models import Person
+from events.models import Participation, Room
+
+from ..planner import meetings_on_day, planner_config, planner_people, planner_rooms, planner_texts
+from ..programme import itinerary, timelines
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Http404 from None
+
+
+def _page(request, *, day: date, zone: str, heading: str, meetings, rooms, url_name: str, pk: int,
+          new_participants=()):
+    people = planner_people(None, meetings)
+    context = {
+        "heading": heading,
+        "day": day,
+        "zone": zone,
+        "timelines": [tl for tl in timelines(meetings, zone, rooms=rooms, days=[day]) if tl.day == day],
+        "days": [d for d in itinerary(meetings, zone) if d.day == day],
+        "is_coordinator": True,
+        "planner_config": planner_config(visit=None, timezone=zone, rooms=rooms, people=people,
+                                         new_participants=list(new_participants)),
+        "planner_texts": planner_texts(),
+        "planner_rooms": rooms,
+        "previous": (url_name, pk, (day - timedelta(days=1)).isoformat()),
+        "next": (url_name, pk, (day + timedelta(days=1)).isoformat()),
+    }
+    return render(request, "web/staff/day.html", context)
+
+
+@login_required
+def room_day(request, pk: int, day: str):
+    if not is_coordinator(request.user):
+        raise Http404
+    room = get_object_or_404(Room.objects.select_related("venue"), pk=pk)
+    on = _day(day)
+    zone = room.venue.timezone
+    return _page(request, day=on, zone=zone, heading=f"{room.name} ({room.venue.name})",
+                 meetings=meetings_on_day(day=on, zone=zone, room=room), rooms=[room], url_name="web:staff-room-day",
+                 pk=room.pk)
+
+
+@login_required
+def person_day(request, pk: int, day: str):
+    if not is_coordinator(request.user):
+        raise Http404
+    person = get_object_or_404(Person, pk=pk)
+    on = _day(day)
+    zone = person.timezone
+    meetings = meetings_on_day(day=on, zone=zone, person=person)
+    return _page(request, day=on, zone=zone, heading=_("%(name)s's day") % {"name": person.name},
+                 meetings=meetings, rooms=planner_rooms(), url_name="web:staff-person-day", pk=person.pk,
+                 new_participants=[{"person": person.pk, "name": person.name, "role": Participation.Role.HOST}])
