@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import dateformat
 from django.utils import timezone as djtz
+from django.utils.translation import gettext
 
 from directory.errors import ValidationFailed
 from directory.models import Person
@@ -139,6 +141,7 @@ def proposal_create(
     check_frame(tz=frame.timezone, days=frame.days, day_start=frame.day_start, day_end=frame.day_end,
                 granularity=frame.granularity_minutes)
     topics = list(visit.topics.all())
+    frame.covered = P.existing_programme(visit, topics)
     expert_ids = set(Person.objects.filter(expertise__in=topics).values_list("pk", flat=True))
     people = set(frame.delegation) | expert_ids | ({frame.coordinator} if frame.coordinator else set())
     busy_people, busy_rooms = _world(frame, people)
@@ -192,25 +195,28 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     )
     solution = S.solve(problem)
     by_key = {a.key: a for a in solution.assignments}
-    reasons = {u.key: u.reason for u in solution.unplaced}
+    reasons = {u.key: u.reasons or {"en": u.reason} for u in solution.unplaced}
     names = problem.people_names
     for item in items:
         if item.removed:
             continue
         if "dead_reason" in item.spec:
             item.starts_at = item.ends_at = item.room = None
-            item.reason = item.spec["dead_reason"]
+            topic = item.topic.name if item.topic else item.title
+            item.reasons = S.in_languages(lambda topic=topic: gettext(
+                "nobody has expertise in %(topic)s (add it to a person's expertise)") % {"topic": topic})
         elif item.key in by_key:
             a = by_key[item.key]
             item.starts_at, item.ends_at = a.starts_at, a.ends_at
             item.room = rooms.get(a.room) if a.room else None
-            item.reason = _reason(item, a, frame=frame, busy_people=busy_people, names=names,
-                                  room=item.room, bounds=problem.days)
+            item.reasons = S.in_languages(lambda item=item, a=a: _reason(
+                item, a, frame=frame, busy_people=busy_people, names=names, room=item.room, bounds=problem.days))
         else:
             if not item.meeting_id:
                 item.starts_at = item.ends_at = item.room = None
-            item.reason = reasons.get(item.key, "not placed")
-    ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason"])
+            item.reasons = reasons.get(item.key) or S.in_languages(lambda: gettext("not placed"))
+        item.reason = item.reasons.get("en") or next(iter(item.reasons.values()), "")
+    ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason", "reasons"])
     proposal.solver_status = solution.status
     proposal.objective = {**solution.objective, "solve_seconds": solution.solve_seconds}
     proposal.save(update_fields=["solver_status", "objective", "updated_at"])
@@ -234,25 +240,29 @@ def _reason(item: ProposalItem, a: S.Assignment, *, frame, busy_people, names, r
     role = item.spec.get("role")
     parts = []
     if item.pinned:
-        parts.append("pinned by the coordinator")
+        parts.append(gettext("pinned by the coordinator"))
     if item.meeting_id:
-        parts.append("booked")
+        parts.append(gettext("booked"))
     if role == "topic":
         host = item.spec["host"]
         lo, hi = _free_around(busy_people.get(host, []), a.starts_at, a.ends_at, bounds)
         lo, hi = lo.astimezone(zone), hi.astimezone(zone)
-        topic = item.topic.name.lower() if item.topic else item.title.lower()
-        parts.append(f"{names.get(host, 'host')}: expertise in {topic}; free {lo:%a} {lo:%H:%M}–{hi:%H:%M}")
+        topic = item.topic.name if item.topic else item.title
+        parts.append(gettext("%(host)s: expertise in %(topic)s; free %(day)s %(start)s–%(end)s") % {
+            "host": names.get(host, gettext("host")), "topic": topic, "day": dateformat.format(lo, "D"),
+            "start": f"{lo:%H:%M}", "end": f"{hi:%H:%M}"})
         if item.spec.get("optional"):
-            parts.append("also invited (optional): " + ", ".join(names.get(p, "") for p in item.spec["optional"]))
+            parts.append(gettext("also invited (optional): %(names)s") % {
+                "names": ", ".join(names.get(p, "") for p in item.spec["optional"])})
     elif role == "welcome":
-        parts.append("opens the visit on the first morning, before every topic meeting")
+        parts.append(gettext("opens the visit on the first morning, before every topic meeting"))
     elif role == "wrap-up":
-        parts.append("closes the visit on the last day, after every topic meeting")
+        parts.append(gettext("closes the visit on the last day, after every topic meeting"))
     elif role == "lunch":
-        parts.append("lunch for the delegation inside 11:30–14:00")
+        parts.append(gettext("lunch for the delegation inside 11:30–14:00"))
     if room is not None:
-        parts.append(f"{room.name}: fits {item.spec.get('min_capacity') or frame.seats} ({room.capacity} seats)")
+        parts.append(gettext("%(room)s: fits %(n)s (%(seats)s seats)") % {
+            "room": room.name, "n": item.spec.get("min_capacity") or frame.seats, "seats": room.capacity})
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]
 
