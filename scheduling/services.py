@@ -29,7 +29,7 @@ from visits.models import Visit
 
 from . import programme as P
 from . import solver as S
-from .busy import busy_for
+from .busy import busy_for, with_programme
 from .errors import ProposalClosed, WorldChanged
 from .models import Proposal, ProposalItem
 from .problems import BatchRequest, batch_problem, check_frame, day_bounds, names_of, room_specs, rooms_for
@@ -117,10 +117,14 @@ def _bounds(frame: P.Frame):
     return day_bounds(frame.days, frame.day_start, frame.day_end, frame.timezone)
 
 
-def _world(frame: P.Frame, people: set[int], exclude_meetings: Sequence[int] = ()):
+def _world(frame: P.Frame, people: set[int], *, visit_id: int, exclude_meetings: Sequence[int] = ()):
     bounds = _bounds(frame)
-    return busy_for(people=people, rooms=frame.rooms, start=bounds[0][0], end=bounds[-1][1],
-                    exclude_meetings=exclude_meetings)
+    start, end = bounds[0][0], bounds[-1][1]
+    busy_people, busy_rooms = busy_for(people=people, rooms=frame.rooms, start=start, end=end,
+                                       exclude_meetings=exclude_meetings)
+    busy_people = with_programme(busy_people, visit_id=visit_id, delegation=frame.delegation, start=start, end=end,
+                                 exclude_meetings=exclude_meetings)
+    return busy_people, busy_rooms
 
 
 def _check_open(visit: Visit) -> None:
@@ -144,7 +148,7 @@ def proposal_create(
     frame.covered = P.existing_programme(visit, topics)
     expert_ids = set(Person.objects.filter(expertise__in=topics).values_list("pk", flat=True))
     people = set(frame.delegation) | expert_ids | ({frame.coordinator} if frame.coordinator else set())
-    busy_people, busy_rooms = _world(frame, people)
+    busy_people, busy_rooms = _world(frame, people, visit_id=visit.pk)
     drafts = P.draft_items(visit, frame, busy_people=busy_people, bounds=_bounds(frame))
     proposal = Proposal.objects.create(visit=visit, created_by=by, settings=frame.as_json())
     ProposalItem.objects.bulk_create(
@@ -172,7 +176,7 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     booked = [i.meeting_id for i in live if i.meeting_id and i.meeting.status == Meeting.Status.SCHEDULED]
     people = {p for i in live for p in (*i.spec["required"], *i.spec["optional"])}
     if world is None or booked:
-        world = _world(frame, people, exclude_meetings=booked)
+        world = _world(frame, people, visit_id=proposal.visit_id, exclude_meetings=booked)
     busy_people, busy_rooms = world
     rooms = rooms_for(frame.rooms)
     specs = []
