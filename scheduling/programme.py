@@ -164,7 +164,7 @@ def existing_programme(visit: Visit, topics: list[Topic]) -> list[dict]:
     seen_topics: set[int] = set()
     for meeting in meetings:
         base = {"meeting": meeting.pk, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
-                "day": meeting.starts_at.astimezone(zone).date().isoformat()}
+                "ends_at": meeting.ends_at.isoformat(), "day": meeting.starts_at.astimezone(zone).date().isoformat()}
         role = programme_role(meeting)
         if role:
             covered.append({**base, "covers": role, "topic": None, "name": ""})
@@ -195,6 +195,16 @@ def free_minutes(busy: list[tuple[datetime, datetime]], days: tuple[tuple[dateti
     return total
 
 
+def programme_spans(visit: Visit) -> list[tuple[datetime, datetime]]:
+    """Start and end of every scheduled meeting in the visit's programme, in order."""
+    return list(Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED)
+                .order_by("starts_at").values_list("starts_at", "ends_at"))
+
+
+def _day_of(day: tuple[datetime, datetime], spans) -> list[tuple[datetime, datetime]]:
+    return [(a, b) for a, b in spans if a < day[1] and day[0] < b]
+
+
 def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bounds) -> list[ItemDraft]:
     """The programme's items, with hosts chosen; the solver decides times and rooms.
 
@@ -208,6 +218,20 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
     covered_topics = {c["topic"] for c in frame.covered if c["covers"] == "topic"}
     roles = {c["covers"] for c in frame.covered}
     lunch_days = {c["day"] for c in frame.covered if c["covers"] == "lunch"}
+    # The order rules hold against what is booked too: a new welcome before the first day's booked
+    # meetings, new topics after a booked welcome and before a booked wrap-up, a new wrap-up after the
+    # last day's booked meetings (each only when it leaves room for the item at all).
+    booked = programme_spans(visit)
+    booked_welcome_end = max((datetime.fromisoformat(c["ends_at"]) for c in frame.covered
+                              if c["covers"] == "welcome" and "ends_at" in c), default=None)
+    booked_wrap_start = min((datetime.fromisoformat(c["starts_at"]) for c in frame.covered
+                             if c["covers"] == "wrap-up"), default=None)
+
+    def cut(day, *, after=None, before=None, minutes=0) -> list[str]:
+        a, b = max(day[0], after or day[0]), min(day[1], before or day[1])
+        if b - a < timedelta(minutes=minutes):
+            a, b = day
+        return [a.isoformat(), b.isoformat()]
 
     def window(day: tuple[datetime, datetime], start: time | None = None, end: time | None = None) -> list[str]:
         a, b = day
@@ -224,8 +248,9 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
                           *({"person": p, "role": "guest"} for p in delegation)],
             spec={"duration_minutes": WELCOME_MINUTES, "required": [*coordinator, *delegation], "optional": [],
                   "min_capacity": frame.seats + len(coordinator), "needs_room": True,
-                  "windows": [window(first_day, end=(datetime.combine(first_day[0].date(), frame.day_start)
-                                                     + timedelta(hours=3)).time())],
+                  "windows": [cut(first_day, before=min([first_day[0] + timedelta(hours=3),
+                                                         *(a for a, _b in _day_of(first_day, booked))]),
+                                  minutes=WELCOME_MINUTES)],
                   "role": "welcome"},
         ))
     topics = [t for t in visit.topics.order_by("name") if t.pk not in covered_topics]
@@ -246,6 +271,10 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
             ))
             continue
         host, further = candidates[0], candidates[1:1 + OPTIONAL_EXPERTS]
+        topic_windows = []
+        if booked_welcome_end or booked_wrap_start:
+            topic_windows = [cut(day, after=booked_welcome_end, before=booked_wrap_start,
+                                 minutes=topic.meeting_minutes) for day in bounds]
         hosting[host.pk] += 1
         items.append(ItemDraft(
             key=key, title=topic.name, kind="meeting", topic=topic,
@@ -254,7 +283,7 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
                           *({"person": p, "role": "guest"} for p in delegation)],
             spec={"duration_minutes": topic.meeting_minutes, "required": [host.pk, *delegation],
                   "optional": [p.pk for p in further], "min_capacity": frame.seats + 1 + len(further),
-                  "needs_room": True, "windows": [], "role": "topic", "host": host.pk,
+                  "needs_room": True, "windows": topic_windows, "role": "topic", "host": host.pk,
                   "experts": [p.pk for p in candidates]},
         ))
     for day in bounds:
@@ -274,7 +303,9 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
                           *({"person": p, "role": "guest"} for p in delegation)],
             spec={"duration_minutes": WRAP_UP_MINUTES, "required": [*coordinator, *delegation], "optional": [],
                   "min_capacity": frame.seats + len(coordinator), "needs_room": True,
-                  "windows": [window(last_day)], "role": "wrap-up"},
+                  "windows": [cut(last_day, after=max([last_day[0], *(b for _a, b in _day_of(last_day, booked))]),
+                                  minutes=WRAP_UP_MINUTES)],
+                  "role": "wrap-up"},
         ))
     keys = {i.key for i in items}
     topic_keys = [i.key for i in items if i.spec["role"] == "topic" and "dead_reason" not in i.spec]
