@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone as djtz
+from django.utils.translation import gettext
 
 from directory.errors import ValidationFailed
 from directory.models import Person, Topic
@@ -97,7 +98,8 @@ def visit_days(visit: Visit, *, today: date | None = None) -> list[date]:
         today = today or djtz.localdate()
         window = next((w for w in visit.preferred_windows.all() if w.end >= today), None)
         if window is None:
-            raise ValidationFailed("The visit has neither dates nor a preferred window still to come.", field="visit")
+            raise ValidationFailed(gettext("The visit has neither dates nor a preferred window still to come."),
+                                   field="visit")
         span = (max(window.start, today), window.end)
     days = [span[0] + timedelta(days=n) for n in range((span[1] - span[0]).days + 1)]
     weekdays = [d for d in days if d.weekday() < 5]

@@ -75,7 +75,8 @@ def _refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meeti
     if blocked:
         who = ", ".join(b["name"] for b in blocked)
         raise WorldChanged(
-            f"“{spec.title}” can no longer be booked: {who} became busy since the schedule was computed.",
+            gettext("“%(title)s” can no longer be booked: %(who)s became busy since the schedule was computed.")
+            % {"title": spec.title, "who": who},
             detail={"key": spec.key, "blocked": blocked},
         )
 
@@ -129,7 +130,8 @@ def _world(frame: P.Frame, people: set[int], *, visit_id: int, exclude_meetings:
 
 def _check_open(visit: Visit) -> None:
     if visit.status not in (Visit.Status.REQUESTED, Visit.Status.CONFIRMED):
-        raise ValidationFailed(f"Visit {visit.reference} is {visit.status}; its programme is closed.", field="visit")
+        raise ValidationFailed(gettext("Visit %(reference)s is %(status)s; its programme is closed.") % {
+            "reference": visit.reference, "status": visit.get_status_display()}, field="visit")
 
 
 @transaction.atomic
@@ -274,7 +276,7 @@ def _reason(item: ProposalItem, a: S.Assignment, *, frame, busy_people, names, r
 def _open(proposal: Proposal) -> Proposal:
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     if proposal.status == Proposal.Status.DISCARDED:
-        raise ProposalClosed("This proposal was discarded; make a new one.")
+        raise ProposalClosed(gettext("This proposal was discarded; make a new one."))
     return proposal
 
 
@@ -292,11 +294,11 @@ def proposal_item_update(*, item: ProposalItem, pinned: bool | None = None, remo
     _open(item.proposal)
     if pinned is not None:
         if pinned and not item.placed:
-            raise ValidationFailed("Only a placed item can be pinned.", field="pinned")
+            raise ValidationFailed(gettext("Only a placed item can be pinned."), field="pinned")
         item.pinned = pinned
     if removed is not None:
         if removed and item.meeting_id:
-            raise ValidationFailed("This item is booked; cancel its meeting instead.", field="removed")
+            raise ValidationFailed(gettext("This item is booked; cancel its meeting instead."), field="removed")
         item.removed = removed
         if removed:
             item.pinned = False
@@ -337,11 +339,13 @@ def proposal_accept(*, proposal: Proposal, item_ids: Sequence[int] | None = None
         known = {i.pk for i in items}
         unknown = [i for i in item_ids if i not in known]
         if unknown:
-            raise ValidationFailed(f"Item {unknown[0]} is not part of this proposal.", field="items")
+            raise ValidationFailed(gettext("Item %(id)s is not part of this proposal.") % {"id": unknown[0]},
+                                   field="items")
         chosen = [i for i in items if i.pk in set(item_ids)]
         bad = next((i for i in chosen if i.removed or not i.placed or i.meeting_id), None)
         if bad is not None:
-            raise ValidationFailed(f"“{bad.title}” is removed, unplaced or already booked.", field="items")
+            raise ValidationFailed(gettext("“%(title)s” is removed, unplaced or already booked.") % {
+                "title": bad.title}, field="items")
     else:
         chosen = [i for i in items if not i.removed and i.placed and not i.meeting_id]
     people = {p.pk: p for p in Person.objects.filter(pk__in={x["person"] for i in chosen for x in i.participants})}
@@ -379,19 +383,20 @@ def affected_items(proposal: Proposal) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         if item.meeting_id and item.meeting.status == Meeting.Status.CANCELLED:
-            out[item.key] = "its meeting was cancelled"
+            out[item.key] = gettext("its meeting was cancelled")
             continue
         gone = [p for p in item.spec["required"] if (item.meeting_id, p) in declined]
         if gone:
-            out[item.key] = f"{', '.join(names.get(p, '') for p in gone)} declined"
+            out[item.key] = gettext("%(names)s declined") % {"names": ", ".join(names.get(p, "") for p in gone)}
             continue
         clash = [p for p in item.spec["required"]
                  if any(a < item.ends_at and item.starts_at < b for a, b in busy_people.get(p, []))]
         if clash:
-            out[item.key] = f"{', '.join(names.get(p, '') for p in clash)} is no longer free then"
+            out[item.key] = gettext("%(names)s is no longer free then") % {
+                "names": ", ".join(names.get(p, "") for p in clash)}
             continue
         if item.room_id and any(a < item.ends_at and item.starts_at < b for a, b in busy_rooms.get(item.room_id, [])):
-            out[item.key] = f"{item.room.name} is no longer free then"
+            out[item.key] = gettext("%(names)s is no longer free then") % {"names": item.room.name}
     return out
 
 

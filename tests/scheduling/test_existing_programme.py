@@ -168,3 +168,16 @@ def test_solver_reasons_are_stored_in_every_language(centre):
     assert reason_en.startswith("Dr. Cem Aydin is not free for 1 h on any of the days"), reason_en
     placed_de = next(i["reason"] for i in german["items"] if i["key"] == "topic-cell-therapeutics")
     assert re.search(r"Expertise in Cell therapeutics; frei (Di|Mi) \d\d:\d\d–\d\d:\d\d", placed_de), placed_de
+
+
+def test_refusals_on_the_page_are_in_german_too(centre):
+    centre.visit.topics.add(Topic.objects.create(name="Xenotransplantation", slug="xeno", meeting_minutes=60))
+    client = Client()
+    client.force_login(centre.coordinator)
+    client.cookies["django_language"] = "de"
+    url = f"/staff/visits/{centre.visit.pk}/proposal/"
+    client.post(f"{url}new/")
+    proposal = centre.visit.proposals.get()
+    dead = proposal.items.get(key="topic-xeno")
+    refused = client.post(f"{url}{proposal.pk}/items/{dead.pk}/", {"action": "pin"}, follow=True)
+    assert "Nur ein eingeplanter Punkt kann fixiert werden." in refused.content.decode()
