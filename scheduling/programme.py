@@ -121,9 +121,11 @@ def visit_frame(visit: Visit, *, rooms: list[int] | None = None, day_start: time
 
 #: Words in a meeting's title that make it the visit's welcome, lunch or wrap-up (English and German).
 ROLE_WORDS = {
-    "welcome": ("welcome", "introduction", "willkommen", "begrüßung", "begruessung"),
+    # "introductions" (plural): "Introduction to organoids" is a talk, not the welcome.
+    "welcome": ("welcome", "introductions", "willkommen", "begrüßung"),
     "lunch": ("lunch", "mittagessen", "mittagspause"),
-    "wrap-up": ("wrap-up", "wrap up", "closing", "farewell", "debrief", "abschluss", "verabschiedung"),
+    "wrap-up": ("wrap-up", "wrap up", "closing session", "closing remarks", "farewell", "debrief", "abschluss",
+                "verabschiedung"),
 }
 
 
@@ -133,7 +135,7 @@ def programme_role(meeting: Meeting) -> str | None:
     if meeting.kind == Meeting.Kind.MEAL and not any(w in title for w in ("dinner", "abendessen", "breakfast")):
         return "lunch"
     for role, words in ROLE_WORDS.items():
-        if any(w in title for w in words):
+        if any(w.casefold() in title for w in words):
             return role
     return None
 

@@ -181,3 +181,19 @@ def test_refusals_on_the_page_are_in_german_too(centre):
     dead = proposal.items.get(key="topic-xeno")
     refused = client.post(f"{url}{proposal.pk}/items/{dead.pk}/", {"action": "pin"}, follow=True)
     assert "Nur ein eingeplanter Punkt kann fixiert werden." in refused.content.decode()
+
+
+@pytest.mark.parametrize("title, kind, role", [
+    ("Welcome and introductions", Meeting.Kind.MEETING, "welcome"),
+    ("Begrüßung der Delegation", Meeting.Kind.MEETING, "welcome"),
+    ("Introduction to organoids", Meeting.Kind.TALK, None),
+    ("Lunch", Meeting.Kind.MEAL, "lunch"),
+    ("Working lunch with the grants office", Meeting.Kind.MEETING, "lunch"),
+    ("Conference dinner", Meeting.Kind.MEAL, None),
+    ("Wrap-up and next steps", Meeting.Kind.MEETING, "wrap-up"),
+    ("Closing the gap in GMP manufacturing", Meeting.Kind.TALK, None),
+])
+def test_what_part_a_booked_meeting_plays(title, kind, role):
+    from scheduling.programme import programme_role
+
+    assert programme_role(Meeting(title=title, kind=kind)) == role
