@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from events.links import absolute
+from events.links import absolute, per_meeting
 
 
 def visit_status_url(visit) -> str:
@@ -22,3 +22,8 @@ def visit_feed_url(visit) -> str:
 def visit_meeting_url(visit, meeting_id: int) -> str:
     """One programme meeting's .ics under the visit feed's secret: what the feed's VEVENT URL points to."""
     return absolute(reverse("visit-calendars:visit-meeting", kwargs={"token": visit.feed_token, "pk": meeting_id}))
+
+
+def visit_meeting_links(visit):
+    """``visit_meeting_url`` for many meetings of one visit (the feed's VEVENT URLs), resolved once."""
+    return per_meeting("visit-calendars:visit-meeting", token=visit.feed_token)
