@@ -39,22 +39,22 @@ def redis_down(settings, monkeypatch):
     from config.celery import app
 
     url = f"redis://127.0.0.1:{CLOSED_PORT}/0"
+    # The Celery app first: its ``broker_url`` reads Django settings lazily, so patching it after
+    # the settings would record the dead URL as the value to restore — and every later test in
+    # this process would nudge a broker that is not there.
+    monkeypatch.setattr(app.conf, "broker_url", url)
     settings.CACHES = {"default": {"BACKEND": "config.cache.ResilientRedisCache", "LOCATION": url,
                                    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     settings.CELERY_BROKER_URL = url
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.VISITDESK_NOTIFY_SETTLE_SECONDS = 0
-    monkeypatch.setattr(app.conf, "broker_url", url)
     # Fresh connection and producer pools for the dead broker: other tests in this process may
     # have left pools connected to the live one.
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
     monkeypatch.setattr("notifications.tasks._nudges_paused_until", 0.0)
     monkeypatch.setattr("config.cache.ResilientRedisCache._last_logged", 0.0)
-    yield url
-    for pool in (app.amqp._producer_pool, app._pool):
-        if pool is not None:
-            pool.force_close_all()
+    return url
 
 
 def _meeting_body(person) -> dict:
