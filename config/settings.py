@@ -319,7 +319,6 @@ VISITDESK_NOTIFY_SETTLE_SECONDS = int(env_str("VISITDESK_NOTIFY_SETTLE_SECONDS",
 # Reminders marked sent per UPDATE: 1 = at most one duplicate per crashed worker (docs/performance.md).
 VISITDESK_OUTBOX_MARK_EVERY = int(env_str("VISITDESK_OUTBOX_MARK_EVERY", "1"))
 VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DAYS", "30"))
-VISITDESK_FEED_REFRESH = "PT1H"
 # Busy times imported from people's own calendars (availability app).
 VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = env_bool("VISITDESK_BUSY_FETCH_ALLOW_PRIVATE", False)
 VISITDESK_BUSY_FETCH_TIMEOUT = float(env_str("VISITDESK_BUSY_FETCH_TIMEOUT", "15"))

@@ -53,6 +53,9 @@ from .links import meeting_ics_url, meeting_link_for_person
 from .models import Meeting, MeetingICal, Participation
 
 PRODID = "-//Visitdesk//Visitdesk Calendar 1.0//EN"
+# REFRESH-INTERVAL / X-PUBLISHED-TTL of every feed: fixed, not a setting, because every subscribed
+# client should poll hourly whatever the deployment (RFC 7986; Outlook reads the X- twin).
+FEED_REFRESH = timedelta(hours=1)
 
 #: Bump when the rendering changes, so every stored fragment is rendered again.
 RENDERER_VERSION = "2"
@@ -273,9 +276,8 @@ def _calendar(*, method: str | None = None, name: str = "", description: str = "
         cal.add("description", vText(_text(description)))
         cal.add("x-wr-caldesc", vText(_text(description)))
     if method is None:
-        refresh = timedelta(seconds=3600)
-        cal.add("refresh-interval", vDuration(refresh), parameters={"VALUE": "DURATION"})
-        cal.add("x-published-ttl", vDuration(refresh))
+        cal.add("refresh-interval", vDuration(FEED_REFRESH), parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(FEED_REFRESH))
     return cal
 
 

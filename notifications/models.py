@@ -32,7 +32,6 @@ class Kind(models.TextChoices):
 
 #: Kinds that carry an iMIP calendar object.
 IMIP_KINDS = frozenset({Kind.INVITE, Kind.UPDATE, Kind.CANCEL})
-REMINDER_KINDS = frozenset({Kind.REMINDER, Kind.VISIT_REMINDER})
 
 
 class OutboxMessage(models.Model):
@@ -75,10 +74,6 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.person_id} ({self.state})"
-
-    @property
-    def is_final(self) -> bool:
-        return self.state in (self.State.SENT, self.State.FAILED, self.State.CANCELLED)
 
 
 class InviteState(models.Model):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 
 from django.db import transaction
 from django.db.models import F
@@ -309,13 +309,3 @@ def programme_meeting_attach(*, visit: Visit | None, meeting: Meeting) -> None:
             raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
         ProgrammeSlot.objects.get_or_create(meeting=meeting, defaults={"visit": visit})
     programme_sync_delegates(meeting=meeting)
-
-
-def visit_local_day_bounds(visit: Visit) -> tuple[datetime, datetime] | None:
-    """The visit's first and last instant, in its own time zone (None until dates are set)."""
-    if not visit.starts_on:
-        return None
-    zone = zoneinfo.ZoneInfo(visit.timezone)
-    start = datetime.combine(visit.starts_on, datetime.min.time(), tzinfo=zone)
-    end = datetime.combine(visit.ends_on, datetime.max.time(), tzinfo=zone)
-    return start, end
