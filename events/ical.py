@@ -45,6 +45,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, TextField, Value, When
 from django.utils import timezone as djtz
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vDuration, vText, vUri
 
 from directory.models import Person
@@ -56,6 +58,10 @@ PRODID = "-//Visitdesk//Visitdesk Calendar 1.0//EN"
 # REFRESH-INTERVAL / X-PUBLISHED-TTL of every feed: fixed, not a setting, because every subscribed
 # client should poll hourly whatever the deployment (RFC 7986; Outlook reads the X- twin).
 FEED_REFRESH = timedelta(hours=1)
+#: The language of the words the renderer adds (DESCRIPTION's "Agenda:", the CONFERENCE label) in
+#: feeds: a feed's stored fragments are shared by every subscriber, so they stay in one language and
+#: byte-stable whatever the request's language. An invite is rendered for one recipient, in theirs.
+FEED_LANGUAGE = "en"
 
 #: Bump when the rendering changes, so every stored fragment is rendered again.
 RENDERER_VERSION = "2"
@@ -154,7 +160,7 @@ def _agenda_lines(meeting: Meeting) -> list[str]:
         details = [d for d in (
             item.topic.name if item.topic_id else "",
             item.presenter.name if item.presenter_id else "",
-            f"{item.minutes} min" if item.minutes else "",
+            ngettext("%(minutes)s min", "%(minutes)s min", item.minutes) % {"minutes": item.minutes} if item.minutes else "",
         ) if d]
         lines.append(f"{number}. {item.title}" + (f" ({', '.join(details)})" if details else ""))
         if item.notes:
@@ -165,16 +171,16 @@ def _agenda_lines(meeting: Meeting) -> list[str]:
 def _description(meeting: Meeting) -> str:
     blocks = []
     if meeting.is_cancelled:
-        blocks.append("This meeting has been cancelled.")
+        blocks.append(gettext("This meeting has been cancelled."))
     if meeting.description:
         blocks.append(meeting.description)
     agenda = _agenda_lines(meeting)
     if agenda:
-        blocks.append("Agenda:\n" + "\n".join(agenda))
+        blocks.append(gettext("Agenda:") + "\n" + "\n".join(agenda))
     if meeting.online_url:
-        blocks.append(f"Join online: {meeting.online_url}")
+        blocks.append(gettext("Join online: %(url)s") % {"url": meeting.online_url})
     if meeting.event_id is not None:
-        blocks.append(f"Part of: {meeting.event.title}")
+        blocks.append(gettext("Part of: %(event)s") % {"event": meeting.event.title})
     return _text("\n\n".join(blocks))
 
 
@@ -205,7 +211,8 @@ def _attendee(participation: Participation, *, rsvp: bool, partstat: str | None 
 # --- one meeting -----------------------------------------------------------------------------
 
 
-def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None, url: str | None = None) -> Event:
+def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None, url: str | None = None,
+                   language: str = FEED_LANGUAGE) -> Event:
     """The meeting as a VEVENT for a feed (DTSTAMP = last change; invites re-stamp it).
 
     ``attendees``: the participations to list (default: all of them for ``private``); the
@@ -213,8 +220,15 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None,
     ``url``: the link to this meeting's .ics for whoever reads this VEVENT; the public audience
     always gets the public single-meeting link (anyone may open it), a private VEVENT none unless
     given (``with_url`` adds it to stored fragments).
+    ``language``: of the words the renderer adds (DESCRIPTION, CONFERENCE label); feeds keep
+    ``FEED_LANGUAGE``.
     Render ``meeting_list()`` rows so room, venue, agenda and participants are already joined.
     """
+    with translation.override(language):
+        return _meeting_vevent(meeting, audience=audience, attendees=attendees, url=url)
+
+
+def _meeting_vevent(meeting: Meeting, *, audience: str, attendees, url: str | None) -> Event:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
     event = Event()
@@ -225,7 +239,7 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None,
     event.add("last-modified", _utc(meeting.updated_at))
     event.add("dtstart", _local(meeting, meeting.starts_at))
     event.add("dtend", _local(meeting, meeting.ends_at))
-    event.add("summary", _line(meeting.title) or "Meeting")
+    event.add("summary", _line(meeting.title) or gettext("Meeting"))
     description = _description(meeting)
     if description:
         event.add("description", description)
@@ -239,7 +253,7 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None,
     if meeting.online_url:
         # RFC 7986 CONFERENCE; clients that ignore it still find the link in DESCRIPTION.
         event.add("conference", vUri(meeting.online_url),
-                  parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join online"})
+                  parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": gettext("Join online")})
     categories = _categories(meeting)
     if categories:
         event.add("categories", categories)
@@ -430,7 +444,7 @@ def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVA
 
 
 def render_invite(meeting: Meeting, *, method: str, recipient: Participation | Person, organizer_name: str,
-                  organizer_email: str, reset_partstat: bool = False) -> bytes:
+                  organizer_email: str, reset_partstat: bool = False, language: str = FEED_LANGUAGE) -> bytes:
     """An iTIP object for one recipient (RFC 5546/6047): METHOD, one VEVENT, ORGANIZER and that ATTENDEE.
 
     ``recipient``: their ``Participation`` (ROLE and PARTSTAT come from it); for someone no longer
@@ -440,6 +454,7 @@ def render_invite(meeting: Meeting, *, method: str, recipient: Participation | P
     acceptance of 10:00 is no acceptance of 11:00. A CANCEL asks for nothing (no RSVP) and always
     says STATUS:CANCELLED, even when only this recipient was removed from a meeting that goes on:
     for them the event is cancelled. The VEVENT URL is the recipient's own signed link.
+    ``language``: the recipient's, for the DESCRIPTION and the CONFERENCE label.
     """
     if isinstance(recipient, Person):
         recipient = Participation(person=recipient)
@@ -447,7 +462,7 @@ def render_invite(meeting: Meeting, *, method: str, recipient: Participation | P
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     event = meeting_vevent(meeting, audience=PRIVATE, attendees=[],
-                           url=meeting_link_for_person(meeting.pk, recipient.person))
+                           url=meeting_link_for_person(meeting.pk, recipient.person), language=language)
     event.pop("DTSTAMP")
     event.add("dtstamp", djtz.now().astimezone(UTC).replace(microsecond=0))
     if method == "CANCEL":

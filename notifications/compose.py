@@ -36,6 +36,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from core.text import defang_links, link_html
 from directory.models import Person
@@ -51,39 +52,30 @@ from .models import InviteState, Kind, OutboxMessage
 from .reconcile import VISIBLE_VISIT_STATES
 
 LANGUAGES = ("en", "de")
-DATE_FORMATS = {"en": "l, j F Y", "de": "l, j. F Y"}
-LABELS = {
-    "en": {
-        "your_time": "your time",
-        "moved": "moved from {old} to {new}",
-        "room": "room {old} → {new}",
-        "location": "place {old} → {new}",
-        "title": "title “{old}” → “{new}”",
-        "online_url": "online link changed",
-        "description": "description changed",
-        "agenda": "agenda changed",
-        "timezone": "time zone {old} → {new}",
-        "none": "none",
-        "accept": "Accept",
-        "tentative": "Maybe",
-        "decline": "Decline",
-    },
-    "de": {
-        "your_time": "Ihre Zeit",
-        "moved": "verschoben von {old} auf {new}",
-        "room": "Raum {old} → {new}",
-        "location": "Ort {old} → {new}",
-        "title": "Titel „{old}“ → „{new}“",
-        "online_url": "Online-Link geändert",
-        "description": "Beschreibung geändert",
-        "agenda": "Tagesordnung geändert",
-        "timezone": "Zeitzone {old} → {new}",
-        "none": "keiner",
-        "accept": "Zusagen",
-        "tentative": "Vielleicht",
-        "decline": "Absagen",
-    },
+
+# Every word a mail says comes from the gettext catalogue (locale/<lang>/LC_MESSAGES/django.po), as
+# on the pages; the mail is rendered under ``translation.override(recipient's language)``.
+#: How a field's change is told in an update, by MeetingRevision field name.
+CHANGE_LABELS = {
+    "room": gettext_lazy("room %(old)s → %(new)s"),
+    "location": gettext_lazy("place %(old)s → %(new)s"),
+    "title": gettext_lazy("title “%(old)s” → “%(new)s”"),
+    "online_url": gettext_lazy("online link changed"),
+    "description": gettext_lazy("description changed"),
+    "agenda": gettext_lazy("agenda changed"),
+    "timezone": gettext_lazy("time zone %(old)s → %(new)s"),
 }
+#: The answers an invite offers (labels shared with the RSVP page and the web form).
+RSVP_CHOICES = (
+    (gettext_lazy("Accept"), "accepted"),
+    (gettext_lazy("Maybe"), "tentative"),
+    (gettext_lazy("Decline"), "declined"),
+)
+
+
+def long_date_format() -> str:
+    """The long date of the active language: German wants the day's dot ("Montag, 1. Dezember 2026")."""
+    return pgettext("long date format", "l, j F Y")
 
 
 class Stale(Exception):
@@ -102,15 +94,16 @@ def format_span(starts_at: datetime, ends_at: datetime, tz: str, lang: str, view
     zone = zoneinfo.ZoneInfo(tz)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     with translation.override(lang):
-        text = f"{date_format(start, DATE_FORMATS[lang])}, {start:%H:%M}–"
-        text += f"{end:%H:%M}" if end.date() == start.date() else f"{date_format(end, DATE_FORMATS[lang])}, {end:%H:%M}"
+        long = long_date_format()
+        text = f"{date_format(start, long)}, {start:%H:%M}–"
+        text += f"{end:%H:%M}" if end.date() == start.date() else f"{date_format(end, long)}, {end:%H:%M}"
         text += f" ({tz})"
         if viewer_tz and viewer_tz != tz:
             vzone = zoneinfo.ZoneInfo(viewer_tz)
             vstart, vend = starts_at.astimezone(vzone), ends_at.astimezone(vzone)
             if vstart.utcoffset() != start.utcoffset():  # same wall time under another name: no noise
-                day = date_format(vstart, DATE_FORMATS[lang])
-                text += f" = {day}, {vstart:%H:%M}–{vend:%H:%M} {viewer_tz} ({LABELS[lang]['your_time']})"
+                day = date_format(vstart, long)
+                text += f" = {day}, {vstart:%H:%M}–{vend:%H:%M} {viewer_tz} ({gettext('your time')})"
     return text
 
 
@@ -119,7 +112,7 @@ def format_moment(value: datetime, tz: str, lang: str, *, with_date: bool) -> st
     if not with_date:
         return f"{local:%H:%M}"
     with translation.override(lang):
-        return f"{date_format(local, DATE_FORMATS[lang])} {local:%H:%M}"
+        return f"{date_format(local, long_date_format())} {local:%H:%M}"
 
 
 #: Fields whose change voids an attendee's answer (RFC 5546 §2.1.4: time or place).
@@ -167,7 +160,11 @@ def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[s
     (a field that came back to where it was is not mentioned)."""
     merged, _complete = _merged_changes(meeting, since_sequence)
     merged = {name: pair for name, pair in merged.items() if not _same(name, *pair)}
-    labels = LABELS[lang]
+    with translation.override(lang):
+        return _change_lines(meeting, merged, lang)
+
+
+def _change_lines(meeting: Meeting, merged: dict[str, list[str]], lang: str) -> list[str]:
     lines = []
     start = merged.pop("starts_at", None)
     end = merged.pop("ends_at", None)
@@ -180,14 +177,13 @@ def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[s
         same_day = old_start.astimezone(zone).date() == new_start.astimezone(zone).date()
         old = f"{format_moment(old_start, meeting.timezone, lang, with_date=not same_day)}–{format_moment(old_end, meeting.timezone, lang, with_date=False)}"
         new = f"{format_moment(new_start, meeting.timezone, lang, with_date=not same_day)}–{format_moment(new_end, meeting.timezone, lang, with_date=False)}"
-        lines.append(labels["moved"].format(old=old, new=new))
+        lines.append(gettext("moved from %(old)s to %(new)s") % {"old": old, "new": new})
+    none = gettext("none")
     for name, (old, new) in merged.items():
-        if name == "status":
+        template = CHANGE_LABELS.get(name)
+        if template is None:  # "status" among others: told by the mail's kind, not as a change
             continue
-        template = labels.get(name)
-        if template is None:
-            continue
-        lines.append(template.format(old=old or labels["none"], new=new or labels["none"]))
+        lines.append(str(template) % {"old": old or none, "new": new or none})
     return lines
 
 
@@ -257,7 +253,7 @@ def render(template: str, lang: str, context: dict) -> tuple[str, str, str]:
     """(subject, text, html): the text template's first line is the subject."""
     context = {**context, "lang": lang, "site_url": settings.SITE_URL}
     with translation.override(lang):
-        raw = render_to_string(f"notifications/{lang}/{template}.txt", context)
+        raw = render_to_string(f"notifications/{template}.txt", context)
         subject, _, body = raw.strip("\n").partition("\n")
         # Only our own links stay links; anything link-like that people typed is defused in both parts.
         trusted = _trusted_links(context)
@@ -442,10 +438,11 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         reset_partstat = changes is None or bool(TIME_AND_PLACE & set(changes))
         context["changes"] = describe_changes(meeting, state.sequence, lang)
     if method == "REQUEST":
-        context["rsvp"] = [
-            (LABELS[lang][label], links.rsvp_url(meeting_id=meeting.pk, person_id=person.pk, answer=answer))
-            for label, answer in (("accept", "accepted"), ("tentative", "tentative"), ("decline", "declined"))
-        ]
+        with translation.override(lang):
+            context["rsvp"] = [
+                (str(label), links.rsvp_url(meeting_id=meeting.pk, person_id=person.pk, answer=answer))
+                for label, answer in RSVP_CHOICES
+            ]
         context["actions"] = context["rsvp"]
     data = render_invite(
         meeting,
@@ -454,6 +451,7 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         organizer_name=settings.VISITDESK_ORGANIZER_NAME,
         organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
         reset_partstat=reset_partstat,
+        language=lang,
     )
     subject, text, html = render(template, lang, context)
     row.reset_partstat = reset_partstat  # dispatch forgets the old answer once this is sent
@@ -502,8 +500,8 @@ def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
         "feed": feed_links(visit_feed_url(visit)),
         "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
         "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
-        "first_day": date_format(visit.starts_on, DATE_FORMATS[lang]) if visit.starts_on else "",
-        "last_day": date_format(visit.ends_on, DATE_FORMATS[lang]) if visit.ends_on else "",
+        "first_day": date_format(visit.starts_on, long_date_format()) if visit.starts_on else "",
+        "last_day": date_format(visit.ends_on, long_date_format()) if visit.ends_on else "",
     }
 
 
