@@ -306,9 +306,10 @@ def _booking(item: ProposalItem, people: dict[int, Person]) -> BookingSpec:
         host = people.get(item.spec.get("host"))
         agenda = [event_services.AgendaSpec(title=item.topic.name, topic=item.topic, presenter=host,
                                             minutes=item.spec["duration_minutes"])]
+    # No description: the reason speaks of hosts' free time, which is not for the invitees' eyes.
     return BookingSpec(key=item.key, title=item.title, starts_at=item.starts_at, ends_at=item.ends_at,
                        room=item.room, participants=participants, kind=item.kind, location=item.location,
-                       description=item.reason, agenda=agenda)
+                       agenda=agenda)
 
 
 @transaction.atomic

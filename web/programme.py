@@ -108,6 +108,7 @@ class Block:
 
     @property
     def version(self) -> str:
+        """The meeting's ETag value; the planner sends it back as ``If-Match``."""
         return meeting_version(self.entry.meeting)
 
     @property

@@ -247,6 +247,7 @@ def test_accept_books_the_programme(centre):
     item = next(i for i in body["items"] if i["key"] == "topic-cell-therapeutics")
     assert (cell.starts_at, cell.room_id) == (parse(item["starts_at"]), item["room"])
     assert cell.agenda_items.get().topic.slug == "cell-therapeutics"
+    assert cell.description == ""  # the reasons (hosts' free time) stay with the coordinator
     again = centre.client().post(f"/api/v1/proposals/{proposal['id']}/accept/", {}, format="json")
     assert again.status_code == 200 and Meeting.objects.count() == len(booked)  # nothing twice
 
