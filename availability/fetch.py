@@ -71,7 +71,7 @@ def resolve_checked(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FeedError(f"The calendar's host {host!r} cannot be resolved.") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise FeedError(f"The calendar's host {host!r} has no address.")
     if not settings.VISITDESK_BUSY_FETCH_ALLOW_PRIVATE:
@@ -122,7 +122,7 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
         parts = urlsplit(url)
         https = parts.scheme.lower() == "https"
         port = parts.port or (443 if https else 80)
-        addresses = resolve_checked(parts.hostname, port)
+        addresses = resolve_checked(parts.hostname or "", port)
         connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
         conn = connection_class(parts.hostname, port, addresses=addresses,
                                 timeout=max(0.1, deadline - time.monotonic()))

@@ -305,6 +305,7 @@ def free_slots(
     busy = _busy_python(people_ids, room_ids, start, end, excluded)
     window = [(start, end)]
     people_free = iv.subtract(window, iv.union(*busy.people.values()))
+    candidates: list[tuple[int | None, tuple[datetime, datetime]]]
     if room_ids:
         candidates = [(rid, span) for rid in room_ids
                       for span in iv.intersect(people_free, iv.subtract(window, busy.rooms[rid]))]

@@ -51,16 +51,17 @@ def working_hours_set(*, person: Person, weekly: Sequence[WeeklySpec], exception
         if spec.end <= spec.start:
             raise ValidationFailed("An interval must end after it starts (no overnight intervals).",
                                    field=f"weekly[{index}].end")
-    off_days, working_days = set(), set()
-    for index, spec in enumerate(exceptions):
-        if (spec.start is None) != (spec.end is None):
+    off_days: set[date] = set()
+    working_days: set[date] = set()
+    for index, day in enumerate(exceptions):
+        if (day.start is None) != (day.end is None):
             raise ValidationFailed("Give both start and end, or neither for a day off.", field=f"exceptions[{index}]")
-        if spec.start is None:
-            off_days.add(spec.date)
+        if day.start is None or day.end is None:
+            off_days.add(day.date)
         else:
-            if spec.end <= spec.start:
+            if day.end <= day.start:
                 raise ValidationFailed("An interval must end after it starts.", field=f"exceptions[{index}].end")
-            working_days.add(spec.date)
+            working_days.add(day.date)
     both = sorted(off_days & working_days)
     if both:
         raise ValidationFailed(f"{both[0].isoformat()} is both a day off and a working day.", field="exceptions")
@@ -150,7 +151,7 @@ class Problem:
     detail: str = ""
 
     def as_dict(self, *, reveal: bool) -> dict:
-        out = {"reason": self.reason, "message": self.message}
+        out: dict[str, object] = {"reason": self.reason, "message": self.message}
         if self.person is not None:
             out["person"] = self.person
         if self.room is not None:

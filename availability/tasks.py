@@ -26,7 +26,7 @@ def sync_due_calendars(self) -> int:
     ids = services.external_calendars_claim_due(now=timezone.now(), every=SYNC_EVERY)
     queue = (self.request.delivery_info or {}).get("routing_key") or None
     for pk in ids:
-        sync_calendar.apply_async((pk,), queue=queue)
+        sync_calendar.apply_async((pk,), queue=queue)  # type: ignore[arg-type]  # None: the default queue
     return len(ids)
 
 

@@ -180,7 +180,7 @@ else:
 # --- Celery -----------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
     # kombu's Redis transport, minus the worker crash when Redis goes away mid-task (config/broker.py).
     CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 else:

@@ -84,6 +84,7 @@ def person_merge(*, source: Person, into: Person) -> Person:
         if relation.one_to_one:
             continue
         model, field = relation.related_model, relation.field.name
+        assert not isinstance(model, str)  # resolved once the app registry is ready
         if relation.many_to_many:  # e.g. a delegation's members
             for owner in model._base_manager.filter(**{field: source}):
                 getattr(owner, field).add(into)
@@ -95,8 +96,8 @@ def person_merge(*, source: Person, into: Person) -> Person:
                     model._base_manager.filter(pk=row.pk).update(**{field: into})
             except IntegrityError:
                 model._base_manager.filter(pk=row.pk).delete()
-    for field in Person._meta.many_to_many:  # e.g. expertise
-        getattr(into, field.name).add(*getattr(source, field.name).all())
+    for m2m in Person._meta.many_to_many:  # e.g. expertise
+        getattr(into, m2m.name).add(*getattr(source, m2m.name).all())
     source.delete()
     return into
 

@@ -72,14 +72,14 @@ PUBLIC = "public"
 PRIVATE = "private"
 AUDIENCES = (PUBLIC, PRIVATE)
 
-ROLE = {
+ROLE: dict[str, str] = {
     Participation.Role.CHAIR: "CHAIR",
     Participation.Role.HOST: "REQ-PARTICIPANT",
     Participation.Role.PRESENTER: "REQ-PARTICIPANT",
     # Guests are the delegation the visit is about: their presence is required, not optional.
     Participation.Role.GUEST: "REQ-PARTICIPANT",
 }
-PARTSTAT = {
+PARTSTAT: dict[str, str] = {
     Participation.Rsvp.NEEDS_ACTION: "NEEDS-ACTION",
     Participation.Rsvp.ACCEPTED: "ACCEPTED",
     Participation.Rsvp.DECLINED: "DECLINED",
@@ -145,7 +145,7 @@ def _local(meeting: Meeting, value: datetime) -> datetime:
 
 
 def _location(meeting: Meeting) -> str:
-    if meeting.room_id is not None:
+    if meeting.room is not None:
         venue = meeting.room.venue
         parts = [meeting.room.name, venue.name, venue.address]
         if meeting.location:
@@ -158,8 +158,8 @@ def _agenda_lines(meeting: Meeting) -> list[str]:
     lines = []
     for number, item in enumerate(meeting.agenda_items.all(), start=1):
         details = [d for d in (
-            item.topic.name if item.topic_id else "",
-            item.presenter.name if item.presenter_id else "",
+            item.topic.name if item.topic is not None else "",
+            item.presenter.name if item.presenter is not None else "",
             ngettext("%(minutes)s min", "%(minutes)s min", item.minutes) % {"minutes": item.minutes} if item.minutes else "",
         ) if d]
         lines.append(f"{number}. {item.title}" + (f" ({', '.join(details)})" if details else ""))
@@ -179,13 +179,13 @@ def _description(meeting: Meeting) -> str:
         blocks.append(gettext("Agenda:") + "\n" + "\n".join(agenda))
     if meeting.online_url:
         blocks.append(gettext("Join online: %(url)s") % {"url": meeting.online_url})
-    if meeting.event_id is not None:
+    if meeting.event is not None:
         blocks.append(gettext("Part of: %(event)s") % {"event": meeting.event.title})
     return _text("\n\n".join(blocks))
 
 
 def _categories(meeting: Meeting) -> list[str]:
-    names = {item.topic.name for item in meeting.agenda_items.all() if item.topic_id}
+    names = {item.topic.name for item in meeting.agenda_items.all() if item.topic is not None}
     return sorted(_line(n) for n in names if _line(n))
 
 
@@ -297,7 +297,9 @@ def _calendar(*, method: str | None = None, name: str = "", description: str = "
 
 def _state(zone: zoneinfo.ZoneInfo, instant: datetime) -> tuple[timedelta, str, bool]:
     local = instant.astimezone(zone)
-    return local.utcoffset(), local.tzname() or "", bool(local.dst())
+    offset = local.utcoffset()
+    assert offset is not None  # aware: astimezone(ZoneInfo) always has an offset
+    return offset, local.tzname() or "", bool(local.dst())
 
 
 def zone_transitions(tzid: str, start: datetime, end: datetime) -> list[tuple[datetime, tuple, tuple]]:

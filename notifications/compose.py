@@ -28,6 +28,7 @@ from email.charset import Charset
 from email.headerregistry import Address
 from email.mime.base import MIMEBase
 from email.utils import formataddr
+from typing import cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -188,8 +189,8 @@ def _change_lines(meeting: Meeting, merged: dict[str, list[str]], lang: str) -> 
 
 
 def where(meeting: Meeting) -> str:
-    if meeting.room_id:
-        room = meeting.room
+    room = meeting.room
+    if room is not None:
         address = room.venue.address
         return f"{room.name}, {room.venue.name}" + (f", {address}" if address else "")
     return meeting.location
@@ -237,7 +238,7 @@ def _trusted_links(context: dict):
     site = settings.SITE_URL.rstrip("/")
     host = site.split("://", 1)[-1]
     organizer = settings.VISITDESK_ORGANIZER_EMAIL.lower()
-    extra = {m.online_url for m in [context.get("meeting")] if m is not None and getattr(m, "online_url", "")}
+    extra = {m.online_url for m in [context.get("meeting")] if m is not None and getattr(m, "online_url", None)}
 
     def trusted(token: str) -> bool:
         lowered = token.lower()
@@ -312,7 +313,7 @@ def is_wanted(row: OutboxMessage) -> bool:
 def build_message(row: OutboxMessage) -> Rendered:
     person = row.person
     lang = language_of(person)
-    builder = BUILDERS[row.kind]
+    builder = BUILDERS[Kind(row.kind)]
     return builder(row, person, lang)
 
 
@@ -416,7 +417,7 @@ def _invite_recipient(meeting: Meeting, person: Person, role: str) -> Participat
 
 
 def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
-    meeting = row.meeting
+    meeting = cast(Meeting, row.meeting)  # meeting kinds are owed for a meeting
     wanted = is_wanted(row)
     if row.kind == Kind.CANCEL and wanted:
         raise Stale("the person is a participant again")
@@ -465,7 +466,7 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
 def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     if person.reminders_opt_out:
         raise Stale("the person opted out of reminders")
-    meeting = row.meeting
+    meeting = cast(Meeting, row.meeting)
     if meeting.starts_at <= timezone.now():
         raise Stale("the meeting has already started")
     if not is_wanted(row):
@@ -507,12 +508,12 @@ def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
 
 def _visit(template: str, *, require: tuple[str, ...] = ()):
     def build(row: OutboxMessage, person: Person, lang: str) -> Rendered:
-        visit = Visit.objects.select_related("delegation__organisation", "contact", "coordinator").get(pk=row.visit_id)
+        visit = Visit.objects.select_related("delegation__organisation", "contact", "coordinator").get(pk=cast(int, row.visit_id))
         if require and visit.status not in require:
             raise Stale(f"the visit is {visit.status}")
         with translation.override(lang):
             context = _visit_context(visit, person, lang)
-        headers = {}
+        headers: dict[str, str] = {}
         if row.kind == Kind.VISIT_REMINDER:
             if person.reminders_opt_out:
                 raise Stale("the person opted out of reminders")
@@ -527,7 +528,7 @@ def _visit(template: str, *, require: tuple[str, ...] = ()):
 
 
 def _rsvp_declined(row: OutboxMessage, person: Person, lang: str) -> Rendered:
-    meeting = row.meeting
+    meeting = cast(Meeting, row.meeting)
     decliner = Person.objects.get(pk=row.payload.get("decliner"))
     context = _meeting_context(meeting, person, lang)
     context["decliner"] = decliner

@@ -8,6 +8,8 @@ reconciler runs, crashes or races, the same message can be owed only once.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 
@@ -35,6 +37,15 @@ IMIP_KINDS = frozenset({Kind.INVITE, Kind.UPDATE, Kind.CANCEL})
 
 
 class OutboxMessage(models.Model):
+    # Not columns: set on a claimed row by compose (``wanted`` by ``preload``; the rest by the iMIP
+    # builder) for dispatch to record in InviteState once the mail is sent.
+    wanted: bool
+    reset_partstat: bool
+    built_at: datetime
+    rendered_sequence: int
+    rendered_uid: str
+    rendered_role: str
+
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"

@@ -23,7 +23,8 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, Subquery
@@ -248,7 +249,7 @@ def wanted_reminders(*, now: datetime) -> list[WantedReminder]:
                 meeting_id, starts_at, tz = first_meeting[visit.pk]
             else:  # no programme yet: the first day's morning in the visit's zone
                 meeting_id, tz = None, visit.timezone
-                starts_at = datetime.combine(visit.starts_on, time(9, 0), tzinfo=zoneinfo.ZoneInfo(tz))
+                starts_at = datetime.combine(cast(date, visit.starts_on), time(9, 0), tzinfo=zoneinfo.ZoneInfo(tz))
             if starts_at <= now:
                 continue
             for person_id in members.get(visit.pk, ()):
@@ -325,7 +326,7 @@ def reconcile_reminders(*, now: datetime) -> int:
 
 def coordinators_for(visit: Visit | None) -> list[Person]:
     """The visit's coordinator, or else every coordinator account (``core.roles``) with an e-mail address."""
-    if visit is not None and visit.coordinator_id:
+    if visit is not None and visit.coordinator is not None:
         return [visit.coordinator]
     people = list(Person.objects.filter(coordinator_user_q("user__")).exclude(email="").distinct())
     have = {p.user_id for p in people}
@@ -407,16 +408,16 @@ def reconcile_workflow_mails(*, now: datetime) -> int:
     )
     for participation in declined:
         slot = getattr(participation.meeting, "programme_slot", None)
-        visit = slot.visit if slot else None
-        stamp = int(participation.responded_at.timestamp())
-        for coordinator in coordinators_for(visit):
+        meeting_visit = slot.visit if slot else None
+        stamp = int(cast(datetime, participation.responded_at).timestamp())  # set with rsvp
+        for coordinator in coordinators_for(meeting_visit):
             if coordinator.pk == participation.person_id:
                 continue
             owe(
                 f"rsvp-declined:{participation.meeting_id}:{participation.person_id}:{stamp}:{coordinator.pk}",
                 Kind.COORDINATOR_RSVP_DECLINED,
                 coordinator.pk,
-                visit,
+                meeting_visit,
                 meeting_id=participation.meeting_id,
                 decliner=participation.person_id,
             )

@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone as djtz
@@ -69,9 +70,9 @@ def _refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meeti
             blocked.append({"person": person_id, "name": names.get(person_id, ""), "busy": _spans_json(spans)})
     for room_id, spans in rooms.items():
         if spans:
-            blocked.append({"room": room_id, "name": spec.room.name, "busy": _spans_json(spans)})
+            blocked.append({"room": room_id, "name": spec.room.name if spec.room else "", "busy": _spans_json(spans)})
     if blocked:
-        who = ", ".join(b["name"] for b in blocked)
+        who = ", ".join(str(b["name"]) for b in blocked)
         raise WorldChanged(
             f"“{spec.title}” can no longer be booked: {who} became busy since the schedule was computed.",
             detail={"key": spec.key, "blocked": blocked},
@@ -98,7 +99,7 @@ def batch_book(*, bookings: Sequence[BookingSpec], timezone: str, visit: Visit |
 
 
 def _create(spec: BookingSpec, *, timezone: str, visit: Visit | None) -> Meeting:
-    fields = dict(
+    fields: dict[str, Any] = dict(
         title=spec.title, starts_at=spec.starts_at, ends_at=spec.ends_at, timezone=timezone, room=spec.room,
         location=spec.location, kind=spec.kind, description=spec.description,
         participants=sorted(spec.participants, key=lambda p: p.person.pk), agenda_items=list(spec.agenda),
@@ -166,7 +167,7 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     frame = P.Frame.from_json(proposal.settings)
     items = _items(proposal)
     live = [i for i in items if not i.removed and "dead_reason" not in i.spec]
-    booked = [i.meeting_id for i in live if i.meeting_id and i.meeting.status == Meeting.Status.SCHEDULED]
+    booked = [i.meeting.pk for i in live if i.meeting is not None and i.meeting.status == Meeting.Status.SCHEDULED]
     people = {p for i in live for p in (*i.spec["required"], *i.spec["optional"])}
     if world is None or booked:
         world = _world(frame, people, exclude_meetings=booked)
@@ -176,7 +177,8 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     for item in live:
         pin = None
         held = item.pinned or (only is not None and item.key not in only)
-        if item.meeting_id and item.meeting.status == Meeting.Status.SCHEDULED and (only is None or item.key not in only):
+        if item.meeting is not None and item.meeting.status == Meeting.Status.SCHEDULED and (
+                only is None or item.key not in only):
             pin = S.Pin(item.meeting.starts_at, item.meeting.room_id)
         elif held and item.starts_at:
             pin = S.Pin(item.starts_at, item.room_id)
@@ -299,6 +301,7 @@ def proposal_discard(*, proposal: Proposal) -> Proposal:
 
 
 def _booking(item: ProposalItem, people: dict[int, Person]) -> BookingSpec:
+    assert item.starts_at is not None and item.ends_at is not None  # only placed items are booked
     participants = [event_services.ParticipantSpec(person=people[p["person"]], role=p["role"])
                     for p in item.participants]
     agenda = []
@@ -364,20 +367,24 @@ def affected_items(proposal: Proposal) -> dict[str, str]:
     names = dict(Person.objects.filter(pk__in=people).values_list("pk", "name"))
     out: dict[str, str] = {}
     for item in items:
-        if item.meeting_id and item.meeting.status == Meeting.Status.CANCELLED:
+        if item.meeting is not None and item.meeting.status == Meeting.Status.CANCELLED:
             out[item.key] = "its meeting was cancelled"
             continue
         gone = [p for p in item.spec["required"] if (item.meeting_id, p) in declined]
         if gone:
             out[item.key] = f"{', '.join(names.get(p, '') for p in gone)} declined"
             continue
+        starts, ends = item.starts_at, item.ends_at
+        assert starts is not None and ends is not None  # placed items only
         clash = [p for p in item.spec["required"]
-                 if any(a < item.ends_at and item.starts_at < b for a, b in busy_people.get(p, []))]
+                 if any(a < ends and starts < b for a, b in busy_people.get(p, []))]
         if clash:
             out[item.key] = f"{', '.join(names.get(p, '') for p in clash)} is no longer free then"
             continue
-        if item.room_id and any(a < item.ends_at and item.starts_at < b for a, b in busy_rooms.get(item.room_id, [])):
-            out[item.key] = f"{item.room.name} is no longer free then"
+        if item.room_id and any(a < ends and starts < b for a, b in busy_rooms.get(item.room_id, [])):
+            room = item.room
+            assert room is not None
+            out[item.key] = f"{room.name} is no longer free then"
     return out
 
 
@@ -456,6 +463,7 @@ def _apply_repair(proposal: Proposal, moved: set[str]) -> None:
         if item.key not in moved or not item.meeting_id:
             continue
         meeting = item.meeting
+        assert meeting is not None  # meeting_id is set
         if meeting.status == Meeting.Status.CANCELLED:
             spec = _booking(item, people)
             _refuse_if_busy(spec, required=item.spec["required"])

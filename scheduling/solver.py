@@ -283,9 +283,10 @@ class _MeetingVars:
     domain: list[tuple[int, int]]  # allowed start spans after days, windows and required people
     rooms: list[int]  # candidate room ids
     room_domains: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    placed: cp_model.IntVar | None = None
-    start: cp_model.IntVar | None = None
-    interval: cp_model.IntervalVar | None = None
+    # Set by _Builder right after construction (they need the model and the domain).
+    placed: cp_model.IntVar = field(init=False, repr=False)
+    start: cp_model.IntVar = field(init=False, repr=False)
+    interval: cp_model.IntervalVar = field(init=False, repr=False)
     in_room: dict[int, cp_model.IntVar] = field(default_factory=dict)
     dead: str = ""  # why it cannot be placed at all (found before solving)
 
@@ -345,6 +346,7 @@ class _Builder:
         return starts
 
     def _pinned_domain(self, m: MeetingSpec, d: int) -> list[tuple[int, int]]:
+        assert m.pinned is not None  # called for pinned meetings only
         s = self.grid.floor(m.pinned.starts_at)
         starts = [(s, s + 1)]
         for person in m.required:
@@ -610,7 +612,8 @@ class _FirstComplete(cp_model.CpSolverSolutionCallback):
 
     def __init__(self, target: int, started: float):
         super().__init__()
-        self.target, self.started, self.at = target, started, None
+        self.target, self.started = target, started
+        self.at: float | None = None
 
     def on_solution_callback(self) -> None:
         if self.at is None and self.objective_value >= self.target:
@@ -680,7 +683,7 @@ def solve(problem: Problem) -> Solution:
     timings["placement"] = round(time.monotonic() - mark, 4)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _empty(builder, problem, started, "unknown" if status == cp_model.UNKNOWN else "infeasible")
-    best1 = level1_max if complete else round(solver.objective_value)
+    best1 = level1_max if complete else round(solver.objective_value)  # type: ignore[attr-defined]  # a CpSolver here
     placement_proved = status == cp_model.OPTIMAL
     model.add(level1 >= best1)
     keep(solver)
@@ -787,7 +790,8 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
         before[a].append(by_key[b])
         after[b].append(by_key[a])
     for mv in order:
-        rooms = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r)) if mv.spec.needs_room else [None]
+        by_size: list[int] = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r))
+        rooms: list[int | None] = [*by_size] if mv.spec.needs_room else [None]
         best: tuple[int, int, int | None] | None = None
         earliest = max((out[p][0] + p.duration for p in before[mv.spec.key] if p in out), default=None)
         latest = min((out[n][0] for n in after[mv.spec.key] if n in out), default=None)
@@ -936,7 +940,8 @@ def explain(builder: _Builder, mv: _MeetingVars, placed: Sequence[Assignment]) -
             continue
         shared = people & set(other.spec.required)
         if shared or (a.room is not None and a.room in mv.room_domains):
-            what = _names(p, sorted(shared)) if shared else room_names.get(a.room, "the room")
+            what = (_names(p, sorted(shared)) if shared
+                    else room_names.get(a.room, "the room") if a.room is not None else "the room")
             competitors.append(f"“{other.spec.title}” ({what})")
     order = [f"“{q}”" for q in _precedence_partners(builder, m.key)]
     if competitors:

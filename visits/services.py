@@ -76,7 +76,7 @@ def visit_reference_next(year: int) -> str:
 
 
 def _check_transition(visit: Visit, target: str) -> None:
-    if target not in ALLOWED[visit.status]:
+    if target not in ALLOWED[Visit.Status(visit.status)]:
         raise InvalidTransition(
             f"Visit {visit.reference} is {visit.get_status_display().lower()} and cannot become {target}.",
             detail={"status": visit.status, "target": target},
@@ -285,7 +285,8 @@ def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
 
 
 def _delegate_ids(visit: Visit) -> set[int]:
-    return set(visit.delegation.members.values_list("pk", flat=True)) | {visit.delegation.lead_id} - {None}
+    lead = {visit.delegation.lead_id} if visit.delegation.lead_id is not None else set()
+    return set(visit.delegation.members.values_list("pk", flat=True)) | lead
 
 
 @transaction.atomic
