@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 
 from .errors import ValidationFailed
@@ -9,7 +11,7 @@ from .models import Organisation, Person
 from .tokens import new_url_token
 
 
-def person_get_or_create(*, email: str, defaults: dict | None = None) -> tuple[Person, bool]:
+def person_get_or_create(*, email: str, defaults: dict[str, Any] | None = None) -> tuple[Person, bool]:
     """The reviewed person with this e-mail (case-insensitive), created from ``defaults`` if new.
 
     For trusted callers only (coordinators, demo data, accounts): anonymous input goes through
@@ -102,7 +104,7 @@ def person_merge(*, source: Person, into: Person) -> Person:
     return into
 
 
-def organisation_get_or_create(*, name: str, country: str = "", defaults: dict | None = None) -> tuple[Organisation, bool]:
+def organisation_get_or_create(*, name: str, country: str = "", defaults: dict[str, Any] | None = None) -> tuple[Organisation, bool]:
     name = " ".join(name.split())
     country = country.upper()
     found = Organisation.objects.filter(name__iexact=name, country=country).first()
