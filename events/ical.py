@@ -37,10 +37,11 @@ from __future__ import annotations
 import hashlib
 import re
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, TextField, Value, When
@@ -211,7 +212,7 @@ def _attendee(participation: Participation, *, rsvp: bool, partstat: str | None 
 # --- one meeting -----------------------------------------------------------------------------
 
 
-def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None, url: str | None = None,
+def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees: Iterable[Participation] | None = None, url: str | None = None,
                    language: str = FEED_LANGUAGE) -> Event:
     """The meeting as a VEVENT for a feed (DTSTAMP = last change; invites re-stamp it).
 
@@ -228,7 +229,8 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None,
         return _meeting_vevent(meeting, audience=audience, attendees=attendees, url=url)
 
 
-def _meeting_vevent(meeting: Meeting, *, audience: str, attendees, url: str | None) -> Event:
+def _meeting_vevent(meeting: Meeting, *, audience: str, attendees: Iterable[Participation] | None,
+                    url: str | None) -> Event:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
     event = Event()
@@ -295,14 +297,18 @@ def _calendar(*, method: str | None = None, name: str = "", description: str = "
     return cal
 
 
-def _state(zone: zoneinfo.ZoneInfo, instant: datetime) -> tuple[timedelta, str, bool]:
+#: (UTC offset, abbreviation, DST flag) of a zone at one instant.
+ZoneState = tuple[timedelta, str, bool]
+
+
+def _state(zone: zoneinfo.ZoneInfo, instant: datetime) -> ZoneState:
     local = instant.astimezone(zone)
     offset = local.utcoffset()
     assert offset is not None  # aware: astimezone(ZoneInfo) always has an offset
     return offset, local.tzname() or "", bool(local.dst())
 
 
-def zone_transitions(tzid: str, start: datetime, end: datetime) -> list[tuple[datetime, tuple, tuple]]:
+def zone_transitions(tzid: str, start: datetime, end: datetime) -> list[tuple[datetime, ZoneState, ZoneState]]:
     """Every instant in (start, end] at which ``tzid`` changes offset, name or DST flag, with the
     (offset, name, dst) before and after: a 12-hour scan, each change then bisected to the second."""
     zone = zoneinfo.ZoneInfo(tzid)
@@ -346,7 +352,8 @@ def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
     vtz = Timezone()
     vtz.add("tzid", tzid)
 
-    def observance(is_dst: bool, onset: datetime, offset_from: timedelta, offset_to: timedelta, name: str):
+    def observance(is_dst: bool, onset: datetime, offset_from: timedelta, offset_to: timedelta,
+                   name: str) -> TimezoneDaylight | TimezoneStandard:
         sub = TimezoneDaylight() if is_dst else TimezoneStandard()
         sub.add("dtstart", onset)
         if name:
@@ -357,7 +364,7 @@ def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
 
     offset, name, is_dst = _state(zone, start)
     vtz.add_component(observance(is_dst, (start + offset).replace(tzinfo=None), offset, offset, name))
-    groups: dict[tuple, list[datetime]] = {}
+    groups: dict[tuple[bool, timedelta, timedelta, str], list[datetime]] = {}
     for instant, (old_offset, _old_name, _old_dst), (new_offset, new_name, new_dst) in zone_transitions(tzid, start, end):
         onset = (instant + old_offset).replace(tzinfo=None)  # local wall time in the OLD offset
         groups.setdefault((new_dst, old_offset, new_offset, new_name), []).append(onset)
@@ -366,7 +373,7 @@ def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
         for onset in onsets[1:]:
             sub.add("rdate", onset)
         vtz.add_component(sub)
-    return vtz.to_ical()
+    return cast(bytes, vtz.to_ical())
 
 
 def _tz_ranges(rows: Iterable[tuple[str | None, datetime, datetime]]) -> dict[str, tuple[int, int]]:
@@ -399,7 +406,7 @@ def url_line(url: str) -> str:
         return "\r\n".join(parts) + "\r\n"
     event = Event()
     event.add("url", vUri(url))
-    return event.to_ical().decode()[len("BEGIN:VEVENT\r\n"): -len(_END_VEVENT)]
+    return cast(bytes, event.to_ical()).decode()[len("BEGIN:VEVENT\r\n"): -len(_END_VEVENT)]
 
 
 def with_url(fragment: str, url: str | None) -> str:
@@ -429,7 +436,7 @@ def assemble_feed(
 
 
 def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVATE, description: str = "",
-                link=None) -> bytes:
+                link: Callable[[int], str] | None = None) -> bytes:
     """A subscription calendar of ``meetings`` in the given order, rendered from scratch.
 
     ``link(meeting_id) -> url``: the VEVENT URL for this feed's reader (private audience).
@@ -480,7 +487,7 @@ def render_invite(meeting: Meeting, *, method: str, recipient: Participation | P
         cal.add_component(Timezone.from_ical(vtimezone_bytes(
             tzid, meeting.starts_at.astimezone(zone).year, meeting.ends_at.astimezone(zone).year)))
     cal.add_component(event)
-    return cal.to_ical()
+    return cast(bytes, cal.to_ical())
 
 
 # --- pre-rendered fragments ------------------------------------------------------------------
@@ -549,7 +556,7 @@ def feed_state(meetings: QuerySet[Meeting]) -> FeedState:
 
 
 def render_cached_feed(meetings: QuerySet[Meeting], *, name: str, audience: str = PRIVATE, description: str = "",
-                       state: FeedState | None = None, link=None) -> bytes:
+                       state: FeedState | None = None, link: Callable[[int], str] | None = None) -> bytes:
     """``render_feed`` for a queryset, through the fragment store: a constant number of queries.
     ``link(meeting_id) -> url``: the reader's VEVENT URL, spliced into each stored fragment.
 

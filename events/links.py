@@ -8,11 +8,18 @@ none), is signed for that person and dies when their feed token is rotated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+if TYPE_CHECKING:  # links.py is imported by models' neighbours; annotations only
+    from directory.models import Person
+
+    from .models import Meeting
 
 
 def absolute(path: str) -> str:
@@ -33,11 +40,11 @@ def public_feed_url() -> str:
     return absolute(reverse("calendars:public-feed"))
 
 
-def person_feed_url(person) -> str:
+def person_feed_url(person: Person) -> str:
     return absolute(reverse("calendars:person-feed", kwargs={"token": person.feed_token}))
 
 
-def meeting_ics_url(meeting) -> str:
+def meeting_ics_url(meeting: Meeting) -> str:
     return absolute(reverse("calendars:meeting-ics", kwargs={"pk": meeting.pk}))
 
 
@@ -52,11 +59,11 @@ def _meeting_link_mac(meeting_id: int, person_id: int, feed_token: str) -> str:
     return salted_hmac(MEETING_LINK_SALT, f"{meeting_id}:{person_id}:{feed_token}", algorithm="sha256").hexdigest()[:32]
 
 
-def meeting_link_token(meeting_id: int, person) -> str:
+def meeting_link_token(meeting_id: int, person: Person) -> str:
     return f"{person.pk}-{_meeting_link_mac(meeting_id, person.pk, person.feed_token)}"
 
 
-def read_meeting_link_token(meeting_id: int, token: str, *, feed_token_of) -> int | None:
+def read_meeting_link_token(meeting_id: int, token: str, *, feed_token_of: Callable[[int], str | None]) -> int | None:
     """The person id the token was made for, or None. ``feed_token_of(person_id)``: their current token."""
     person_part, _, mac = token.partition("-")
     if not person_part.isdigit() or len(mac) != 32:
@@ -68,7 +75,7 @@ def read_meeting_link_token(meeting_id: int, token: str, *, feed_token_of) -> in
     return person_id if constant_time_compare(mac, _meeting_link_mac(meeting_id, person_id, feed_token)) else None
 
 
-def meeting_link_for_person(meeting_id: int, person) -> str:
+def meeting_link_for_person(meeting_id: int, person: Person) -> str:
     """The link to one meeting's .ics for ``person``: works without an account, for them only."""
     return absolute(reverse("calendars:meeting-ics-signed",
                             kwargs={"pk": meeting_id, "token": meeting_link_token(meeting_id, person)}))

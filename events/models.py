@@ -25,7 +25,7 @@ class TsTzRange(Func):
     output_field = models.DateTimeField()  # only used inside the constraint expression
 
 
-def _during(start: str, end: str):
+def _during(start: str, end: str) -> TsTzRange:
     return TsTzRange(start, end, RangeBoundary())
 
 
