@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import encoders
@@ -28,7 +29,7 @@ from email.charset import Charset
 from email.headerregistry import Address
 from email.mime.base import MIMEBase
 from email.utils import formataddr
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -138,13 +139,13 @@ def _merged_changes(meeting: Meeting, since_sequence: int) -> tuple[dict[str, li
     return merged, complete
 
 
-def _same(name: str, old, new) -> bool:
+def _same(name: str, old: Any, new: Any) -> bool:
     if name in ("starts_at", "ends_at") and old and new:
         try:
             return datetime.fromisoformat(old) == datetime.fromisoformat(new)
         except (TypeError, ValueError):
-            return old == new
-    return (old or "") == (new or "")
+            return bool(old == new)
+    return bool((old or "") == (new or ""))
 
 
 def net_changes(meeting: Meeting, since_sequence: int) -> dict[str, list[str]] | None:
@@ -207,13 +208,13 @@ class CalendarMail(EmailMultiAlternatives):
     folded lines reach the client byte for byte.
     """
 
-    def __init__(self, *args, calendar: bytes | None = None, method: str | None = None, **kwargs):
+    def __init__(self, *args: Any, calendar: bytes | None = None, method: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.calendar = calendar
         self.method = method
 
-    def _create_alternatives(self, msg):
-        msg = super()._create_alternatives(msg)
+    def _create_alternatives(self, msg: Any) -> Any:  # Django's private hook for alternative parts
+        msg = super()._create_alternatives(msg)  # type: ignore[misc]
         if self.calendar is not None:
             part = MIMEBase("text", "calendar", method=self.method, charset="utf-8")
             part.set_payload(self.calendar)
@@ -232,7 +233,11 @@ class Rendered:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _trusted_links(context: dict):
+#: Renders one outbox row for its recipient in their language (raises Stale when it is owed no more).
+Builder = Callable[[OutboxMessage, Person, str], Rendered]
+
+
+def _trusted_links(context: dict[str, Any]) -> Callable[[str], bool]:
     """Links a mail may show as links: this site's, its webcal:// twins, the organizer's address and
     the online link of the meeting the mail is about (set by coordinators, not by requesters)."""
     site = settings.SITE_URL.rstrip("/")
@@ -250,7 +255,7 @@ def _trusted_links(context: dict):
     return trusted
 
 
-def render(template: str, lang: str, context: dict) -> tuple[str, str, str]:
+def render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html): the text template's first line is the subject."""
     context = {**context, "lang": lang, "site_url": settings.SITE_URL}
     with translation.override(lang):
@@ -296,7 +301,7 @@ def preload(rows: list[OutboxMessage]) -> None:
             )
 
 
-def meeting_is_visible(meeting: Meeting, *, now) -> bool:
+def meeting_is_visible(meeting: Meeting, *, now: datetime) -> bool:
     """The Python twin of ``reconcile.meeting_visible_q`` for one loaded meeting."""
     if meeting.status != Meeting.Status.SCHEDULED or meeting.ends_at <= now:
         return False
@@ -390,7 +395,7 @@ def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
 # --- per kind --------------------------------------------------------------------------------
 
 
-def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict:
+def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict[str, Any]:
     return {
         "person": person,
         "meeting": meeting,
@@ -478,7 +483,7 @@ def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     return Rendered(subject, text, html, headers=headers)
 
 
-def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
+def _visit_context(visit: Visit, person: Person, lang: str) -> dict[str, Any]:
     programme = [
         {
             "meeting": m,
@@ -506,7 +511,7 @@ def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
     }
 
 
-def _visit(template: str, *, require: tuple[str, ...] = ()):
+def _visit(template: str, *, require: tuple[str, ...] = ()) -> Builder:
     def build(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         visit = Visit.objects.select_related("delegation__organisation", "contact", "coordinator").get(pk=cast(int, row.visit_id))
         if require and visit.status not in require:
@@ -538,7 +543,7 @@ def _rsvp_declined(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     return Rendered(subject, text, html)
 
 
-BUILDERS = {
+BUILDERS: dict[Kind, Builder] = {
     Kind.INVITE: _imip,
     Kind.UPDATE: _imip,
     Kind.CANCEL: _imip,

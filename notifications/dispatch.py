@@ -28,7 +28,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from typing import cast
+from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -82,7 +82,7 @@ def claim(*, limit: int = BATCH_SIZE, now: datetime | None = None) -> list[Outbo
     )
 
 
-def _finish(row: OutboxMessage, **fields) -> bool:
+def _finish(row: OutboxMessage, **fields: Any) -> bool:
     """Record the outcome only if the row is still ours (not recovered and re-claimed meanwhile)."""
     fields.setdefault("updated_at", timezone.now())
     done = OutboxMessage.objects.filter(pk=row.pk, state=State.SENDING, claim_token=row.claim_token).update(**fields)
