@@ -28,12 +28,13 @@ from events.ical import PRODID
 from events.models import Meeting, Participation
 
 from . import intervals as iv
+from .intervals import Interval
 from .models import Absence
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
-def person_freebusy(*, person: Person, start: datetime, end: datetime) -> tuple[list, list, datetime]:
+def person_freebusy(*, person: Person, start: datetime, end: datetime) -> tuple[list[Interval], list[Interval], datetime]:
     """(meeting periods, absence periods, last change) of ``person`` inside [start, end), merged and clipped."""
     meetings = Participation.objects.filter(
         person=person, meeting__status=Meeting.Status.SCHEDULED, meeting__starts_at__lt=end, meeting__ends_at__gt=start,

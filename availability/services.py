@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import models, transaction
 
@@ -88,7 +89,7 @@ def absence_create(*, person: Person, starts_at: datetime, ends_at: datetime, re
     return Absence.objects.create(person=person, starts_at=starts_at, ends_at=ends_at, reason=reason)
 
 
-def absence_update(*, absence: Absence, **changes) -> Absence:
+def absence_update(*, absence: Absence, **changes: Any) -> Absence:
     for field, value in changes.items():
         if field not in {"person", "starts_at", "ends_at", "reason"}:
             raise ValidationFailed(f"Cannot change {field}.", field=field)
@@ -103,7 +104,7 @@ def room_closure_create(*, room: Room, starts_at: datetime, ends_at: datetime, r
     return RoomClosure.objects.create(room=room, starts_at=starts_at, ends_at=ends_at, reason=reason)
 
 
-def room_closure_update(*, closure: RoomClosure, **changes) -> RoomClosure:
+def room_closure_update(*, closure: RoomClosure, **changes: Any) -> RoomClosure:
     for field, value in changes.items():
         if field not in {"room", "starts_at", "ends_at", "reason"}:
             raise ValidationFailed(f"Cannot change {field}.", field=field)
@@ -150,7 +151,7 @@ class Problem:
     room: int | None = None
     detail: str = ""
 
-    def as_dict(self, *, reveal: bool) -> dict:
+    def as_dict(self, *, reveal: bool) -> dict[str, object]:
         out: dict[str, object] = {"reason": self.reason, "message": self.message}
         if self.person is not None:
             out["person"] = self.person
