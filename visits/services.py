@@ -16,6 +16,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -232,7 +233,8 @@ def visits_complete_past(*, today: date | None = None) -> int:
 
 
 @transaction.atomic
-def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.NOTE, from_requester: bool = True):
+def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.NOTE,
+                      from_requester: bool = True) -> VisitMessage:
     body = body.strip()
     if not body:
         raise ValidationFailed("Write a message.", field="body")
@@ -264,7 +266,7 @@ def visit_rotate_status_token(*, visit: Visit) -> Visit:
 
 
 @transaction.atomic
-def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
+def programme_meeting_create(*, visit: Visit, **meeting_fields: Any) -> Meeting:
     """Create a meeting in the visit's programme (same arguments as ``events.services.meeting_create``).
 
     The visit row is locked and re-read: a caller's copy may predate a concurrent cancel, and a meeting
