@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.utils import timezone as djtz
 
@@ -41,8 +42,8 @@ class ItemDraft:
     key: str
     title: str
     kind: str
-    participants: list[dict]  # [{"person": id, "role": "host"}]
-    spec: dict
+    participants: list[dict[str, Any]]  # [{"person": id, "role": "host"}]
+    spec: dict[str, Any]
     topic: Topic | None = None
     location: str = ""
     position: int = 0
@@ -61,7 +62,7 @@ class Frame:
     coordinator: int | None
     precedence: list[tuple[str, str]] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "timezone": self.timezone, "days": [d.isoformat() for d in self.days],
             "day_start": self.day_start.strftime("%H:%M"), "day_end": self.day_end.strftime("%H:%M"),
@@ -70,7 +71,7 @@ class Frame:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Frame:
+    def from_json(cls, data: dict[str, Any]) -> Frame:
         return cls(
             timezone=data["timezone"], days=[date.fromisoformat(d) for d in data["days"]],
             day_start=time.fromisoformat(data["day_start"]), day_end=time.fromisoformat(data["day_end"]),
@@ -126,7 +127,8 @@ def free_minutes(busy: list[tuple[datetime, datetime]], days: tuple[tuple[dateti
     return total
 
 
-def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bounds) -> list[ItemDraft]:
+def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list[tuple[datetime, datetime]]],
+                bounds: tuple[tuple[datetime, datetime], ...]) -> list[ItemDraft]:
     """The programme's items, with hosts chosen; the solver decides times and rooms."""
     delegation = frame.delegation
     first_day, last_day = bounds[0], bounds[-1]
@@ -153,7 +155,7 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
     ))
     topics = list(visit.topics.order_by("name"))
     experts = experts_by_topic(topics, exclude=set(delegation))
-    hosting: Counter = Counter()
+    hosting: Counter[int] = Counter()
     for topic in topics:
         candidates = sorted(
             experts[topic.pk],
@@ -202,7 +204,7 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
     return items
 
 
-def meeting_spec(key: str, title: str, spec: dict, *, pin: S.Pin | None = None) -> S.MeetingSpec:
+def meeting_spec(key: str, title: str, spec: dict[str, Any], *, pin: S.Pin | None = None) -> S.MeetingSpec:
     return S.MeetingSpec(
         key=key, title=title, duration_minutes=spec["duration_minutes"], required=tuple(spec["required"]),
         optional=tuple(spec["optional"]), min_capacity=spec.get("min_capacity"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 
 from visits.models import Visit
@@ -9,7 +11,7 @@ from visits.models import Visit
 from .models import Proposal, ProposalItem
 
 
-def _items() -> Prefetch:
+def _items() -> Prefetch[Any]:
     return Prefetch("items", queryset=ProposalItem.objects.select_related("room", "meeting", "topic")
                     .order_by("starts_at", "position", "id"))
 

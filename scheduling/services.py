@@ -11,10 +11,10 @@ reconciliation sees new meetings in a confirmed visit's programme).
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, time
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone as djtz
@@ -32,6 +32,11 @@ from .busy import busy_for
 from .errors import ProposalClosed, WorldChanged
 from .models import Proposal, ProposalItem
 from .problems import BatchRequest, batch_problem, check_frame, day_bounds, names_of, room_specs, rooms_for
+
+#: [start, end) of busy or free time.
+Span = tuple[datetime, datetime]
+#: Busy spans by person id and by room id (``busy_for``).
+World = tuple[dict[int, list[Span]], dict[int, list[Span]]]
 
 # --- batch -------------------------------------------------------------------------------------
 
@@ -79,7 +84,7 @@ def _refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meeti
         )
 
 
-def _spans_json(spans) -> list[dict]:
+def _spans_json(spans: Iterable[Span]) -> list[dict[str, str]]:
     return [{"starts_at": a.isoformat(), "ends_at": b.isoformat()} for a, b in spans]
 
 
@@ -112,11 +117,11 @@ def _create(spec: BookingSpec, *, timezone: str, visit: Visit | None) -> Meeting
 # --- proposals ---------------------------------------------------------------------------------
 
 
-def _bounds(frame: P.Frame):
+def _bounds(frame: P.Frame) -> tuple[Span, ...]:
     return day_bounds(frame.days, frame.day_start, frame.day_end, frame.timezone)
 
 
-def _world(frame: P.Frame, people: set[int], exclude_meetings: Sequence[int] = ()):
+def _world(frame: P.Frame, people: set[int], exclude_meetings: Sequence[int] = ()) -> World:
     bounds = _bounds(frame)
     return busy_for(people=people, rooms=frame.rooms, start=bounds[0][0], end=bounds[-1][1],
                     exclude_meetings=exclude_meetings)
@@ -130,7 +135,7 @@ def _check_open(visit: Visit) -> None:
 @transaction.atomic
 def proposal_create(
     *, visit: Visit, by: Person | None = None, time_limit_seconds: float = 5.0, rooms: list[int] | None = None,
-    day_start=P.DAY_START, day_end=P.DAY_END,
+    day_start: time = P.DAY_START, day_end: time = P.DAY_END,
 ) -> Proposal:
     """Build the visit's programme problem, solve it and store the result as a draft proposal."""
     _check_open(visit)
@@ -158,7 +163,8 @@ def _items(proposal: Proposal) -> list[ProposalItem]:
     return list(proposal.items.select_related("room", "meeting", "topic").order_by("position", "id"))
 
 
-def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, only: set[str] | None = None) -> set[str]:
+def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | None = None,
+                only: set[str] | None = None) -> set[str]:
     """Solve the proposal's live items and store times, rooms and reasons.
 
     Pinned items and booked ones stay where they are; with ``only`` every item outside it is held
@@ -219,7 +225,7 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     return set(by_key)
 
 
-def _free_around(busy: list, a: datetime, b: datetime, bounds) -> tuple[datetime, datetime]:
+def _free_around(busy: list[Span], a: datetime, b: datetime, bounds: Sequence[Span]) -> Span:
     """The person's free stretch (inside that day's bounds) that contains [a, b)."""
     day = next(((x, y) for x, y in bounds if x <= a < y), (a, b))
     lo, hi = day
@@ -231,7 +237,8 @@ def _free_around(busy: list, a: datetime, b: datetime, bounds) -> tuple[datetime
     return max(lo, day[0]), min(hi, day[1])
 
 
-def _reason(item: ProposalItem, a: S.Assignment, *, frame, busy_people, names, room, bounds) -> str:
+def _reason(item: ProposalItem, a: S.Assignment, *, frame: P.Frame, busy_people: dict[int, list[Span]],
+            names: Mapping[int, str], room: Room | None, bounds: Sequence[Span]) -> str:
     zone = zoneinfo.ZoneInfo(frame.timezone)
     role = item.spec.get("role")
     parts = []
@@ -359,8 +366,9 @@ def affected_items(proposal: Proposal) -> dict[str, str]:
     )
     people = {p for i in items for p in i.spec["required"]}
     bounds = _bounds(frame)
-    start = min([bounds[0][0], *(i.starts_at for i in items)])
-    end = max([bounds[-1][1], *(i.ends_at for i in items)])
+    # Placed items only (above), so every one has its times.
+    start = min([bounds[0][0], *(cast(datetime, i.starts_at) for i in items)])
+    end = max([bounds[-1][1], *(cast(datetime, i.ends_at) for i in items)])
     # Busy time *other than this proposal's own meetings*: absences, hours, other bookings.
     busy_people, busy_rooms = busy_for(people=people, rooms=[i.room_id for i in items if i.room_id],
                                        start=start, end=end, exclude_meetings=booked)

@@ -40,6 +40,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -162,7 +163,7 @@ class Solution:
     status: str
     assignments: tuple[Assignment, ...]
     unplaced: tuple[Unplaced, ...]
-    objective: dict
+    objective: dict[str, Any]
     solve_seconds: float
     first_complete_seconds: float | None = None
 
@@ -436,7 +437,7 @@ class _Builder:
                     intervals.append(self.model.new_fixed_size_interval_var(a, b - a, f"busy[p{person},{a}]"))
                 self.model.add_no_overlap(intervals)
 
-    def _lunch_intervals(self, person: int, mvs: list[_MeetingVars]) -> list:
+    def _lunch_intervals(self, person: int, mvs: list[_MeetingVars]) -> list[cp_model.IntervalVar]:
         rule = self.p.lunch
         if rule is None:
             return []
@@ -595,15 +596,15 @@ class _Builder:
 class _Fixed:
     """A greedy schedule in the shape of a solved CpSolver (``value``), for hints and extraction."""
 
-    def __init__(self, placed: dict):
-        self.values = {}
+    def __init__(self, placed: dict[_MeetingVars, tuple[int, int | None]]) -> None:
+        self.values: dict[int, int] = {}
         for mv, (start, room) in placed.items():
             self.values[mv.placed.index] = 1
             self.values[mv.start.index] = start
             for r, lit in mv.in_room.items():
                 self.values[lit.index] = int(r == room)
 
-    def value(self, var) -> int:
+    def value(self, var: Any) -> int:
         return self.values.get(var.index, 0) if hasattr(var, "index") else 0
 
 
@@ -620,7 +621,7 @@ class _FirstComplete(cp_model.CpSolverSolutionCallback):
             self.at = time.monotonic() - self.started
 
 
-def _weighted(terms: list[tuple[int, cp_model.LinearExpr]]):
+def _weighted(terms: list[tuple[int, cp_model.LinearExpr]]) -> Any:
     return sum(w * v for w, v in terms) if terms else 0
 
 
@@ -638,7 +639,8 @@ def solve(problem: Problem) -> Solution:
     level3 = _weighted(builder.secondary_terms)
     hint_vars = [v for mv in vars_ for v in (mv.placed, mv.start, *mv.in_room.values())]
 
-    def run(budget_share: float, callback=None, *, seed_offset: int = 0, cap: float | None = None):
+    def run(budget_share: float, callback: cp_model.CpSolverSolutionCallback | None = None, *, seed_offset: int = 0,
+            cap: float | None = None) -> tuple[cp_model.CpSolver, Any]:
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = max(1, problem.num_workers)
@@ -652,8 +654,8 @@ def solve(problem: Problem) -> Solution:
         status = solver.solve(model, callback)
         return solver, status
 
-    def keep(solver) -> None:
-        model.clear_hints()
+    def keep(solver: cp_model.CpSolver | _Fixed) -> None:
+        model.clear_hints()  # type: ignore[no-untyped-call]
         for v in hint_vars:
             model.add_hint(v, solver.value(v))
 
@@ -673,6 +675,7 @@ def solve(problem: Problem) -> Solution:
     complete = len(greedy) == sum(1 for mv in vars_ if not mv.dead) and all(
         greedy[by_key[b]][0] + by_key[b].duration <= greedy[by_key[a]][0]
         for b, a in problem.precedence if by_key[b] in greedy and by_key[a] in greedy)
+    solver: cp_model.CpSolver | _Fixed
     if complete:
         first.at = time.monotonic() - started
         solver, status = _Fixed(greedy), cp_model.OPTIMAL
@@ -683,7 +686,7 @@ def solve(problem: Problem) -> Solution:
     timings["placement"] = round(time.monotonic() - mark, 4)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _empty(builder, problem, started, "unknown" if status == cp_model.UNKNOWN else "infeasible")
-    best1 = level1_max if complete else round(solver.objective_value)  # type: ignore[attr-defined]  # a CpSolver here
+    best1 = level1_max if complete else round(solver.objective_value)  # type: ignore[union-attr]  # a CpSolver here
     placement_proved = status == cp_model.OPTIMAL
     model.add(level1 >= best1)
     keep(solver)
@@ -763,7 +766,7 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
     room_busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
     attending: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # person -> (start, end, required)
 
-    def free(spans, a, b) -> bool:
+    def free(spans: list[tuple[int, int]], a: int, b: int) -> bool:
         return all(b <= x or y <= a for x, y in spans)
 
     def options(mv: _MeetingVars) -> int:
@@ -825,7 +828,8 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
     return out
 
 
-def _extract(builder: _Builder, solver, problem: Problem, started: float, status: str, stages: dict) -> Solution:
+def _extract(builder: _Builder, solver: cp_model.CpSolver | _Fixed, problem: Problem, started: float, status: str,
+             stages: dict[str, str]) -> Solution:
     grid = builder.grid
     assignments, placed_ix = [], set()
     for mv in builder.vars:
