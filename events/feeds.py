@@ -37,7 +37,7 @@ from core.roles import is_coordinator, person_for_user
 from directory.models import Person
 
 from . import ical
-from .links import absolute, meeting_link_for_person, read_meeting_link_token
+from .links import absolute, meeting_links_for_person, read_meeting_link_token
 from .models import Meeting, Participation
 from .selectors import meeting_list, meetings_for_person, public_meetings
 
@@ -203,7 +203,7 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
         audience=ical.PRIVATE,
         filename="meetings.ics",
         changed_at=person.updated_at,
-        link=lambda meeting_id: meeting_link_for_person(meeting_id, person),
+        link=meeting_links_for_person(person),
     )
 
 

@@ -17,7 +17,9 @@ from datetime import datetime, time
 from typing import Any, cast
 
 from django.db import transaction
+from django.utils import dateformat
 from django.utils import timezone as djtz
+from django.utils.translation import gettext
 
 from directory.errors import ValidationFailed
 from directory.models import Person
@@ -28,7 +30,7 @@ from visits.models import Visit
 
 from . import programme as P
 from . import solver as S
-from .busy import busy_for
+from .busy import busy_for, with_programme
 from .errors import ProposalClosed, WorldChanged
 from .models import Proposal, ProposalItem
 from .problems import BatchRequest, batch_problem, check_frame, day_bounds, names_of, room_specs, rooms_for
@@ -79,7 +81,8 @@ def _refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meeti
     if blocked:
         who = ", ".join(str(b["name"]) for b in blocked)
         raise WorldChanged(
-            f"“{spec.title}” can no longer be booked: {who} became busy since the schedule was computed.",
+            gettext("“%(title)s” can no longer be booked: %(who)s became busy since the schedule was computed.")
+            % {"title": spec.title, "who": who},
             detail={"key": spec.key, "blocked": blocked},
         )
 
@@ -121,15 +124,20 @@ def _bounds(frame: P.Frame) -> tuple[Span, ...]:
     return day_bounds(frame.days, frame.day_start, frame.day_end, frame.timezone)
 
 
-def _world(frame: P.Frame, people: set[int], exclude_meetings: Sequence[int] = ()) -> World:
+def _world(frame: P.Frame, people: set[int], *, visit_id: int, exclude_meetings: Sequence[int] = ()) -> World:
     bounds = _bounds(frame)
-    return busy_for(people=people, rooms=frame.rooms, start=bounds[0][0], end=bounds[-1][1],
-                    exclude_meetings=exclude_meetings)
+    start, end = bounds[0][0], bounds[-1][1]
+    busy_people, busy_rooms = busy_for(people=people, rooms=frame.rooms, start=start, end=end,
+                                       exclude_meetings=exclude_meetings)
+    busy_people = with_programme(busy_people, visit_id=visit_id, delegation=frame.delegation, start=start, end=end,
+                                 exclude_meetings=exclude_meetings)
+    return busy_people, busy_rooms
 
 
 def _check_open(visit: Visit) -> None:
     if visit.status not in (Visit.Status.REQUESTED, Visit.Status.CONFIRMED):
-        raise ValidationFailed(f"Visit {visit.reference} is {visit.status}; its programme is closed.", field="visit")
+        raise ValidationFailed(gettext("Visit %(reference)s is %(status)s; its programme is closed.") % {
+            "reference": visit.reference, "status": visit.get_status_display()}, field="visit")
 
 
 @transaction.atomic
@@ -145,9 +153,10 @@ def proposal_create(
     check_frame(tz=frame.timezone, days=frame.days, day_start=frame.day_start, day_end=frame.day_end,
                 granularity=frame.granularity_minutes)
     topics = list(visit.topics.all())
+    frame.covered = P.existing_programme(visit, topics)
     expert_ids = set(Person.objects.filter(expertise__in=topics).values_list("pk", flat=True))
     people = set(frame.delegation) | expert_ids | ({frame.coordinator} if frame.coordinator else set())
-    busy_people, busy_rooms = _world(frame, people)
+    busy_people, busy_rooms = _world(frame, people, visit_id=visit.pk)
     drafts = P.draft_items(visit, frame, busy_people=busy_people, bounds=_bounds(frame))
     proposal = Proposal.objects.create(visit=visit, created_by=by, settings=frame.as_json())
     ProposalItem.objects.bulk_create(
@@ -176,7 +185,7 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World |
     booked = [i.meeting.pk for i in live if i.meeting is not None and i.meeting.status == Meeting.Status.SCHEDULED]
     people = {p for i in live for p in (*i.spec["required"], *i.spec["optional"])}
     if world is None or booked:
-        world = _world(frame, people, exclude_meetings=booked)
+        world = _world(frame, people, visit_id=proposal.visit_id, exclude_meetings=booked)
     busy_people, busy_rooms = world
     rooms = rooms_for(frame.rooms)
     specs = []
@@ -200,25 +209,28 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World |
     )
     solution = S.solve(problem)
     by_key = {a.key: a for a in solution.assignments}
-    reasons = {u.key: u.reason for u in solution.unplaced}
+    reasons = {u.key: u.reasons or {"en": u.reason} for u in solution.unplaced}
     names = problem.people_names
     for item in items:
         if item.removed:
             continue
         if "dead_reason" in item.spec:
             item.starts_at = item.ends_at = item.room = None
-            item.reason = item.spec["dead_reason"]
+            topic = item.topic.name if item.topic else item.title
+            item.reasons = S.in_languages(lambda topic=topic: gettext(  # type: ignore[misc]
+                "nobody has expertise in %(topic)s (add it to a person's expertise)") % {"topic": topic})
         elif item.key in by_key:
             a = by_key[item.key]
             item.starts_at, item.ends_at = a.starts_at, a.ends_at
             item.room = rooms.get(a.room) if a.room else None
-            item.reason = _reason(item, a, frame=frame, busy_people=busy_people, names=names,
-                                  room=item.room, bounds=problem.days)
+            item.reasons = S.in_languages(lambda item=item, a=a: _reason(  # type: ignore[misc]
+                item, a, frame=frame, busy_people=busy_people, names=names, room=item.room, bounds=problem.days))
         else:
             if not item.meeting_id:
                 item.starts_at = item.ends_at = item.room = None
-            item.reason = reasons.get(item.key, "not placed")
-    ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason"])
+            item.reasons = reasons.get(item.key) or S.in_languages(lambda: gettext("not placed"))
+        item.reason = item.reasons.get("en") or next(iter(item.reasons.values()), "")
+    ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason", "reasons"])
     proposal.solver_status = solution.status
     proposal.objective = {**solution.objective, "solve_seconds": solution.solve_seconds}
     proposal.save(update_fields=["solver_status", "objective", "updated_at"])
@@ -243,25 +255,29 @@ def _reason(item: ProposalItem, a: S.Assignment, *, frame: P.Frame, busy_people:
     role = item.spec.get("role")
     parts = []
     if item.pinned:
-        parts.append("pinned by the coordinator")
+        parts.append(gettext("pinned by the coordinator"))
     if item.meeting_id:
-        parts.append("booked")
+        parts.append(gettext("booked"))
     if role == "topic":
         host = item.spec["host"]
         lo, hi = _free_around(busy_people.get(host, []), a.starts_at, a.ends_at, bounds)
         lo, hi = lo.astimezone(zone), hi.astimezone(zone)
-        topic = item.topic.name.lower() if item.topic else item.title.lower()
-        parts.append(f"{names.get(host, 'host')}: expertise in {topic}; free {lo:%a} {lo:%H:%M}–{hi:%H:%M}")
+        topic = item.topic.name if item.topic else item.title
+        parts.append(gettext("%(host)s: expertise in %(topic)s; free %(day)s %(start)s–%(end)s") % {
+            "host": names.get(host, gettext("host")), "topic": topic, "day": dateformat.format(lo, "D"),
+            "start": f"{lo:%H:%M}", "end": f"{hi:%H:%M}"})
         if item.spec.get("optional"):
-            parts.append("also invited (optional): " + ", ".join(names.get(p, "") for p in item.spec["optional"]))
+            parts.append(gettext("also invited (optional): %(names)s") % {
+                "names": ", ".join(names.get(p, "") for p in item.spec["optional"])})
     elif role == "welcome":
-        parts.append("opens the visit on the first morning, before every topic meeting")
+        parts.append(gettext("opens the visit on the first morning, before every topic meeting"))
     elif role == "wrap-up":
-        parts.append("closes the visit on the last day, after every topic meeting")
+        parts.append(gettext("closes the visit on the last day, after every topic meeting"))
     elif role == "lunch":
-        parts.append("lunch for the delegation inside 11:30–14:00")
+        parts.append(gettext("lunch for the delegation inside 11:30–14:00"))
     if room is not None:
-        parts.append(f"{room.name}: fits {item.spec.get('min_capacity') or frame.seats} ({room.capacity} seats)")
+        parts.append(gettext("%(room)s: fits %(n)s (%(seats)s seats)") % {
+            "room": room.name, "n": item.spec.get("min_capacity") or frame.seats, "seats": room.capacity})
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]
 
@@ -269,7 +285,7 @@ def _reason(item: ProposalItem, a: S.Assignment, *, frame: P.Frame, busy_people:
 def _open(proposal: Proposal) -> Proposal:
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     if proposal.status == Proposal.Status.DISCARDED:
-        raise ProposalClosed("This proposal was discarded; make a new one.")
+        raise ProposalClosed(gettext("This proposal was discarded; make a new one."))
     return proposal
 
 
@@ -287,11 +303,11 @@ def proposal_item_update(*, item: ProposalItem, pinned: bool | None = None, remo
     _open(item.proposal)
     if pinned is not None:
         if pinned and not item.placed:
-            raise ValidationFailed("Only a placed item can be pinned.", field="pinned")
+            raise ValidationFailed(gettext("Only a placed item can be pinned."), field="pinned")
         item.pinned = pinned
     if removed is not None:
         if removed and item.meeting_id:
-            raise ValidationFailed("This item is booked; cancel its meeting instead.", field="removed")
+            raise ValidationFailed(gettext("This item is booked; cancel its meeting instead."), field="removed")
         item.removed = removed
         if removed:
             item.pinned = False
@@ -333,11 +349,13 @@ def proposal_accept(*, proposal: Proposal, item_ids: Sequence[int] | None = None
         known = {i.pk for i in items}
         unknown = [i for i in item_ids if i not in known]
         if unknown:
-            raise ValidationFailed(f"Item {unknown[0]} is not part of this proposal.", field="items")
+            raise ValidationFailed(gettext("Item %(id)s is not part of this proposal.") % {"id": unknown[0]},
+                                   field="items")
         chosen = [i for i in items if i.pk in set(item_ids)]
         bad = next((i for i in chosen if i.removed or not i.placed or i.meeting_id), None)
         if bad is not None:
-            raise ValidationFailed(f"“{bad.title}” is removed, unplaced or already booked.", field="items")
+            raise ValidationFailed(gettext("“%(title)s” is removed, unplaced or already booked.") % {
+                "title": bad.title}, field="items")
     else:
         chosen = [i for i in items if not i.removed and i.placed and not i.meeting_id]
     people = {p.pk: p for p in Person.objects.filter(pk__in={x["person"] for i in chosen for x in i.participants})}
@@ -376,23 +394,24 @@ def affected_items(proposal: Proposal) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         if item.meeting is not None and item.meeting.status == Meeting.Status.CANCELLED:
-            out[item.key] = "its meeting was cancelled"
+            out[item.key] = gettext("its meeting was cancelled")
             continue
         gone = [p for p in item.spec["required"] if (item.meeting_id, p) in declined]
         if gone:
-            out[item.key] = f"{', '.join(names.get(p, '') for p in gone)} declined"
+            out[item.key] = gettext("%(names)s declined") % {"names": ", ".join(names.get(p, "") for p in gone)}
             continue
         starts, ends = item.starts_at, item.ends_at
         assert starts is not None and ends is not None  # placed items only
         clash = [p for p in item.spec["required"]
                  if any(a < ends and starts < b for a, b in busy_people.get(p, []))]
         if clash:
-            out[item.key] = f"{', '.join(names.get(p, '') for p in clash)} is no longer free then"
+            out[item.key] = gettext("%(names)s is no longer free then") % {
+                "names": ", ".join(names.get(p, "") for p in clash)}
             continue
         if item.room_id and any(a < ends and starts < b for a, b in busy_rooms.get(item.room_id, [])):
             room = item.room
             assert room is not None
-            out[item.key] = f"{room.name} is no longer free then"
+            out[item.key] = gettext("%(names)s is no longer free then") % {"names": room.name}
     return out
 
 

@@ -37,11 +37,14 @@ import math
 import time
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import dateformat, translation
+from django.utils.translation import gettext, ngettext
 from ortools.sat.python import cp_model
 
 Interval = tuple[datetime, datetime]
@@ -153,7 +156,25 @@ class Assignment:
 @dataclass(frozen=True)
 class Unplaced:
     key: str
+    #: In the language active while solving; ``reasons`` has it in every configured language.
     reason: str
+    reasons: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def in_languages(make: Callable[[], str]) -> dict[str, str]:
+    """``make()`` in every configured language: reasons are stored once and read in the reader's language."""
+    codes = [code for code, _name in getattr(settings, "LANGUAGES", [])] if settings.configured else []
+    out = {}
+    for code in codes or ["en"]:
+        with translation.override(code):
+            out[code] = make()
+    return out
+
+
+def unplaced(key: str, make: Callable[[], str]) -> Unplaced:
+    reasons = in_languages(make)
+    active = (translation.get_language() or "en") if settings.configured else "en"
+    return Unplaced(key, reasons.get(active) or reasons.get(active.split("-")[0]) or make(), reasons)
 
 
 @dataclass(frozen=True)
@@ -252,25 +273,28 @@ class _Grid:
 
     def label(self, a: int, b: int) -> str:
         start, end = self.at(a).astimezone(self.zone), self.at(b).astimezone(self.zone)
-        return f"{start:%a %-d %b %H:%M}–{end:%H:%M}"
+        return f"{dateformat.format(start, 'D j M H:i')}–{end:%H:%M}"  # day and month names in the active language
 
 
 def describe_spans(grid: _Grid, spans: list[tuple[int, int]], limit: int = 3) -> str:
     shown = [grid.label(a, b) for a, b in spans[:limit]]
     more = len(spans) - limit
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    text = ", ".join(shown)
+    return gettext("%(spans)s and %(n)s more") % {"spans": text, "n": more} if more > 0 else text
 
 
 def _names(problem: Problem, people: Iterable[int]) -> str:
-    names = [problem.people_names.get(p, f"person {p}") for p in people]
+    names = [problem.people_names.get(p, gettext("person %(id)s") % {"id": p}) for p in people]
     if len(names) <= 1:
         return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return gettext("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 def _minutes_text(minutes: int) -> str:
     h, m = divmod(minutes, 60)
-    return f"{h} h {m} min" if h and m else (f"{h} h" if h else f"{m} min")
+    if h and m:
+        return gettext("%(h)s h %(m)s min") % {"h": h, "m": m}
+    return gettext("%(h)s h") % {"h": h} if h else gettext("%(m)s min") % {"m": m}
 
 
 # --- the model --------------------------------------------------------------------------------
@@ -840,8 +864,7 @@ def _extract(builder: _Builder, solver: cp_model.CpSolver | _Fixed, problem: Pro
         assignments.append(Assignment(mv.spec.key, grid.at(s), grid.at(s) + timedelta(minutes=mv.spec.duration_minutes),
                                       room))
         placed_ix.add(mv.index)
-    unplaced = [Unplaced(mv.spec.key, explain(builder, mv, assignments)) for mv in builder.vars
-                if mv.index not in placed_ix]
+    unplaced = [_unplaced(builder, mv, assignments) for mv in builder.vars if mv.index not in placed_ix]
     real = not isinstance(solver, _Fixed)
     objective = {
         "placed": len(assignments),
@@ -889,7 +912,7 @@ def optional_overlap_minutes(problem: Problem, assignments: Sequence[Assignment]
 
 
 def _empty(builder: _Builder, problem: Problem, started: float, status: str) -> Solution:
-    unplaced = tuple(Unplaced(mv.spec.key, explain(builder, mv, [])) for mv in builder.vars)
+    unplaced = tuple(_unplaced(builder, mv, []) for mv in builder.vars)
     objective = {"placed": 0, "unplaced": len(unplaced), "optional_overlap_minutes": 0,
                  "optional_overlap_bound_minutes": 0, "stages": {"placement": status}}
     return Solution(status, (), unplaced, objective, round(time.monotonic() - started, 4))
@@ -898,42 +921,57 @@ def _empty(builder: _Builder, problem: Problem, started: float, status: str) -> 
 # --- honest reasons ---------------------------------------------------------------------------
 
 
+def _unplaced(builder: _Builder, mv: _MeetingVars, placed: Sequence[Assignment]) -> Unplaced:
+    return unplaced(mv.spec.key, lambda: explain(builder, mv, placed))
+
+
 def explain(builder: _Builder, mv: _MeetingVars, placed: Sequence[Assignment]) -> str:
     """Why ``mv`` is not in the schedule, in the coordinator's words, naming the blocking constraint."""
     p, grid, m, d = builder.p, builder.grid, mv.spec, mv.duration
     length = _minutes_text(m.duration_minutes)
-    room_names = {r.id: r.name or f"room {r.id}" for r in p.rooms}
+    room_names = {r.id: r.name or gettext("room %(id)s") % {"id": r.id} for r in p.rooms}
     if m.needs_room:
         pool = ([m.pinned.room] if m.pinned and m.pinned.room is not None
                 else (list(m.rooms) if m.rooms is not None else list(builder.rooms)))
         if not pool:
-            return "no room is offered for it"
+            return gettext("no room is offered for it")
         if not mv.rooms:
             biggest = max(pool, key=lambda r: builder.rooms[r].capacity)
-            return (f"no room for {m.seats} people: the largest is {room_names[biggest]} "
-                    f"with {builder.rooms[biggest].capacity} seats")
+            return gettext("no room for %(n)s people: the largest is %(room)s with %(seats)s seats") % {
+                "n": m.seats, "room": room_names[biggest], "seats": builder.rooms[biggest].capacity}
     if m.pinned:
         when = grid.label(grid.floor(m.pinned.starts_at), grid.floor(m.pinned.starts_at) + d)
         if not mv.domain:
             busy = [q for q in m.required if _starts_avoiding_hit(builder, q, grid.floor(m.pinned.starts_at), d)]
-            return f"pinned to {when}, but {_names(p, busy)} {'is' if len(busy) == 1 else 'are'} busy then"
+            return ngettext("pinned to %(when)s, but %(names)s is busy then",
+                            "pinned to %(when)s, but %(names)s are busy then", len(busy)) % {
+                "when": when, "names": _names(p, busy)}
         if m.needs_room and not mv.room_domains:
-            return f"pinned to {when}, but {room_names[mv.rooms[0]]} is booked then"
+            return gettext("pinned to %(when)s, but %(room)s is booked then") % {
+                "when": when, "room": room_names[mv.rooms[0]]}
     # Without the other meetings of this problem: days, windows, people.
     free_alone = _merge((a, b - 1 + d) for a, b in mv.domain)
     if not mv.domain:
         base = _base_without_people(builder, m, d)
         if not base:
-            where = "its time windows" if m.windows else "the day bounds"
-            return f"{length} does not fit inside {where}"
+            if m.windows:
+                return gettext("%(length)s does not fit inside its time windows") % {"length": length}
+            return gettext("%(length)s does not fit inside the day bounds") % {"length": length}
         blockers = [q for q in m.required if not _subtract(base, _starts_avoiding(builder.busy_people.get(q, []), d))]
         if blockers:
-            return (f"{_names(p, blockers)} {'is' if len(blockers) == 1 else 'are'} not free for {length} "
-                    f"on any of the days (working hours, absences or other meetings)")
-        return f"{_names(p, m.required)} are never free together for {length} on these days"
+            return ngettext(
+                "%(names)s is not free for %(length)s on any of the days (working hours, absences or other meetings)",
+                "%(names)s are not free for %(length)s on any of the days (working hours, absences or other meetings)",
+                len(blockers)) % {"names": _names(p, blockers), "length": length}
+        return gettext("%(names)s are never free together for %(length)s on these days") % {
+            "names": _names(p, m.required), "length": length}
     if m.needs_room and not mv.room_domains:
-        who = f" when {_names(p, m.required)} {'is' if len(m.required) == 1 else 'are'} free" if m.required else ""
-        return f"no room for {m.seats} people is free{who} ({describe_spans(grid, free_alone)})"
+        values = {"n": m.seats, "names": _names(p, m.required), "spans": describe_spans(grid, free_alone)}
+        if not m.required:
+            return gettext("no room for %(n)s people is free (%(spans)s)") % values
+        return ngettext("no room for %(n)s people is free when %(names)s is free (%(spans)s)",
+                        "no room for %(n)s people is free when %(names)s are free (%(spans)s)",
+                        len(m.required)) % values
     # Everything it needs exists; the other meetings of this problem took it.
     competitors = []
     people = set(m.required)
@@ -945,16 +983,19 @@ def explain(builder: _Builder, mv: _MeetingVars, placed: Sequence[Assignment]) -
         shared = people & set(other.spec.required)
         if shared or (a.room is not None and a.room in mv.room_domains):
             what = (_names(p, sorted(shared)) if shared
-                    else room_names.get(a.room, "the room") if a.room is not None else "the room")
+                    else room_names.get(a.room, gettext("the room")) if a.room is not None else gettext("the room"))
             competitors.append(f"“{other.spec.title}” ({what})")
     order = [f"“{q}”" for q in _precedence_partners(builder, m.key)]
     if competitors:
-        extra = f"; it must also come after/before {', '.join(order)}" if order else ""
-        return (f"every {length} slot when its people and a room for {m.seats} are free "
-                f"({describe_spans(grid, free_alone)}) is taken by {', '.join(competitors[:4])}{extra}")
+        text = gettext("every %(length)s slot when its people and a room for %(n)s are free (%(spans)s) is taken "
+                       "by %(others)s") % {"length": length, "n": m.seats, "spans": describe_spans(grid, free_alone),
+                                           "others": ", ".join(competitors[:4])}
+        if order:
+            text += gettext("; it must also come after/before %(others)s") % {"others": ", ".join(order)}
+        return text
     if order:
-        return f"no slot left that keeps it in order with {', '.join(order)}"
-    return "the time limit ran out before a place was found for it"
+        return gettext("no slot left that keeps it in order with %(others)s") % {"others": ", ".join(order)}
+    return gettext("the time limit ran out before a place was found for it")
 
 
 def _starts_avoiding_hit(builder: _Builder, person: int, s: int, d: int) -> bool:

@@ -13,7 +13,7 @@ from events import ical
 from events.feeds import serve_feed
 from events.models import Meeting
 
-from .links import visit_meeting_url
+from .links import visit_meeting_links, visit_meeting_url
 from .models import Visit
 from .selectors import programme_meetings
 
@@ -33,7 +33,7 @@ def visit_feed(request: HttpRequest, token: str) -> HttpResponse:
         audience=ical.PRIVATE,
         filename=f"{visit.reference}.ics",
         changed_at=visit.updated_at,
-        link=lambda meeting_id: visit_meeting_url(visit, meeting_id),
+        link=visit_meeting_links(visit),
     )
 
 

@@ -187,7 +187,7 @@ def test_a_proposal_covers_welcome_topics_lunch_and_wrap_up_with_reasons(centre)
     cell = items["topic-cell-therapeutics"]
     host = next(p["person"] for p in cell["participants"] if p["role"] == "host")
     assert host in (centre.ada.pk, centre.dana.pk)
-    assert "expertise in cell therapeutics; free " in cell["reason"]
+    assert "expertise in Cell therapeutics; free " in cell["reason"]
     # delegation of 4 + host + further experts: only the Seminar room (20) and Board room (8) fit
     assert cell["room"] in (centre.seminar.pk, centre.board.pk) and "fits" in cell["reason"]
     lunches = [i for k, i in items.items() if k.startswith("lunch-")]
