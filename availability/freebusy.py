@@ -28,12 +28,13 @@ from events.ical import PRODID
 from events.models import Meeting, Participation
 
 from . import intervals as iv
+from .intervals import Interval
 from .models import Absence
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
-def person_freebusy(*, person: Person, start: datetime, end: datetime) -> tuple[list, list, datetime]:
+def person_freebusy(*, person: Person, start: datetime, end: datetime) -> tuple[list[Interval], list[Interval], datetime]:
     """(meeting periods, absence periods, last change) of ``person`` inside [start, end), merged and clipped."""
     meetings = Participation.objects.filter(
         person=person, meeting__status=Meeting.Status.SCHEDULED, meeting__starts_at__lt=end, meeting__ends_at__gt=start,
@@ -76,16 +77,17 @@ def person_freebusy_feed(request: HttpRequest, token: str) -> HttpResponse:
     if person is None:
         raise Http404
     throttle = FeedThrottle()
-    if not throttle.allow_request(request, None):
-        response = HttpResponse("Too many requests for this calendar; try again later.\n", status=429,
-                                content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(max(1, int(throttle.wait() or 1)))
-        return response
+    if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # DRF throttle on a Django view
+        refused = HttpResponse("Too many requests for this calendar; try again later.\n", status=429,
+                               content_type="text/plain; charset=utf-8")
+        refused["Retry-After"] = str(max(1, int(throttle.wait() or 1)))
+        return refused
     start = datetime.combine(djtz.now().astimezone(UTC).date(), time(0), tzinfo=UTC)
     end = start + timedelta(days=settings.VISITDESK_BUSY_HORIZON_DAYS)
     body, changed = render_freebusy(person=person, start=start, end=end)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    response = get_conditional_response(request, etag=etag, last_modified=int(changed.timestamp()))
+    response: HttpResponse | None = get_conditional_response(request, etag=etag,
+                                                             last_modified=int(changed.timestamp()))
     if response is None:
         response = HttpResponse(body, content_type=CONTENT_TYPE)
         response["Content-Disposition"] = 'inline; filename="freebusy.ics"'

@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -180,7 +181,7 @@ else:
 # --- Celery -----------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
     # kombu's Redis transport, minus the worker crash when Redis goes away mid-task (config/broker.py).
     CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 else:
@@ -322,7 +323,6 @@ VISITDESK_NOTIFY_SETTLE_SECONDS = int(env_str("VISITDESK_NOTIFY_SETTLE_SECONDS",
 # Reminders marked sent per UPDATE: 1 = at most one duplicate per crashed worker (docs/performance.md).
 VISITDESK_OUTBOX_MARK_EVERY = int(env_str("VISITDESK_OUTBOX_MARK_EVERY", "1"))
 VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DAYS", "30"))
-VISITDESK_FEED_REFRESH = "PT1H"
 # Busy times imported from people's own calendars (availability app).
 VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = env_bool("VISITDESK_BUSY_FETCH_ALLOW_PRIVATE", False)
 VISITDESK_BUSY_FETCH_TIMEOUT = float(env_str("VISITDESK_BUSY_FETCH_TIMEOUT", "15"))

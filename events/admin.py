@@ -112,8 +112,7 @@ class EventMeetingInline(admin.TabularInline):
     """The event's sessions, read-only here: they are edited (and invited) one by one."""
 
     model = Meeting
-    fields = ["title", "when", "room", "status", "sequence"]
-    readonly_fields = fields
+    fields = readonly_fields = ("title", "when", "room", "status", "sequence")
     extra = 0
     show_change_link = True
     can_delete = False
@@ -258,8 +257,7 @@ class RevisionInline(admin.TabularInline):
     """What participants were told, SEQUENCE by SEQUENCE."""
 
     model = MeetingRevision
-    fields = ["sequence", "changes", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("sequence", "changes", "created_at")
     extra = 0
     can_delete = False
     verbose_name_plural = "revisions (each raised SEQUENCE)"

@@ -20,6 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -59,14 +60,14 @@ class FeedThrottle(SimpleRateThrottle):
 
     scope = "feed"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Any, view: Any) -> str:
         path = hashlib.sha256(request.path.encode()).hexdigest()[:16]
         return self.cache_format % {"scope": self.scope, "ident": f"{self.get_ident(request)}:{path}"}
 
 
 def _throttled(request: HttpRequest) -> HttpResponse | None:
     throttle = FeedThrottle()
-    if throttle.allow_request(request, None):
+    if throttle.allow_request(request, None):  # type: ignore[arg-type]  # DRF throttle on a Django view
         return None
     wait = throttle.wait()
     response = HttpResponse("Too many requests for this calendar; try again later.\n", status=429,
@@ -76,7 +77,7 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
-def schedule_generation_bump(**_signal_kwargs) -> None:
+def schedule_generation_bump(**_signal_kwargs: object) -> None:
     """Receiver of ``events.signals.schedule_changed`` (after commit): every memoized feed state is stale.
 
     Connected in ``EventsConfig.ready`` so web and worker processes alike invalidate.
@@ -112,7 +113,7 @@ def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str)
     if state is None:
         state = ical.feed_state(meetings())
         cache.set(key, state, 2 * STATE_MEMO_SECONDS)
-    return state
+    return cast(ical.FeedState, state)
 
 
 def serve_feed(
@@ -206,13 +207,13 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _request_user(request: HttpRequest):
+def _request_user(request: HttpRequest) -> Any:
     """The session user, or the user of an ``Authorization: Token …`` header; None when anonymous."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user
     try:
-        found = TokenAuthentication().authenticate(request)
+        found = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]  # reads only headers
     except AuthenticationFailed:
         return None
     return found[0] if found else None
@@ -227,7 +228,7 @@ def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = Meeting.objects.filter(pk=pk).select_related("event").first()
     if meeting is None:
         raise Http404
-    is_public = meeting.event_id is not None and meeting.event.is_public
+    is_public = meeting.event is not None and meeting.event.is_public
     user = _request_user(request)
     person = person_for_user(user)
     privileged = is_coordinator(user) or (

@@ -25,6 +25,7 @@ import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.utils import timezone as djtz
 from django.utils.translation import gettext
@@ -49,8 +50,8 @@ class ItemDraft:
     key: str
     title: str
     kind: str
-    participants: list[dict]  # [{"person": id, "role": "host"}]
-    spec: dict
+    participants: list[dict[str, Any]]  # [{"person": id, "role": "host"}]
+    spec: dict[str, Any]
     topic: Topic | None = None
     location: str = ""
     position: int = 0
@@ -69,9 +70,9 @@ class Frame:
     coordinator: int | None
     precedence: list[tuple[str, str]] = field(default_factory=list)
     #: What the visit's programme already has (see ``existing_programme``), as JSON.
-    covered: list[dict] = field(default_factory=list)
+    covered: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "timezone": self.timezone, "days": [d.isoformat() for d in self.days],
             "day_start": self.day_start.strftime("%H:%M"), "day_end": self.day_end.strftime("%H:%M"),
@@ -81,7 +82,7 @@ class Frame:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Frame:
+    def from_json(cls, data: dict[str, Any]) -> Frame:
         return cls(
             timezone=data["timezone"], days=[date.fromisoformat(d) for d in data["days"]],
             day_start=time.fromisoformat(data["day_start"]), day_end=time.fromisoformat(data["day_end"]),
@@ -154,7 +155,7 @@ def names_topic(title: str, topic: Topic) -> bool:
     return any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", title, flags=re.IGNORECASE) for name in topic_names(topic))
 
 
-def existing_programme(visit: Visit, topics: list[Topic]) -> list[dict]:
+def existing_programme(visit: Visit, topics: list[Topic]) -> list[dict[str, Any]]:
     """What the visit's programme already has: one entry per covered topic and per welcome/lunch/wrap-up.
 
     Each entry: ``covers`` ("topic", "welcome", "lunch" or "wrap-up"), ``topic`` (id or None),
@@ -164,7 +165,7 @@ def existing_programme(visit: Visit, topics: list[Topic]) -> list[dict]:
     zone = zoneinfo.ZoneInfo(visit.timezone)
     meetings = (Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED)
                 .prefetch_related("agenda_items").order_by("starts_at", "pk"))
-    covered: list[dict] = []
+    covered: list[dict[str, Any]] = []
     seen_topics: set[int] = set()
     for meeting in meetings:
         base = {"meeting": meeting.pk, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
@@ -205,11 +206,12 @@ def programme_spans(visit: Visit) -> list[tuple[datetime, datetime]]:
                 .order_by("starts_at").values_list("starts_at", "ends_at"))
 
 
-def _day_of(day: tuple[datetime, datetime], spans) -> list[tuple[datetime, datetime]]:
+def _day_of(day: tuple[datetime, datetime], spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     return [(a, b) for a, b in spans if a < day[1] and day[0] < b]
 
 
-def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bounds) -> list[ItemDraft]:
+def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list[tuple[datetime, datetime]]],
+                bounds: tuple[tuple[datetime, datetime], ...]) -> list[ItemDraft]:
     """The programme's items, with hosts chosen; the solver decides times and rooms.
 
     What ``frame.covered`` lists as already booked is left out: covered topics, and a welcome,
@@ -231,7 +233,8 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
     booked_wrap_start = min((datetime.fromisoformat(c["starts_at"]) for c in frame.covered
                              if c["covers"] == "wrap-up"), default=None)
 
-    def cut(day, *, after=None, before=None, minutes=0) -> list[str]:
+    def cut(day: tuple[datetime, datetime], *, after: datetime | None = None, before: datetime | None = None,
+            minutes: int = 0) -> list[str]:
         a, b = max(day[0], after or day[0]), min(day[1], before or day[1])
         if b - a < timedelta(minutes=minutes):
             a, b = day
@@ -259,7 +262,7 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
         ))
     topics = [t for t in visit.topics.order_by("name") if t.pk not in covered_topics]
     experts = experts_by_topic(topics, exclude=set(delegation))
-    hosting: Counter = Counter()
+    hosting: Counter[int] = Counter()
     for topic in topics:
         candidates = sorted(
             experts[topic.pk],
@@ -320,7 +323,7 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
     return items
 
 
-def meeting_spec(key: str, title: str, spec: dict, *, pin: S.Pin | None = None) -> S.MeetingSpec:
+def meeting_spec(key: str, title: str, spec: dict[str, Any], *, pin: S.Pin | None = None) -> S.MeetingSpec:
     return S.MeetingSpec(
         key=key, title=title, duration_minutes=spec["duration_minutes"], required=tuple(spec["required"]),
         optional=tuple(spec["optional"]), min_capacity=spec.get("min_capacity"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import dateformat
@@ -14,7 +15,7 @@ from visits.models import Visit
 from .models import Proposal, ProposalItem
 
 
-def _items() -> Prefetch:
+def _items() -> Prefetch[Any]:
     return Prefetch("items", queryset=ProposalItem.objects.select_related("room", "meeting", "topic")
                     .order_by("starts_at", "position", "id"))
 
@@ -37,7 +38,7 @@ def _role_label(role: str) -> str:
     return {"welcome": gettext("Welcome"), "lunch": gettext("Lunch"), "wrap-up": gettext("Wrap-up")}.get(role, role)
 
 
-def proposal_covered(*, proposal: Proposal) -> list[dict]:
+def proposal_covered(*, proposal: Proposal) -> list[dict[str, Any]]:
     """What the visit's programme already had when the proposal was made, so it was not proposed again.
 
     One entry per covered topic and per welcome / lunch / wrap-up: ``covers``, ``topic``, ``name``

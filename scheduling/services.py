@@ -11,9 +11,10 @@ reconciliation sees new meetings in a confirmed visit's programme).
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import dateformat
@@ -33,6 +34,11 @@ from .busy import busy_for, with_programme
 from .errors import ProposalClosed, WorldChanged
 from .models import Proposal, ProposalItem
 from .problems import BatchRequest, batch_problem, check_frame, day_bounds, names_of, room_specs, rooms_for
+
+#: [start, end) of busy or free time.
+Span = tuple[datetime, datetime]
+#: Busy spans by person id and by room id (``busy_for``).
+World = tuple[dict[int, list[Span]], dict[int, list[Span]]]
 
 # --- batch -------------------------------------------------------------------------------------
 
@@ -71,9 +77,9 @@ def _refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meeti
             blocked.append({"person": person_id, "name": names.get(person_id, ""), "busy": _spans_json(spans)})
     for room_id, spans in rooms.items():
         if spans:
-            blocked.append({"room": room_id, "name": spec.room.name, "busy": _spans_json(spans)})
+            blocked.append({"room": room_id, "name": spec.room.name if spec.room else "", "busy": _spans_json(spans)})
     if blocked:
-        who = ", ".join(b["name"] for b in blocked)
+        who = ", ".join(str(b["name"]) for b in blocked)
         raise WorldChanged(
             gettext("“%(title)s” can no longer be booked: %(who)s became busy since the schedule was computed.")
             % {"title": spec.title, "who": who},
@@ -81,7 +87,7 @@ def _refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meeti
         )
 
 
-def _spans_json(spans) -> list[dict]:
+def _spans_json(spans: Iterable[Span]) -> list[dict[str, str]]:
     return [{"starts_at": a.isoformat(), "ends_at": b.isoformat()} for a, b in spans]
 
 
@@ -101,7 +107,7 @@ def batch_book(*, bookings: Sequence[BookingSpec], timezone: str, visit: Visit |
 
 
 def _create(spec: BookingSpec, *, timezone: str, visit: Visit | None) -> Meeting:
-    fields = dict(
+    fields: dict[str, Any] = dict(
         title=spec.title, starts_at=spec.starts_at, ends_at=spec.ends_at, timezone=timezone, room=spec.room,
         location=spec.location, kind=spec.kind, description=spec.description,
         participants=sorted(spec.participants, key=lambda p: p.person.pk), agenda_items=list(spec.agenda),
@@ -114,11 +120,11 @@ def _create(spec: BookingSpec, *, timezone: str, visit: Visit | None) -> Meeting
 # --- proposals ---------------------------------------------------------------------------------
 
 
-def _bounds(frame: P.Frame):
+def _bounds(frame: P.Frame) -> tuple[Span, ...]:
     return day_bounds(frame.days, frame.day_start, frame.day_end, frame.timezone)
 
 
-def _world(frame: P.Frame, people: set[int], *, visit_id: int, exclude_meetings: Sequence[int] = ()):
+def _world(frame: P.Frame, people: set[int], *, visit_id: int, exclude_meetings: Sequence[int] = ()) -> World:
     bounds = _bounds(frame)
     start, end = bounds[0][0], bounds[-1][1]
     busy_people, busy_rooms = busy_for(people=people, rooms=frame.rooms, start=start, end=end,
@@ -137,7 +143,7 @@ def _check_open(visit: Visit) -> None:
 @transaction.atomic
 def proposal_create(
     *, visit: Visit, by: Person | None = None, time_limit_seconds: float = 5.0, rooms: list[int] | None = None,
-    day_start=P.DAY_START, day_end=P.DAY_END,
+    day_start: time = P.DAY_START, day_end: time = P.DAY_END,
 ) -> Proposal:
     """Build the visit's programme problem, solve it and store the result as a draft proposal."""
     _check_open(visit)
@@ -166,7 +172,8 @@ def _items(proposal: Proposal) -> list[ProposalItem]:
     return list(proposal.items.select_related("room", "meeting", "topic").order_by("position", "id"))
 
 
-def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, only: set[str] | None = None) -> set[str]:
+def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | None = None,
+                only: set[str] | None = None) -> set[str]:
     """Solve the proposal's live items and store times, rooms and reasons.
 
     Pinned items and booked ones stay where they are; with ``only`` every item outside it is held
@@ -175,7 +182,7 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     frame = P.Frame.from_json(proposal.settings)
     items = _items(proposal)
     live = [i for i in items if not i.removed and "dead_reason" not in i.spec]
-    booked = [i.meeting_id for i in live if i.meeting_id and i.meeting.status == Meeting.Status.SCHEDULED]
+    booked = [i.meeting.pk for i in live if i.meeting is not None and i.meeting.status == Meeting.Status.SCHEDULED]
     people = {p for i in live for p in (*i.spec["required"], *i.spec["optional"])}
     if world is None or booked:
         world = _world(frame, people, visit_id=proposal.visit_id, exclude_meetings=booked)
@@ -185,7 +192,8 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     for item in live:
         pin = None
         held = item.pinned or (only is not None and item.key not in only)
-        if item.meeting_id and item.meeting.status == Meeting.Status.SCHEDULED and (only is None or item.key not in only):
+        if item.meeting is not None and item.meeting.status == Meeting.Status.SCHEDULED and (
+                only is None or item.key not in only):
             pin = S.Pin(item.meeting.starts_at, item.meeting.room_id)
         elif held and item.starts_at:
             pin = S.Pin(item.starts_at, item.room_id)
@@ -209,13 +217,13 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
         if "dead_reason" in item.spec:
             item.starts_at = item.ends_at = item.room = None
             topic = item.topic.name if item.topic else item.title
-            item.reasons = S.in_languages(lambda topic=topic: gettext(
+            item.reasons = S.in_languages(lambda topic=topic: gettext(  # type: ignore[misc]
                 "nobody has expertise in %(topic)s (add it to a person's expertise)") % {"topic": topic})
         elif item.key in by_key:
             a = by_key[item.key]
             item.starts_at, item.ends_at = a.starts_at, a.ends_at
             item.room = rooms.get(a.room) if a.room else None
-            item.reasons = S.in_languages(lambda item=item, a=a: _reason(
+            item.reasons = S.in_languages(lambda item=item, a=a: _reason(  # type: ignore[misc]
                 item, a, frame=frame, busy_people=busy_people, names=names, room=item.room, bounds=problem.days))
         else:
             if not item.meeting_id:
@@ -229,7 +237,7 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     return set(by_key)
 
 
-def _free_around(busy: list, a: datetime, b: datetime, bounds) -> tuple[datetime, datetime]:
+def _free_around(busy: list[Span], a: datetime, b: datetime, bounds: Sequence[Span]) -> Span:
     """The person's free stretch (inside that day's bounds) that contains [a, b)."""
     day = next(((x, y) for x, y in bounds if x <= a < y), (a, b))
     lo, hi = day
@@ -241,7 +249,8 @@ def _free_around(busy: list, a: datetime, b: datetime, bounds) -> tuple[datetime
     return max(lo, day[0]), min(hi, day[1])
 
 
-def _reason(item: ProposalItem, a: S.Assignment, *, frame, busy_people, names, room, bounds) -> str:
+def _reason(item: ProposalItem, a: S.Assignment, *, frame: P.Frame, busy_people: dict[int, list[Span]],
+            names: Mapping[int, str], room: Room | None, bounds: Sequence[Span]) -> str:
     zone = zoneinfo.ZoneInfo(frame.timezone)
     role = item.spec.get("role")
     parts = []
@@ -315,6 +324,7 @@ def proposal_discard(*, proposal: Proposal) -> Proposal:
 
 
 def _booking(item: ProposalItem, people: dict[int, Person]) -> BookingSpec:
+    assert item.starts_at is not None and item.ends_at is not None  # only placed items are booked
     participants = [event_services.ParticipantSpec(person=people[p["person"]], role=p["role"])
                     for p in item.participants]
     agenda = []
@@ -374,29 +384,34 @@ def affected_items(proposal: Proposal) -> dict[str, str]:
     )
     people = {p for i in items for p in i.spec["required"]}
     bounds = _bounds(frame)
-    start = min([bounds[0][0], *(i.starts_at for i in items)])
-    end = max([bounds[-1][1], *(i.ends_at for i in items)])
+    # Placed items only (above), so every one has its times.
+    start = min([bounds[0][0], *(cast(datetime, i.starts_at) for i in items)])
+    end = max([bounds[-1][1], *(cast(datetime, i.ends_at) for i in items)])
     # Busy time *other than this proposal's own meetings*: absences, hours, other bookings.
     busy_people, busy_rooms = busy_for(people=people, rooms=[i.room_id for i in items if i.room_id],
                                        start=start, end=end, exclude_meetings=booked)
     names = dict(Person.objects.filter(pk__in=people).values_list("pk", "name"))
     out: dict[str, str] = {}
     for item in items:
-        if item.meeting_id and item.meeting.status == Meeting.Status.CANCELLED:
+        if item.meeting is not None and item.meeting.status == Meeting.Status.CANCELLED:
             out[item.key] = gettext("its meeting was cancelled")
             continue
         gone = [p for p in item.spec["required"] if (item.meeting_id, p) in declined]
         if gone:
             out[item.key] = gettext("%(names)s declined") % {"names": ", ".join(names.get(p, "") for p in gone)}
             continue
+        starts, ends = item.starts_at, item.ends_at
+        assert starts is not None and ends is not None  # placed items only
         clash = [p for p in item.spec["required"]
-                 if any(a < item.ends_at and item.starts_at < b for a, b in busy_people.get(p, []))]
+                 if any(a < ends and starts < b for a, b in busy_people.get(p, []))]
         if clash:
             out[item.key] = gettext("%(names)s is no longer free then") % {
                 "names": ", ".join(names.get(p, "") for p in clash)}
             continue
-        if item.room_id and any(a < item.ends_at and item.starts_at < b for a, b in busy_rooms.get(item.room_id, [])):
-            out[item.key] = gettext("%(names)s is no longer free then") % {"names": item.room.name}
+        if item.room_id and any(a < ends and starts < b for a, b in busy_rooms.get(item.room_id, [])):
+            room = item.room
+            assert room is not None
+            out[item.key] = gettext("%(names)s is no longer free then") % {"names": room.name}
     return out
 
 
@@ -475,6 +490,7 @@ def _apply_repair(proposal: Proposal, moved: set[str]) -> None:
         if item.key not in moved or not item.meeting_id:
             continue
         meeting = item.meeting
+        assert meeting is not None  # meeting_id is set
         if meeting.status == Meeting.Status.CANCELLED:
             spec = _booking(item, people)
             _refuse_if_busy(spec, required=item.spec["required"])

@@ -40,6 +40,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import dateformat, translation
@@ -157,7 +158,7 @@ class Unplaced:
     key: str
     #: In the language active while solving; ``reasons`` has it in every configured language.
     reason: str
-    reasons: dict = field(default_factory=dict, compare=False)
+    reasons: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def in_languages(make: Callable[[], str]) -> dict[str, str]:
@@ -183,7 +184,7 @@ class Solution:
     status: str
     assignments: tuple[Assignment, ...]
     unplaced: tuple[Unplaced, ...]
-    objective: dict
+    objective: dict[str, Any]
     solve_seconds: float
     first_complete_seconds: float | None = None
 
@@ -307,9 +308,10 @@ class _MeetingVars:
     domain: list[tuple[int, int]]  # allowed start spans after days, windows and required people
     rooms: list[int]  # candidate room ids
     room_domains: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    placed: cp_model.IntVar | None = None
-    start: cp_model.IntVar | None = None
-    interval: cp_model.IntervalVar | None = None
+    # Set by _Builder right after construction (they need the model and the domain).
+    placed: cp_model.IntVar = field(init=False, repr=False)
+    start: cp_model.IntVar = field(init=False, repr=False)
+    interval: cp_model.IntervalVar = field(init=False, repr=False)
     in_room: dict[int, cp_model.IntVar] = field(default_factory=dict)
     dead: str = ""  # why it cannot be placed at all (found before solving)
 
@@ -369,6 +371,7 @@ class _Builder:
         return starts
 
     def _pinned_domain(self, m: MeetingSpec, d: int) -> list[tuple[int, int]]:
+        assert m.pinned is not None  # called for pinned meetings only
         s = self.grid.floor(m.pinned.starts_at)
         starts = [(s, s + 1)]
         for person in m.required:
@@ -458,7 +461,7 @@ class _Builder:
                     intervals.append(self.model.new_fixed_size_interval_var(a, b - a, f"busy[p{person},{a}]"))
                 self.model.add_no_overlap(intervals)
 
-    def _lunch_intervals(self, person: int, mvs: list[_MeetingVars]) -> list:
+    def _lunch_intervals(self, person: int, mvs: list[_MeetingVars]) -> list[cp_model.IntervalVar]:
         rule = self.p.lunch
         if rule is None:
             return []
@@ -617,15 +620,15 @@ class _Builder:
 class _Fixed:
     """A greedy schedule in the shape of a solved CpSolver (``value``), for hints and extraction."""
 
-    def __init__(self, placed: dict):
-        self.values = {}
+    def __init__(self, placed: dict[_MeetingVars, tuple[int, int | None]]) -> None:
+        self.values: dict[int, int] = {}
         for mv, (start, room) in placed.items():
             self.values[mv.placed.index] = 1
             self.values[mv.start.index] = start
             for r, lit in mv.in_room.items():
                 self.values[lit.index] = int(r == room)
 
-    def value(self, var) -> int:
+    def value(self, var: Any) -> int:
         return self.values.get(var.index, 0) if hasattr(var, "index") else 0
 
 
@@ -634,14 +637,15 @@ class _FirstComplete(cp_model.CpSolverSolutionCallback):
 
     def __init__(self, target: int, started: float):
         super().__init__()
-        self.target, self.started, self.at = target, started, None
+        self.target, self.started = target, started
+        self.at: float | None = None
 
     def on_solution_callback(self) -> None:
         if self.at is None and self.objective_value >= self.target:
             self.at = time.monotonic() - self.started
 
 
-def _weighted(terms: list[tuple[int, cp_model.LinearExpr]]):
+def _weighted(terms: list[tuple[int, cp_model.LinearExpr]]) -> Any:
     return sum(w * v for w, v in terms) if terms else 0
 
 
@@ -659,7 +663,8 @@ def solve(problem: Problem) -> Solution:
     level3 = _weighted(builder.secondary_terms)
     hint_vars = [v for mv in vars_ for v in (mv.placed, mv.start, *mv.in_room.values())]
 
-    def run(budget_share: float, callback=None, *, seed_offset: int = 0, cap: float | None = None):
+    def run(budget_share: float, callback: cp_model.CpSolverSolutionCallback | None = None, *, seed_offset: int = 0,
+            cap: float | None = None) -> tuple[cp_model.CpSolver, Any]:
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = max(1, problem.num_workers)
@@ -673,8 +678,8 @@ def solve(problem: Problem) -> Solution:
         status = solver.solve(model, callback)
         return solver, status
 
-    def keep(solver) -> None:
-        model.clear_hints()
+    def keep(solver: cp_model.CpSolver | _Fixed) -> None:
+        model.clear_hints()  # type: ignore[no-untyped-call]
         for v in hint_vars:
             model.add_hint(v, solver.value(v))
 
@@ -694,6 +699,7 @@ def solve(problem: Problem) -> Solution:
     complete = len(greedy) == sum(1 for mv in vars_ if not mv.dead) and all(
         greedy[by_key[b]][0] + by_key[b].duration <= greedy[by_key[a]][0]
         for b, a in problem.precedence if by_key[b] in greedy and by_key[a] in greedy)
+    solver: cp_model.CpSolver | _Fixed
     if complete:
         first.at = time.monotonic() - started
         solver, status = _Fixed(greedy), cp_model.OPTIMAL
@@ -704,7 +710,7 @@ def solve(problem: Problem) -> Solution:
     timings["placement"] = round(time.monotonic() - mark, 4)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _empty(builder, problem, started, "unknown" if status == cp_model.UNKNOWN else "infeasible")
-    best1 = level1_max if complete else round(solver.objective_value)
+    best1 = level1_max if complete else round(solver.objective_value)  # type: ignore[union-attr]  # a CpSolver here
     placement_proved = status == cp_model.OPTIMAL
     model.add(level1 >= best1)
     keep(solver)
@@ -784,7 +790,7 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
     room_busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
     attending: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # person -> (start, end, required)
 
-    def free(spans, a, b) -> bool:
+    def free(spans: list[tuple[int, int]], a: int, b: int) -> bool:
         return all(b <= x or y <= a for x, y in spans)
 
     def options(mv: _MeetingVars) -> int:
@@ -811,7 +817,8 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
         before[a].append(by_key[b])
         after[b].append(by_key[a])
     for mv in order:
-        rooms = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r)) if mv.spec.needs_room else [None]
+        by_size: list[int] = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r))
+        rooms: list[int | None] = [*by_size] if mv.spec.needs_room else [None]
         best: tuple[int, int, int | None] | None = None
         earliest = max((out[p][0] + p.duration for p in before[mv.spec.key] if p in out), default=None)
         latest = min((out[n][0] for n in after[mv.spec.key] if n in out), default=None)
@@ -845,7 +852,8 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
     return out
 
 
-def _extract(builder: _Builder, solver, problem: Problem, started: float, status: str, stages: dict) -> Solution:
+def _extract(builder: _Builder, solver: cp_model.CpSolver | _Fixed, problem: Problem, started: float, status: str,
+             stages: dict[str, str]) -> Solution:
     grid = builder.grid
     assignments, placed_ix = [], set()
     for mv in builder.vars:
@@ -974,7 +982,8 @@ def explain(builder: _Builder, mv: _MeetingVars, placed: Sequence[Assignment]) -
             continue
         shared = people & set(other.spec.required)
         if shared or (a.room is not None and a.room in mv.room_domains):
-            what = _names(p, sorted(shared)) if shared else room_names.get(a.room, gettext("the room"))
+            what = (_names(p, sorted(shared)) if shared
+                    else room_names.get(a.room, gettext("the room")) if a.room is not None else gettext("the room"))
             competitors.append(f"“{other.spec.title}” ({what})")
     order = [f"“{q}”" for q in _precedence_partners(builder, m.key)]
     if competitors:

@@ -42,7 +42,7 @@ def visit_meeting(request: HttpRequest, token: str, pk: int) -> HttpResponse:
     """One programme meeting's .ics for whoever holds the visit feed link (no account needed)."""
     visit = Visit.objects.filter(feed_token=token).first() if token else None
     meeting = Meeting.objects.filter(pk=pk, programme_slot__visit=visit).first() if visit else None
-    if meeting is None:
+    if visit is None or meeting is None:
         raise Http404
     response = serve_feed(
         request,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from directory.models import Person
 from events.models import Meeting
@@ -21,20 +21,8 @@ def visit_by_status_token(token: str) -> Visit | None:
     return visit_list().filter(status_token=token).first() if token else None
 
 
-def visit_by_feed_token(token: str) -> Visit | None:
-    return Visit.objects.filter(feed_token=token).first() if token else None
-
-
 def programme_meetings(*, visit: Visit) -> QuerySet[Meeting]:
     return meeting_list().filter(programme_slot__visit=visit).filter(feed_window_q())
-
-
-def visit_with_programme(*, visit: Visit) -> Visit:
-    return (
-        visit_list()
-        .prefetch_related(Prefetch("programme__meeting", queryset=meeting_list()))
-        .get(pk=visit.pk)
-    )
 
 
 def visits_visible_to_person(*, person: Person) -> QuerySet[Visit]:

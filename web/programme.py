@@ -143,10 +143,6 @@ class Timeline:
     def conflicts(self) -> list[Block]:
         return [b for b in self.blocks if b.conflicts]
 
-    @property
-    def room_lanes(self) -> list[Lane]:
-        return [lane for lane in self.lanes if lane.room_id is not None]
-
 
 def _overlap(a: Entry, b: Entry) -> bool:
     return a.starts < b.ends and b.starts < a.ends
