@@ -38,8 +38,10 @@ run: demo
 test: $(STAMP)
 	VISITDESK_TESTING=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
+## ruff, then mypy (strictness per app in pyproject.toml; VISITDESK_TESTING=1 lets settings load with no secret).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	VISITDESK_TESTING=1 $(BIN)/mypy
 
 bench: $(STAMP)
 	VISITDESK_TESTING=1 $(BIN)/python -m bench.run

@@ -21,7 +21,7 @@ from events.models import Meeting, Participation, Room
 from scheduling import services as scheduling_services
 from scheduling.models import Proposal, ProposalItem
 from scheduling.problems import BatchMeeting, BatchRequest
-from scheduling.selectors import proposal_detail, proposals_for_visit
+from scheduling.selectors import proposal_covered, proposal_detail, proposals_for_visit
 from scheduling.solver import LunchRule
 from visits.models import Visit
 
@@ -290,6 +290,7 @@ class ProposalParticipantSerializer(serializers.Serializer):
 class ProposalItemSerializer(serializers.ModelSerializer):
     participants = ProposalParticipantSerializer(many=True)
     room_name = serializers.CharField(source="room.name", allow_null=True, default=None, read_only=True)
+    reason = serializers.CharField(source="reason_text", read_only=True, help_text="In the request's language")
 
     class Meta:
         model = ProposalItem
@@ -301,17 +302,33 @@ class UnplacedItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     key = serializers.CharField()
     title = serializers.CharField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(source="reason_text", help_text="In the request's language")
+
+
+class CoveredSerializer(serializers.Serializer):
+    covers = serializers.ChoiceField(choices=["topic", "welcome", "lunch", "wrap-up"])
+    topic = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    meeting = serializers.IntegerField()
+    title = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    text = serializers.CharField(help_text="“already in the programme: <meeting>, <day> <time>”, request's language")
 
 
 class ProposalSerializer(serializers.ModelSerializer):
     items = serializers.SerializerMethodField()
     unplaced = serializers.SerializerMethodField()
+    already_in_programme = serializers.SerializerMethodField()
 
     class Meta:
         model = Proposal
-        fields = ["id", "visit", "status", "solver_status", "objective", "items", "unplaced", "created_at",
-                  "updated_at", "accepted_at"]
+        fields = ["id", "visit", "status", "solver_status", "objective", "items", "unplaced",
+                  "already_in_programme", "created_at", "updated_at", "accepted_at"]
+
+    @extend_schema_field(CoveredSerializer(many=True))
+    def get_already_in_programme(self, obj) -> list[dict]:
+        """Topics and welcome/lunch/wrap-up the visit's programme already had, hence not proposed."""
+        return CoveredSerializer(proposal_covered(proposal=obj), many=True).data
 
     @extend_schema_field(ProposalItemSerializer(many=True))
     def get_items(self, obj) -> list[dict]:

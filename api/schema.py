@@ -33,6 +33,8 @@ class VisitdeskAutoSchema(AutoSchema):
             codes["422"] = "The Idempotency-Key was used before with a different body."
         if getattr(view, "throttle_scope", None) or view.get_throttles():
             codes["429"] = "Too many requests from this client; `error.retry_after` says when to retry."
+        if any(getattr(p, "name", None) == "If-Match" for p in self.get_override_parameters()):
+            codes["412"] = "`If-Match` names a version that is no longer current: reload and try again."
         if self.method in ("POST", "PUT", "PATCH"):
             codes["415"] = "Send JSON (Content-Type: application/json)."
         codes["406"] = "Only application/json responses are offered."

@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import availability, views, visit_links
 from . import scheduling as scheduling_api
+from .people_review import PersonMergeView, PersonReviewView
 from .root import ApiRootView
 
 router = SimpleRouter()
@@ -26,6 +27,8 @@ urlpatterns = [
     path("availability/busy/", availability.BusyView.as_view(), name="availability-busy"),
     path("people/<int:pk>/working-hours/", availability.WorkingHoursView.as_view(), name="person-working-hours"),
     path("visits/<int:pk>/rotate-links/", visit_links.VisitRotateLinksView.as_view(), name="visit-rotate-links"),
+    path("people/<int:pk>/review/", PersonReviewView.as_view(), name="person-review"),
+    path("people/<int:pk>/merge/", PersonMergeView.as_view(), name="person-merge"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/rotate-feed-token/", views.MeRotateFeedTokenView.as_view(), name="me-rotate-feed-token"),
     path("visit-requests/", views.VisitRequestCreateView.as_view(), name="visit-request-create"),

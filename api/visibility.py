@@ -66,10 +66,6 @@ def organisation_ids(person: Person) -> QuerySet:
     )
 
 
-def visible_meetings_q(person: Person) -> Q:
-    return Q(pk__in=meeting_ids(person))
-
-
 __all__ = [
     "delegation_ids",
     "meeting_ids",
@@ -77,6 +73,5 @@ __all__ = [
     "person_ids",
     "room_ids",
     "venue_ids",
-    "visible_meetings_q",
     "visit_ids",
 ]

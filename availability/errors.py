@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from core.errors import DomainError
 
 
@@ -13,7 +15,7 @@ class AvailabilityConflict(DomainError):
     code = "availability_conflict"
     status = 409
 
-    def __init__(self, message: str, *, unavailable: list[dict]):
+    def __init__(self, message: str, *, unavailable: list[dict[str, Any]]) -> None:
         super().__init__(message, detail={"unavailable": unavailable})
         self.unavailable = unavailable
 

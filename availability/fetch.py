@@ -23,6 +23,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
@@ -71,7 +72,7 @@ def resolve_checked(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FeedError(f"The calendar's host {host!r} cannot be resolved.") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not addresses:
         raise FeedError(f"The calendar's host {host!r} has no address.")
     if not settings.VISITDESK_BUSY_FETCH_ALLOW_PRIVATE:
@@ -94,22 +95,23 @@ def _connect_checked(addresses: list[str], port: int, timeout: float) -> socket.
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host, port, *, addresses: list[str], timeout: float):
+    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self._addresses = addresses
 
-    def connect(self):
-        self.sock = _connect_checked(self._addresses, self.port, self.timeout)
+    def connect(self) -> None:
+        self.sock = _connect_checked(self._addresses, self.port, cast(float, self.timeout))
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, port, *, addresses: list[str], timeout: float):
+    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
         self._addresses = addresses
 
-    def connect(self):
-        sock = _connect_checked(self._addresses, self.port, self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+    def connect(self) -> None:
+        sock = _connect_checked(self._addresses, self.port, cast(float, self.timeout))  # always given
+        context: ssl.SSLContext = self._context  # type: ignore[attr-defined]  # http.client's own attribute
+        self.sock = context.wrap_socket(sock, server_hostname=self.host)
 
 
 def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
@@ -122,9 +124,9 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
         parts = urlsplit(url)
         https = parts.scheme.lower() == "https"
         port = parts.port or (443 if https else 80)
-        addresses = resolve_checked(parts.hostname, port)
+        addresses = resolve_checked(parts.hostname or "", port)
         connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-        conn = connection_class(parts.hostname, port, addresses=addresses,
+        conn = connection_class(parts.hostname or "", port, addresses=addresses,
                                 timeout=max(0.1, deadline - time.monotonic()))
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5", "Accept-Encoding": "identity"}

@@ -28,12 +28,13 @@ from events.ical import PRODID
 from events.models import Meeting, Participation
 
 from . import intervals as iv
+from .intervals import Interval
 from .models import Absence
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
-def person_freebusy(*, person: Person, start: datetime, end: datetime) -> tuple[list, list, datetime]:
+def person_freebusy(*, person: Person, start: datetime, end: datetime) -> tuple[list[Interval], list[Interval], datetime]:
     """(meeting periods, absence periods, last change) of ``person`` inside [start, end), merged and clipped."""
     meetings = Participation.objects.filter(
         person=person, meeting__status=Meeting.Status.SCHEDULED, meeting__starts_at__lt=end, meeting__ends_at__gt=start,
@@ -82,7 +83,8 @@ def person_freebusy_feed(request: HttpRequest, token: str) -> HttpResponse:
     end = start + timedelta(days=settings.VISITDESK_BUSY_HORIZON_DAYS)
     body, changed = render_freebusy(person=person, start=start, end=end)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    response = get_conditional_response(request, etag=etag, last_modified=int(changed.timestamp()))
+    response: HttpResponse | None = get_conditional_response(request, etag=etag,
+                                                             last_modified=int(changed.timestamp()))
     if response is None:
         response = HttpResponse(body, content_type=CONTENT_TYPE)
         response["Content-Disposition"] = 'inline; filename="freebusy.ics"'

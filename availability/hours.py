@@ -78,12 +78,12 @@ def person_patterns(person_ids: Iterable[int]) -> dict[int, WeekPattern]:
     from .models import HoursException, WeeklyHours
 
     ids = list(person_ids)
-    weekly: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    weekly: dict[int, dict[int, list[tuple[time, time | None]]]] = defaultdict(lambda: defaultdict(list))
     for row in WeeklyHours.objects.filter(person_id__in=ids).order_by("start").values_list(
         "person_id", "weekday", "start", "end"
     ):
         weekly[row[0]][row[1]].append((row[2], row[3]))
-    exceptions: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(list))
+    exceptions: dict[int, dict[date, list[tuple[time, time | None]]]] = defaultdict(lambda: defaultdict(list))
     for pid, day, a, b in HoursException.objects.filter(person_id__in=ids).order_by("start").values_list(
         "person_id", "date", "start", "end"
     ):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 
 import icalendar
 import recurring_ical_events
@@ -28,11 +29,11 @@ from .intervals import Interval, normalize
 MAX_INTERVALS = 20_000
 
 
-def _instant(value, zone: zoneinfo.ZoneInfo) -> datetime:
+def _instant(value: Any, zone: zoneinfo.ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=zone)
-        return value.astimezone(UTC)
+        return cast(datetime, value.astimezone(UTC))
     if isinstance(value, date):
         return datetime.combine(value, time(0), tzinfo=zone).astimezone(UTC)
     raise ValueError(f"not a date or time: {value!r}")

@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -56,7 +57,7 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _room_patterns(room_ids: list[int]) -> dict[int, hours.WeekPattern]:
+def _room_patterns(room_ids: Sequence[int]) -> dict[int, hours.WeekPattern]:
     out = {}
     for pk, zone, a, b in Room.objects.filter(pk__in=room_ids).values_list(
         "pk", "venue__timezone", "bookable_from", "bookable_until"
@@ -102,7 +103,7 @@ def busy_intervals(
     return _busy_python(people_ids, room_ids, start, end, excluded)
 
 
-def _busy_python(people_ids, room_ids, start, end, excluded) -> BusyMap:
+def _busy_python(people_ids: Sequence[int], room_ids: Sequence[int], start: datetime, end: datetime, excluded: Sequence[int]) -> BusyMap:
     pieces: dict[int, list[Interval]] = defaultdict(list)
     if people_ids:
         for pid, a, b in (
@@ -225,8 +226,11 @@ rbusy AS (
 """
 
 
-def _pattern_params(prefix: str, patterns: dict[int, hours.WeekPattern], start, end, *, people: bool) -> dict:
-    ids, los, his = [], [], []
+def _pattern_params(prefix: str, patterns: dict[int, hours.WeekPattern], start: datetime, end: datetime, *,
+                    people: bool) -> dict[str, list[Any]]:
+    ids: list[int] = []
+    los: list[datetime] = []
+    his: list[datetime] = []
     for pk, pattern in patterns.items():
         spans = hours.open_hours(pattern, start, end) if people else hours.expand(pattern, start, end)
         for a, b in spans:
@@ -237,7 +241,7 @@ def _pattern_params(prefix: str, patterns: dict[int, hours.WeekPattern], start, 
             f"{prefix}_open_hi": his}
 
 
-def _pg_params(people_ids, room_ids, start, end, excluded) -> dict:
+def _pg_params(people_ids: Sequence[int], room_ids: Sequence[int], start: datetime, end: datetime, excluded: Sequence[int]) -> dict[str, Any]:
     return {
         "start": start, "end": end, "people": people_ids, "rooms": room_ids, "exclude": excluded,
         **_pattern_params("p", hours.person_patterns(people_ids), start, end, people=True),
@@ -245,7 +249,7 @@ def _pg_params(people_ids, room_ids, start, end, excluded) -> dict:
     }
 
 
-def _busy_postgres(people_ids, room_ids, start, end, excluded) -> BusyMap:
+def _busy_postgres(people_ids: Sequence[int], room_ids: Sequence[int], start: datetime, end: datetime, excluded: Sequence[int]) -> BusyMap:
     sql = "".join((_BUSY_CTES, """
         SELECT 'p', id, lower(r), upper(r) FROM pbusy, unnest(pbusy.mr) AS r
         UNION ALL
@@ -305,6 +309,7 @@ def free_slots(
     busy = _busy_python(people_ids, room_ids, start, end, excluded)
     window = [(start, end)]
     people_free = iv.subtract(window, iv.union(*busy.people.values()))
+    candidates: list[tuple[int | None, tuple[datetime, datetime]]]
     if room_ids:
         candidates = [(rid, span) for rid in room_ids
                       for span in iv.intersect(people_free, iv.subtract(window, busy.rooms[rid]))]
@@ -327,7 +332,8 @@ def free_slots(
     return [Slot(starts_at=t, ends_at=t + duration, rooms=sorted(found[t])) for t in sorted(found)]
 
 
-def _slots_postgres(people_ids, room_ids, start, end, excluded, duration, granularity, tz) -> list[Slot]:
+def _slots_postgres(people_ids: Sequence[int], room_ids: Sequence[int], start: datetime, end: datetime, excluded: Sequence[int],
+                    duration: timedelta, granularity: timedelta, tz: str) -> list[Slot]:
     sql = "".join((_BUSY_CTES, """,
     pfree AS (
         SELECT tstzmultirange(win.w)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import models, transaction
 
@@ -51,16 +52,17 @@ def working_hours_set(*, person: Person, weekly: Sequence[WeeklySpec], exception
         if spec.end <= spec.start:
             raise ValidationFailed("An interval must end after it starts (no overnight intervals).",
                                    field=f"weekly[{index}].end")
-    off_days, working_days = set(), set()
-    for index, spec in enumerate(exceptions):
-        if (spec.start is None) != (spec.end is None):
+    off_days: set[date] = set()
+    working_days: set[date] = set()
+    for index, day in enumerate(exceptions):
+        if (day.start is None) != (day.end is None):
             raise ValidationFailed("Give both start and end, or neither for a day off.", field=f"exceptions[{index}]")
-        if spec.start is None:
-            off_days.add(spec.date)
+        if day.start is None or day.end is None:
+            off_days.add(day.date)
         else:
-            if spec.end <= spec.start:
+            if day.end <= day.start:
                 raise ValidationFailed("An interval must end after it starts.", field=f"exceptions[{index}].end")
-            working_days.add(spec.date)
+            working_days.add(day.date)
     both = sorted(off_days & working_days)
     if both:
         raise ValidationFailed(f"{both[0].isoformat()} is both a day off and a working day.", field="exceptions")
@@ -87,7 +89,7 @@ def absence_create(*, person: Person, starts_at: datetime, ends_at: datetime, re
     return Absence.objects.create(person=person, starts_at=starts_at, ends_at=ends_at, reason=reason)
 
 
-def absence_update(*, absence: Absence, **changes) -> Absence:
+def absence_update(*, absence: Absence, **changes: Any) -> Absence:
     for field, value in changes.items():
         if field not in {"person", "starts_at", "ends_at", "reason"}:
             raise ValidationFailed(f"Cannot change {field}.", field=field)
@@ -102,7 +104,7 @@ def room_closure_create(*, room: Room, starts_at: datetime, ends_at: datetime, r
     return RoomClosure.objects.create(room=room, starts_at=starts_at, ends_at=ends_at, reason=reason)
 
 
-def room_closure_update(*, closure: RoomClosure, **changes) -> RoomClosure:
+def room_closure_update(*, closure: RoomClosure, **changes: Any) -> RoomClosure:
     for field, value in changes.items():
         if field not in {"room", "starts_at", "ends_at", "reason"}:
             raise ValidationFailed(f"Cannot change {field}.", field=field)
@@ -149,8 +151,8 @@ class Problem:
     room: int | None = None
     detail: str = ""
 
-    def as_dict(self, *, reveal: bool) -> dict:
-        out = {"reason": self.reason, "message": self.message}
+    def as_dict(self, *, reveal: bool) -> dict[str, object]:
+        out: dict[str, object] = {"reason": self.reason, "message": self.message}
         if self.person is not None:
             out["person"] = self.person
         if self.room is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from . import services
@@ -21,12 +21,12 @@ SYNC_EVERY = timedelta(minutes=30)
 
 
 @shared_task(name="availability.sync_due_calendars", bind=True)
-def sync_due_calendars(self) -> int:
+def sync_due_calendars(self: Task[[], int]) -> int:
     """Fan out on the queue this task came from, so whichever workers serve beat's queue fetch."""
     ids = services.external_calendars_claim_due(now=timezone.now(), every=SYNC_EVERY)
     queue = (self.request.delivery_info or {}).get("routing_key") or None
     for pk in ids:
-        sync_calendar.apply_async((pk,), queue=queue)
+        sync_calendar.apply_async((pk,), queue=queue)  # type: ignore[arg-type]  # None: the default queue
     return len(ids)
 
 

@@ -50,7 +50,7 @@ def _broker() -> None:
             client.close()
         return
     if url.startswith("filesystem://"):  # the embedded development broker: its folders must be writable
-        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        folder = str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
         if not os.access(folder, os.W_OK):
             raise OSError("broker folder not writable")
         return

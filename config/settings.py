@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -172,13 +173,16 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # Django's default (300 files) culls a random third of the folder, throttle counters
+            # included: rate limits then forget clients at random (and throttle tests flaked).
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 
 # --- Celery -----------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
     # kombu's Redis transport, minus the worker crash when Redis goes away mid-task (config/broker.py).
     CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 else:
@@ -324,7 +328,6 @@ VISITDESK_NOTIFY_SETTLE_SECONDS = int(env_str("VISITDESK_NOTIFY_SETTLE_SECONDS",
 # Reminders marked sent per UPDATE: 1 = at most one duplicate per crashed worker (docs/performance.md).
 VISITDESK_OUTBOX_MARK_EVERY = int(env_str("VISITDESK_OUTBOX_MARK_EVERY", "1"))
 VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DAYS", "30"))
-VISITDESK_FEED_REFRESH = "PT1H"
 # A feed read renders at most this many stale VEVENT fragments itself; with more it answers 503 +
 # Retry-After and leaves them to the worker (calendars.fragments).
 VISITDESK_FEED_RENDER_ON_READ = int(env_str("VISITDESK_FEED_RENDER_ON_READ", "500"))

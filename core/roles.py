@@ -14,6 +14,8 @@ model's fields and the ``person`` reverse relation that ``directory.Person.user`
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
@@ -22,7 +24,7 @@ COORDINATOR_GROUP = "coordinators"
 _CACHE_ATTR = "_visitdesk_is_coordinator"
 
 
-def is_coordinator(user) -> bool:
+def is_coordinator(user: Any) -> bool:
     """True for an active staff user, superuser or member of the "coordinators" group.
 
     The group lookup is cached on the user object (one query per request at most).
@@ -35,16 +37,20 @@ def is_coordinator(user) -> bool:
     if cached is None:
         cached = user.groups.filter(name=COORDINATOR_GROUP).exists()
         setattr(user, _CACHE_ATTR, cached)
-    return cached
+    return bool(cached)
 
 
-def can_use_admin(user) -> bool:
+def can_use_admin(user: Any) -> bool:
     """Whether links into ``/admin/`` make sense for this user (Django's admin requires ``is_staff``)."""
     return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_staff)
 
 
-def person_for_user(user):
-    """The ``directory.Person`` linked to this account, or None (anonymous, inactive or unlinked)."""
+def person_for_user(user: Any) -> Any:
+    """The ``directory.Person`` linked to this account, or None (anonymous, inactive or unlinked).
+
+    Typed ``Any``: ``core`` sits below ``directory`` and cannot name its models. ``user`` is any
+    request user (Django's, DRF's, anonymous or None).
+    """
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return None
     try:
@@ -62,6 +68,6 @@ def coordinator_user_q(prefix: str = "") -> Q:
     )
 
 
-def coordinator_users() -> QuerySet:
+def coordinator_users() -> QuerySet[Any]:
     """Every coordinator account (distinct: a staff member may also be in the group)."""
     return get_user_model().objects.filter(coordinator_user_q()).distinct()

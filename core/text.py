@@ -54,7 +54,7 @@ def defang(token: str) -> str:
 def defang_links(text: str, *, trusted: Callable[[str], bool]) -> str:
     """Break every link-like token that ``trusted`` does not accept (see the module docstring)."""
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         token, tail = _split_trailing(match.group(0))
         return (token if trusted(token) else defang(token)) + tail
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 
 from core.errors import ValidationFailed
@@ -10,7 +12,7 @@ from core.tokens import new_url_token
 from .models import Organisation, Person
 
 
-def person_get_or_create(*, email: str, defaults: dict | None = None) -> tuple[Person, bool]:
+def person_get_or_create(*, email: str, defaults: dict[str, Any] | None = None) -> tuple[Person, bool]:
     """The reviewed person with this e-mail (case-insensitive), created from ``defaults`` if new.
 
     For trusted callers only (coordinators, demo data, accounts): anonymous input goes through
@@ -85,6 +87,7 @@ def person_merge(*, source: Person, into: Person) -> Person:
         if relation.one_to_one:
             continue
         model, field = relation.related_model, relation.field.name
+        assert not isinstance(model, str)  # resolved once the app registry is ready
         if relation.many_to_many:  # e.g. a delegation's members
             for owner in model._base_manager.filter(**{field: source}):
                 getattr(owner, field).add(into)
@@ -96,13 +99,13 @@ def person_merge(*, source: Person, into: Person) -> Person:
                     model._base_manager.filter(pk=row.pk).update(**{field: into})
             except IntegrityError:
                 model._base_manager.filter(pk=row.pk).delete()
-    for field in Person._meta.many_to_many:  # e.g. expertise
-        getattr(into, field.name).add(*getattr(source, field.name).all())
+    for m2m in Person._meta.many_to_many:  # e.g. expertise
+        getattr(into, m2m.name).add(*getattr(source, m2m.name).all())
     source.delete()
     return into
 
 
-def organisation_get_or_create(*, name: str, country: str = "", defaults: dict | None = None) -> tuple[Organisation, bool]:
+def organisation_get_or_create(*, name: str, country: str = "", defaults: dict[str, Any] | None = None) -> tuple[Organisation, bool]:
     name = " ".join(name.split())
     country = country.upper()
     found = Organisation.objects.filter(name__iexact=name, country=country).first()

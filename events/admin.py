@@ -81,8 +81,7 @@ class EventMeetingInline(admin.TabularInline):
     """The event's sessions, read-only here: they are edited (and invited) one by one."""
 
     model = Meeting
-    fields = ["title", "when", "room", "status", "sequence"]
-    readonly_fields = fields
+    fields = readonly_fields = ("title", "when", "room", "status", "sequence")
     extra = 0
     show_change_link = True
     can_delete = False

@@ -4,23 +4,25 @@ SQLite is only for the zero-set-up dev run; there the services' own overlap chec
 On PostgreSQL the database itself refuses double bookings, including under concurrent requests.
 """
 
+from typing import Any
+
 from django.contrib.postgres.constraints import ExclusionConstraint
 
 
 class PostgresExclusionConstraint(ExclusionConstraint):
-    def _is_postgres(self, schema_editor) -> bool:
-        return schema_editor.connection.vendor == "postgresql"
+    def _is_postgres(self, schema_editor: Any) -> bool:
+        return bool(schema_editor.connection.vendor == "postgresql")
 
-    def constraint_sql(self, model, schema_editor):
+    def constraint_sql(self, model: Any, schema_editor: Any) -> Any:
         return super().constraint_sql(model, schema_editor) if self._is_postgres(schema_editor) else None
 
-    def create_sql(self, model, schema_editor):
+    def create_sql(self, model: Any, schema_editor: Any) -> Any:
         return super().create_sql(model, schema_editor) if self._is_postgres(schema_editor) else None
 
-    def remove_sql(self, model, schema_editor):
+    def remove_sql(self, model: Any, schema_editor: Any) -> Any:
         return super().remove_sql(model, schema_editor) if self._is_postgres(schema_editor) else None
 
-    def validate(self, model, instance, exclude=None, using="default"):
+    def validate(self, model: Any, instance: Any, exclude: Any = None, using: str = "default") -> None:
         """No model-level validation: forms and the admin go through ``events.services``, whose
         overlap query names the conflicting meeting, and the database enforces the rest.
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from core.errors import DomainError
 
 
@@ -9,7 +11,7 @@ class ScheduleConflict(DomainError):
     code = "schedule_conflict"
     status = 409
 
-    def __init__(self, message: str, *, conflicts: list[dict], meetings: list | None = None):
+    def __init__(self, message: str, *, conflicts: list[dict[str, Any]], meetings: list[Any] | None = None):
         super().__init__(message, detail={"conflicts": conflicts})
         self.conflicts = conflicts
         #: the conflicting Meeting objects (not serialised): lets a form name them in local time

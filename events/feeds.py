@@ -20,6 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,7 +37,7 @@ from core.throttle import hit_per_url
 from directory.models import Person
 
 from . import ical
-from .links import meeting_link_for_person, read_meeting_link_token
+from .links import meeting_links_for_person, read_meeting_link_token
 from .models import Meeting, Participation
 from .selectors import meeting_list, meetings_for_person, public_meetings
 
@@ -61,7 +62,7 @@ def throttled_response(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
-def schedule_generation_bump(**_signal_kwargs) -> None:
+def schedule_generation_bump(**_signal_kwargs: object) -> None:
     """Receiver of ``events.signals.schedule_changed`` (after commit): every memoized feed state is stale.
 
     Connected in ``EventsConfig.ready`` so web and worker processes alike invalidate.
@@ -97,7 +98,7 @@ def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str)
     if state is None:
         state = ical.feed_state(meetings())
         cache.set(key, state, 2 * STATE_MEMO_SECONDS)
-    return state
+    return cast(ical.FeedState, state)
 
 
 def serve_feed(
@@ -187,7 +188,7 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
         audience=ical.PRIVATE,
         filename="meetings.ics",
         changed_at=person.updated_at,
-        link=lambda meeting_id: meeting_link_for_person(meeting_id, person),
+        link=meeting_links_for_person(person),
     )
 
 
@@ -200,7 +201,7 @@ def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = Meeting.objects.filter(pk=pk).select_related("event").first()
     if meeting is None:
         raise Http404
-    is_public = meeting.event_id is not None and meeting.event.is_public
+    is_public = meeting.event is not None and meeting.event.is_public
     user = request_user(request)
     person = person_for_user(user)
     privileged = is_coordinator(user) or (

@@ -37,14 +37,17 @@ from __future__ import annotations
 import hashlib
 import re
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, TextField, Value, When
 from django.utils import timezone as djtz
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vDuration, vText, vUri
 
 from directory.models import Person
@@ -53,6 +56,13 @@ from .links import meeting_ics_url, meeting_link_for_person
 from .models import Meeting, MeetingICal, Participation
 
 PRODID = "-//Visitdesk//Visitdesk Calendar 1.0//EN"
+# REFRESH-INTERVAL / X-PUBLISHED-TTL of every feed: fixed, not a setting, because every subscribed
+# client should poll hourly whatever the deployment (RFC 7986; Outlook reads the X- twin).
+FEED_REFRESH = timedelta(hours=1)
+#: The language of the words the renderer adds (DESCRIPTION's "Agenda:", the CONFERENCE label) in
+#: feeds: a feed's stored fragments are shared by every subscriber, so they stay in one language and
+#: byte-stable whatever the request's language. An invite is rendered for one recipient, in theirs.
+FEED_LANGUAGE = "en"
 
 #: Bump when the rendering changes, so every stored fragment is rendered again.
 RENDERER_VERSION = "2"
@@ -63,14 +73,14 @@ PUBLIC = "public"
 PRIVATE = "private"
 AUDIENCES = (PUBLIC, PRIVATE)
 
-ROLE = {
+ROLE: dict[str, str] = {
     Participation.Role.CHAIR: "CHAIR",
     Participation.Role.HOST: "REQ-PARTICIPANT",
     Participation.Role.PRESENTER: "REQ-PARTICIPANT",
     # Guests are the delegation the visit is about: their presence is required, not optional.
     Participation.Role.GUEST: "REQ-PARTICIPANT",
 }
-PARTSTAT = {
+PARTSTAT: dict[str, str] = {
     Participation.Rsvp.NEEDS_ACTION: "NEEDS-ACTION",
     Participation.Rsvp.ACCEPTED: "ACCEPTED",
     Participation.Rsvp.DECLINED: "DECLINED",
@@ -136,7 +146,7 @@ def _local(meeting: Meeting, value: datetime) -> datetime:
 
 
 def _location(meeting: Meeting) -> str:
-    if meeting.room_id is not None:
+    if meeting.room is not None:
         venue = meeting.room.venue
         parts = [meeting.room.name, venue.name, venue.address]
         if meeting.location:
@@ -149,9 +159,9 @@ def _agenda_lines(meeting: Meeting) -> list[str]:
     lines = []
     for number, item in enumerate(meeting.agenda_items.all(), start=1):
         details = [d for d in (
-            item.topic.name if item.topic_id else "",
-            item.presenter.name if item.presenter_id else "",
-            f"{item.minutes} min" if item.minutes else "",
+            item.topic.name if item.topic is not None else "",
+            item.presenter.name if item.presenter is not None else "",
+            ngettext("%(minutes)s min", "%(minutes)s min", item.minutes) % {"minutes": item.minutes} if item.minutes else "",
         ) if d]
         lines.append(f"{number}. {item.title}" + (f" ({', '.join(details)})" if details else ""))
         if item.notes:
@@ -162,21 +172,21 @@ def _agenda_lines(meeting: Meeting) -> list[str]:
 def _description(meeting: Meeting) -> str:
     blocks = []
     if meeting.is_cancelled:
-        blocks.append("This meeting has been cancelled.")
+        blocks.append(gettext("This meeting has been cancelled."))
     if meeting.description:
         blocks.append(meeting.description)
     agenda = _agenda_lines(meeting)
     if agenda:
-        blocks.append("Agenda:\n" + "\n".join(agenda))
+        blocks.append(gettext("Agenda:") + "\n" + "\n".join(agenda))
     if meeting.online_url:
-        blocks.append(f"Join online: {meeting.online_url}")
-    if meeting.event_id is not None:
-        blocks.append(f"Part of: {meeting.event.title}")
+        blocks.append(gettext("Join online: %(url)s") % {"url": meeting.online_url})
+    if meeting.event is not None:
+        blocks.append(gettext("Part of: %(event)s") % {"event": meeting.event.title})
     return _text("\n\n".join(blocks))
 
 
 def _categories(meeting: Meeting) -> list[str]:
-    names = {item.topic.name for item in meeting.agenda_items.all() if item.topic_id}
+    names = {item.topic.name for item in meeting.agenda_items.all() if item.topic is not None}
     return sorted(_line(n) for n in names if _line(n))
 
 
@@ -202,7 +212,8 @@ def _attendee(participation: Participation, *, rsvp: bool, partstat: str | None 
 # --- one meeting -----------------------------------------------------------------------------
 
 
-def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None, url: str | None = None) -> Event:
+def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees: Iterable[Participation] | None = None, url: str | None = None,
+                   language: str = FEED_LANGUAGE) -> Event:
     """The meeting as a VEVENT for a feed (DTSTAMP = last change; invites re-stamp it).
 
     ``attendees``: the participations to list (default: all of them for ``private``); the
@@ -210,8 +221,16 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None,
     ``url``: the link to this meeting's .ics for whoever reads this VEVENT; the public audience
     always gets the public single-meeting link (anyone may open it), a private VEVENT none unless
     given (``with_url`` adds it to stored fragments).
+    ``language``: of the words the renderer adds (DESCRIPTION, CONFERENCE label); feeds keep
+    ``FEED_LANGUAGE``.
     Render ``meeting_list()`` rows so room, venue, agenda and participants are already joined.
     """
+    with translation.override(language):
+        return _meeting_vevent(meeting, audience=audience, attendees=attendees, url=url)
+
+
+def _meeting_vevent(meeting: Meeting, *, audience: str, attendees: Iterable[Participation] | None,
+                    url: str | None) -> Event:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
     event = Event()
@@ -222,7 +241,7 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None,
     event.add("last-modified", _utc(meeting.updated_at))
     event.add("dtstart", _local(meeting, meeting.starts_at))
     event.add("dtend", _local(meeting, meeting.ends_at))
-    event.add("summary", _line(meeting.title) or "Meeting")
+    event.add("summary", _line(meeting.title) or gettext("Meeting"))
     description = _description(meeting)
     if description:
         event.add("description", description)
@@ -236,7 +255,7 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees=None,
     if meeting.online_url:
         # RFC 7986 CONFERENCE; clients that ignore it still find the link in DESCRIPTION.
         event.add("conference", vUri(meeting.online_url),
-                  parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join online"})
+                  parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": gettext("Join online")})
     categories = _categories(meeting)
     if categories:
         event.add("categories", categories)
@@ -273,18 +292,23 @@ def _calendar(*, method: str | None = None, name: str = "", description: str = "
         cal.add("description", vText(_text(description)))
         cal.add("x-wr-caldesc", vText(_text(description)))
     if method is None:
-        refresh = timedelta(seconds=3600)
-        cal.add("refresh-interval", vDuration(refresh), parameters={"VALUE": "DURATION"})
-        cal.add("x-published-ttl", vDuration(refresh))
+        cal.add("refresh-interval", vDuration(FEED_REFRESH), parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(FEED_REFRESH))
     return cal
 
 
-def _state(zone: zoneinfo.ZoneInfo, instant: datetime) -> tuple[timedelta, str, bool]:
+#: (UTC offset, abbreviation, DST flag) of a zone at one instant.
+ZoneState = tuple[timedelta, str, bool]
+
+
+def _state(zone: zoneinfo.ZoneInfo, instant: datetime) -> ZoneState:
     local = instant.astimezone(zone)
-    return local.utcoffset(), local.tzname() or "", bool(local.dst())
+    offset = local.utcoffset()
+    assert offset is not None  # aware: astimezone(ZoneInfo) always has an offset
+    return offset, local.tzname() or "", bool(local.dst())
 
 
-def zone_transitions(tzid: str, start: datetime, end: datetime) -> list[tuple[datetime, tuple, tuple]]:
+def zone_transitions(tzid: str, start: datetime, end: datetime) -> list[tuple[datetime, ZoneState, ZoneState]]:
     """Every instant in (start, end] at which ``tzid`` changes offset, name or DST flag, with the
     (offset, name, dst) before and after: a 12-hour scan, each change then bisected to the second."""
     zone = zoneinfo.ZoneInfo(tzid)
@@ -328,7 +352,8 @@ def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
     vtz = Timezone()
     vtz.add("tzid", tzid)
 
-    def observance(is_dst: bool, onset: datetime, offset_from: timedelta, offset_to: timedelta, name: str):
+    def observance(is_dst: bool, onset: datetime, offset_from: timedelta, offset_to: timedelta,
+                   name: str) -> TimezoneDaylight | TimezoneStandard:
         sub = TimezoneDaylight() if is_dst else TimezoneStandard()
         sub.add("dtstart", onset)
         if name:
@@ -339,7 +364,7 @@ def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
 
     offset, name, is_dst = _state(zone, start)
     vtz.add_component(observance(is_dst, (start + offset).replace(tzinfo=None), offset, offset, name))
-    groups: dict[tuple, list[datetime]] = {}
+    groups: dict[tuple[bool, timedelta, timedelta, str], list[datetime]] = {}
     for instant, (old_offset, _old_name, _old_dst), (new_offset, new_name, new_dst) in zone_transitions(tzid, start, end):
         onset = (instant + old_offset).replace(tzinfo=None)  # local wall time in the OLD offset
         groups.setdefault((new_dst, old_offset, new_offset, new_name), []).append(onset)
@@ -348,7 +373,7 @@ def vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
         for onset in onsets[1:]:
             sub.add("rdate", onset)
         vtz.add_component(sub)
-    return vtz.to_ical()
+    return cast(bytes, vtz.to_ical())
 
 
 def _tz_ranges(rows: Iterable[tuple[str | None, datetime, datetime]]) -> dict[str, tuple[int, int]]:
@@ -381,7 +406,7 @@ def url_line(url: str) -> str:
         return "\r\n".join(parts) + "\r\n"
     event = Event()
     event.add("url", vUri(url))
-    return event.to_ical().decode()[len("BEGIN:VEVENT\r\n"): -len(_END_VEVENT)]
+    return cast(bytes, event.to_ical()).decode()[len("BEGIN:VEVENT\r\n"): -len(_END_VEVENT)]
 
 
 def with_url(fragment: str, url: str | None) -> str:
@@ -411,7 +436,7 @@ def assemble_feed(
 
 
 def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVATE, description: str = "",
-                link=None) -> bytes:
+                link: Callable[[int], str] | None = None) -> bytes:
     """A subscription calendar of ``meetings`` in the given order, rendered from scratch.
 
     ``link(meeting_id) -> url``: the VEVENT URL for this feed's reader (private audience).
@@ -428,7 +453,7 @@ def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVA
 
 
 def render_invite(meeting: Meeting, *, method: str, recipient: Participation | Person, organizer_name: str,
-                  organizer_email: str, reset_partstat: bool = False) -> bytes:
+                  organizer_email: str, reset_partstat: bool = False, language: str = FEED_LANGUAGE) -> bytes:
     """An iTIP object for one recipient (RFC 5546/6047): METHOD, one VEVENT, ORGANIZER and that ATTENDEE.
 
     ``recipient``: their ``Participation`` (ROLE and PARTSTAT come from it); for someone no longer
@@ -438,6 +463,7 @@ def render_invite(meeting: Meeting, *, method: str, recipient: Participation | P
     acceptance of 10:00 is no acceptance of 11:00. A CANCEL asks for nothing (no RSVP) and always
     says STATUS:CANCELLED, even when only this recipient was removed from a meeting that goes on:
     for them the event is cancelled. The VEVENT URL is the recipient's own signed link.
+    ``language``: the recipient's, for the DESCRIPTION and the CONFERENCE label.
     """
     if isinstance(recipient, Person):
         recipient = Participation(person=recipient)
@@ -445,7 +471,7 @@ def render_invite(meeting: Meeting, *, method: str, recipient: Participation | P
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     event = meeting_vevent(meeting, audience=PRIVATE, attendees=[],
-                           url=meeting_link_for_person(meeting.pk, recipient.person))
+                           url=meeting_link_for_person(meeting.pk, recipient.person), language=language)
     event.pop("DTSTAMP")
     event.add("dtstamp", djtz.now().astimezone(UTC).replace(microsecond=0))
     if method == "CANCEL":
@@ -461,7 +487,7 @@ def render_invite(meeting: Meeting, *, method: str, recipient: Participation | P
         cal.add_component(Timezone.from_ical(vtimezone_bytes(
             tzid, meeting.starts_at.astimezone(zone).year, meeting.ends_at.astimezone(zone).year)))
     cal.add_component(event)
-    return cal.to_ical()
+    return cast(bytes, cal.to_ical())
 
 
 # --- pre-rendered fragments ------------------------------------------------------------------
@@ -530,7 +556,7 @@ def feed_state(meetings: QuerySet[Meeting]) -> FeedState:
 
 
 def render_cached_feed(meetings: QuerySet[Meeting], *, name: str, audience: str = PRIVATE, description: str = "",
-                       state: FeedState | None = None, link=None) -> bytes:
+                       state: FeedState | None = None, link: Callable[[int], str] | None = None) -> bytes:
     """``render_feed`` for a queryset, through the fragment store: a constant number of queries.
     ``link(meeting_id) -> url``: the reader's VEVENT URL, spliced into each stored fragment.
 

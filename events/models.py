@@ -25,7 +25,7 @@ class TsTzRange(Func):
     output_field = models.DateTimeField()  # only used inside the constraint expression
 
 
-def _during(start: str, end: str):
+def _during(start: str, end: str) -> TsTzRange:
     return TsTzRange(start, end, RangeBoundary())
 
 
@@ -98,6 +98,9 @@ def new_meeting_uid() -> str:
 
 
 class Meeting(models.Model):
+    #: Not a column: set on the rows ``selectors.meeting_conflicts`` returns (why each one clashes).
+    conflict_reason: str
+
     class Kind(models.TextChoices):
         MEETING = "meeting", "Meeting"
         TOUR = "tour", "Tour"
@@ -122,7 +125,9 @@ class Meeting(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MEETING)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings")
-    participants = models.ManyToManyField(Person, through="Participation", related_name="meetings")
+    participants: models.ManyToManyField[Person, Participation] = models.ManyToManyField(
+        Person, through="Participation", related_name="meetings"
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     booked_against_availability = models.BooleanField(
         default=False,

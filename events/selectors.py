@@ -30,16 +30,16 @@ def meeting_conflicts(
         for m in (
             Meeting.objects.filter(status=Meeting.Status.SCHEDULED, room_id=room_id,
                                    starts_at__lt=ends_at, ends_at__gt=starts_at)
-            .exclude(pk=exclude_meeting_id)
+            .exclude(pk=exclude_meeting_id)  # type: ignore[misc]  # None excludes nothing
             .select_related("room")
         ):
-            m.conflict_reason = f"room {m.room.name} is booked"
+            m.conflict_reason = f"room {m.room.name if m.room else ''} is booked"
             found[m.pk] = m
     if person_ids:
         for p in (
             Participation.objects.filter(blocks_time=True, person_id__in=person_ids,
                                          starts_at__lt=ends_at, ends_at__gt=starts_at)
-            .exclude(meeting_id=exclude_meeting_id)
+            .exclude(meeting_id=exclude_meeting_id)  # type: ignore[misc]  # None excludes nothing
             .select_related("meeting", "person")
         ):
             m = found.setdefault(p.meeting_id, p.meeting)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
@@ -135,7 +136,7 @@ def _raise_if_conflicts(*, meeting: Meeting, blocking_person_ids: Iterable[int])
                           person_ids=blocking_person_ids, exclude_meeting_id=meeting.pk)
 
 
-def _guarded_write(*, meeting: Meeting, blocking_person_ids: Iterable[int], write) -> None:
+def _guarded_write(*, meeting: Meeting, blocking_person_ids: Iterable[int], write: Callable[[], object]) -> None:
     """Run ``write`` in a savepoint; an exclusion-constraint violation becomes ScheduleConflict.
 
     The pre-check cannot see a concurrent transaction's uncommitted row; the constraint waits for it
@@ -176,7 +177,7 @@ def _sync_participations(meeting: Meeting) -> None:
         )
 
 
-def _display(field: str, value) -> str:
+def _display(field: str, value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -262,7 +263,7 @@ def _refuse_duplicate_people(participants: Sequence[ParticipantSpec]) -> None:
 
 
 @transaction.atomic
-def meeting_update(*, meeting: Meeting, **changes) -> Meeting:
+def meeting_update(*, meeting: Meeting, **changes: Any) -> Meeting:
     """Change any editable field; time or room changes are checked for overlaps.
 
     Raises SEQUENCE once for the whole call when a significant field really changed.
@@ -304,7 +305,7 @@ def meeting_reschedule(*, meeting: Meeting, starts_at: datetime, ends_at: dateti
 
 
 def meeting_move_room(*, meeting: Meeting, room: Room | None, location: str | None = None) -> Meeting:
-    changes: dict = {"room": room}
+    changes: dict[str, Any] = {"room": room}
     if location is not None:
         changes["location"] = location
     return meeting_update(meeting=meeting, **changes)

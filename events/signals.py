@@ -4,6 +4,8 @@ Higher apps (notifications) listen to wake their dispatcher early; the dispatche
 from the database, so a lost or duplicated signal only changes *when* mail goes out, never *what*.
 """
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -11,7 +13,7 @@ from django.dispatch import Signal
 schedule_changed = Signal()
 
 
-def announce_schedule_change(meeting_ids) -> None:
+def announce_schedule_change(meeting_ids: Iterable[int]) -> None:
     ids = sorted(set(meeting_ids))
     # robust: the change is committed; a receiver that fails (e.g. Redis down) is logged and must
     # not turn the caller's success into an error (beat catches up with what a nudge would have done).

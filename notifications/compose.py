@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import encoders
@@ -28,6 +29,7 @@ from email.charset import Charset
 from email.headerregistry import Address
 from email.mime.base import MIMEBase
 from email.utils import formataddr
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -35,6 +37,7 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from core.links import link_for
 from core.text import defang_links, link_html
@@ -50,39 +53,30 @@ from . import links
 from .models import InviteState, Kind, OutboxMessage
 
 LANGUAGES = ("en", "de")
-DATE_FORMATS = {"en": "l, j F Y", "de": "l, j. F Y"}
-LABELS = {
-    "en": {
-        "your_time": "your time",
-        "moved": "moved from {old} to {new}",
-        "room": "room {old} → {new}",
-        "location": "place {old} → {new}",
-        "title": "title “{old}” → “{new}”",
-        "online_url": "online link changed",
-        "description": "description changed",
-        "agenda": "agenda changed",
-        "timezone": "time zone {old} → {new}",
-        "none": "none",
-        "accept": "Accept",
-        "tentative": "Maybe",
-        "decline": "Decline",
-    },
-    "de": {
-        "your_time": "Ihre Zeit",
-        "moved": "verschoben von {old} auf {new}",
-        "room": "Raum {old} → {new}",
-        "location": "Ort {old} → {new}",
-        "title": "Titel „{old}“ → „{new}“",
-        "online_url": "Online-Link geändert",
-        "description": "Beschreibung geändert",
-        "agenda": "Tagesordnung geändert",
-        "timezone": "Zeitzone {old} → {new}",
-        "none": "keiner",
-        "accept": "Zusagen",
-        "tentative": "Vielleicht",
-        "decline": "Absagen",
-    },
+
+# Every word a mail says comes from the gettext catalogue (locale/<lang>/LC_MESSAGES/django.po), as
+# on the pages; the mail is rendered under ``translation.override(recipient's language)``.
+#: How a field's change is told in an update, by MeetingRevision field name.
+CHANGE_LABELS = {
+    "room": gettext_lazy("room %(old)s → %(new)s"),
+    "location": gettext_lazy("place %(old)s → %(new)s"),
+    "title": gettext_lazy("title “%(old)s” → “%(new)s”"),
+    "online_url": gettext_lazy("online link changed"),
+    "description": gettext_lazy("description changed"),
+    "agenda": gettext_lazy("agenda changed"),
+    "timezone": gettext_lazy("time zone %(old)s → %(new)s"),
 }
+#: The answers an invite offers (labels shared with the RSVP page and the web form).
+RSVP_CHOICES = (
+    (gettext_lazy("Accept"), "accepted"),
+    (gettext_lazy("Maybe"), "tentative"),
+    (gettext_lazy("Decline"), "declined"),
+)
+
+
+def long_date_format() -> str:
+    """The long date of the active language: German wants the day's dot ("Montag, 1. Dezember 2026")."""
+    return pgettext("long date format", "l, j F Y")
 
 
 class Stale(Exception):
@@ -101,15 +95,16 @@ def format_span(starts_at: datetime, ends_at: datetime, tz: str, lang: str, view
     zone = zoneinfo.ZoneInfo(tz)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     with translation.override(lang):
-        text = f"{date_format(start, DATE_FORMATS[lang])}, {start:%H:%M}–"
-        text += f"{end:%H:%M}" if end.date() == start.date() else f"{date_format(end, DATE_FORMATS[lang])}, {end:%H:%M}"
+        long = long_date_format()
+        text = f"{date_format(start, long)}, {start:%H:%M}–"
+        text += f"{end:%H:%M}" if end.date() == start.date() else f"{date_format(end, long)}, {end:%H:%M}"
         text += f" ({tz})"
         if viewer_tz and viewer_tz != tz:
             vzone = zoneinfo.ZoneInfo(viewer_tz)
             vstart, vend = starts_at.astimezone(vzone), ends_at.astimezone(vzone)
             if vstart.utcoffset() != start.utcoffset():  # same wall time under another name: no noise
-                day = date_format(vstart, DATE_FORMATS[lang])
-                text += f" = {day}, {vstart:%H:%M}–{vend:%H:%M} {viewer_tz} ({LABELS[lang]['your_time']})"
+                day = date_format(vstart, long)
+                text += f" = {day}, {vstart:%H:%M}–{vend:%H:%M} {viewer_tz} ({gettext('your time')})"
     return text
 
 
@@ -118,7 +113,7 @@ def format_moment(value: datetime, tz: str, lang: str, *, with_date: bool) -> st
     if not with_date:
         return f"{local:%H:%M}"
     with translation.override(lang):
-        return f"{date_format(local, DATE_FORMATS[lang])} {local:%H:%M}"
+        return f"{date_format(local, long_date_format())} {local:%H:%M}"
 
 
 #: Fields whose change voids an attendee's answer (RFC 5546 §2.1.4: time or place).
@@ -143,13 +138,13 @@ def _merged_changes(meeting: Meeting, since_sequence: int) -> tuple[dict[str, li
     return merged, complete
 
 
-def _same(name: str, old, new) -> bool:
+def _same(name: str, old: Any, new: Any) -> bool:
     if name in ("starts_at", "ends_at") and old and new:
         try:
             return datetime.fromisoformat(old) == datetime.fromisoformat(new)
         except (TypeError, ValueError):
-            return old == new
-    return (old or "") == (new or "")
+            return bool(old == new)
+    return bool((old or "") == (new or ""))
 
 
 def net_changes(meeting: Meeting, since_sequence: int) -> dict[str, list[str]] | None:
@@ -166,7 +161,11 @@ def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[s
     (a field that came back to where it was is not mentioned)."""
     merged, _complete = _merged_changes(meeting, since_sequence)
     merged = {name: pair for name, pair in merged.items() if not _same(name, *pair)}
-    labels = LABELS[lang]
+    with translation.override(lang):
+        return _change_lines(meeting, merged, lang)
+
+
+def _change_lines(meeting: Meeting, merged: dict[str, list[str]], lang: str) -> list[str]:
     lines = []
     start = merged.pop("starts_at", None)
     end = merged.pop("ends_at", None)
@@ -179,20 +178,19 @@ def describe_changes(meeting: Meeting, since_sequence: int, lang: str) -> list[s
         same_day = old_start.astimezone(zone).date() == new_start.astimezone(zone).date()
         old = f"{format_moment(old_start, meeting.timezone, lang, with_date=not same_day)}–{format_moment(old_end, meeting.timezone, lang, with_date=False)}"
         new = f"{format_moment(new_start, meeting.timezone, lang, with_date=not same_day)}–{format_moment(new_end, meeting.timezone, lang, with_date=False)}"
-        lines.append(labels["moved"].format(old=old, new=new))
+        lines.append(gettext("moved from %(old)s to %(new)s") % {"old": old, "new": new})
+    none = gettext("none")
     for name, (old, new) in merged.items():
-        if name == "status":
+        template = CHANGE_LABELS.get(name)
+        if template is None:  # "status" among others: told by the mail's kind, not as a change
             continue
-        template = labels.get(name)
-        if template is None:
-            continue
-        lines.append(template.format(old=old or labels["none"], new=new or labels["none"]))
+        lines.append(str(template) % {"old": old or none, "new": new or none})
     return lines
 
 
 def where(meeting: Meeting) -> str:
-    if meeting.room_id:
-        room = meeting.room
+    room = meeting.room
+    if room is not None:
         address = room.venue.address
         return f"{room.name}, {room.venue.name}" + (f", {address}" if address else "")
     return meeting.location
@@ -209,13 +207,13 @@ class CalendarMail(EmailMultiAlternatives):
     folded lines reach the client byte for byte.
     """
 
-    def __init__(self, *args, calendar: bytes | None = None, method: str | None = None, **kwargs):
+    def __init__(self, *args: Any, calendar: bytes | None = None, method: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.calendar = calendar
         self.method = method
 
-    def _create_alternatives(self, msg):
-        msg = super()._create_alternatives(msg)
+    def _create_alternatives(self, msg: Any) -> Any:  # Django's private hook for alternative parts
+        msg = super()._create_alternatives(msg)  # type: ignore[misc]
         if self.calendar is not None:
             part = MIMEBase("text", "calendar", method=self.method, charset="utf-8")
             part.set_payload(self.calendar)
@@ -252,13 +250,17 @@ class Rendered:
     told: Told | None = None
 
 
-def _trusted_links(context: dict):
+#: Renders one outbox row for its recipient in their language (raises Stale when it is owed no more).
+Builder = Callable[[OutboxMessage, Person, str], Rendered]
+
+
+def _trusted_links(context: dict[str, Any]) -> Callable[[str], bool]:
     """Links a mail may show as links: this site's, its webcal:// twins, the organizer's address and
     the online link of the meeting the mail is about (set by coordinators, not by requesters)."""
     site = settings.SITE_URL.rstrip("/")
     host = site.split("://", 1)[-1]
     organizer = settings.VISITDESK_ORGANIZER_EMAIL.lower()
-    extra = {m.online_url for m in [context.get("meeting")] if m is not None and getattr(m, "online_url", "")}
+    extra = {m.online_url for m in [context.get("meeting")] if m is not None and getattr(m, "online_url", None)}
 
     def trusted(token: str) -> bool:
         lowered = token.lower()
@@ -270,11 +272,11 @@ def _trusted_links(context: dict):
     return trusted
 
 
-def render(template: str, lang: str, context: dict) -> tuple[str, str, str]:
+def render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html): the text template's first line is the subject."""
     context = {**context, "lang": lang, "site_url": settings.SITE_URL}
     with translation.override(lang):
-        raw = render_to_string(f"notifications/{lang}/{template}.txt", context)
+        raw = render_to_string(f"notifications/{template}.txt", context)
         subject, _, body = raw.strip("\n").partition("\n")
         # Only our own links stay links; anything link-like that people typed is defused in both parts.
         trusted = _trusted_links(context)
@@ -325,7 +327,7 @@ def is_wanted(row: OutboxMessage) -> bool:
 def build_message(row: OutboxMessage) -> Rendered:
     person = row.person
     lang = language_of(person)
-    builder = BUILDERS[row.kind]
+    builder = BUILDERS[Kind(row.kind)]
     return builder(row, person, lang)
 
 
@@ -402,7 +404,7 @@ def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
 # --- per kind --------------------------------------------------------------------------------
 
 
-def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict:
+def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict[str, Any]:
     return {
         "person": person,
         "meeting": meeting,
@@ -429,7 +431,7 @@ def _invite_recipient(meeting: Meeting, person: Person, role: str) -> Participat
 
 
 def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
-    meeting = row.meeting
+    meeting = cast(Meeting, row.meeting)  # meeting kinds are owed for a meeting
     wanted = is_wanted(row)
     if row.kind == Kind.CANCEL and wanted:
         raise Stale("the person is a participant again")
@@ -451,10 +453,11 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         reset_partstat = changes is None or bool(TIME_AND_PLACE & set(changes))
         context["changes"] = describe_changes(meeting, state.sequence, lang)
     if method == "REQUEST":
-        context["rsvp"] = [
-            (LABELS[lang][label], links.rsvp_url(meeting_id=meeting.pk, person_id=person.pk, answer=answer))
-            for label, answer in (("accept", "accepted"), ("tentative", "tentative"), ("decline", "declined"))
-        ]
+        with translation.override(lang):
+            context["rsvp"] = [
+                (str(label), links.rsvp_url(meeting_id=meeting.pk, person_id=person.pk, answer=answer))
+                for label, answer in RSVP_CHOICES
+            ]
         context["actions"] = context["rsvp"]
     data = render_invite(
         meeting,
@@ -463,6 +466,7 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         organizer_name=settings.VISITDESK_ORGANIZER_NAME,
         organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
         reset_partstat=reset_partstat,
+        language=lang,
     )
     subject, text, html = render(template, lang, context)
     told = Told(uid=meeting.uid, sequence=meeting.sequence, role=recipient.role, reset_partstat=reset_partstat,
@@ -473,7 +477,7 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
 def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     if person.reminders_opt_out:
         raise Stale("the person opted out of reminders")
-    meeting = row.meeting
+    meeting = cast(Meeting, row.meeting)
     if meeting.starts_at <= timezone.now():
         raise Stale("the meeting has already started")
     if not is_wanted(row):
@@ -485,7 +489,7 @@ def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     return Rendered(subject, text, html, headers=headers)
 
 
-def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
+def _visit_context(visit: Visit, person: Person, lang: str) -> dict[str, Any]:
     programme = [
         {
             "meeting": m,
@@ -508,19 +512,19 @@ def _visit_context(visit: Visit, person: Person, lang: str) -> dict:
         "feed": feed_links(visit_feed_url(visit)),
         "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
         "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
-        "first_day": date_format(visit.starts_on, DATE_FORMATS[lang]) if visit.starts_on else "",
-        "last_day": date_format(visit.ends_on, DATE_FORMATS[lang]) if visit.ends_on else "",
+        "first_day": date_format(visit.starts_on, long_date_format()) if visit.starts_on else "",
+        "last_day": date_format(visit.ends_on, long_date_format()) if visit.ends_on else "",
     }
 
 
-def _visit(template: str, *, require: tuple[str, ...] = ()):
+def _visit(template: str, *, require: tuple[str, ...] = ()) -> Builder:
     def build(row: OutboxMessage, person: Person, lang: str) -> Rendered:
-        visit = Visit.objects.select_related("delegation__organisation", "contact", "coordinator").get(pk=row.visit_id)
+        visit = Visit.objects.select_related("delegation__organisation", "contact", "coordinator").get(pk=cast(int, row.visit_id))
         if require and visit.status not in require:
             raise Stale(f"the visit is {visit.status}")
         with translation.override(lang):
             context = _visit_context(visit, person, lang)
-        headers = {}
+        headers: dict[str, str] = {}
         if row.kind == Kind.VISIT_REMINDER:
             if person.reminders_opt_out:
                 raise Stale("the person opted out of reminders")
@@ -535,7 +539,7 @@ def _visit(template: str, *, require: tuple[str, ...] = ()):
 
 
 def _rsvp_declined(row: OutboxMessage, person: Person, lang: str) -> Rendered:
-    meeting = row.meeting
+    meeting = cast(Meeting, row.meeting)
     decliner = Person.objects.get(pk=row.payload.get("decliner"))
     context = _meeting_context(meeting, person, lang)
     context["decliner"] = decliner
@@ -545,7 +549,7 @@ def _rsvp_declined(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     return Rendered(subject, text, html)
 
 
-BUILDERS = {
+BUILDERS: dict[Kind, Builder] = {
     Kind.INVITE: _imip,
     Kind.UPDATE: _imip,
     Kind.CANCEL: _imip,

@@ -28,6 +28,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -81,7 +82,7 @@ def claim(*, limit: int = BATCH_SIZE, now: datetime | None = None) -> list[Outbo
     )
 
 
-def _finish(row: OutboxMessage, **fields) -> bool:
+def _finish(row: OutboxMessage, **fields: Any) -> bool:
     """Record the outcome only if the row is still ours (not recovered and re-claimed meanwhile)."""
     fields.setdefault("updated_at", timezone.now())
     done = OutboxMessage.objects.filter(pk=row.pk, state=State.SENDING, claim_token=row.claim_token).update(**fields)
@@ -99,10 +100,11 @@ def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = N
     with transaction.atomic():
         _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error="")
         method = InviteState.Method.CANCEL if row.kind == Kind.CANCEL else InviteState.Method.REQUEST
-        state = InviteState.objects.select_for_update().filter(person_id=row.person_id, meeting_id=row.meeting_id).first()
+        meeting_id = cast(int, row.meeting_id)  # iMIP rows are about a meeting
+        state = InviteState.objects.select_for_update().filter(person_id=row.person_id, meeting_id=meeting_id).first()
         if state is None:
             InviteState.objects.create(
-                person_id=row.person_id, meeting_id=row.meeting_id, uid=told.uid,
+                person_id=row.person_id, meeting_id=meeting_id, uid=told.uid,
                 sequence=told.sequence, method=method, role=told.role, told_at=now,
             )
         else:
@@ -114,7 +116,7 @@ def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = N
         if told.reset_partstat:
             # The update just sent asked again (PARTSTAT=NEEDS-ACTION): the old answer no longer
             # holds, so feeds and the API stop showing it; an answer given since it was built stays.
-            participant_rsvp_reset(meeting_id=row.meeting_id, person_id=row.person_id, answered_before=told.built_at)
+            participant_rsvp_reset(meeting_id=meeting_id, person_id=row.person_id, answered_before=told.built_at)
 
 
 def mark_retry(row: OutboxMessage, error: str) -> None:

@@ -11,12 +11,16 @@ feed token, so rotating that revokes it.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
 from core.links import absolute
+
+if TYPE_CHECKING:
+    from directory.models import Person
 
 RSVP_SALT = "notifications.rsvp"
 OPT_OUT_SALT = "notifications.reminders-opt-out"
@@ -64,7 +68,7 @@ def _feed_token_tag(feed_token: str) -> str:
     return hashlib.sha256(feed_token.encode()).hexdigest()[:12]
 
 
-def itinerary_token(*, visit_id: int, person) -> str:
+def itinerary_token(*, visit_id: int, person: Person) -> str:
     """Signed for one member of one visit and tied to their feed token: rotating it revokes the link."""
     return signing.dumps({"v": visit_id, "p": person.pk, "f": _feed_token_tag(person.feed_token)},
                          salt=ITINERARY_SALT, compress=True)
@@ -79,9 +83,9 @@ def read_itinerary_token(token: str) -> tuple[int, int, str] | None:
         return None
 
 
-def itinerary_token_current(tag: str, person) -> bool:
+def itinerary_token_current(tag: str, person: Person) -> bool:
     return constant_time_compare(tag, _feed_token_tag(person.feed_token))
 
 
-def itinerary_url(*, visit_id: int, person) -> str:
+def itinerary_url(*, visit_id: int, person: Person) -> str:
     return absolute(reverse("notifications:itinerary", kwargs={"token": itinerary_token(visit_id=visit_id, person=person)}))

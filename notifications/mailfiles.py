@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
 
 class EmlFileBackend(BaseEmailBackend):
-    def __init__(self, *args, file_path: str | None = None, **kwargs):
+    def __init__(self, *args: Any, file_path: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.directory = Path(file_path or settings.EMAIL_FILE_PATH)
 
-    def send_messages(self, email_messages) -> int:
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)
         sent = 0
         for message in email_messages:

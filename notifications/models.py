@@ -8,6 +8,8 @@ reconciler runs, crashes or races, the same message can be owed only once.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 
@@ -32,10 +34,18 @@ class Kind(models.TextChoices):
 
 #: Kinds that carry an iMIP calendar object.
 IMIP_KINDS = frozenset({Kind.INVITE, Kind.UPDATE, Kind.CANCEL})
-REMINDER_KINDS = frozenset({Kind.REMINDER, Kind.VISIT_REMINDER})
 
 
 class OutboxMessage(models.Model):
+    # Not columns: set on a claimed row by compose (``wanted`` by ``preload``; the rest by the iMIP
+    # builder) for dispatch to record in InviteState once the mail is sent.
+    wanted: bool
+    reset_partstat: bool
+    built_at: datetime
+    rendered_sequence: int
+    rendered_uid: str
+    rendered_role: str
+
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
@@ -75,10 +85,6 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.person_id} ({self.state})"
-
-    @property
-    def is_final(self) -> bool:
-        return self.state in (self.State.SENT, self.State.FAILED, self.State.CANCELLED)
 
 
 class InviteState(models.Model):

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.roles import coordinator_user_q, coordinator_users
@@ -45,6 +47,9 @@ LATE_TOLERANCE = timedelta(minutes=5)
 #: Workflow mails are owed for transitions this recent (a fresh deployment does not mail old visits).
 WORKFLOW_WINDOW = timedelta(hours=48)
 CHUNK = 500
+T = TypeVar("T")
+#: A reminder's identity: (kind, person, meeting or visit, minutes before).
+Slot = tuple[str, int, int | None, int]
 #: Cancellation reasons the reconciler itself wrote; such a reminder comes back if it is owed again.
 NOT_OWED = "no longer owed"
 REVIVABLE = (NOT_OWED, "not sent:")
@@ -65,7 +70,7 @@ def reconcile(*, now: datetime | None = None) -> dict[str, int]:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _chunks(items: list, size: int = CHUNK):
+def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -85,7 +90,7 @@ def _cancel_pending(ids: list[int], reason: str) -> int:
     return done
 
 
-def desired_participations(*, now: datetime):
+def desired_participations(*, now: datetime) -> QuerySet[Participation]:
     # No ordering: Participation's default ordering joins people for nothing in these set queries.
     return Participation.objects.filter(meeting_visible_q("meeting__"), meeting__ends_at__gt=now).order_by()
 
@@ -192,7 +197,7 @@ class WantedReminder:
     due_at: datetime
 
     @property
-    def slot(self) -> tuple:
+    def slot(self) -> Slot:
         return (self.kind, self.person_id, self.meeting_id if self.kind == Kind.REMINDER else self.visit_id, self.offset)
 
     @property
@@ -201,7 +206,7 @@ class WantedReminder:
         return f"reminder:{self.person_id}:{subject}:{self.offset}:{self.due_at:%Y%m%dT%H%MZ}"
 
 
-def _slot_of(row) -> tuple:
+def _slot_of(row: dict[str, Any]) -> Slot:
     subject = row["meeting_id"] if row["kind"] == Kind.REMINDER else row["visit_id"]
     return (row["kind"], row["person_id"], subject, row["offset_minutes"])
 
@@ -214,6 +219,7 @@ def wanted_reminders(*, now: datetime) -> list[WantedReminder]:
         .filter(role__in=Participation.BLOCKING_ROLES, meeting__starts_at__gt=now, person__reminders_opt_out=False)
         .values_list("person_id", "meeting_id", "meeting__starts_at", "meeting__timezone")
     )
+    meeting_id: int | None  # a visit reminder (below) names its first meeting if it has one
     for person_id, meeting_id, starts_at, tz in hosts:
         for offset in host_offsets:
             wanted.append(WantedReminder(Kind.REMINDER, person_id, meeting_id, None, offset, reminder_due(starts_at, tz, offset)))
@@ -238,7 +244,7 @@ def wanted_reminders(*, now: datetime) -> list[WantedReminder]:
                 meeting_id, starts_at, tz = first_meeting[visit.pk]
             else:  # no programme yet: the first day's morning in the visit's zone
                 meeting_id, tz = None, visit.timezone
-                starts_at = datetime.combine(visit.starts_on, time(9, 0), tzinfo=zoneinfo.ZoneInfo(tz))
+                starts_at = datetime.combine(cast(date, visit.starts_on), time(9, 0), tzinfo=zoneinfo.ZoneInfo(tz))
             if starts_at <= now:
                 continue
             for person_id in members.get(visit.pk, ()):
@@ -315,7 +321,7 @@ def reconcile_reminders(*, now: datetime) -> int:
 
 def coordinators_for(visit: Visit | None) -> list[Person]:
     """The visit's coordinator, or else every coordinator account (``core.roles``) with an e-mail address."""
-    if visit is not None and visit.coordinator_id:
+    if visit is not None and visit.coordinator is not None:
         return [visit.coordinator]
     people = list(Person.objects.filter(coordinator_user_q("user__")).exclude(email="").distinct())
     have = {p.user_id for p in people}
@@ -348,7 +354,8 @@ def reconcile_workflow_mails(*, now: datetime) -> int:
     ):
         acks_per_address[address.strip().lower()] += 1
 
-    def owe(key: str, kind: str, person_id: int, visit: Visit | None = None, meeting_id=None, **payload) -> None:
+    def owe(key: str, kind: str, person_id: int, visit: Visit | None = None, meeting_id: int | None = None,
+            **payload: Any) -> None:
         rows.append(
             OutboxMessage(
                 key=key,
@@ -397,16 +404,16 @@ def reconcile_workflow_mails(*, now: datetime) -> int:
     )
     for participation in declined:
         slot = getattr(participation.meeting, "programme_slot", None)
-        visit = slot.visit if slot else None
-        stamp = int(participation.responded_at.timestamp())
-        for coordinator in coordinators_for(visit):
+        meeting_visit = slot.visit if slot else None
+        stamp = int(cast(datetime, participation.responded_at).timestamp())  # set with rsvp
+        for coordinator in coordinators_for(meeting_visit):
             if coordinator.pk == participation.person_id:
                 continue
             owe(
                 f"rsvp-declined:{participation.meeting_id}:{participation.person_id}:{stamp}:{coordinator.pk}",
                 Kind.COORDINATOR_RSVP_DECLINED,
                 coordinator.pk,
-                visit,
+                meeting_visit,
                 meeting_id=participation.meeting_id,
                 decliner=participation.person_id,
             )

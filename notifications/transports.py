@@ -12,6 +12,7 @@ import smtplib
 import socket
 
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 
 
 class TransportError(Exception):
@@ -43,11 +44,11 @@ def classify_smtp_error(exc: Exception) -> TransportError:
 class MailTransport:
     """Sends ``EmailMessage`` objects over one reused connection; reconnects after a failure."""
 
-    def __init__(self, connection=None):
+    def __init__(self, connection: BaseEmailBackend | None = None) -> None:
         self._connection = connection
         self._open = False
 
-    def _conn(self):
+    def _conn(self) -> BaseEmailBackend:
         if self._connection is None:
             self._connection = get_connection(fail_silently=False)
         if not self._open:
@@ -73,8 +74,8 @@ class MailTransport:
                 self._connection.close()
         self._open = False
 
-    def __enter__(self):
+    def __enter__(self) -> MailTransport:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

@@ -13,7 +13,7 @@ cross-site form could not forge it.
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
@@ -35,7 +35,7 @@ from .compose import format_span, language_of, where
 
 
 @require_http_methods(["GET", "POST"])
-def rsvp(request, token: str, answer: str):
+def rsvp(request: HttpRequest, token: str, answer: str) -> HttpResponse:
     found = links.read_rsvp_token(token)
     if found is None or answer not in links.RSVP_ANSWERS:
         raise Http404
@@ -77,7 +77,7 @@ def rsvp(request, token: str, answer: str):
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def reminders_opt_out(request, token: str):
+def reminders_opt_out(request: HttpRequest, token: str) -> HttpResponse:
     person_id = links.read_opt_out_token(token)
     person = Person.objects.filter(pk=person_id).first() if person_id else None
     if person is None:
@@ -96,7 +96,7 @@ def reminders_opt_out(request, token: str):
 
 @never_cache
 @require_safe
-def itinerary(request, token: str):
+def itinerary(request: HttpRequest, token: str) -> HttpResponse:
     """A delegation member's read-only view of the visit: dates, programme, calendar feed.
 
     Unlike the requester's status page it offers no cancel, no messages: members receive this link,

@@ -7,8 +7,7 @@ from .models import Proposal, ProposalItem
 
 class ProposalItemInline(admin.TabularInline):
     model = ProposalItem
-    fields = ["title", "kind", "starts_at", "ends_at", "room", "reason", "pinned", "removed", "meeting"]
-    readonly_fields = fields
+    fields = readonly_fields = ("title", "kind", "starts_at", "ends_at", "room", "reason", "pinned", "removed", "meeting")
     extra = 0
     can_delete = False
     show_change_link = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -19,7 +20,7 @@ class ClassicInstance:
     timezone: str
     people: list[int]
     rooms: list[tuple[int, int]]  # (index, capacity)
-    meetings: list[dict]  # key, title, duration_minutes, required (indexes), optional (indexes)
+    meetings: list[dict[str, Any]]  # key, title, duration_minutes, required (indexes), optional (indexes)
 
     def day_bounds(self, start: str = "08:00", end: str = "18:00") -> list[tuple[datetime, datetime]]:
         zone = ZoneInfo(self.timezone)

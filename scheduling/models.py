@@ -9,6 +9,7 @@ repair needs neither the visit's topics nor the experts to be looked up again.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import translation
 
 from directory.models import Person, Topic
 from events.models import Meeting, Room
@@ -53,7 +54,9 @@ class ProposalItem(models.Model):
     location = models.CharField(max_length=300, blank=True)
     participants = models.JSONField(default=list, blank=True, help_text='[{"person": id, "role": "host"}]')
     spec = models.JSONField(default=dict, blank=True)
+    #: Why it is where it is (or why not), in English; ``reasons`` holds it per language code.
     reason = models.TextField(blank=True)
+    reasons = models.JSONField(default=dict, blank=True, help_text='{"en": "…", "de": "…"}')
     pinned = models.BooleanField(default=False)
     removed = models.BooleanField(default=False)
     meeting = models.ForeignKey(Meeting, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -64,6 +67,12 @@ class ProposalItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the active language (the reader's), else the English one."""
+        language = translation.get_language() or "en"
+        return self.reasons.get(language) or self.reasons.get(language.split("-")[0]) or self.reason
 
     @property
     def placed(self) -> bool:

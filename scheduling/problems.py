@@ -124,8 +124,8 @@ def batch_problem(request: BatchRequest) -> S.Problem:
     people = {p for m in request.meetings for p in (*m.required, *m.optional)} | set(request.delegation)
     names = names_of(people)
     days = day_bounds(sorted(set(request.days)), request.day_start, request.day_end, request.timezone)
-    busy_people: dict = {}
-    busy_rooms: dict = {}
+    busy_people: dict[int, list[tuple[datetime, datetime]]] = {}
+    busy_rooms: dict[int, list[tuple[datetime, datetime]]] = {}
     if request.respect_existing:
         pins = [m.pinned_starts_at for m in request.meetings if m.pinned_starts_at]
         start = min([days[0][0], *pins])

@@ -8,6 +8,11 @@
 * **lunch** each day inside 11:30–14:00 for the delegation (no room: the canteen);
 * a **wrap-up** after the last topic meeting on the last day.
 
+A proposal builds on what is already booked (``existing_programme``): a topic that a scheduled
+meeting of the visit's programme already covers (an agenda item with that topic, or the meeting's
+title naming it) is not proposed again, nor a welcome, lunch (per day) or wrap-up the programme
+already has; those meetings stay busy time for everyone in them (through availability).
+
 Days are the visit's confirmed dates, or else its first preferred window that has not passed
 (weekends skipped when the window has weekdays). Rooms are the visit venue's rooms (all rooms when
 the visit has no venue) and must seat the delegation's size plus the hosts.
@@ -15,15 +20,19 @@ the visit has no venue) and must seat the delegation's size plus the hosts.
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.utils import timezone as djtz
+from django.utils.translation import gettext
 
 from core.errors import ValidationFailed
 from directory.models import Person, Topic
-from events.models import Room
+from events.models import Meeting, Room
 from visits.models import Visit
 
 from . import solver as S
@@ -41,8 +50,8 @@ class ItemDraft:
     key: str
     title: str
     kind: str
-    participants: list[dict]  # [{"person": id, "role": "host"}]
-    spec: dict
+    participants: list[dict[str, Any]]  # [{"person": id, "role": "host"}]
+    spec: dict[str, Any]
     topic: Topic | None = None
     location: str = ""
     position: int = 0
@@ -60,23 +69,26 @@ class Frame:
     seats: int
     coordinator: int | None
     precedence: list[tuple[str, str]] = field(default_factory=list)
+    #: What the visit's programme already has (see ``existing_programme``), as JSON.
+    covered: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "timezone": self.timezone, "days": [d.isoformat() for d in self.days],
             "day_start": self.day_start.strftime("%H:%M"), "day_end": self.day_end.strftime("%H:%M"),
             "granularity_minutes": self.granularity_minutes, "rooms": self.rooms, "delegation": self.delegation,
             "seats": self.seats, "coordinator": self.coordinator, "precedence": [list(p) for p in self.precedence],
+            "covered": self.covered,
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Frame:
+    def from_json(cls, data: dict[str, Any]) -> Frame:
         return cls(
             timezone=data["timezone"], days=[date.fromisoformat(d) for d in data["days"]],
             day_start=time.fromisoformat(data["day_start"]), day_end=time.fromisoformat(data["day_end"]),
             granularity_minutes=data["granularity_minutes"], rooms=list(data["rooms"]),
             delegation=list(data["delegation"]), seats=data["seats"], coordinator=data.get("coordinator"),
-            precedence=[tuple(p) for p in data.get("precedence", [])],
+            precedence=[tuple(p) for p in data.get("precedence", [])], covered=list(data.get("covered", [])),
         )
 
 
@@ -87,7 +99,8 @@ def visit_days(visit: Visit, *, today: date | None = None) -> list[date]:
         today = today or djtz.localdate()
         window = next((w for w in visit.preferred_windows.all() if w.end >= today), None)
         if window is None:
-            raise ValidationFailed("The visit has neither dates nor a preferred window still to come.", field="visit")
+            raise ValidationFailed(gettext("The visit has neither dates nor a preferred window still to come."),
+                                   field="visit")
         span = (max(window.start, today), window.end)
     days = [span[0] + timedelta(days=n) for n in range((span[1] - span[0]).days + 1)]
     weekdays = [d for d in days if d.weekday() < 5]
@@ -105,6 +118,67 @@ def visit_frame(visit: Visit, *, rooms: list[int] | None = None, day_start: time
         granularity_minutes=granularity_minutes, rooms=rooms, delegation=members,
         seats=max(visit.delegation.size, len(members)), coordinator=visit.coordinator_id,
     )
+
+
+#: Words in a meeting's title that make it the visit's welcome, lunch or wrap-up (English and German).
+ROLE_WORDS = {
+    # "introductions" (plural): "Introduction to organoids" is a talk, not the welcome.
+    "welcome": ("welcome", "introductions", "willkommen", "begrüßung"),
+    "lunch": ("lunch", "mittagessen", "mittagspause"),
+    "wrap-up": ("wrap-up", "wrap up", "closing session", "closing remarks", "farewell", "debrief", "abschluss",
+                "verabschiedung"),
+}
+
+
+def programme_role(meeting: Meeting) -> str | None:
+    """``welcome``, ``lunch`` or ``wrap-up`` when a booked meeting plays that part, else None."""
+    title = meeting.title.casefold()
+    if meeting.kind == Meeting.Kind.MEAL and not any(w in title for w in ("dinner", "abendessen", "breakfast")):
+        return "lunch"
+    for role, words in ROLE_WORDS.items():
+        if any(w.casefold() in title for w in words):
+            return role
+    return None
+
+
+def topic_names(topic: Topic) -> list[str]:
+    """The names a meeting title may use for a topic: the whole name and its parts around ':' or dashes.
+
+    "EU funding: Horizon 2020" is named by "Horizon 2020 consortium ideas" as well as by
+    "EU funding: Horizon 2020"; parts shorter than four characters are too vague to count.
+    """
+    parts = [topic.name, *re.split(r"\s*(?::|\s[–—-]\s|/|\(|\))\s*", topic.name)]
+    return list(dict.fromkeys(p.strip() for p in parts if len(p.strip()) >= 4))
+
+
+def names_topic(title: str, topic: Topic) -> bool:
+    return any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", title, flags=re.IGNORECASE) for name in topic_names(topic))
+
+
+def existing_programme(visit: Visit, topics: list[Topic]) -> list[dict[str, Any]]:
+    """What the visit's programme already has: one entry per covered topic and per welcome/lunch/wrap-up.
+
+    Each entry: ``covers`` ("topic", "welcome", "lunch" or "wrap-up"), ``topic`` (id or None),
+    ``name`` (the topic's name), ``meeting``, ``title``, ``starts_at`` (ISO) and ``day`` (the local
+    date in the visit's zone). Only scheduled meetings count; a cancelled one covers nothing.
+    """
+    zone = zoneinfo.ZoneInfo(visit.timezone)
+    meetings = (Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED)
+                .prefetch_related("agenda_items").order_by("starts_at", "pk"))
+    covered: list[dict[str, Any]] = []
+    seen_topics: set[int] = set()
+    for meeting in meetings:
+        base = {"meeting": meeting.pk, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
+                "ends_at": meeting.ends_at.isoformat(), "day": meeting.starts_at.astimezone(zone).date().isoformat()}
+        role = programme_role(meeting)
+        if role:
+            covered.append({**base, "covers": role, "topic": None, "name": ""})
+        agenda_topics = {a.topic_id for a in meeting.agenda_items.all()}
+        for topic in topics:
+            if topic.pk not in seen_topics and (topic.pk in agenda_topics or names_topic(meeting.title, topic)):
+                seen_topics.add(topic.pk)
+                covered.append({**base, "covers": "topic", "topic": topic.pk, "name": topic.name})
+    return covered
 
 
 def experts_by_topic(topics: list[Topic], exclude: set[int]) -> dict[int, list[Person]]:
@@ -126,12 +200,45 @@ def free_minutes(busy: list[tuple[datetime, datetime]], days: tuple[tuple[dateti
     return total
 
 
-def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bounds) -> list[ItemDraft]:
-    """The programme's items, with hosts chosen; the solver decides times and rooms."""
+def programme_spans(visit: Visit) -> list[tuple[datetime, datetime]]:
+    """Start and end of every scheduled meeting in the visit's programme, in order."""
+    return list(Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED)
+                .order_by("starts_at").values_list("starts_at", "ends_at"))
+
+
+def _day_of(day: tuple[datetime, datetime], spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    return [(a, b) for a, b in spans if a < day[1] and day[0] < b]
+
+
+def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list[tuple[datetime, datetime]]],
+                bounds: tuple[tuple[datetime, datetime], ...]) -> list[ItemDraft]:
+    """The programme's items, with hosts chosen; the solver decides times and rooms.
+
+    What ``frame.covered`` lists as already booked is left out: covered topics, and a welcome,
+    lunch (that day) or wrap-up the programme already has.
+    """
     delegation = frame.delegation
     first_day, last_day = bounds[0], bounds[-1]
     items: list[ItemDraft] = []
     coordinator = [frame.coordinator] if frame.coordinator and frame.coordinator not in delegation else []
+    covered_topics = {c["topic"] for c in frame.covered if c["covers"] == "topic"}
+    roles = {c["covers"] for c in frame.covered}
+    lunch_days = {c["day"] for c in frame.covered if c["covers"] == "lunch"}
+    # The order rules hold against what is booked too: a new welcome before the first day's booked
+    # meetings, new topics after a booked welcome and before a booked wrap-up, a new wrap-up after the
+    # last day's booked meetings (each only when it leaves room for the item at all).
+    booked = programme_spans(visit)
+    booked_welcome_end = max((datetime.fromisoformat(c["ends_at"]) for c in frame.covered
+                              if c["covers"] == "welcome" and "ends_at" in c), default=None)
+    booked_wrap_start = min((datetime.fromisoformat(c["starts_at"]) for c in frame.covered
+                             if c["covers"] == "wrap-up"), default=None)
+
+    def cut(day: tuple[datetime, datetime], *, after: datetime | None = None, before: datetime | None = None,
+            minutes: int = 0) -> list[str]:
+        a, b = max(day[0], after or day[0]), min(day[1], before or day[1])
+        if b - a < timedelta(minutes=minutes):
+            a, b = day
+        return [a.isoformat(), b.isoformat()]
 
     def window(day: tuple[datetime, datetime], start: time | None = None, end: time | None = None) -> list[str]:
         a, b = day
@@ -141,19 +248,21 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
             b = b.replace(hour=end.hour, minute=end.minute)
         return [a.isoformat(), b.isoformat()]
 
-    items.append(ItemDraft(
-        key="welcome", title="Welcome and introductions", kind="meeting",
-        participants=[*({"person": c, "role": "chair"} for c in coordinator),
-                      *({"person": p, "role": "guest"} for p in delegation)],
-        spec={"duration_minutes": WELCOME_MINUTES, "required": [*coordinator, *delegation], "optional": [],
-              "min_capacity": frame.seats + len(coordinator), "needs_room": True,
-              "windows": [window(first_day, end=(datetime.combine(first_day[0].date(), frame.day_start)
-                                                 + timedelta(hours=3)).time())],
-              "role": "welcome"},
-    ))
-    topics = list(visit.topics.order_by("name"))
+    if "welcome" not in roles:
+        items.append(ItemDraft(
+            key="welcome", title="Welcome and introductions", kind="meeting",
+            participants=[*({"person": c, "role": "chair"} for c in coordinator),
+                          *({"person": p, "role": "guest"} for p in delegation)],
+            spec={"duration_minutes": WELCOME_MINUTES, "required": [*coordinator, *delegation], "optional": [],
+                  "min_capacity": frame.seats + len(coordinator), "needs_room": True,
+                  "windows": [cut(first_day, before=min([first_day[0] + timedelta(hours=3),
+                                                         *(a for a, _b in _day_of(first_day, booked))]),
+                                  minutes=WELCOME_MINUTES)],
+                  "role": "welcome"},
+        ))
+    topics = [t for t in visit.topics.order_by("name") if t.pk not in covered_topics]
     experts = experts_by_topic(topics, exclude=set(delegation))
-    hosting: Counter = Counter()
+    hosting: Counter[int] = Counter()
     for topic in topics:
         candidates = sorted(
             experts[topic.pk],
@@ -169,6 +278,10 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
             ))
             continue
         host, further = candidates[0], candidates[1:1 + OPTIONAL_EXPERTS]
+        topic_windows = []
+        if booked_welcome_end or booked_wrap_start:
+            topic_windows = [cut(day, after=booked_welcome_end, before=booked_wrap_start,
+                                 minutes=topic.meeting_minutes) for day in bounds]
         hosting[host.pk] += 1
         items.append(ItemDraft(
             key=key, title=topic.name, kind="meeting", topic=topic,
@@ -177,32 +290,40 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list], bou
                           *({"person": p, "role": "guest"} for p in delegation)],
             spec={"duration_minutes": topic.meeting_minutes, "required": [host.pk, *delegation],
                   "optional": [p.pk for p in further], "min_capacity": frame.seats + 1 + len(further),
-                  "needs_room": True, "windows": [], "role": "topic", "host": host.pk,
+                  "needs_room": True, "windows": topic_windows, "role": "topic", "host": host.pk,
                   "experts": [p.pk for p in candidates]},
         ))
     for day in bounds:
+        local_day = day[0].date().isoformat()
+        if local_day in lunch_days:
+            continue
         items.append(ItemDraft(
-            key=f"lunch-{day[0].date().isoformat()}", title="Lunch", kind="meal", location="Canteen",
+            key=f"lunch-{local_day}", title="Lunch", kind="meal", location="Canteen",
             participants=[{"person": p, "role": "guest"} for p in delegation],
             spec={"duration_minutes": LUNCH_MINUTES, "required": list(delegation), "optional": [],
                   "needs_room": False, "windows": [window(day, LUNCH_START, LUNCH_END)], "role": "lunch"},
         ))
-    items.append(ItemDraft(
-        key="wrap-up", title="Wrap-up and next steps", kind="meeting",
-        participants=[*({"person": c, "role": "chair"} for c in coordinator),
-                      *({"person": p, "role": "guest"} for p in delegation)],
-        spec={"duration_minutes": WRAP_UP_MINUTES, "required": [*coordinator, *delegation], "optional": [],
-              "min_capacity": frame.seats + len(coordinator), "needs_room": True,
-              "windows": [window(last_day)], "role": "wrap-up"},
-    ))
+    if "wrap-up" not in roles:
+        items.append(ItemDraft(
+            key="wrap-up", title="Wrap-up and next steps", kind="meeting",
+            participants=[*({"person": c, "role": "chair"} for c in coordinator),
+                          *({"person": p, "role": "guest"} for p in delegation)],
+            spec={"duration_minutes": WRAP_UP_MINUTES, "required": [*coordinator, *delegation], "optional": [],
+                  "min_capacity": frame.seats + len(coordinator), "needs_room": True,
+                  "windows": [cut(last_day, after=max([last_day[0], *(b for _a, b in _day_of(last_day, booked))]),
+                                  minutes=WRAP_UP_MINUTES)],
+                  "role": "wrap-up"},
+        ))
+    keys = {i.key for i in items}
     topic_keys = [i.key for i in items if i.spec["role"] == "topic" and "dead_reason" not in i.spec]
-    frame.precedence = [("welcome", k) for k in topic_keys] + [(k, "wrap-up") for k in topic_keys]
+    frame.precedence = ([("welcome", k) for k in topic_keys if "welcome" in keys]
+                        + [(k, "wrap-up") for k in topic_keys if "wrap-up" in keys])
     for n, item in enumerate(items):
         item.position = n
     return items
 
 
-def meeting_spec(key: str, title: str, spec: dict, *, pin: S.Pin | None = None) -> S.MeetingSpec:
+def meeting_spec(key: str, title: str, spec: dict[str, Any], *, pin: S.Pin | None = None) -> S.MeetingSpec:
     return S.MeetingSpec(
         key=key, title=title, duration_minutes=spec["duration_minutes"], required=tuple(spec["required"]),
         optional=tuple(spec["optional"]), min_capacity=spec.get("min_capacity"),

@@ -11,12 +11,15 @@ reconciliation sees new meetings in a confirmed visit's programme).
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from typing import Any, cast
 
 from django.db import transaction
+from django.utils import dateformat
 from django.utils import timezone as djtz
+from django.utils.translation import gettext
 
 from core.errors import ValidationFailed
 from directory.models import Person
@@ -27,10 +30,15 @@ from visits.models import Visit
 
 from . import programme as P
 from . import solver as S
-from .busy import busy_for
+from .busy import busy_for, with_programme
 from .errors import ProposalClosed, WorldChanged
 from .models import Proposal, ProposalItem
 from .problems import BatchRequest, batch_problem, check_frame, day_bounds, names_of, room_specs, rooms_for
+
+#: [start, end) of busy or free time.
+Span = tuple[datetime, datetime]
+#: Busy spans by person id and by room id (``busy_for``).
+World = tuple[dict[int, list[Span]], dict[int, list[Span]]]
 
 # --- batch -------------------------------------------------------------------------------------
 
@@ -69,16 +77,17 @@ def _refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meeti
             blocked.append({"person": person_id, "name": names.get(person_id, ""), "busy": _spans_json(spans)})
     for room_id, spans in rooms.items():
         if spans:
-            blocked.append({"room": room_id, "name": spec.room.name, "busy": _spans_json(spans)})
+            blocked.append({"room": room_id, "name": spec.room.name if spec.room else "", "busy": _spans_json(spans)})
     if blocked:
-        who = ", ".join(b["name"] for b in blocked)
+        who = ", ".join(str(b["name"]) for b in blocked)
         raise WorldChanged(
-            f"“{spec.title}” can no longer be booked: {who} became busy since the schedule was computed.",
+            gettext("“%(title)s” can no longer be booked: %(who)s became busy since the schedule was computed.")
+            % {"title": spec.title, "who": who},
             detail={"key": spec.key, "blocked": blocked},
         )
 
 
-def _spans_json(spans) -> list[dict]:
+def _spans_json(spans: Iterable[Span]) -> list[dict[str, str]]:
     return [{"starts_at": a.isoformat(), "ends_at": b.isoformat()} for a, b in spans]
 
 
@@ -98,7 +107,7 @@ def batch_book(*, bookings: Sequence[BookingSpec], timezone: str, visit: Visit |
 
 
 def _create(spec: BookingSpec, *, timezone: str, visit: Visit | None) -> Meeting:
-    fields = dict(
+    fields: dict[str, Any] = dict(
         title=spec.title, starts_at=spec.starts_at, ends_at=spec.ends_at, timezone=timezone, room=spec.room,
         location=spec.location, kind=spec.kind, description=spec.description,
         participants=sorted(spec.participants, key=lambda p: p.person.pk), agenda_items=list(spec.agenda),
@@ -111,25 +120,30 @@ def _create(spec: BookingSpec, *, timezone: str, visit: Visit | None) -> Meeting
 # --- proposals ---------------------------------------------------------------------------------
 
 
-def _bounds(frame: P.Frame):
+def _bounds(frame: P.Frame) -> tuple[Span, ...]:
     return day_bounds(frame.days, frame.day_start, frame.day_end, frame.timezone)
 
 
-def _world(frame: P.Frame, people: set[int], exclude_meetings: Sequence[int] = ()):
+def _world(frame: P.Frame, people: set[int], *, visit_id: int, exclude_meetings: Sequence[int] = ()) -> World:
     bounds = _bounds(frame)
-    return busy_for(people=people, rooms=frame.rooms, start=bounds[0][0], end=bounds[-1][1],
-                    exclude_meetings=exclude_meetings)
+    start, end = bounds[0][0], bounds[-1][1]
+    busy_people, busy_rooms = busy_for(people=people, rooms=frame.rooms, start=start, end=end,
+                                       exclude_meetings=exclude_meetings)
+    busy_people = with_programme(busy_people, visit_id=visit_id, delegation=frame.delegation, start=start, end=end,
+                                 exclude_meetings=exclude_meetings)
+    return busy_people, busy_rooms
 
 
 def _check_open(visit: Visit) -> None:
     if visit.status not in (Visit.Status.REQUESTED, Visit.Status.CONFIRMED):
-        raise ValidationFailed(f"Visit {visit.reference} is {visit.status}; its programme is closed.", field="visit")
+        raise ValidationFailed(gettext("Visit %(reference)s is %(status)s; its programme is closed.") % {
+            "reference": visit.reference, "status": visit.get_status_display()}, field="visit")
 
 
 @transaction.atomic
 def proposal_create(
     *, visit: Visit, by: Person | None = None, time_limit_seconds: float = 5.0, rooms: list[int] | None = None,
-    day_start=P.DAY_START, day_end=P.DAY_END,
+    day_start: time = P.DAY_START, day_end: time = P.DAY_END,
 ) -> Proposal:
     """Build the visit's programme problem, solve it and store the result as a draft proposal."""
     _check_open(visit)
@@ -139,9 +153,10 @@ def proposal_create(
     check_frame(tz=frame.timezone, days=frame.days, day_start=frame.day_start, day_end=frame.day_end,
                 granularity=frame.granularity_minutes)
     topics = list(visit.topics.all())
+    frame.covered = P.existing_programme(visit, topics)
     expert_ids = set(Person.objects.filter(expertise__in=topics).values_list("pk", flat=True))
     people = set(frame.delegation) | expert_ids | ({frame.coordinator} if frame.coordinator else set())
-    busy_people, busy_rooms = _world(frame, people)
+    busy_people, busy_rooms = _world(frame, people, visit_id=visit.pk)
     drafts = P.draft_items(visit, frame, busy_people=busy_people, bounds=_bounds(frame))
     proposal = Proposal.objects.create(visit=visit, created_by=by, settings=frame.as_json())
     ProposalItem.objects.bulk_create(
@@ -157,7 +172,8 @@ def _items(proposal: Proposal) -> list[ProposalItem]:
     return list(proposal.items.select_related("room", "meeting", "topic").order_by("position", "id"))
 
 
-def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, only: set[str] | None = None) -> set[str]:
+def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | None = None,
+                only: set[str] | None = None) -> set[str]:
     """Solve the proposal's live items and store times, rooms and reasons.
 
     Pinned items and booked ones stay where they are; with ``only`` every item outside it is held
@@ -166,17 +182,18 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     frame = P.Frame.from_json(proposal.settings)
     items = _items(proposal)
     live = [i for i in items if not i.removed and "dead_reason" not in i.spec]
-    booked = [i.meeting_id for i in live if i.meeting_id and i.meeting.status == Meeting.Status.SCHEDULED]
+    booked = [i.meeting.pk for i in live if i.meeting is not None and i.meeting.status == Meeting.Status.SCHEDULED]
     people = {p for i in live for p in (*i.spec["required"], *i.spec["optional"])}
     if world is None or booked:
-        world = _world(frame, people, exclude_meetings=booked)
+        world = _world(frame, people, visit_id=proposal.visit_id, exclude_meetings=booked)
     busy_people, busy_rooms = world
     rooms = rooms_for(frame.rooms)
     specs = []
     for item in live:
         pin = None
         held = item.pinned or (only is not None and item.key not in only)
-        if item.meeting_id and item.meeting.status == Meeting.Status.SCHEDULED and (only is None or item.key not in only):
+        if item.meeting is not None and item.meeting.status == Meeting.Status.SCHEDULED and (
+                only is None or item.key not in only):
             pin = S.Pin(item.meeting.starts_at, item.meeting.room_id)
         elif held and item.starts_at:
             pin = S.Pin(item.starts_at, item.room_id)
@@ -192,32 +209,35 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world=None, on
     )
     solution = S.solve(problem)
     by_key = {a.key: a for a in solution.assignments}
-    reasons = {u.key: u.reason for u in solution.unplaced}
+    reasons = {u.key: u.reasons or {"en": u.reason} for u in solution.unplaced}
     names = problem.people_names
     for item in items:
         if item.removed:
             continue
         if "dead_reason" in item.spec:
             item.starts_at = item.ends_at = item.room = None
-            item.reason = item.spec["dead_reason"]
+            topic = item.topic.name if item.topic else item.title
+            item.reasons = S.in_languages(lambda topic=topic: gettext(  # type: ignore[misc]
+                "nobody has expertise in %(topic)s (add it to a person's expertise)") % {"topic": topic})
         elif item.key in by_key:
             a = by_key[item.key]
             item.starts_at, item.ends_at = a.starts_at, a.ends_at
             item.room = rooms.get(a.room) if a.room else None
-            item.reason = _reason(item, a, frame=frame, busy_people=busy_people, names=names,
-                                  room=item.room, bounds=problem.days)
+            item.reasons = S.in_languages(lambda item=item, a=a: _reason(  # type: ignore[misc]
+                item, a, frame=frame, busy_people=busy_people, names=names, room=item.room, bounds=problem.days))
         else:
             if not item.meeting_id:
                 item.starts_at = item.ends_at = item.room = None
-            item.reason = reasons.get(item.key, "not placed")
-    ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason"])
+            item.reasons = reasons.get(item.key) or S.in_languages(lambda: gettext("not placed"))
+        item.reason = item.reasons.get("en") or next(iter(item.reasons.values()), "")
+    ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason", "reasons"])
     proposal.solver_status = solution.status
     proposal.objective = {**solution.objective, "solve_seconds": solution.solve_seconds}
     proposal.save(update_fields=["solver_status", "objective", "updated_at"])
     return set(by_key)
 
 
-def _free_around(busy: list, a: datetime, b: datetime, bounds) -> tuple[datetime, datetime]:
+def _free_around(busy: list[Span], a: datetime, b: datetime, bounds: Sequence[Span]) -> Span:
     """The person's free stretch (inside that day's bounds) that contains [a, b)."""
     day = next(((x, y) for x, y in bounds if x <= a < y), (a, b))
     lo, hi = day
@@ -229,30 +249,35 @@ def _free_around(busy: list, a: datetime, b: datetime, bounds) -> tuple[datetime
     return max(lo, day[0]), min(hi, day[1])
 
 
-def _reason(item: ProposalItem, a: S.Assignment, *, frame, busy_people, names, room, bounds) -> str:
+def _reason(item: ProposalItem, a: S.Assignment, *, frame: P.Frame, busy_people: dict[int, list[Span]],
+            names: Mapping[int, str], room: Room | None, bounds: Sequence[Span]) -> str:
     zone = zoneinfo.ZoneInfo(frame.timezone)
     role = item.spec.get("role")
     parts = []
     if item.pinned:
-        parts.append("pinned by the coordinator")
+        parts.append(gettext("pinned by the coordinator"))
     if item.meeting_id:
-        parts.append("booked")
+        parts.append(gettext("booked"))
     if role == "topic":
         host = item.spec["host"]
         lo, hi = _free_around(busy_people.get(host, []), a.starts_at, a.ends_at, bounds)
         lo, hi = lo.astimezone(zone), hi.astimezone(zone)
-        topic = item.topic.name.lower() if item.topic else item.title.lower()
-        parts.append(f"{names.get(host, 'host')}: expertise in {topic}; free {lo:%a} {lo:%H:%M}–{hi:%H:%M}")
+        topic = item.topic.name if item.topic else item.title
+        parts.append(gettext("%(host)s: expertise in %(topic)s; free %(day)s %(start)s–%(end)s") % {
+            "host": names.get(host, gettext("host")), "topic": topic, "day": dateformat.format(lo, "D"),
+            "start": f"{lo:%H:%M}", "end": f"{hi:%H:%M}"})
         if item.spec.get("optional"):
-            parts.append("also invited (optional): " + ", ".join(names.get(p, "") for p in item.spec["optional"]))
+            parts.append(gettext("also invited (optional): %(names)s") % {
+                "names": ", ".join(names.get(p, "") for p in item.spec["optional"])})
     elif role == "welcome":
-        parts.append("opens the visit on the first morning, before every topic meeting")
+        parts.append(gettext("opens the visit on the first morning, before every topic meeting"))
     elif role == "wrap-up":
-        parts.append("closes the visit on the last day, after every topic meeting")
+        parts.append(gettext("closes the visit on the last day, after every topic meeting"))
     elif role == "lunch":
-        parts.append("lunch for the delegation inside 11:30–14:00")
+        parts.append(gettext("lunch for the delegation inside 11:30–14:00"))
     if room is not None:
-        parts.append(f"{room.name}: fits {item.spec.get('min_capacity') or frame.seats} ({room.capacity} seats)")
+        parts.append(gettext("%(room)s: fits %(n)s (%(seats)s seats)") % {
+            "room": room.name, "n": item.spec.get("min_capacity") or frame.seats, "seats": room.capacity})
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]
 
@@ -260,7 +285,7 @@ def _reason(item: ProposalItem, a: S.Assignment, *, frame, busy_people, names, r
 def _open(proposal: Proposal) -> Proposal:
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     if proposal.status == Proposal.Status.DISCARDED:
-        raise ProposalClosed("This proposal was discarded; make a new one.")
+        raise ProposalClosed(gettext("This proposal was discarded; make a new one."))
     return proposal
 
 
@@ -278,11 +303,11 @@ def proposal_item_update(*, item: ProposalItem, pinned: bool | None = None, remo
     _open(item.proposal)
     if pinned is not None:
         if pinned and not item.placed:
-            raise ValidationFailed("Only a placed item can be pinned.", field="pinned")
+            raise ValidationFailed(gettext("Only a placed item can be pinned."), field="pinned")
         item.pinned = pinned
     if removed is not None:
         if removed and item.meeting_id:
-            raise ValidationFailed("This item is booked; cancel its meeting instead.", field="removed")
+            raise ValidationFailed(gettext("This item is booked; cancel its meeting instead."), field="removed")
         item.removed = removed
         if removed:
             item.pinned = False
@@ -299,6 +324,7 @@ def proposal_discard(*, proposal: Proposal) -> Proposal:
 
 
 def _booking(item: ProposalItem, people: dict[int, Person]) -> BookingSpec:
+    assert item.starts_at is not None and item.ends_at is not None  # only placed items are booked
     participants = [event_services.ParticipantSpec(person=people[p["person"]], role=p["role"])
                     for p in item.participants]
     agenda = []
@@ -306,9 +332,10 @@ def _booking(item: ProposalItem, people: dict[int, Person]) -> BookingSpec:
         host = people.get(item.spec.get("host"))
         agenda = [event_services.AgendaSpec(title=item.topic.name, topic=item.topic, presenter=host,
                                             minutes=item.spec["duration_minutes"])]
+    # No description: the reason speaks of hosts' free time, which is not for the invitees' eyes.
     return BookingSpec(key=item.key, title=item.title, starts_at=item.starts_at, ends_at=item.ends_at,
                        room=item.room, participants=participants, kind=item.kind, location=item.location,
-                       description=item.reason, agenda=agenda)
+                       agenda=agenda)
 
 
 @transaction.atomic
@@ -322,11 +349,13 @@ def proposal_accept(*, proposal: Proposal, item_ids: Sequence[int] | None = None
         known = {i.pk for i in items}
         unknown = [i for i in item_ids if i not in known]
         if unknown:
-            raise ValidationFailed(f"Item {unknown[0]} is not part of this proposal.", field="items")
+            raise ValidationFailed(gettext("Item %(id)s is not part of this proposal.") % {"id": unknown[0]},
+                                   field="items")
         chosen = [i for i in items if i.pk in set(item_ids)]
         bad = next((i for i in chosen if i.removed or not i.placed or i.meeting_id), None)
         if bad is not None:
-            raise ValidationFailed(f"“{bad.title}” is removed, unplaced or already booked.", field="items")
+            raise ValidationFailed(gettext("“%(title)s” is removed, unplaced or already booked.") % {
+                "title": bad.title}, field="items")
     else:
         chosen = [i for i in items if not i.removed and i.placed and not i.meeting_id]
     people = {p.pk: p for p in Person.objects.filter(pk__in={x["person"] for i in chosen for x in i.participants})}
@@ -355,28 +384,34 @@ def affected_items(proposal: Proposal) -> dict[str, str]:
     )
     people = {p for i in items for p in i.spec["required"]}
     bounds = _bounds(frame)
-    start = min([bounds[0][0], *(i.starts_at for i in items)])
-    end = max([bounds[-1][1], *(i.ends_at for i in items)])
+    # Placed items only (above), so every one has its times.
+    start = min([bounds[0][0], *(cast(datetime, i.starts_at) for i in items)])
+    end = max([bounds[-1][1], *(cast(datetime, i.ends_at) for i in items)])
     # Busy time *other than this proposal's own meetings*: absences, hours, other bookings.
     busy_people, busy_rooms = busy_for(people=people, rooms=[i.room_id for i in items if i.room_id],
                                        start=start, end=end, exclude_meetings=booked)
     names = dict(Person.objects.filter(pk__in=people).values_list("pk", "name"))
     out: dict[str, str] = {}
     for item in items:
-        if item.meeting_id and item.meeting.status == Meeting.Status.CANCELLED:
-            out[item.key] = "its meeting was cancelled"
+        if item.meeting is not None and item.meeting.status == Meeting.Status.CANCELLED:
+            out[item.key] = gettext("its meeting was cancelled")
             continue
         gone = [p for p in item.spec["required"] if (item.meeting_id, p) in declined]
         if gone:
-            out[item.key] = f"{', '.join(names.get(p, '') for p in gone)} declined"
+            out[item.key] = gettext("%(names)s declined") % {"names": ", ".join(names.get(p, "") for p in gone)}
             continue
+        starts, ends = item.starts_at, item.ends_at
+        assert starts is not None and ends is not None  # placed items only
         clash = [p for p in item.spec["required"]
-                 if any(a < item.ends_at and item.starts_at < b for a, b in busy_people.get(p, []))]
+                 if any(a < ends and starts < b for a, b in busy_people.get(p, []))]
         if clash:
-            out[item.key] = f"{', '.join(names.get(p, '') for p in clash)} is no longer free then"
+            out[item.key] = gettext("%(names)s is no longer free then") % {
+                "names": ", ".join(names.get(p, "") for p in clash)}
             continue
-        if item.room_id and any(a < item.ends_at and item.starts_at < b for a, b in busy_rooms.get(item.room_id, [])):
-            out[item.key] = f"{item.room.name} is no longer free then"
+        if item.room_id and any(a < ends and starts < b for a, b in busy_rooms.get(item.room_id, [])):
+            room = item.room
+            assert room is not None
+            out[item.key] = gettext("%(names)s is no longer free then") % {"names": room.name}
     return out
 
 
@@ -455,6 +490,7 @@ def _apply_repair(proposal: Proposal, moved: set[str]) -> None:
         if item.key not in moved or not item.meeting_id:
             continue
         meeting = item.meeting
+        assert meeting is not None  # meeting_id is set
         if meeting.status == Meeting.Status.CANCELLED:
             spec = _booking(item, people)
             _refuse_if_busy(spec, required=item.spec["required"])

@@ -24,9 +24,11 @@ first), (2) minimise optional-attendee overlap minutes, (3) a weighted mix of ea
 rooms used by the delegation, a lunch break per person and day inside the lunch window, and a
 walking gap between consecutive meetings of the same person in different buildings.
 
-Determinism: the search is single-threaded-interleaved (``interleave_search``) with a fixed seed, so
-the same problem gives the same answer whenever each stage ends by optimality or by the
-deterministic work limit (``work_limit``); only a stage cut by the wall-clock limit can differ.
+Determinism: the search is CP-SAT's interleaved portfolio (``interleave_search``) with a fixed seed,
+so the same problem gives the same answer whenever each stage ends by optimality, and always under a
+deterministic work limit (``work_limit``: one round per stage); only a stage cut by the wall-clock
+limit can differ. Under a wall-clock limit the optional-overlap stage restarts from its best schedule
+with the next seed in growing rounds, because a single trajectory stalls on hard instances.
 """
 
 from __future__ import annotations
@@ -35,10 +37,14 @@ import math
 import time
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
+from django.utils import dateformat, translation
+from django.utils.translation import gettext, ngettext
 from ortools.sat.python import cp_model
 
 Interval = tuple[datetime, datetime]
@@ -52,6 +58,9 @@ WEIGHT_START = 1
 INTERLEAVE = True
 #: CP-SAT's search log on stdout, for debugging a model.
 LOG = False
+#: First round of the optional-overlap stage; each further round gets STAGE2_GROWTH times more.
+STAGE2_ROUND_SECONDS = 1.0
+STAGE2_GROWTH = 1.25
 
 STATUS_NAMES = {
     cp_model.OPTIMAL: "optimal",
@@ -147,7 +156,25 @@ class Assignment:
 @dataclass(frozen=True)
 class Unplaced:
     key: str
+    #: In the language active while solving; ``reasons`` has it in every configured language.
     reason: str
+    reasons: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def in_languages(make: Callable[[], str]) -> dict[str, str]:
+    """``make()`` in every configured language: reasons are stored once and read in the reader's language."""
+    codes = [code for code, _name in getattr(settings, "LANGUAGES", [])] if settings.configured else []
+    out = {}
+    for code in codes or ["en"]:
+        with translation.override(code):
+            out[code] = make()
+    return out
+
+
+def unplaced(key: str, make: Callable[[], str]) -> Unplaced:
+    reasons = in_languages(make)
+    active = (translation.get_language() or "en") if settings.configured else "en"
+    return Unplaced(key, reasons.get(active) or reasons.get(active.split("-")[0]) or make(), reasons)
 
 
 @dataclass(frozen=True)
@@ -157,7 +184,7 @@ class Solution:
     status: str
     assignments: tuple[Assignment, ...]
     unplaced: tuple[Unplaced, ...]
-    objective: dict
+    objective: dict[str, Any]
     solve_seconds: float
     first_complete_seconds: float | None = None
 
@@ -246,25 +273,28 @@ class _Grid:
 
     def label(self, a: int, b: int) -> str:
         start, end = self.at(a).astimezone(self.zone), self.at(b).astimezone(self.zone)
-        return f"{start:%a %-d %b %H:%M}–{end:%H:%M}"
+        return f"{dateformat.format(start, 'D j M H:i')}–{end:%H:%M}"  # day and month names in the active language
 
 
 def describe_spans(grid: _Grid, spans: list[tuple[int, int]], limit: int = 3) -> str:
     shown = [grid.label(a, b) for a, b in spans[:limit]]
     more = len(spans) - limit
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    text = ", ".join(shown)
+    return gettext("%(spans)s and %(n)s more") % {"spans": text, "n": more} if more > 0 else text
 
 
 def _names(problem: Problem, people: Iterable[int]) -> str:
-    names = [problem.people_names.get(p, f"person {p}") for p in people]
+    names = [problem.people_names.get(p, gettext("person %(id)s") % {"id": p}) for p in people]
     if len(names) <= 1:
         return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return gettext("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 def _minutes_text(minutes: int) -> str:
     h, m = divmod(minutes, 60)
-    return f"{h} h {m} min" if h and m else (f"{h} h" if h else f"{m} min")
+    if h and m:
+        return gettext("%(h)s h %(m)s min") % {"h": h, "m": m}
+    return gettext("%(h)s h") % {"h": h} if h else gettext("%(m)s min") % {"m": m}
 
 
 # --- the model --------------------------------------------------------------------------------
@@ -278,9 +308,10 @@ class _MeetingVars:
     domain: list[tuple[int, int]]  # allowed start spans after days, windows and required people
     rooms: list[int]  # candidate room ids
     room_domains: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    placed: cp_model.IntVar | None = None
-    start: cp_model.IntVar | None = None
-    interval: cp_model.IntervalVar | None = None
+    # Set by _Builder right after construction (they need the model and the domain).
+    placed: cp_model.IntVar = field(init=False, repr=False)
+    start: cp_model.IntVar = field(init=False, repr=False)
+    interval: cp_model.IntervalVar = field(init=False, repr=False)
     in_room: dict[int, cp_model.IntVar] = field(default_factory=dict)
     dead: str = ""  # why it cannot be placed at all (found before solving)
 
@@ -340,6 +371,7 @@ class _Builder:
         return starts
 
     def _pinned_domain(self, m: MeetingSpec, d: int) -> list[tuple[int, int]]:
+        assert m.pinned is not None  # called for pinned meetings only
         s = self.grid.floor(m.pinned.starts_at)
         starts = [(s, s + 1)]
         for person in m.required:
@@ -429,7 +461,7 @@ class _Builder:
                     intervals.append(self.model.new_fixed_size_interval_var(a, b - a, f"busy[p{person},{a}]"))
                 self.model.add_no_overlap(intervals)
 
-    def _lunch_intervals(self, person: int, mvs: list[_MeetingVars]) -> list:
+    def _lunch_intervals(self, person: int, mvs: list[_MeetingVars]) -> list[cp_model.IntervalVar]:
         rule = self.p.lunch
         if rule is None:
             return []
@@ -588,15 +620,15 @@ class _Builder:
 class _Fixed:
     """A greedy schedule in the shape of a solved CpSolver (``value``), for hints and extraction."""
 
-    def __init__(self, placed: dict):
-        self.values = {}
+    def __init__(self, placed: dict[_MeetingVars, tuple[int, int | None]]) -> None:
+        self.values: dict[int, int] = {}
         for mv, (start, room) in placed.items():
             self.values[mv.placed.index] = 1
             self.values[mv.start.index] = start
             for r, lit in mv.in_room.items():
                 self.values[lit.index] = int(r == room)
 
-    def value(self, var) -> int:
+    def value(self, var: Any) -> int:
         return self.values.get(var.index, 0) if hasattr(var, "index") else 0
 
 
@@ -605,14 +637,15 @@ class _FirstComplete(cp_model.CpSolverSolutionCallback):
 
     def __init__(self, target: int, started: float):
         super().__init__()
-        self.target, self.started, self.at = target, started, None
+        self.target, self.started = target, started
+        self.at: float | None = None
 
     def on_solution_callback(self) -> None:
         if self.at is None and self.objective_value >= self.target:
             self.at = time.monotonic() - self.started
 
 
-def _weighted(terms: list[tuple[int, cp_model.LinearExpr]]):
+def _weighted(terms: list[tuple[int, cp_model.LinearExpr]]) -> Any:
     return sum(w * v for w, v in terms) if terms else 0
 
 
@@ -630,21 +663,23 @@ def solve(problem: Problem) -> Solution:
     level3 = _weighted(builder.secondary_terms)
     hint_vars = [v for mv in vars_ for v in (mv.placed, mv.start, *mv.in_room.values())]
 
-    def run(budget_share: float, callback=None):
+    def run(budget_share: float, callback: cp_model.CpSolverSolutionCallback | None = None, *, seed_offset: int = 0,
+            cap: float | None = None) -> tuple[cp_model.CpSolver, Any]:
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = max(1, problem.num_workers)
         params.interleave_search = INTERLEAVE
-        params.random_seed = problem.seed
+        params.random_seed = problem.seed + seed_offset
         params.log_search_progress = LOG
-        params.max_time_in_seconds = max(0.01, (deadline - time.monotonic()) * budget_share)
+        budget = max(0.01, (deadline - time.monotonic()) * budget_share)
+        params.max_time_in_seconds = min(budget, cap) if cap else budget
         if problem.work_limit is not None:
             params.max_deterministic_time = problem.work_limit * budget_share
         status = solver.solve(model, callback)
         return solver, status
 
-    def keep(solver) -> None:
-        model.clear_hints()
+    def keep(solver: cp_model.CpSolver | _Fixed) -> None:
+        model.clear_hints()  # type: ignore[no-untyped-call]
         for v in hint_vars:
             model.add_hint(v, solver.value(v))
 
@@ -664,6 +699,7 @@ def solve(problem: Problem) -> Solution:
     complete = len(greedy) == sum(1 for mv in vars_ if not mv.dead) and all(
         greedy[by_key[b]][0] + by_key[b].duration <= greedy[by_key[a]][0]
         for b, a in problem.precedence if by_key[b] in greedy and by_key[a] in greedy)
+    solver: cp_model.CpSolver | _Fixed
     if complete:
         first.at = time.monotonic() - started
         solver, status = _Fixed(greedy), cp_model.OPTIMAL
@@ -674,7 +710,7 @@ def solve(problem: Problem) -> Solution:
     timings["placement"] = round(time.monotonic() - mark, 4)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _empty(builder, problem, started, "unknown" if status == cp_model.UNKNOWN else "infeasible")
-    best1 = level1_max if complete else round(solver.objective_value)
+    best1 = level1_max if complete else round(solver.objective_value)  # type: ignore[union-attr]  # a CpSolver here
     placement_proved = status == cp_model.OPTIMAL
     model.add(level1 >= best1)
     keep(solver)
@@ -684,15 +720,34 @@ def solve(problem: Problem) -> Solution:
     if builder.overlap_terms:
         model.minimize(level2)
         mark = time.monotonic()
-        solver2, status2 = run(0.85)
-        stages["optional_overlap"] = STATUS_NAMES[status2]
+        # Restarts from the best schedule so far with a new seed each round: one trajectory stalls
+        # (on the classic instance it sat at the same value from 5 s to 30 s). Rounds grow so small
+        # problems still get the time to prove optimality.
+        stage_end = mark + (deadline - mark) * 0.85
+        best2, round_no, status2, cap = None, 0, cp_model.UNKNOWN, STAGE2_ROUND_SECONDS
+        while time.monotonic() < stage_end - 0.01:
+            if problem.work_limit is not None:  # a deterministic budget: one round, no wall-clock cuts
+                solver2, status = run(0.85)
+            else:
+                solver2, status = run(1.0, seed_offset=round_no, cap=min(cap, stage_end - time.monotonic()))
+            round_no += 1
+            cap *= STAGE2_GROWTH
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                break
+            value = round(solver2.objective_value)
+            overlap_bound = max(overlap_bound or 0, round(solver2.best_objective_bound))
+            if best2 is None or value < best2:
+                best2, best_solver, status2 = value, solver2, status
+                keep(solver2)
+            if status == cp_model.OPTIMAL:
+                status2 = status  # proved: nothing is below best2
+                break
+            if problem.work_limit is not None:
+                break
+        stages["optional_overlap"] = STATUS_NAMES[status2] if best2 is not None else "unknown"
         timings["optional_overlap"] = round(time.monotonic() - mark, 4)
-        if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            best2 = round(solver2.objective_value)
-            overlap_bound = round(solver2.best_objective_bound)
+        if best2 is not None:
             model.add(level2 <= best2)
-            keep(solver2)
-            best_solver = solver2
     # (3) earlier, fewer delegation rooms, lunch, walking gaps.
     model.minimize(level3)
     mark = time.monotonic()
@@ -735,7 +790,7 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
     room_busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
     attending: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # person -> (start, end, required)
 
-    def free(spans, a, b) -> bool:
+    def free(spans: list[tuple[int, int]], a: int, b: int) -> bool:
         return all(b <= x or y <= a for x, y in spans)
 
     def options(mv: _MeetingVars) -> int:
@@ -762,7 +817,8 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
         before[a].append(by_key[b])
         after[b].append(by_key[a])
     for mv in order:
-        rooms = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r)) if mv.spec.needs_room else [None]
+        by_size: list[int] = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r))
+        rooms: list[int | None] = [*by_size] if mv.spec.needs_room else [None]
         best: tuple[int, int, int | None] | None = None
         earliest = max((out[p][0] + p.duration for p in before[mv.spec.key] if p in out), default=None)
         latest = min((out[n][0] for n in after[mv.spec.key] if n in out), default=None)
@@ -796,7 +852,8 @@ def _greedy_pass(builder: _Builder, *, soft: bool) -> dict[_MeetingVars, tuple[i
     return out
 
 
-def _extract(builder: _Builder, solver, problem: Problem, started: float, status: str, stages: dict) -> Solution:
+def _extract(builder: _Builder, solver: cp_model.CpSolver | _Fixed, problem: Problem, started: float, status: str,
+             stages: dict[str, str]) -> Solution:
     grid = builder.grid
     assignments, placed_ix = [], set()
     for mv in builder.vars:
@@ -807,8 +864,7 @@ def _extract(builder: _Builder, solver, problem: Problem, started: float, status
         assignments.append(Assignment(mv.spec.key, grid.at(s), grid.at(s) + timedelta(minutes=mv.spec.duration_minutes),
                                       room))
         placed_ix.add(mv.index)
-    unplaced = [Unplaced(mv.spec.key, explain(builder, mv, assignments)) for mv in builder.vars
-                if mv.index not in placed_ix]
+    unplaced = [_unplaced(builder, mv, assignments) for mv in builder.vars if mv.index not in placed_ix]
     real = not isinstance(solver, _Fixed)
     objective = {
         "placed": len(assignments),
@@ -856,7 +912,7 @@ def optional_overlap_minutes(problem: Problem, assignments: Sequence[Assignment]
 
 
 def _empty(builder: _Builder, problem: Problem, started: float, status: str) -> Solution:
-    unplaced = tuple(Unplaced(mv.spec.key, explain(builder, mv, [])) for mv in builder.vars)
+    unplaced = tuple(_unplaced(builder, mv, []) for mv in builder.vars)
     objective = {"placed": 0, "unplaced": len(unplaced), "optional_overlap_minutes": 0,
                  "optional_overlap_bound_minutes": 0, "stages": {"placement": status}}
     return Solution(status, (), unplaced, objective, round(time.monotonic() - started, 4))
@@ -865,42 +921,57 @@ def _empty(builder: _Builder, problem: Problem, started: float, status: str) -> 
 # --- honest reasons ---------------------------------------------------------------------------
 
 
+def _unplaced(builder: _Builder, mv: _MeetingVars, placed: Sequence[Assignment]) -> Unplaced:
+    return unplaced(mv.spec.key, lambda: explain(builder, mv, placed))
+
+
 def explain(builder: _Builder, mv: _MeetingVars, placed: Sequence[Assignment]) -> str:
     """Why ``mv`` is not in the schedule, in the coordinator's words, naming the blocking constraint."""
     p, grid, m, d = builder.p, builder.grid, mv.spec, mv.duration
     length = _minutes_text(m.duration_minutes)
-    room_names = {r.id: r.name or f"room {r.id}" for r in p.rooms}
+    room_names = {r.id: r.name or gettext("room %(id)s") % {"id": r.id} for r in p.rooms}
     if m.needs_room:
         pool = ([m.pinned.room] if m.pinned and m.pinned.room is not None
                 else (list(m.rooms) if m.rooms is not None else list(builder.rooms)))
         if not pool:
-            return "no room is offered for it"
+            return gettext("no room is offered for it")
         if not mv.rooms:
             biggest = max(pool, key=lambda r: builder.rooms[r].capacity)
-            return (f"no room for {m.seats} people: the largest is {room_names[biggest]} "
-                    f"with {builder.rooms[biggest].capacity} seats")
+            return gettext("no room for %(n)s people: the largest is %(room)s with %(seats)s seats") % {
+                "n": m.seats, "room": room_names[biggest], "seats": builder.rooms[biggest].capacity}
     if m.pinned:
         when = grid.label(grid.floor(m.pinned.starts_at), grid.floor(m.pinned.starts_at) + d)
         if not mv.domain:
             busy = [q for q in m.required if _starts_avoiding_hit(builder, q, grid.floor(m.pinned.starts_at), d)]
-            return f"pinned to {when}, but {_names(p, busy)} {'is' if len(busy) == 1 else 'are'} busy then"
+            return ngettext("pinned to %(when)s, but %(names)s is busy then",
+                            "pinned to %(when)s, but %(names)s are busy then", len(busy)) % {
+                "when": when, "names": _names(p, busy)}
         if m.needs_room and not mv.room_domains:
-            return f"pinned to {when}, but {room_names[mv.rooms[0]]} is booked then"
+            return gettext("pinned to %(when)s, but %(room)s is booked then") % {
+                "when": when, "room": room_names[mv.rooms[0]]}
     # Without the other meetings of this problem: days, windows, people.
     free_alone = _merge((a, b - 1 + d) for a, b in mv.domain)
     if not mv.domain:
         base = _base_without_people(builder, m, d)
         if not base:
-            where = "its time windows" if m.windows else "the day bounds"
-            return f"{length} does not fit inside {where}"
+            if m.windows:
+                return gettext("%(length)s does not fit inside its time windows") % {"length": length}
+            return gettext("%(length)s does not fit inside the day bounds") % {"length": length}
         blockers = [q for q in m.required if not _subtract(base, _starts_avoiding(builder.busy_people.get(q, []), d))]
         if blockers:
-            return (f"{_names(p, blockers)} {'is' if len(blockers) == 1 else 'are'} not free for {length} "
-                    f"on any of the days (working hours, absences or other meetings)")
-        return f"{_names(p, m.required)} are never free together for {length} on these days"
+            return ngettext(
+                "%(names)s is not free for %(length)s on any of the days (working hours, absences or other meetings)",
+                "%(names)s are not free for %(length)s on any of the days (working hours, absences or other meetings)",
+                len(blockers)) % {"names": _names(p, blockers), "length": length}
+        return gettext("%(names)s are never free together for %(length)s on these days") % {
+            "names": _names(p, m.required), "length": length}
     if m.needs_room and not mv.room_domains:
-        who = f" when {_names(p, m.required)} {'is' if len(m.required) == 1 else 'are'} free" if m.required else ""
-        return f"no room for {m.seats} people is free{who} ({describe_spans(grid, free_alone)})"
+        values = {"n": m.seats, "names": _names(p, m.required), "spans": describe_spans(grid, free_alone)}
+        if not m.required:
+            return gettext("no room for %(n)s people is free (%(spans)s)") % values
+        return ngettext("no room for %(n)s people is free when %(names)s is free (%(spans)s)",
+                        "no room for %(n)s people is free when %(names)s are free (%(spans)s)",
+                        len(m.required)) % values
     # Everything it needs exists; the other meetings of this problem took it.
     competitors = []
     people = set(m.required)
@@ -911,16 +982,20 @@ def explain(builder: _Builder, mv: _MeetingVars, placed: Sequence[Assignment]) -
             continue
         shared = people & set(other.spec.required)
         if shared or (a.room is not None and a.room in mv.room_domains):
-            what = _names(p, sorted(shared)) if shared else room_names.get(a.room, "the room")
+            what = (_names(p, sorted(shared)) if shared
+                    else room_names.get(a.room, gettext("the room")) if a.room is not None else gettext("the room"))
             competitors.append(f"“{other.spec.title}” ({what})")
     order = [f"“{q}”" for q in _precedence_partners(builder, m.key)]
     if competitors:
-        extra = f"; it must also come after/before {', '.join(order)}" if order else ""
-        return (f"every {length} slot when its people and a room for {m.seats} are free "
-                f"({describe_spans(grid, free_alone)}) is taken by {', '.join(competitors[:4])}{extra}")
+        text = gettext("every %(length)s slot when its people and a room for %(n)s are free (%(spans)s) is taken "
+                       "by %(others)s") % {"length": length, "n": m.seats, "spans": describe_spans(grid, free_alone),
+                                           "others": ", ".join(competitors[:4])}
+        if order:
+            text += gettext("; it must also come after/before %(others)s") % {"others": ", ".join(order)}
+        return text
     if order:
-        return f"no slot left that keeps it in order with {', '.join(order)}"
-    return "the time limit ran out before a place was found for it"
+        return gettext("no slot left that keeps it in order with %(others)s") % {"others": ", ".join(order)}
+    return gettext("the time limit ran out before a place was found for it")
 
 
 def _starts_avoiding_hit(builder: _Builder, person: int, s: int, d: int) -> bool:

@@ -103,8 +103,7 @@ class VisitMessageInline(admin.TabularInline):
     """The conversation so far; history is not editable."""
 
     model = VisitMessage
-    fields = ["created_at", "kind", "from_requester", "body"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "from_requester", "body")
     extra = 0
     can_delete = False
     verbose_name_plural = "messages"

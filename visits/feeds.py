@@ -13,7 +13,7 @@ from events import ical
 from events.feeds import serve_feed
 from events.models import Meeting
 
-from .links import visit_meeting_url
+from .links import visit_meeting_links, visit_meeting_url
 from .models import Visit
 from .selectors import programme_meetings
 
@@ -33,7 +33,7 @@ def visit_feed(request: HttpRequest, token: str) -> HttpResponse:
         audience=ical.PRIVATE,
         filename=f"{visit.reference}.ics",
         changed_at=visit.updated_at,
-        link=lambda meeting_id: visit_meeting_url(visit, meeting_id),
+        link=visit_meeting_links(visit),
     )
 
 
@@ -42,7 +42,7 @@ def visit_meeting(request: HttpRequest, token: str, pk: int) -> HttpResponse:
     """One programme meeting's .ics for whoever holds the visit feed link (no account needed)."""
     visit = Visit.objects.filter(feed_token=token).first() if token else None
     meeting = Meeting.objects.filter(pk=pk, programme_slot__visit=visit).first() if visit else None
-    if meeting is None:
+    if visit is None or meeting is None:
         raise Http404
     response = serve_feed(
         request,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from directory.models import Person
 from events.models import Meeting
@@ -31,7 +32,7 @@ def meeting_visible_q(prefix: str = "") -> Q:
     )
 
 
-def visible_meeting_ids(*, meeting_ids, now: datetime) -> set[int]:
+def visible_meeting_ids(*, meeting_ids: Iterable[int], now: datetime) -> set[int]:
     """Of ``meeting_ids``, those participants may hear about now (visible and not yet over)."""
     return set(
         Meeting.objects.filter(meeting_visible_q(), pk__in=meeting_ids, ends_at__gt=now)
@@ -49,20 +50,8 @@ def visit_by_status_token(token: str) -> Visit | None:
     return visit_list().filter(status_token=token).first() if token else None
 
 
-def visit_by_feed_token(token: str) -> Visit | None:
-    return Visit.objects.filter(feed_token=token).first() if token else None
-
-
 def programme_meetings(*, visit: Visit) -> QuerySet[Meeting]:
     return meeting_list().filter(programme_slot__visit=visit).filter(feed_window_q())
-
-
-def visit_with_programme(*, visit: Visit) -> Visit:
-    return (
-        visit_list()
-        .prefetch_related(Prefetch("programme__meeting", queryset=meeting_list()))
-        .get(pk=visit.pk)
-    )
 
 
 def visits_visible_to_person(*, person: Person) -> QuerySet[Visit]:
@@ -72,4 +61,5 @@ def visits_visible_to_person(*, person: Person) -> QuerySet[Visit]:
 
 def delegation_people_ids(visit: Visit) -> set[int]:
     """The delegation's members and lead: the people a programme meeting occupies exclusively."""
-    return set(visit.delegation.members.values_list("pk", flat=True)) | {visit.delegation.lead_id} - {None}
+    lead = {visit.delegation.lead_id} if visit.delegation.lead_id is not None else set()
+    return set(visit.delegation.members.values_list("pk", flat=True)) | lead

@@ -15,7 +15,8 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -77,7 +78,7 @@ def visit_reference_next(year: int) -> str:
 
 
 def _check_transition(visit: Visit, target: str) -> None:
-    if target not in ALLOWED[visit.status]:
+    if target not in ALLOWED[Visit.Status(visit.status)]:
         raise InvalidTransition(
             f"Visit {visit.reference} is {visit.get_status_display().lower()} and cannot become {target}.",
             detail={"status": visit.status, "target": target},
@@ -233,7 +234,8 @@ def visits_complete_past(*, today: date | None = None) -> int:
 
 
 @transaction.atomic
-def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.NOTE, from_requester: bool = True):
+def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.NOTE,
+                      from_requester: bool = True) -> VisitMessage:
     body = body.strip()
     if not body:
         raise ValidationFailed("Write a message.", field="body")
@@ -265,7 +267,7 @@ def visit_rotate_status_token(*, visit: Visit) -> Visit:
 
 
 @transaction.atomic
-def programme_meeting_create(*, visit: Visit, **meeting_fields) -> Meeting:
+def programme_meeting_create(*, visit: Visit, **meeting_fields: Any) -> Meeting:
     """Create a meeting in the visit's programme (same arguments as ``events.services.meeting_create``).
 
     The visit row is locked and re-read: a caller's copy may predate a concurrent cancel, and a meeting
@@ -306,13 +308,3 @@ def programme_meeting_attach(*, visit: Visit | None, meeting: Meeting) -> None:
             raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
         ProgrammeSlot.objects.get_or_create(meeting=meeting, defaults={"visit": visit})
     programme_sync_delegates(meeting=meeting)
-
-
-def visit_local_day_bounds(visit: Visit) -> tuple[datetime, datetime] | None:
-    """The visit's first and last instant, in its own time zone (None until dates are set)."""
-    if not visit.starts_on:
-        return None
-    zone = zoneinfo.ZoneInfo(visit.timezone)
-    start = datetime.combine(visit.starts_on, datetime.min.time(), tzinfo=zone)
-    end = datetime.combine(visit.ends_on, datetime.max.time(), tzinfo=zone)
-    return start, end

@@ -108,6 +108,7 @@ class Block:
 
     @property
     def version(self) -> str:
+        """The meeting's ETag value; the planner sends it back as ``If-Match``."""
         return meeting_version(self.entry.meeting)
 
     @property
@@ -141,10 +142,6 @@ class Timeline:
     @property
     def conflicts(self) -> list[Block]:
         return [b for b in self.blocks if b.conflicts]
-
-    @property
-    def room_lanes(self) -> list[Lane]:
-        return [lane for lane in self.lanes if lane.room_id is not None]
 
 
 def _overlap(a: Entry, b: Entry) -> bool:

@@ -163,3 +163,20 @@ def test_admin_login_is_throttled_like_staff_login(settings):
     # One budget: the staff sign-in is closed for this client too.
     assert client.post("/staff/login/", {"username": "admin", "password": "correct-horse-42"}).status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+def test_a_coordinator_reviews_and_merges_through_the_api(director):
+    body = visit_request_body(6)
+    body["contact"]["email"] = director.email.upper()
+    visit = Visit.objects.get(reference=submit(body)["reference"])
+    api = APIClient()
+    api.force_authenticate(director.user)
+    refused = api.post(f"/api/v1/people/{visit.contact_id}/review/")
+    assert refused.status_code == 400 and "merge" in refused.json()["error"]["message"]
+    merged = api.post(f"/api/v1/people/{visit.contact_id}/merge/", {"into": director.pk}, format="json")
+    assert merged.status_code == 200 and merged.json()["id"] == director.pk
+    visit.refresh_from_db()
+    assert visit.contact_id == director.pk
+    member = visit.delegation.members.exclude(pk=director.pk).first()
+    reviewed = api.post(f"/api/v1/people/{member.pk}/review/")
+    assert reviewed.status_code == 200 and reviewed.json()["needs_review"] is False

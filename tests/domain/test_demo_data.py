@@ -100,3 +100,42 @@ def test_no_demo_users_without_debug(settings):
     assert not get_user_model().objects.filter(username__in=["coordinator", "host"]).exists()
     assert "DEBUG is off" in output
     assert Visit.objects.filter(status=Visit.Status.CONFIRMED).exists()
+
+
+def test_staff_have_working_hours_an_absence_and_rooms_bookable_hours(settings):
+    """So the planner shows availability and a proposal has real limits (loaded once, kept on re-runs)."""
+    from datetime import time
+
+    from availability.models import Absence, WeeklyHours
+    from availability.selectors import busy_intervals
+    from events.models import Room
+
+    settings.DEBUG = True
+    load()
+    grants = Person.objects.get(email="f.hartmann@stemcell-centre.example.org")
+    director = Person.objects.get(job_title="Scientific Director")
+    hours = {(h.weekday, h.start, h.end) for h in WeeklyHours.objects.filter(person=grants)}
+    assert hours == {*((d, time(9), time(17)) for d in range(4)), (4, time(9), time(13))}
+    assert WeeklyHours.objects.filter(person=director).count() == 5
+    absence = Absence.objects.get(person=director)
+    pending = Visit.objects.get(status=Visit.Status.REQUESTED)
+    first_window = pending.preferred_windows.order_by("start").first()
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    assert absence.starts_at.astimezone(berlin).date() == first_window.start
+    assert all(r.bookable_from is not None and r.bookable_until is not None for r in Room.objects.all())
+    # No demo meeting goes against anyone's working hours, absence or the room's bookable hours.
+    from availability.services import meeting_availability_problems
+
+    for meeting in Meeting.objects.all():
+        problems = meeting_availability_problems(starts_at=meeting.starts_at, ends_at=meeting.ends_at,
+                                                 people=list(meeting.participants.all()), room=meeting.room)
+        assert problems == [], (meeting.title, problems)
+    visit = Visit.objects.get(status=Visit.Status.CONFIRMED)
+    day_start = djtz.make_aware(djtz.datetime.combine(visit.starts_on, time(0)), berlin)
+    busy = busy_intervals(people=[grants.pk], rooms=[], start=day_start, end=day_start + timedelta(days=1))
+    assert busy.people[grants.pk]  # outside 09:00–17:00 at least
+
+    WeeklyHours.objects.filter(person=grants, weekday=0).update(end=time(15))  # a coordinator's later edit
+    load()
+    assert WeeklyHours.objects.get(person=grants, weekday=0).end == time(15)
+    assert Absence.objects.filter(person=director).count() == 1

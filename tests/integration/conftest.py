@@ -15,6 +15,7 @@ They need PostgreSQL and Redis (``DATABASE_URL`` / ``REDIS_URL``); without those
 from __future__ import annotations
 
 import asyncio
+import copy
 import email
 import email.policy
 import logging
@@ -54,6 +55,23 @@ def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# --- shared state --------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_key_space(settings):
+    """Each integration test starts with an empty cache of its own (a fresh key prefix).
+
+    Throttle histories live in the cache per client address, and the test client is always
+    127.0.0.1: tests/api, run earlier in the same process with generous rates, used to leave this
+    address past the production rate of the public request form, so a flow here got 429 instead of
+    201 — or not, depending on which tests the xdist worker had run before.
+    """
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"integration-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 # --- SMTP --------------------------------------------------------------------------------------

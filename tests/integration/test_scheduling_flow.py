@@ -56,7 +56,7 @@ def test_a_requested_visit_gets_a_proposed_programme_booked_and_invited(on_postg
     proposal = proposal.json()
     assert proposal["unplaced"] == []
     reasons = {i["key"]: i["reason"] for i in proposal["items"]}
-    assert reasons["topic-cell-therapeutics"].startswith("Dr. Ada Lind: expertise in cell therapeutics; free ")
+    assert reasons["topic-cell-therapeutics"].startswith("Dr. Ada Lind: expertise in Cell therapeutics; free ")
     assert "Seminar room: fits" in reasons["topic-eureka"]
 
     accepted = api.post(f"/api/v1/proposals/{proposal['id']}/accept/", {}, format="json")

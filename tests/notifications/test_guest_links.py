@@ -178,3 +178,14 @@ def test_the_admin_actions_rotate_the_links(admin_client, requested_visit):
         response = admin_client.post("/admin/visits/visit/", {"action": action, "_selected_action": [visit.pk]})
         assert response.status_code == 302
         assert getattr(Visit.objects.get(pk=visit.pk), field) != before
+
+
+def test_the_fast_link_builders_of_feeds_give_the_same_links(requested_visit, guest):
+    from events.links import meeting_links_for_person
+    from visits.links import visit_meeting_links, visit_meeting_url
+
+    visit = requested_visit()
+    person_links, programme_links = meeting_links_for_person(guest), visit_meeting_links(visit)
+    for meeting_id in (1, 7, 42, 987654321, 10**9 + 3):
+        assert person_links(meeting_id) == meeting_link_for_person(meeting_id, guest)
+        assert programme_links(meeting_id) == visit_meeting_url(visit, meeting_id)

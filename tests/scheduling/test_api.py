@@ -187,7 +187,7 @@ def test_a_proposal_covers_welcome_topics_lunch_and_wrap_up_with_reasons(centre)
     cell = items["topic-cell-therapeutics"]
     host = next(p["person"] for p in cell["participants"] if p["role"] == "host")
     assert host in (centre.ada.pk, centre.dana.pk)
-    assert "expertise in cell therapeutics; free " in cell["reason"]
+    assert "expertise in Cell therapeutics; free " in cell["reason"]
     # delegation of 4 + host + further experts: only the Seminar room (20) and Board room (8) fit
     assert cell["room"] in (centre.seminar.pk, centre.board.pk) and "fits" in cell["reason"]
     lunches = [i for k, i in items.items() if k.startswith("lunch-")]
@@ -247,6 +247,7 @@ def test_accept_books_the_programme(centre):
     item = next(i for i in body["items"] if i["key"] == "topic-cell-therapeutics")
     assert (cell.starts_at, cell.room_id) == (parse(item["starts_at"]), item["room"])
     assert cell.agenda_items.get().topic.slug == "cell-therapeutics"
+    assert cell.description == ""  # the reasons (hosts' free time) stay with the coordinator
     again = centre.client().post(f"/api/v1/proposals/{proposal['id']}/accept/", {}, format="json")
     assert again.status_code == 200 and Meeting.objects.count() == len(booked)  # nothing twice
 

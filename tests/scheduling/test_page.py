@@ -49,7 +49,7 @@ def test_propose_read_pin_resolve_and_accept(centre):
     html = page.content.decode()
     assert_csp_clean(html)
     assert html.count('data-testid="proposal-item"') == 7
-    assert "expertise in cell therapeutics; free" in html
+    assert "expertise in Cell therapeutics; free" in html
     assert "Accept and book" in html
     assert f'href="/staff/visits/{centre.visit.pk}/?proposal={proposal.pk}"' in html  # open in the planner
     item = proposal.items.get(key="topic-stem-cell-rd")
@@ -78,5 +78,5 @@ def test_the_admin_lists_proposals_read_only(centre):
     listing = client.get("/admin/scheduling/proposal/", {"q": centre.visit.reference})
     assert listing.status_code == 200 and centre.visit.reference in listing.content.decode()
     page = client.get(f"/admin/scheduling/proposal/{proposal.pk}/change/")
-    assert page.status_code == 200 and "expertise in cell therapeutics" in page.content.decode()
+    assert page.status_code == 200 and "expertise in Cell therapeutics" in page.content.decode()
     assert client.get("/admin/scheduling/proposal/add/").status_code == 403

@@ -455,7 +455,12 @@ def test_busy_times_are_shaded_and_a_move_into_them_is_a_clash_the_server_refuse
     shot(page, "planner-busy")
     page.keyboard.press("Enter")
     expect(status(page)).to_contain_text("Not saved")
+    expect(status(page)).to_contain_text("Enter again books it anyway")
     assert times(meeting(WELCOME)) == (local(day, 9), local(day, 10))
+    page.keyboard.press("Enter")  # on purpose: a coordinator may book against availability
+    expect(status(page)).to_contain_text("Saved: Welcome and introductions, 14:00–15:00")
+    m = meeting(WELCOME)
+    assert times(m) == (local(day, 14), local(day, 15)) and m.booked_against_availability
 
 
 def test_a_proposal_appears_as_draft_blocks_accepted_one_by_one_then_all(page, coordinator, confirmed_visit, topics):

@@ -17,7 +17,7 @@ def label(value):
 
 #: Date formats per page language. German wants the day's dot and abbreviations with a period
 #: ("Mittwoch, 9. Dezember 2026", "Mo., 21. Dez. 2026"), which Django's own DATE_FORMAT does not
-#: give; the mails use the same long forms (notifications.compose.DATE_FORMATS).
+#: give; the mails' long form is the catalogue's ``pgettext("long date format", ...)`` (notifications.compose).
 DATE_FORMATS = {
     "long": {"en": "l, j F Y", "de": "l, j. F Y"},
     "day": {"en": "j F Y", "de": "j. F Y"},

@@ -21,7 +21,7 @@ from core.errors import DomainError
 from directory.models import Person
 from scheduling import services as scheduling_services
 from scheduling.models import Proposal, ProposalItem
-from scheduling.selectors import proposal_detail, proposal_latest
+from scheduling.selectors import proposal_covered, proposal_detail, proposal_latest
 from visits.selectors import visit_list
 
 from .staff import _person, is_coordinator
@@ -51,7 +51,7 @@ def proposal_page(request, pk: int):
     visit = _visit_or_404(request, pk)
     raw = request.GET.get("proposal", "")
     proposal = _proposal_of(visit, int(raw) if raw.isdigit() and len(raw) < 18 else None)
-    context = {"visit": visit, "proposal": proposal, "days": [], "unplaced": [], "removed": []}
+    context = {"visit": visit, "proposal": proposal, "days": [], "unplaced": [], "removed": [], "covered": []}
     if proposal is not None:
         items = list(proposal.items.all())
         zone = zoneinfo.ZoneInfo(proposal.settings.get("timezone", visit.timezone))
@@ -71,6 +71,7 @@ def proposal_page(request, pk: int):
         context["can_accept"] = proposal.status != Proposal.Status.DISCARDED and any(
             not i.meeting_id for _, group in context["days"] for i in group)
         context["objective"] = proposal.objective
+        context["covered"] = proposal_covered(proposal=proposal)
     return render(request, "web/staff/proposal.html", context)
 
 

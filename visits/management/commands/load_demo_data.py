@@ -3,12 +3,17 @@
 A stem cell research centre in Berlin hosts the managing director of a life-science cluster agency
 and two colleagues for a half-day programme about stem cell R&D, cell therapeutics and joint EU
 projects (Horizon 2020, Eureka). Around it: a pending request from another network, two public
-events, and (in DEBUG only) the users ``coordinator`` and ``host`` with password ``demo``.
+events, and (in DEBUG only) the users ``coordinator`` and ``host`` with password ``demo``. The
+centre's staff have working hours (Mon–Fri 09:00–17:00; the EU grants officer leaves at 13:00 on
+Fridays, the coordinator works 08:30–16:30), the scientific director is away at a conference on the
+pending request's first preferred day, and the rooms have bookable hours, so the planner shows
+availability and a programme proposal has real limits to work with.
 
 Everything is written through the same services the API uses, so the demo exercises the real
 workflow (references, SEQUENCE, overlap checks, signals). Re-running is safe: rows are found by
 natural keys (e-mail, slug, organisation name, delegation name) and an existing demo visit or event
-keeps its meetings, so nothing is duplicated and no one is re-invited.
+keeps its meetings, so nothing is duplicated and no one is re-invited. Working hours and the
+absence are only added to people who have none yet (a coordinator's later edits stay).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone as djtz
 
+from availability import services as availability_services
+from availability.models import Absence, WeeklyHours
 from directory.models import Organisation, Person, Topic
 from directory.services import organisation_get_or_create, person_get_or_create
 from events import services as event_services
@@ -73,6 +80,18 @@ DELEGATION_PEOPLE = [
 ]
 
 
+#: Working hours of the centre's staff (weekday → (start, end)); Monday = 0.
+OFFICE_HOURS = {d: (time(9), time(17)) for d in range(5)}
+STAFF_HOURS = {
+    "director": OFFICE_HOURS,
+    "host": OFFICE_HOURS,
+    "lab": OFFICE_HOURS,
+    "grants": {**OFFICE_HOURS, 4: (time(9), time(13))},  # Friday afternoon off
+    "coordinator": {d: (time(8, 30), time(16, 30)) for d in range(5)},
+}
+DIRECTOR_AWAY = "Conference: ISSCR regional meeting, Heidelberg"
+
+
 def next_weekday(day: date) -> date:
     """The same day, or the next working day when it falls on a weekend or between Christmas and New Year."""
     while day.weekday() >= 5 or (day.month, day.day) >= (12, 24) or (day.month, day.day) == (1, 1):
@@ -101,6 +120,7 @@ class Command(BaseCommand):
             visit = self.load_confirmed_visit(today, centre, rooms, people, topics)
             pending = self.load_pending_request(today, centre, topics)
             events = self.load_public_events(today, rooms, people, topics)
+            self.load_availability(today, people)
             self.load_users(people)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: visit {visit.reference} ({visit.get_status_display()}, {visit.starts_on}), "
@@ -148,13 +168,15 @@ class Command(BaseCommand):
         for key, name, capacity, hours in [
             ("seminar", "Seminar room", 60, (time(8), time(20))),
             ("lab", "Cell therapy lab", 8, (time(8), time(18))),
-            ("board", "Board room", 14, (None, None)),
+            ("board", "Board room", 14, (time(8), time(19))),
             ("cafeteria", "Cafeteria", 120, (time(11), time(15))),
         ]:
             rooms[key], _ = Room.objects.get_or_create(
                 venue=venue, name=name,
                 defaults={"capacity": capacity, "bookable_from": hours[0], "bookable_until": hours[1]},
             )
+            if rooms[key].bookable_from is None and rooms[key].bookable_until is None:  # loaded before rooms had hours
+                Room.objects.filter(pk=rooms[key].pk).update(bookable_from=hours[0], bookable_until=hours[1])
         people = {seed.key: self.person(seed, centre) for seed in CENTRE_PEOPLE}
         expertise = {"director": ["stem-cell-rd", "cell-therapeutics"], "lab": ["stem-cell-rd", "cell-therapeutics"],
                      "grants": ["horizon-2020", "eureka"], "host": ["horizon-2020"]}
@@ -338,6 +360,29 @@ class Command(BaseCommand):
                     )
             events.append(event)
         return events
+
+    # --- availability -------------------------------------------------------------------------------
+
+    def load_availability(self, today, people) -> None:
+        """Working hours for the staff, and the director's conference day (after every demo meeting is booked).
+
+        The conference falls on the pending request's first preferred day, so proposing its
+        programme shows the solver working around an absent expert (Dr. Brandt hosts cell therapeutics).
+        """
+        for key, hours in STAFF_HOURS.items():
+            person = people[key]
+            if WeeklyHours.objects.filter(person=person).exists():
+                continue
+            availability_services.working_hours_set(
+                person=person,
+                weekly=[availability_services.WeeklySpec(weekday=d, start=a, end=b) for d, (a, b) in hours.items()],
+                exceptions=[],
+            )
+        director = people["director"]
+        if not Absence.objects.filter(person=director, reason=DIRECTOR_AWAY).exists():
+            day = next_weekday(today + timedelta(days=35))  # the pending request's first preferred day
+            availability_services.absence_create(person=director, starts_at=local(day, 0),
+                                                 ends_at=local(day + timedelta(days=1), 0), reason=DIRECTOR_AWAY)
 
     # --- accounts --------------------------------------------------------------------------------
 

@@ -443,11 +443,13 @@
     block.start = start;
     block.end = end;
     block.lane = lane;
+    block.override = false; // a new position needs its own answer from the server
     draw(block);
     refreshClash(block, true);
   }
 
   function abandon(block, speak) {
+    block.override = false;
     if (!isPending(block)) return;
     block.start = block.saved.start;
     block.end = block.saved.end;
@@ -464,6 +466,7 @@
     var before = block.saved;
     var body = { starts_at: localToIso(block.grid.day, block.start), ends_at: localToIso(block.grid.day, block.end) };
     if (block.lane !== before.lane && block.lane && block.lane.room) body.room = block.lane.room;
+    if (block.override) body.override_availability = true; // the coordinator pressed Enter again
     var undoBody = {
       starts_at: localToIso(block.grid.day, before.start), ends_at: localToIso(block.grid.day, before.end)
     };
@@ -489,6 +492,13 @@
 
   /** A refused write: 412 reloads the meeting; anything else puts the block back and says why. */
   function refused(block, result) {
+    var code = result.data && result.data.error && result.data.error.code;
+    if (result.status === 409 && code === "availability_conflict" && config.editable) {
+      // someone is absent or a room closed: a coordinator may book anyway, but only on purpose
+      block.override = true;
+      announce(t("refused_override", { message: errorMessage(result) }), true);
+      return false;
+    }
     if (result.status === 412) {
       return reload(block).then(function () { announce(t("stale", { title: block.title }), true); return false; });
     }
