@@ -205,8 +205,7 @@ class RevisionInline(admin.TabularInline):
     """What participants were told, SEQUENCE by SEQUENCE."""
 
     model = MeetingRevision
-    fields = ["sequence", "changes", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("sequence", "changes", "created_at")
     extra = 0
     can_delete = False
     verbose_name_plural = "revisions (each raised SEQUENCE)"
