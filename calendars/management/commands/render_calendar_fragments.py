@@ -9,6 +9,8 @@ Safe to run while the site serves (per-meeting locks; nothing is rendered twice)
 from __future__ import annotations
 
 import time
+from argparse import ArgumentParser
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -18,11 +20,11 @@ from calendars import fragments
 class Command(BaseCommand):
     help = "Render every stale calendar fragment (after a renderer change, a settings change or a bulk import)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--queue", action="store_true",
                             help="hand the work to the Celery worker instead of rendering in this process")
 
-    def handle(self, *args, queue: bool = False, **options):
+    def handle(self, *args: Any, queue: bool = False, **options: Any) -> None:
         started = time.perf_counter()
         stale = fragments.stale_ids()
         if queue:
