@@ -13,8 +13,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from rest_framework import serializers
 
+from calendars import links as calendar_links
 from directory.models import Language, Organisation, Person, Topic
-from events import links as event_links
 from events.models import AgendaItem, Event, Meeting, Participation, Room, Venue
 from visits import links as visit_links
 from visits.models import Delegation, PreferredWindow, Visit, VisitMessage
@@ -232,10 +232,10 @@ class VisitSerializer(ModelSerializer):
         read_only_fields = fields
 
     def get_calendar_url(self, obj: Visit) -> str:
-        return visit_links.visit_feed_url(obj)
+        return calendar_links.visit_feed_url(obj)
 
     def get_webcal_url(self, obj: Visit) -> str:
-        return event_links.feed_links(visit_links.visit_feed_url(obj))["webcal"]
+        return calendar_links.feed_links(calendar_links.visit_feed_url(obj))["webcal"]
 
 
 class VisitConfirmSerializer(serializers.Serializer):
@@ -347,7 +347,7 @@ class VisitRequestStatusSerializer(ModelSerializer):
         return visit_links.visit_status_url(obj)
 
     def get_calendar_url(self, obj: Visit) -> str | None:
-        return visit_links.visit_feed_url(obj) if obj.status == Visit.Status.CONFIRMED else None
+        return calendar_links.visit_feed_url(obj) if obj.status == Visit.Status.CONFIRMED else None
 
     def get_programme(self, obj: Visit) -> list[dict]:
         meetings = self.context.get("programme", [])
@@ -395,7 +395,7 @@ class MeetingSerializer(ModelSerializer):
         return slot.visit_id if slot is not None else None
 
     def get_ics_url(self, obj: Meeting) -> str:
-        return event_links.meeting_ics_url(obj)
+        return calendar_links.meeting_ics_url(obj)
 
 
 class ParticipantInputSerializer(serializers.Serializer):
@@ -477,7 +477,7 @@ class EventMeetingSerializer(ModelSerializer):
         return str(obj.room) if obj.room_id else None
 
     def get_ics_url(self, obj: Meeting) -> str:
-        return event_links.meeting_ics_url(obj)
+        return calendar_links.meeting_ics_url(obj)
 
 
 class EventSerializer(ModelSerializer):
@@ -504,10 +504,10 @@ class MeSerializer(ModelSerializer):
         read_only_fields = fields
 
     def get_calendar_url(self, obj: Person) -> str:
-        return event_links.person_feed_url(obj)
+        return calendar_links.person_feed_url(obj)
 
     def get_webcal_url(self, obj: Person) -> str:
-        return event_links.feed_links(event_links.person_feed_url(obj))["webcal"]
+        return calendar_links.feed_links(calendar_links.person_feed_url(obj))["webcal"]
 
     def get_is_coordinator(self, obj: Person) -> bool:
         return bool(self.context.get("is_coordinator"))

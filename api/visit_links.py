@@ -14,9 +14,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.links import feed_links
+from calendars.links import feed_links, visit_feed_url
 from visits import services as visit_services
-from visits.links import visit_feed_url, visit_status_url
+from visits.links import visit_status_url
 from visits.models import Visit
 
 from . import visibility

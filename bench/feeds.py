@@ -185,8 +185,8 @@ def build(sizes: list[int]) -> dict:
 
     from django.db import transaction
 
+    from calendars.links import person_feed_url
     from directory.models import Organisation, Person, Topic
-    from events.links import person_feed_url
     from events.models import AgendaItem, Meeting, Participation, Room, Venue
 
     with transaction.atomic():
@@ -273,7 +273,7 @@ def naive(person_id: int) -> dict:
     from django.test.utils import CaptureQueriesContext
     from icalendar import Calendar
 
-    from events import ical
+    from calendars import ical
     from events.selectors import meeting_list
 
     def one_request() -> tuple[dict, bytes]:

@@ -1,6 +1,6 @@
 """Fixed-window rate limits counted in the cache, for everything outside the API.
 
-The pages (``web.throttle``) and the calendar feeds (``events.feeds``, ``availability.freebusy``)
+The pages (``web.throttle``) and the calendar feeds (``calendars.feeds``, ``calendars.freebusy``)
 share this one implementation and the one rate table ``settings.VISITDESK_THROTTLE_RATES``; the
 API's DRF throttles read the same table through ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``, so
 one setting governs a scope everywhere while the counters stay separate. Nothing here imports DRF:

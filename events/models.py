@@ -233,18 +233,3 @@ class MeetingRevision(models.Model):
     def __str__(self) -> str:
         changed = ", ".join(sorted(self.changes)) if isinstance(self.changes, dict) else ""
         return f"{self.meeting.title} · SEQUENCE {self.sequence}" + (f" ({changed})" if changed else "")
-
-
-class MeetingICal(models.Model):
-    """A meeting's VEVENT as rendered by ``events.ical`` for each audience, so feeds join stored bytes.
-
-    Valid while ``rendered_for`` equals the meeting's ``updated_at`` and ``version`` matches the
-    renderer; anything else is rendered again on the next feed read. Kept apart from ``Meeting`` so
-    the cache never shows up in forms, serializers or the admin.
-    """
-
-    meeting = models.OneToOneField(Meeting, on_delete=models.CASCADE, related_name="ical", primary_key=True)
-    version = models.CharField(max_length=32)
-    rendered_for = models.DateTimeField()
-    public = models.TextField()
-    private = models.TextField()

@@ -2,7 +2,7 @@
 
 Rendering at send time (not when the row was created) is what makes rapid edits coalesce: whatever
 the row was owed for, the mail shows the meeting's current state and SEQUENCE, and the dispatcher
-records that SEQUENCE as told. Calendar bytes come only from ``events.ical.render_invite``.
+records that SEQUENCE as told. Calendar bytes come only from ``calendars.ical.render_invite``.
 
 MIME layout (interop requirement for Outlook, Gmail, Apple Mail, Thunderbird)::
 
@@ -39,13 +39,13 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
+from calendars.ical import render_invite
+from calendars.links import feed_links, meeting_link_for_person, visit_feed_url
 from core.links import link_for
 from core.text import defang_links, link_html
 from directory.models import Person
-from events.ical import render_invite
-from events.links import feed_links, meeting_link_for_person
 from events.models import AgendaItem, Meeting, MeetingRevision, Participation
-from visits.links import visit_feed_url, visit_status_url
+from visits.links import visit_status_url
 from visits.models import Visit
 from visits.selectors import programme_meetings, visible_meeting_ids
 

@@ -20,13 +20,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
+from calendars.links import feed_links, visit_feed_url
 from directory.models import Person
 from directory.services import person_set_reminders_opt_out
 from events.errors import MeetingCancelled
-from events.links import feed_links
 from events.models import Participation
 from events.services import participant_rsvp
-from visits.links import visit_feed_url
 from visits.models import Visit
 from visits.selectors import programme_meetings
 

@@ -160,3 +160,20 @@ def test_dispatch_reads_only_real_outbox_fields():
     read = {n.attr for n in ast.walk(tree)
             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "row"}
     assert read - fields == set()
+
+
+def test_the_renderer_neither_queries_nor_stores():
+    """``calendars.ical`` turns loaded rows into bytes; the store (``fragments``) and HTTP (``feeds``) sit beside it."""
+    imported = _top_level_imports(ROOT / "calendars" / "ical.py")
+    source = (ROOT / "calendars" / "ical.py").read_text()
+    assert "django" not in imported or "from django.db" not in source
+    assert "MeetingICal" not in source and ".objects." not in source
+
+
+def test_calendar_http_lives_in_calendars():
+    """Feeds, free/busy and their URLs are ``calendars``'; no other domain app serves a calendar file."""
+    for app in DOMAIN:
+        if app == "calendars":
+            continue
+        assert not (ROOT / app / "feeds.py").exists() and not (ROOT / app / "freebusy.py").exists(), app
+        assert not (ROOT / app / "ical.py").exists(), app

@@ -16,14 +16,14 @@ from django.utils.html import format_html
 from django.utils.timezone import localdate
 
 from core.errors import DomainError
-from core.links import link_register
+from core.links import link_for, link_register
 from core.roles import person_for_user
 from directory.models import Person
 from events.admin import local_time
 
 from . import services
 from .admin_meetings import OPEN_STATUSES  # also registers the one Meeting admin
-from .links import visit_feed_url, visit_status_url
+from .links import visit_status_url
 from .models import Delegation, PreferredWindow, ProgrammeSlot, Visit, VisitMessage
 
 # Mails to coordinators link the visit's admin page; the admin says where that is (core.links).
@@ -176,7 +176,7 @@ class VisitAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "–"
         return format_html('<a href="{0}">status page</a> · <a href="{1}">programme feed</a>',
-                           visit_status_url(obj), visit_feed_url(obj))
+                           visit_status_url(obj), link_for("visit-feed", obj))
 
     @admin.display(description="new programme meeting")
     def add_meeting(self, obj) -> str:

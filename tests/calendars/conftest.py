@@ -52,7 +52,7 @@ def feed_cache(monkeypatch, tmp_path):
     def reset():
         fresh = _private_cache(tmp_path / "cache")
         used.append(fresh)
-        monkeypatch.setattr("events.feeds.cache", fresh)
+        monkeypatch.setattr("calendars.feeds.cache", fresh)
         monkeypatch.setattr("core.throttle.cache", fresh)
         return fresh
 

@@ -16,10 +16,11 @@ from django.utils import timezone as djtz
 from django.utils.http import http_date
 from rest_framework.authtoken.models import Token
 
+from calendars.feeds import STATE_MEMO_SECONDS
+from calendars.links import meeting_ics_url, meeting_link_for_person, person_feed_url, public_feed_url, visit_feed_url
+from calendars.models import MeetingICal
 from directory.services import person_rotate_feed_token
-from events.feeds import STATE_MEMO_SECONDS
-from events.links import meeting_ics_url, meeting_link_for_person, person_feed_url, public_feed_url
-from events.models import Meeting, MeetingICal
+from events.models import Meeting
 from events.services import (
     meeting_cancel,
     meeting_reschedule,
@@ -30,14 +31,13 @@ from events.services import (
 from events.signals import schedule_changed
 from tests.factories import EventFactory, PersonFactory, UserFactory, VisitFactory
 from tests.support.ical_checks import assert_valid_ical
-from visits.links import visit_feed_url
 from visits.services import programme_meeting_create, visit_rotate_feed_token
 
 pytestmark = pytest.mark.django_db
 
 
 def _path(url: str) -> str:
-    """The path of an absolute link from ``events.links`` / ``visits.links``."""
+    """The path of an absolute link from ``calendars.links`` / ``visits.links``."""
     return urlsplit(url).path
 
 
@@ -173,7 +173,7 @@ def test_unknown_meeting_is_404(client):
 def test_wrong_token_is_404(client, make_meeting):
     PersonFactory()
     assert client.get(reverse("calendars:person-feed", kwargs={"token": "x" * 32})).status_code == 404
-    assert client.get(reverse("visit-calendars:visit-feed", kwargs={"token": "x" * 32})).status_code == 404
+    assert client.get(reverse("calendars:visit-feed", kwargs={"token": "x" * 32})).status_code == 404
 
 
 def test_rotated_person_token_makes_the_old_url_404(client, make_meeting):
@@ -227,7 +227,7 @@ def test_if_none_match_gives_304_without_building_the_body(client, subscribed, d
     def must_not_render(*args, **kwargs):
         raise AssertionError("the body was built for a 304")
 
-    monkeypatch.setattr("events.ical.render_cached_feed", must_not_render)
+    monkeypatch.setattr("calendars.fragments.render_cached_feed", must_not_render)
     with django_assert_max_num_queries(2):
         response = _get(client, url, If_None_Match=etag)
     assert response.status_code == 304
@@ -389,10 +389,10 @@ def test_changed_meetings_are_rendered_again_and_only_they(client, subscribed, m
     assert set(stored) == {m.pk for m in meetings}
 
     rendered = []
-    import events.ical
+    import calendars.fragments
 
-    real = events.ical.fragments_refresh
-    monkeypatch.setattr(events.ical, "fragments_refresh", lambda ms: rendered.extend(m.pk for m in ms) or real(ms))
+    real = calendars.fragments.fragments_refresh
+    monkeypatch.setattr(calendars.fragments, "fragments_refresh", lambda ms: rendered.extend(m.pk for m in ms) or real(ms))
     _get(client, url)
     assert rendered == []
     participant_rsvp(participation=meetings[1].participations.get(person=person), answer="tentative")
@@ -403,7 +403,7 @@ def test_changed_meetings_are_rendered_again_and_only_they(client, subscribed, m
 
 
 def test_cached_feed_equals_a_fresh_render(client, subscribed, feed_cache):
-    from events import ical
+    from calendars import ical
     from events.selectors import meetings_for_person
 
     person, _meetings, url = subscribed
@@ -429,14 +429,14 @@ def test_feeds_are_throttled(client, subscribed, settings):
 
 
 def test_out_of_date_fragments_are_rendered_in_stored_chunks(client, make_meeting, monkeypatch):
-    import events.ical
+    import calendars.fragments
 
     person = PersonFactory()
     meetings = [make_meeting(title=f"M{i}", participants=[(person, "guest")]) for i in range(5)]
-    monkeypatch.setattr(events.ical, "RENDER_CHUNK", 2)
+    monkeypatch.setattr(calendars.fragments, "CHUNK", 2)
     chunks = []
-    real = events.ical.fragments_refresh
-    monkeypatch.setattr(events.ical, "fragments_refresh", lambda ms: chunks.append(len(ms)) or real(ms))
+    real = calendars.fragments.fragments_refresh
+    monkeypatch.setattr(calendars.fragments, "fragments_refresh", lambda ms: chunks.append(len(ms)) or real(ms))
     data = _assert_feed_response(_get(client, person_feed_url(person)))
     assert chunks == [2, 2, 1]
     assert_valid_ical(data)

@@ -33,13 +33,12 @@ from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from events.links import meeting_link_for_person, person_feed_url, public_feed_url
+from calendars.links import meeting_link_for_person, person_feed_url, public_feed_url, visit_feed_url
 from events.services import ParticipantSpec, meeting_cancel, meeting_create, meeting_reschedule
 from notifications import dispatch
 from tests.factories import EventFactory, PersonFactory, UserFactory, VisitFactory
 from tests.support import ical_checks
 from tests.support.ical_checks import assert_valid_ical
-from visits.links import visit_feed_url
 from visits.services import programme_meeting_create, visit_confirm
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from calendars import fragments, tasks
-from events import ical
-from events.models import Meeting, MeetingICal
+from calendars import fragments, ical, tasks
+from calendars.models import MeetingICal
+from events.models import Meeting
 from events.services import meeting_update
 from tests.factories import PersonFactory
 from tests.integration.conftest import Worker, needs_services, wait_for, worker_database_url
@@ -23,7 +23,7 @@ from tests.integration.conftest import Worker, needs_services, wait_for, worker_
 def _current(meeting: Meeting) -> bool:
     meeting.refresh_from_db()
     row = MeetingICal.objects.filter(meeting=meeting).first()
-    return bool(row and row.version == ical.fragment_version() and row.rendered_for == meeting.updated_at)
+    return bool(row and row.version == fragments.fragment_version() and row.rendered_for == meeting.updated_at)
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_two_writers_never_render_the_same_fragment(on_postgres, make_meeting, m
     meetings = [make_meeting(title=f"M{i}") for i in range(40)]
     monkeypatch.setattr(fragments, "CHUNK", 10)
     rendered: list[int] = []
-    real = ical.fragments_refresh
+    real = fragments.fragments_refresh
     lock = threading.Lock()
     start = threading.Barrier(2, timeout=20)
 
@@ -103,7 +103,7 @@ def test_two_writers_never_render_the_same_fragment(on_postgres, make_meeting, m
             rendered.extend(m.pk for m in ms)
         return real(ms)
 
-    monkeypatch.setattr(ical, "fragments_refresh", counting)
+    monkeypatch.setattr(fragments, "fragments_refresh", counting)
     errors = []
 
     def writer(ids):
@@ -161,3 +161,20 @@ def test_a_real_worker_renders_the_fragment_after_commit(calendars_worker, make_
     meeting_update(meeting=meeting, title="Renamed on the record")
     wait_for(lambda: _current(meeting), timeout=60, what="the worker to render the change")
     assert "Renamed on the record" in MeetingICal.objects.get(meeting=meeting).private
+
+
+def test_a_feed_with_too_many_stale_entries_answers_503_and_queues_them(client, make_meeting, queued, settings):
+    from calendars.links import person_feed_url
+
+    person = PersonFactory()
+    meetings = [make_meeting(title=f"M{i}", participants=[(person, "guest")]) for i in range(3)]
+    settings.VISITDESK_FEED_RENDER_ON_READ = 2
+
+    response = client.get(person_feed_url(person))
+    assert response.status_code == 503 and int(response["Retry-After"]) > 0
+    assert sorted(pk for batch in queued for pk in batch) == sorted(m.pk for m in meetings)
+
+    tasks.render_fragments(queued[-1])  # the worker catches up; the next poll is a normal feed
+    again = client.get(person_feed_url(person))
+    assert again.status_code == 200
+    assert all(m.uid in again.content.decode() for m in meetings)

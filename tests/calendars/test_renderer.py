@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from events import ical
-from events.links import meeting_link_for_person
+from calendars import ical
+from calendars.links import meeting_link_for_person
 from events.models import Meeting, Participation
 from events.selectors import meeting_list
 from events.services import meeting_cancel, participant_rsvp

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import icalendar
 import pytest
 
-from events import ical
-from events.links import public_feed_url
+from calendars import ical
+from calendars.links import public_feed_url
 from events.selectors import meeting_list
 from tests.support.ical_checks import assert_valid_ical, check_vtimezones
 

@@ -17,14 +17,14 @@ import time_machine
 from django.core import mail
 from rest_framework.test import APIClient
 
+from calendars.links import meeting_link_for_person, person_feed_url, visit_feed_url
 from directory.models import Person
 from directory.services import person_rotate_feed_token
 from events import services as event_services
-from events.links import meeting_link_for_person, person_feed_url
 from notifications import dispatch
 from tests.factories import PersonFactory, UserFactory
 from visits import services as visit_services
-from visits.links import visit_feed_url, visit_status_url
+from visits.links import visit_status_url
 from visits.models import Visit
 
 from .conftest import berlin, calendar_part, parsed, text_part, to_addr
@@ -181,8 +181,7 @@ def test_the_admin_actions_rotate_the_links(admin_client, requested_visit):
 
 
 def test_the_fast_link_builders_of_feeds_give_the_same_links(requested_visit, guest):
-    from events.links import meeting_links_for_person
-    from visits.links import visit_meeting_links, visit_meeting_url
+    from calendars.links import meeting_links_for_person, visit_meeting_links, visit_meeting_url
 
     visit = requested_visit()
     person_links, programme_links = meeting_links_for_person(guest), visit_meeting_links(visit)

@@ -14,7 +14,7 @@ from types import SimpleNamespace as N
 import pytest
 from django.utils import translation
 
-from events import ical
+from calendars import ical
 from events.selectors import meeting_list
 from notifications import compose
 from notifications.models import Kind

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from calendars.links import visit_feed_url
 from events import services as event_services
 from notifications.models import Kind, OutboxMessage
 from visits import services as visit_services
-from visits.links import visit_feed_url, visit_status_url
+from visits.links import visit_status_url
 
 from .conftest import subject, text_part, to_addr
 

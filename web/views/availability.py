@@ -20,9 +20,9 @@ from django.views.decorators.http import require_POST
 
 from availability import services
 from availability.models import Absence, ExternalCalendar, HoursException, WeeklyHours
+from calendars.links import feed_links
 from core.errors import DomainError
 from core.links import absolute
-from events.links import feed_links
 
 from ..availability_forms import AbsenceForm, CalendarForm, ExceptionForm, WeeklyHoursForm, format_intervals
 
@@ -48,7 +48,7 @@ def _page(request, person, **forms):
     exceptions = defaultdict(list)
     for e in HoursException.objects.filter(person=person, date__gte=timezone.localdate()).order_by("date", "start"):
         exceptions[e.date].append(e)
-    freebusy = absolute(reverse("availability:person-freebusy", kwargs={"token": person.feed_token}))
+    freebusy = absolute(reverse("calendars:person-freebusy", kwargs={"token": person.feed_token}))
     context = {
         "person": person,
         "weekly_form": forms.get("weekly_form") or WeeklyHoursForm(initial=_weekly_initial(person)),

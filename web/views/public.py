@@ -17,11 +17,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from calendars.links import feed_links, public_feed_url, visit_feed_url
 from core.errors import DomainError, ValidationFailed
-from events.links import feed_links, public_feed_url
 from events.selectors import upcoming_public_events
 from visits import services as visit_services
-from visits.links import visit_feed_url, visit_status_url
+from visits.links import visit_status_url
 from visits.models import Visit, VisitMessage
 from visits.selectors import programme_meetings, visit_by_status_token
 

@@ -22,12 +22,12 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from calendars.links import feed_links, person_feed_url
 from core.errors import DomainError
 from core.roles import can_use_admin, is_coordinator, person_for_user
 from directory.models import Person
 from directory.services import person_rotate_feed_token
 from events import services as event_services
-from events.links import feed_links, person_feed_url
 from events.models import Participation
 from events.selectors import meetings_for_person
 from visits import services as visit_services

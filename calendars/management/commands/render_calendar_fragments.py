@@ -1,6 +1,6 @@
 """``manage.py render_calendar_fragments``: fill the fragment store before feeds are polled.
 
-Run it in the deployment after a change to the renderer (``events.ical.RENDERER_VERSION``) or to
+Run it in the deployment after a change to the renderer (``calendars.ical.RENDERER_VERSION``) or to
 the settings baked into fragments (``SITE_URL``, organiser), and after a bulk import that bypassed
 the services: every subscribed feed's next poll then joins stored fragments instead of rendering.
 Safe to run while the site serves (per-meeting locks; nothing is rendered twice) and to repeat.

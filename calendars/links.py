@@ -22,8 +22,8 @@ from core.links import absolute
 
 if TYPE_CHECKING:  # links.py is imported by models' neighbours; annotations only
     from directory.models import Person
-
-    from .models import Meeting
+    from events.models import Meeting
+    from visits.models import Visit
 
 
 def feed_links(https_url: str) -> dict[str, str]:
@@ -104,3 +104,24 @@ def meeting_links_for_person(person: Person) -> Callable[[int], str]:
         return url(meeting_id).replace(sentinel_token, f"{person.pk}-{mac.hexdigest()[:32]}", 1)
 
     return link
+
+
+# --- a visit's programme feed ---------------------------------------------------------------
+
+
+def visit_feed_path(visit: Visit) -> str:
+    return reverse("calendars:visit-feed", kwargs={"token": visit.feed_token})
+
+
+def visit_feed_url(visit: Visit) -> str:
+    return absolute(visit_feed_path(visit))
+
+
+def visit_meeting_url(visit: Visit, meeting_id: int) -> str:
+    """One programme meeting's .ics under the visit feed's secret: what the feed's VEVENT URL points to."""
+    return absolute(reverse("calendars:visit-meeting", kwargs={"token": visit.feed_token, "pk": meeting_id}))
+
+
+def visit_meeting_links(visit: Visit) -> Callable[[int], str]:
+    """``visit_meeting_url`` for many meetings of one visit (the feed's VEVENT URLs), resolved once."""
+    return per_meeting("calendars:visit-meeting", token=visit.feed_token)

@@ -34,26 +34,23 @@ address, a topic or event title) reach feeds with the meeting's next change; bum
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import cast
 
 from django.conf import settings
-from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, TextField, Value, When
 from django.utils import timezone as djtz
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vDuration, vText, vUri
 
 from directory.models import Person
+from events.models import Meeting, Participation
 
 from .links import meeting_ics_url, meeting_link_for_person
-from .models import Meeting, MeetingICal, Participation
 
 PRODID = "-//Visitdesk//Visitdesk Calendar 1.0//EN"
 # REFRESH-INTERVAL / X-PUBLISHED-TTL of every feed: fixed, not a setting, because every subscribed
@@ -488,111 +485,3 @@ def render_invite(meeting: Meeting, *, method: str, recipient: Participation | P
             tzid, meeting.starts_at.astimezone(zone).year, meeting.ends_at.astimezone(zone).year)))
     cal.add_component(event)
     return cast(bytes, cal.to_ical())
-
-
-# --- pre-rendered fragments ------------------------------------------------------------------
-
-
-def fragment_version() -> str:
-    """Stored fragments depend on the renderer and on the settings baked into them."""
-    basis = "|".join([RENDERER_VERSION, settings.SITE_URL, settings.VISITDESK_ORGANIZER_EMAIL,
-                      settings.VISITDESK_ORGANIZER_NAME])
-    return hashlib.sha256(basis.encode()).hexdigest()[:16]
-
-
-def fragments_refresh(meetings: Sequence[Meeting]) -> dict[int, MeetingICal]:
-    """Render both audiences of ``meetings`` (``meeting_list()`` rows) and store them; one upsert."""
-    version = fragment_version()
-    rows = [
-        MeetingICal(
-            meeting_id=m.pk,
-            version=version,
-            rendered_for=m.updated_at,
-            public=meeting_vevent(m, audience=PUBLIC).to_ical().decode(),
-            private=meeting_vevent(m, audience=PRIVATE).to_ical().decode(),
-        )
-        for m in meetings
-    ]
-    MeetingICal.objects.bulk_create(
-        rows, batch_size=RENDER_CHUNK, update_conflicts=True, unique_fields=["meeting"],
-        update_fields=["version", "rendered_for", "public", "private"],
-    )
-    return {row.meeting_id: row for row in rows}
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What a feed's validator and its VTIMEZONEs depend on, read in one grouped aggregate query.
-
-    A change to a meeting or its participants moves ``last_change`` (services touch
-    ``updated_at``); a meeting entering or leaving the feed changes ``count`` or ``id_sum``.
-    """
-
-    last_change: datetime | None
-    count: int
-    id_sum: int
-    tz_ranges: dict[str, tuple[int, int]]
-
-    def etag_basis(self) -> str:
-        stamp = self.last_change.isoformat() if self.last_change else "-"
-        return f"{RENDERER_VERSION}|{fragment_version()}|{stamp}|{self.count}|{self.id_sum}"
-
-
-def feed_state(meetings: QuerySet[Meeting]) -> FeedState:
-    groups = (
-        Meeting.objects.filter(pk__in=meetings.values("pk"))
-        .order_by()
-        .values("timezone")
-        .annotate(last=Max("updated_at"), count=Count("pk"), ids=Sum("pk"), first=Min("starts_at"), until=Max("ends_at"))
-    )
-    last, count, ids, ranges = None, 0, 0, []
-    for group in groups:
-        last = group["last"] if last is None else max(last, group["last"])
-        count += group["count"]
-        ids += int(group["ids"])
-        tzid = None if group["timezone"] in _UTC_NAMES else group["timezone"]
-        ranges.append((tzid, group["first"], group["until"]))
-    return FeedState(last_change=last, count=count, id_sum=ids, tz_ranges=_tz_ranges(ranges))
-
-
-def render_cached_feed(meetings: QuerySet[Meeting], *, name: str, audience: str = PRIVATE, description: str = "",
-                       state: FeedState | None = None, link: Callable[[int], str] | None = None) -> bytes:
-    """``render_feed`` for a queryset, through the fragment store: a constant number of queries.
-    ``link(meeting_id) -> url``: the reader's VEVENT URL, spliced into each stored fragment.
-
-    One query reads every meeting's stored fragment where it is still current (NULL otherwise);
-    the others are loaded with ``meeting_list()``, rendered and stored, so each change is rendered
-    once, by the first feed read after it, not by every read. ``state``: the ``feed_state`` the
-    caller already read for its validator (saves a query).
-    """
-    from .selectors import meeting_list
-
-    if audience not in AUDIENCES:
-        raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
-    if state is None:
-        state = feed_state(meetings)
-    current = Q(ical__version=fragment_version(), ical__rendered_for=F("updated_at"))
-    rows = list(
-        Meeting.objects.filter(pk__in=meetings.values("pk"))
-        .order_by("pk")  # stable, and lets PostgreSQL merge-join on primary keys instead of sorting 10 MB of text
-        .annotate(fragment=Case(When(current, then=F(f"ical__{audience}")), default=Value(None),
-                                output_field=TextField()))
-        .values_list("pk", "timezone", "fragment")
-    )
-    stale = [pk for pk, _tz, fragment in rows if fragment is None]
-    if stale:
-        # In chunks, each stored as soon as it is rendered: after a renderer change a huge feed may
-        # outlast a worker timeout, and the next request then continues instead of starting over.
-        fresh: dict[int, MeetingICal] = {}
-        for start in range(0, len(stale), RENDER_CHUNK):
-            chunk = stale[start:start + RENDER_CHUNK]
-            fresh.update(fragments_refresh(list(meeting_list().filter(pk__in=chunk))))
-        rows = [(pk, tz, getattr(fresh[pk], audience) if fragment is None else fragment) for pk, tz, fragment in rows]
-    used = {tz for _pk, tz, _f in rows if tz not in _UTC_NAMES}
-    if not used <= set(state.tz_ranges):
-        state = feed_state(meetings)  # a meeting arrived between the two reads: every TZID needs its VTIMEZONE
-    if link is not None and audience == PRIVATE:
-        rows = [(pk, tz, with_url(fragment, link(pk))) for pk, tz, fragment in rows]
-    body = "".join(fragment for _pk, _tz, fragment in rows).encode()
-    tz_ranges = {tz: years for tz, years in state.tz_ranges.items() if tz in used}
-    return assemble_feed([body], tz_ranges=tz_ranges, name=name, description=description)

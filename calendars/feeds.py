@@ -6,7 +6,7 @@ Calendar clients poll every subscribed feed every few hours, forever, so a poll 
   memoized until the schedule changes (``schedule_changed``) or for at most five minutes, and a
   conditional request whose validator still matches is answered 304 before any body is built;
 * a body is the calendar head, the VTIMEZONEs and a join of pre-rendered VEVENTs
-  (``events.ical.render_cached_feed``), a constant number of queries however many meetings.
+  (``calendars.fragments.render_cached_feed``), a constant number of queries however many meetings.
 
 Private feeds carry their secret in the path (Google Calendar cannot send credentials); an unknown
 or rotated token is a plain 404, indistinguishable from a URL that never existed.
@@ -35,11 +35,11 @@ from core.links import absolute
 from core.roles import is_coordinator, person_for_user
 from core.throttle import hit_per_url
 from directory.models import Person
+from events.models import Meeting, Participation
+from events.selectors import meeting_list, meetings_for_person, public_meetings
 
-from . import ical
+from . import fragments, ical
 from .links import meeting_links_for_person, read_meeting_link_token
-from .models import Meeting, Participation
-from .selectors import meeting_list, meetings_for_person, public_meetings
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 BODY_CACHE_SECONDS = 24 * 3600
 #: Longest time a feed's validator may lag behind a change that sends no ``schedule_changed``.
 STATE_MEMO_SECONDS = 300
+#: Seconds a client is asked to wait while the worker renders a large batch of changed entries.
+RETRY_AFTER_PREPARING = 30
 GENERATION_KEY = "visitdesk:schedule-generation"
 
 
@@ -78,7 +80,7 @@ def schedule_generation_bump(**_signal_kwargs: object) -> None:
         logger.warning("could not invalidate memoized feed validators", exc_info=True)
 
 
-def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str) -> ical.FeedState:
+def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str) -> fragments.FeedState:
     """The feed's ``FeedState``, from the cache while nothing in the schedule changed.
 
     The memo is keyed by the schedule generation (bumped after every committed schedule change)
@@ -96,9 +98,9 @@ def _memoized_state(meetings: Callable[[], QuerySet[Meeting]], *, feed_key: str)
     key = f"visitdesk:feed-state:{ical.RENDERER_VERSION}:{digest}:{generation}:{bucket}"
     state = cache.get(key)
     if state is None:
-        state = ical.feed_state(meetings())
+        state = fragments.feed_state(meetings())
         cache.set(key, state, 2 * STATE_MEMO_SECONDS)
-    return cast(ical.FeedState, state)
+    return cast(fragments.FeedState, state)
 
 
 def serve_feed(
@@ -118,7 +120,7 @@ def serve_feed(
     ``meetings`` builds the feed's queryset; it is only called when needed (building a queryset
     costs more than answering a memoized 304). ``changed_at``: when something outside the meetings
     that shapes the feed last changed (e.g. the owner's name in NAME); it moves Last-Modified and
-    the ETag. ``link(meeting_id)``: each VEVENT's URL for this feed's reader (see ``events.links``).
+    the ETag. ``link(meeting_id)``: each VEVENT's URL for this feed's reader (see ``calendars.links``).
     The request path is part of the ETag (and so of the body cache key): two feeds with the same
     meetings but different readers carry different links.
     """
@@ -148,8 +150,16 @@ def serve_feed(
         body_key = f"visitdesk:feed-body:{etag.strip(chr(34))}"
         body = cache.get(body_key)
         if body is None:
-            body = ical.render_cached_feed(meetings(), name=name, audience=audience, description=description,
-                                           state=state, link=link)
+            try:
+                body = fragments.render_cached_feed(meetings(), name=name, audience=audience,
+                                                    description=description, state=state, link=link)
+            except fragments.TooManyStale:
+                # Many entries changed at once (an import, a renderer change) and the worker is still
+                # rendering them: a client keeps its copy on 503 and comes back; nothing is half-served.
+                response = HttpResponse("This calendar is being prepared; try again shortly.\n", status=503,
+                                        content_type="text/plain; charset=utf-8")
+                response["Retry-After"] = str(RETRY_AFTER_PREPARING)
+                return response
             cache.set(body_key, body, BODY_CACHE_SECONDS)
         response = HttpResponse(body, content_type=CONTENT_TYPE)
         response["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -233,7 +243,7 @@ def meeting_ics_signed(request: HttpRequest, pk: int, token: str) -> HttpRespons
     """One meeting as .ics through the link invites, reminders and person feeds carry: no account.
 
     The token names the person and is signed with their current feed token
-    (``events.links.meeting_link_for_person``): it works while they take part in the meeting and
+    (``calendars.links.meeting_link_for_person``): it works while they take part in the meeting and
     answers 404 once they are removed or rotate their feed token, like a URL that never existed.
     """
     person_id = read_meeting_link_token(

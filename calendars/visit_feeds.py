@@ -1,6 +1,6 @@
 """The visit programme feed: every meeting of one visit, for the delegation to subscribe to.
 
-Served through ``events.feeds.serve_feed`` so it gets the same validators, 304s, throttling and
+Served through ``calendars.feeds.serve_feed`` so it gets the same validators, 304s, throttling and
 pre-rendered VEVENTs as every other feed.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from events import ical
-from events.feeds import serve_feed
 from events.models import Meeting
+from visits.models import Visit
+from visits.selectors import programme_meetings
 
+from . import ical
+from .feeds import serve_feed
 from .links import visit_meeting_links, visit_meeting_url
-from .models import Visit
-from .selectors import programme_meetings
 
 
 @require_safe

@@ -22,14 +22,14 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
+from availability import intervals as iv
+from availability.intervals import Interval
+from availability.models import Absence
 from directory.models import Person
-from events.feeds import throttled_response
-from events.ical import PRODID
 from events.models import Meeting, Participation
 
-from . import intervals as iv
-from .intervals import Interval
-from .models import Absence
+from .feeds import throttled_response
+from .ical import PRODID
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
