@@ -22,14 +22,13 @@ that real clients depend on (RFC 5545, 5546, 7986):
 * The public audience sees what a poster on the wall would show: no attendee, no organiser person,
   no e-mail address.
 
-Feeds are read far more often than meetings change, so each meeting's VEVENT is rendered once per
-change and stored (``MeetingICal``); a feed is then the calendar head, the VTIMEZONEs and a join of
-stored fragments. ``render_feed`` renders everything from scratch; ``render_cached_feed`` is the
-same output through the fragment store. A fragment is current while the meeting's ``updated_at``
-is unchanged: the services touch it for every change of the meeting, its agenda and its
-participants. Edits elsewhere that show in a VEVENT (a person's name or e-mail, a room or venue
-address, a topic or event title) reach feeds with the meeting's next change; bump
-``RENDERER_VERSION`` (or delete ``MeetingICal`` rows) to re-render everything at once.
+This module only renders: it reads the rows its caller loaded (``events.selectors.meeting_list``)
+and returns bytes; it runs no query of its own and stores nothing. Storage lives beside it in
+``calendars.fragments`` (each meeting's VEVENTs rendered once per change, joined into feeds;
+``render_feed`` here is the same output from scratch) and HTTP in ``calendars.feeds``. Edits that
+show in a VEVENT but do not touch the meeting (a person's name or e-mail, a room or venue address,
+a topic or event title) reach feeds with the meeting's next change; bump ``RENDERER_VERSION`` and
+run ``manage.py render_calendar_fragments`` to re-render everything at once.
 """
 
 from __future__ import annotations
