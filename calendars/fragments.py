@@ -1,6 +1,7 @@
-"""Writing the fragment store: render each meeting's stored VEVENTs once per change, never twice at once.
+"""The fragment store: each meeting's VEVENTs rendered once per change, never twice at once, and
+feed bodies joined from them (``render_cached_feed``, with the validator's ``feed_state``).
 
-Feeds join stored fragments (``MeetingICal``); this module is how they get there:
+Feeds join stored fragments (``MeetingICal``); this module is also how they get there:
 
 * **on write** — after a change commits, ``schedule_changed`` queues ``calendars.render_fragments``
   for its meetings, and the worker renders them (``receivers``, ``tasks``);
