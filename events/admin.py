@@ -16,18 +16,6 @@ from django.utils.html import format_html
 
 from .models import AgendaItem, Event, Meeting, MeetingRevision, Participation, Room, Venue
 
-#: The meeting fields the admin form edits; all of them go through ``meeting_create``/``meeting_update``.
-MEETING_FORM_FIELDS = ["title", "kind", "event", "starts_at", "ends_at", "timezone", "room", "location",
-                       "online_url", "description"]
-
-
-def describe_conflicts(conflicts) -> str:
-    parts = []
-    for m in conflicts:
-        local = m.starts_at.astimezone(zoneinfo.ZoneInfo(m.timezone))
-        parts.append(f"“{m.title}” on {local:%Y-%m-%d %H:%M} ({getattr(m, 'conflict_reason', 'overlap')})")
-    return "Overlaps with " + "; ".join(parts) + "."
-
 
 def local_time(meeting: Meeting, value) -> str:
     if value is None:

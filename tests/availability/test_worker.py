@@ -4,13 +4,12 @@ server, a broken one records its error and does not stop the others."""
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
 from availability.models import ExternalBusy, ExternalCalendar
 from tests.factories import PersonFactory
-from tests.integration.conftest import Worker, needs_services, wait_for, worker_database_url
+from tests.integration.conftest import Worker, needs_services, private_task_queue, wait_for, worker_database_url
 
 from .test_import import Server, ics
 
@@ -19,19 +18,8 @@ pytestmark = [pytest.mark.integration, needs_services, pytest.mark.django_db(tra
 
 @pytest.fixture
 def availability_queue():
-    from config.celery import app
-
-    queue = f"vd-avail-{uuid.uuid4().hex[:10]}"
-    saved = app.conf.task_routes
-    app.conf.task_routes = {"availability.*": {"queue": queue}}
-    app.amqp.flush_routes()
-    app.amqp.__dict__.pop("router", None)
-    try:
+    with private_task_queue("availability") as queue:
         yield queue
-    finally:
-        app.conf.task_routes = saved
-        app.amqp.flush_routes()
-        app.amqp.__dict__.pop("router", None)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from io import StringIO
 
 import pytest
@@ -17,7 +16,7 @@ from calendars.models import MeetingICal
 from events.models import Meeting
 from events.services import meeting_update
 from tests.factories import PersonFactory
-from tests.integration.conftest import Worker, needs_services, wait_for, worker_database_url
+from tests.integration.conftest import Worker, needs_services, private_task_queue, wait_for, worker_database_url
 
 
 def _current(meeting: Meeting) -> bool:
@@ -131,25 +130,16 @@ def test_two_writers_never_render_the_same_fragment(on_postgres, make_meeting, m
 
 @pytest.fixture
 def calendars_worker(tmp_path):
-    from config.celery import app
-
-    queue = f"vd-cal-{uuid.uuid4().hex[:10]}"
-    saved = app.conf.task_routes
-    app.conf.task_routes = {"calendars.*": {"queue": queue}}
-    app.amqp.flush_routes()
-    app.amqp.__dict__.pop("router", None)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "VISITDESK_TESTING": "1",
            "DATABASE_URL": worker_database_url(), "DATABASE_CONN_MAX_AGE": "0",
            "VISITDESK_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
-    proc = Worker(env=env, queue=queue, log=tmp_path / "worker.log")
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-        app.conf.task_routes = saved
-        app.amqp.flush_routes()
-        app.amqp.__dict__.pop("router", None)
+    with private_task_queue("calendars") as queue:
+        proc = Worker(env=env, queue=queue, log=tmp_path / "worker.log")
+        proc.start()
+        try:
+            yield proc
+        finally:
+            proc.stop()
 
 
 @pytest.mark.integration

@@ -15,6 +15,7 @@ They need PostgreSQL and Redis (``DATABASE_URL`` / ``REDIS_URL``); without those
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import email
 import email.policy
@@ -241,23 +242,36 @@ class Worker:
             self.proc.wait(10)
 
 
-@pytest.fixture
-def celery_queue(settings):
-    """Route this session's tasks to a private queue, in this process and in the worker."""
+@contextlib.contextmanager
+def private_task_queue(app_label: str):
+    """Route ``<app_label>.*`` tasks to a queue of their own, in this process and in the worker started on it.
+
+    Parallel test processes share one Redis: without a private queue one session's worker would take
+    (and run against the wrong database) the tasks another session sends.
+    """
     from config.celery import app
 
-    queue = f"vd-notif-{uuid.uuid4().hex[:10]}"
+    queue = f"vd-{app_label[:5]}-{uuid.uuid4().hex[:10]}"
     saved = app.conf.task_routes
-    app.conf.task_routes = {"notifications.*": {"queue": queue}}
+    app.conf.task_routes = {f"{app_label}.*": {"queue": queue}}
     app.amqp.flush_routes()
     app.amqp.__dict__.pop("router", None)
-    assert app.amqp.router.route({}, "notifications.dispatch_due")["queue"].name == queue
     try:
         yield queue
     finally:
         app.conf.task_routes = saved
         app.amqp.flush_routes()
         app.amqp.__dict__.pop("router", None)
+
+
+@pytest.fixture
+def celery_queue(settings):
+    """Route this session's tasks to a private queue, in this process and in the worker."""
+    from config.celery import app
+
+    with private_task_queue("notifications") as queue:
+        assert app.amqp.router.route({}, "notifications.dispatch_due")["queue"].name == queue
+        yield queue
 
 
 @pytest.fixture
