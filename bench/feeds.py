@@ -274,6 +274,7 @@ def naive(person_id: int) -> dict:
     from icalendar import Calendar
 
     from calendars import ical
+    from calendars.snapshot import meeting_data
     from events.selectors import meeting_list
 
     def one_request() -> tuple[dict, bytes]:
@@ -285,7 +286,7 @@ def naive(person_id: int) -> dict:
             cal.add("version", "2.0")
             cal.add("x-wr-calname", "naive")
             for meeting in rows:
-                cal.add_component(ical.meeting_vevent(meeting, audience=ical.PRIVATE))
+                cal.add_component(ical.meeting_vevent(meeting_data(meeting), audience=ical.PRIVATE))
             cal.add_missing_timezones()
             body = cal.to_ical()
             elapsed = time.perf_counter() - started

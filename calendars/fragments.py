@@ -46,6 +46,7 @@ from .ical import (
     with_url,
 )
 from .models import MeetingICal
+from .snapshot import meeting_data
 
 logger = logging.getLogger(__name__)
 
@@ -140,15 +141,16 @@ def fragment_version() -> str:
 def fragments_refresh(meetings: Sequence[Meeting]) -> dict[int, MeetingICal]:
     """Render both audiences of ``meetings`` (``meeting_list()`` rows) and store them; one upsert."""
     version = fragment_version()
+    data = [meeting_data(m) for m in meetings]
     rows = [
         MeetingICal(
-            meeting_id=m.pk,
+            meeting_id=m.id,
             version=version,
             rendered_for=m.updated_at,
             public=meeting_vevent(m, audience=PUBLIC).to_ical().decode(),
             private=meeting_vevent(m, audience=PRIVATE).to_ical().decode(),
         )
-        for m in meetings
+        for m in data
     ]
     MeetingICal.objects.bulk_create(
         rows, batch_size=RENDER_CHUNK, update_conflicts=True, unique_fields=["meeting"],

@@ -22,8 +22,9 @@ that real clients depend on (RFC 5545, 5546, 7986):
 * The public audience sees what a poster on the wall would show: no attendee, no organiser person,
   no e-mail address.
 
-This module only renders: it reads the rows its caller loaded (``events.selectors.meeting_list``)
-and returns bytes; it runs no query of its own and stores nothing. Storage lives beside it in
+This module only renders: it takes plain frozen data (``MeetingData`` and friends, built from
+loaded rows in one place, ``calendars.snapshot``) and returns bytes; it imports no model, runs no
+query and stores nothing, so what it may read is exactly what its input holds. Storage lives beside it in
 ``calendars.fragments`` (each meeting's VEVENTs rendered once per change, joined into feeds;
 ``render_feed`` here is the same output from scratch) and HTTP in ``calendars.feeds``. Edits that
 show in a VEVENT but do not touch the meeting (a person's name or e-mail, a room or venue address,
@@ -36,6 +37,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import cast
@@ -45,11 +47,6 @@ from django.utils import timezone as djtz
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vDuration, vText, vUri
-
-from directory.models import Person
-from events.models import Meeting, Participation
-
-from .links import meeting_ics_url, meeting_link_for_person
 
 PRODID = "-//Visitdesk//Visitdesk Calendar 1.0//EN"
 # REFRESH-INTERVAL / X-PUBLISHED-TTL of every feed: fixed, not a setting, because every subscribed
@@ -69,18 +66,20 @@ PUBLIC = "public"
 PRIVATE = "private"
 AUDIENCES = (PUBLIC, PRIVATE)
 
+#: Visitdesk participation role (``Participation.Role`` values) → iCalendar ROLE.
 ROLE: dict[str, str] = {
-    Participation.Role.CHAIR: "CHAIR",
-    Participation.Role.HOST: "REQ-PARTICIPANT",
-    Participation.Role.PRESENTER: "REQ-PARTICIPANT",
+    "chair": "CHAIR",
+    "host": "REQ-PARTICIPANT",
+    "presenter": "REQ-PARTICIPANT",
     # Guests are the delegation the visit is about: their presence is required, not optional.
-    Participation.Role.GUEST: "REQ-PARTICIPANT",
+    "guest": "REQ-PARTICIPANT",
 }
+#: Visitdesk answer (``Participation.Rsvp`` values) → iCalendar PARTSTAT.
 PARTSTAT: dict[str, str] = {
-    Participation.Rsvp.NEEDS_ACTION: "NEEDS-ACTION",
-    Participation.Rsvp.ACCEPTED: "ACCEPTED",
-    Participation.Rsvp.DECLINED: "DECLINED",
-    Participation.Rsvp.TENTATIVE: "TENTATIVE",
+    "needs-action": "NEEDS-ACTION",
+    "accepted": "ACCEPTED",
+    "declined": "DECLINED",
+    "tentative": "TENTATIVE",
 }
 METHODS = ("REQUEST", "CANCEL")
 
@@ -91,6 +90,62 @@ _UTC_NAMES = frozenset(
 )
 # C0 controls other than TAB and LF (and DEL) are not allowed in TEXT values (RFC 5545 §3.3.11).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+# --- what the renderer reads ----------------------------------------------------------------
+# Plain frozen values, so the renderer cannot reach a database: ``calendars.snapshot`` builds them
+# from ``events.selectors.meeting_list`` rows. Text is raw (the renderer cleans and escapes it);
+# words the renderer adds are translated here, per call, which is why agenda items stay structured.
+
+
+@dataclass(frozen=True)
+class RoomData:
+    name: str
+    venue_name: str
+    venue_address: str
+
+
+@dataclass(frozen=True)
+class AgendaItemData:
+    title: str
+    topic: str  # "" when none
+    presenter: str  # the presenter's name, "" when none
+    minutes: int | None
+    notes: str
+
+
+@dataclass(frozen=True)
+class AttendeeData:
+    """One person on the meeting: ``role`` and ``rsvp`` are Visitdesk's values (mapped by ``ROLE``/``PARTSTAT``)."""
+
+    email: str
+    name: str
+    role: str
+    rsvp: str
+
+
+@dataclass(frozen=True)
+class MeetingData:
+    """Everything any VEVENT of one meeting shows; times are aware, ``timezone`` an IANA name."""
+
+    id: int
+    uid: str
+    sequence: int
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    is_cancelled: bool
+    created_at: datetime
+    updated_at: datetime
+    location: str
+    room: RoomData | None
+    online_url: str
+    event_title: str | None  # the public event it belongs to, None when none
+    agenda: tuple[AgendaItemData, ...]
+    attendees: tuple[AttendeeData, ...]
+    public_url: str  # the single-meeting link anyone may open (the public audience's URL)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -111,7 +166,7 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def meeting_tzid(meeting: Meeting) -> str | None:
+def meeting_tzid(meeting: MeetingData) -> str | None:
     """The TZID the meeting's times are written in, or None when they are written in UTC."""
     return None if meeting.timezone in _UTC_NAMES else meeting.timezone
 
@@ -121,7 +176,7 @@ def is_ambiguous(local: datetime) -> bool:
     return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
 
 
-def uses_tzid(meeting: Meeting) -> bool:
+def uses_tzid(meeting: MeetingData) -> bool:
     """Whether the meeting's times are written as local time with its TZID (and need the VTIMEZONE).
 
     Not when the zone is UTC, and not when the start or the end falls into a repeated hour: then
@@ -136,27 +191,26 @@ def uses_tzid(meeting: Meeting) -> bool:
     return not any(is_ambiguous(v.astimezone(zone)) for v in (meeting.starts_at, meeting.ends_at))
 
 
-def _local(meeting: Meeting, value: datetime) -> datetime:
+def _local(meeting: MeetingData, value: datetime) -> datetime:
     """The value as written: local with TZID, or UTC where local time cannot name the instant."""
     return value.astimezone(zoneinfo.ZoneInfo(meeting.timezone)) if uses_tzid(meeting) else _utc(value)
 
 
-def _location(meeting: Meeting) -> str:
+def _location(meeting: MeetingData) -> str:
     if meeting.room is not None:
-        venue = meeting.room.venue
-        parts = [meeting.room.name, venue.name, venue.address]
+        parts = [meeting.room.name, meeting.room.venue_name, meeting.room.venue_address]
         if meeting.location:
             parts.insert(1, meeting.location)
         return _line(", ".join(p for p in parts if p))
     return _line(meeting.location)
 
 
-def _agenda_lines(meeting: Meeting) -> list[str]:
+def _agenda_lines(meeting: MeetingData) -> list[str]:
     lines = []
-    for number, item in enumerate(meeting.agenda_items.all(), start=1):
+    for number, item in enumerate(meeting.agenda, start=1):
         details = [d for d in (
-            item.topic.name if item.topic is not None else "",
-            item.presenter.name if item.presenter is not None else "",
+            item.topic,
+            item.presenter,
             ngettext("%(minutes)s min", "%(minutes)s min", item.minutes) % {"minutes": item.minutes} if item.minutes else "",
         ) if d]
         lines.append(f"{number}. {item.title}" + (f" ({', '.join(details)})" if details else ""))
@@ -165,7 +219,7 @@ def _agenda_lines(meeting: Meeting) -> list[str]:
     return lines
 
 
-def _description(meeting: Meeting) -> str:
+def _description(meeting: MeetingData) -> str:
     blocks = []
     if meeting.is_cancelled:
         blocks.append(gettext("This meeting has been cancelled."))
@@ -176,13 +230,13 @@ def _description(meeting: Meeting) -> str:
         blocks.append(gettext("Agenda:") + "\n" + "\n".join(agenda))
     if meeting.online_url:
         blocks.append(gettext("Join online: %(url)s") % {"url": meeting.online_url})
-    if meeting.event is not None:
-        blocks.append(gettext("Part of: %(event)s") % {"event": meeting.event.title})
+    if meeting.event_title is not None:
+        blocks.append(gettext("Part of: %(event)s") % {"event": meeting.event_title})
     return _text("\n\n".join(blocks))
 
 
-def _categories(meeting: Meeting) -> list[str]:
-    names = {item.topic.name for item in meeting.agenda_items.all() if item.topic is not None}
+def _categories(meeting: MeetingData) -> list[str]:
+    names = {item.topic for item in meeting.agenda if item.topic}
     return sorted(_line(n) for n in names if _line(n))
 
 
@@ -194,21 +248,21 @@ def _address(email: str, *, name: str, params: dict[str, str] | None = None) -> 
     return address
 
 
-def _attendee(participation: Participation, *, rsvp: bool, partstat: str | None = None) -> vCalAddress:
+def _attendee(attendee: AttendeeData, *, rsvp: bool, partstat: str | None = None) -> vCalAddress:
     params = {
         "CUTYPE": "INDIVIDUAL",
-        "ROLE": ROLE.get(participation.role, "REQ-PARTICIPANT"),
-        "PARTSTAT": partstat or PARTSTAT.get(participation.rsvp, "NEEDS-ACTION"),
+        "ROLE": ROLE.get(attendee.role, "REQ-PARTICIPANT"),
+        "PARTSTAT": partstat or PARTSTAT.get(attendee.rsvp, "NEEDS-ACTION"),
     }
     if rsvp:
         params["RSVP"] = "TRUE"
-    return _address(participation.person.email, name=participation.person.name, params=params)
+    return _address(attendee.email, name=attendee.name, params=params)
 
 
 # --- one meeting -----------------------------------------------------------------------------
 
 
-def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees: Iterable[Participation] | None = None, url: str | None = None,
+def meeting_vevent(meeting: MeetingData, *, audience: str = PRIVATE, attendees: Iterable[AttendeeData] | None = None, url: str | None = None,
                    language: str = FEED_LANGUAGE) -> Event:
     """The meeting as a VEVENT for a feed (DTSTAMP = last change; invites re-stamp it).
 
@@ -219,13 +273,13 @@ def meeting_vevent(meeting: Meeting, *, audience: str = PRIVATE, attendees: Iter
     given (``with_url`` adds it to stored fragments).
     ``language``: of the words the renderer adds (DESCRIPTION, CONFERENCE label); feeds keep
     ``FEED_LANGUAGE``.
-    Render ``meeting_list()`` rows so room, venue, agenda and participants are already joined.
+    ``meeting``: from ``calendars.snapshot.meeting_data``.
     """
     with translation.override(language):
         return _meeting_vevent(meeting, audience=audience, attendees=attendees, url=url)
 
 
-def _meeting_vevent(meeting: Meeting, *, audience: str, attendees: Iterable[Participation] | None,
+def _meeting_vevent(meeting: MeetingData, *, audience: str, attendees: Iterable[AttendeeData] | None,
                     url: str | None) -> Event:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
@@ -245,7 +299,7 @@ def _meeting_vevent(meeting: Meeting, *, audience: str, attendees: Iterable[Part
     if location:
         event.add("location", location)
     if audience == PUBLIC:
-        url = meeting_ics_url(meeting)
+        url = meeting.public_url
     if url:
         event.add("url", vUri(url))
     if meeting.online_url:
@@ -261,11 +315,12 @@ def _meeting_vevent(meeting: Meeting, *, audience: str, attendees: Iterable[Part
         event.add("class", "PUBLIC")
         return event
     if attendees is None:
-        attendees = list(meeting.participations.all())
+        attendees = meeting.attendees
+    attendees = list(attendees)
     if attendees:
         event.add("organizer", _address(settings.VISITDESK_ORGANIZER_EMAIL, name=settings.VISITDESK_ORGANIZER_NAME))
-        for participation in attendees:
-            event.add("attendee", _attendee(participation, rsvp=False))
+        for attendee in attendees:
+            event.add("attendee", _attendee(attendee, rsvp=False))
     return event
 
 
@@ -431,7 +486,7 @@ def assemble_feed(
     return b"".join(parts)
 
 
-def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVATE, description: str = "",
+def render_feed(meetings: Iterable[MeetingData], *, name: str, audience: str = PRIVATE, description: str = "",
                 link: Callable[[int], str] | None = None) -> bytes:
     """A subscription calendar of ``meetings`` in the given order, rendered from scratch.
 
@@ -441,33 +496,31 @@ def render_feed(meetings: Iterable[Meeting], *, name: str, audience: str = PRIVA
     meetings = list(meetings)
     return assemble_feed(
         (with_url(meeting_vevent(m, audience=audience).to_ical().decode(),
-                  link(m.pk) if link and audience == PRIVATE else None).encode() for m in meetings),
+                  link(m.id) if link and audience == PRIVATE else None).encode() for m in meetings),
         tz_ranges=_tz_ranges((meeting_tzid(m), m.starts_at, m.ends_at) for m in meetings),
         name=name,
         description=description,
     )
 
 
-def render_invite(meeting: Meeting, *, method: str, recipient: Participation | Person, organizer_name: str,
+def render_invite(meeting: MeetingData, *, method: str, recipient: AttendeeData, url: str, organizer_name: str,
                   organizer_email: str, reset_partstat: bool = False, language: str = FEED_LANGUAGE) -> bytes:
     """An iTIP object for one recipient (RFC 5546/6047): METHOD, one VEVENT, ORGANIZER and that ATTENDEE.
 
-    ``recipient``: their ``Participation`` (ROLE and PARTSTAT come from it); for someone no longer
-    on the meeting pass an unsaved ``Participation(person=..., role=...)`` or just the ``Person``.
+    ``recipient``: their ``AttendeeData`` (ROLE and PARTSTAT come from it;
+    ``calendars.snapshot.attendee_data`` also makes one for someone no longer on the meeting).
     A REQUEST asks for an answer (RSVP=TRUE); ``reset_partstat`` (the time or place changed since
     the recipient answered) makes it PARTSTAT=NEEDS-ACTION, as RFC 5546 §2.1.4 wants: an
     acceptance of 10:00 is no acceptance of 11:00. A CANCEL asks for nothing (no RSVP) and always
     says STATUS:CANCELLED, even when only this recipient was removed from a meeting that goes on:
-    for them the event is cancelled. The VEVENT URL is the recipient's own signed link.
+    for them the event is cancelled. ``url``: the VEVENT URL, the recipient's own signed link.
     ``language``: the recipient's, for the DESCRIPTION and the CONFERENCE label.
     """
-    if isinstance(recipient, Person):
-        recipient = Participation(person=recipient)
     method = method.upper()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     event = meeting_vevent(meeting, audience=PRIVATE, attendees=[],
-                           url=meeting_link_for_person(meeting.pk, recipient.person), language=language)
+                           url=url, language=language)
     event.pop("DTSTAMP")
     event.add("dtstamp", djtz.now().astimezone(UTC).replace(microsecond=0))
     if method == "CANCEL":

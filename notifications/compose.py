@@ -41,6 +41,7 @@ from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from calendars.ical import render_invite
 from calendars.links import feed_links, meeting_link_for_person, visit_feed_url
+from calendars.snapshot import attendee_data, meeting_data
 from core.links import link_for
 from core.text import defang_links, link_html
 from directory.models import Person
@@ -460,9 +461,10 @@ def _imip(row: OutboxMessage, person: Person, lang: str) -> Rendered:
             ]
         context["actions"] = context["rsvp"]
     data = render_invite(
-        meeting,
+        meeting_data(meeting, with_attendees=False),
         method=method,
-        recipient=recipient,
+        recipient=attendee_data(recipient),
+        url=meeting_link_for_person(meeting.pk, recipient.person),
         organizer_name=settings.VISITDESK_ORGANIZER_NAME,
         organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
         reset_partstat=reset_partstat,

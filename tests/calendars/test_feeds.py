@@ -404,13 +404,14 @@ def test_changed_meetings_are_rendered_again_and_only_they(client, subscribed, m
 
 def test_cached_feed_equals_a_fresh_render(client, subscribed, feed_cache):
     from calendars import ical
+    from calendars.snapshot import meetings_data
     from events.selectors import meetings_for_person
 
     person, _meetings, url = subscribed
     _get(client, url)  # renders and stores the fragments
     feed_cache()  # drop the cached body: the next read is a join of stored fragments
     cached = _get(client, url).content
-    fresh = ical.render_feed(meetings_for_person(person=person).order_by("pk"),
+    fresh = ical.render_feed(meetings_data(meetings_for_person(person=person).order_by("pk")),
                              name=icalendar.Calendar.from_ical(cached)["NAME"],
                              description=str(icalendar.Calendar.from_ical(cached)["DESCRIPTION"]),
                              link=lambda meeting_id: meeting_link_for_person(meeting_id, person))

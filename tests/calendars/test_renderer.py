@@ -12,6 +12,7 @@ from django.conf import settings
 
 from calendars import ical
 from calendars.links import meeting_link_for_person
+from calendars.snapshot import attendee_data, meeting_data, meetings_data
 from events.models import Meeting, Participation
 from events.selectors import meeting_list
 from events.services import meeting_cancel, participant_rsvp
@@ -44,7 +45,7 @@ def test_private_vevent_carries_everything(rich_meeting):
     meeting = _loaded(meeting)
 
     link = meeting_link_for_person(meeting.pk, chair)
-    data = ical.render_feed([meeting], name="Dr. Jana Weber", link=lambda meeting_id: link)
+    data = ical.render_feed(meetings_data([meeting]), name="Dr. Jana Weber", link=lambda meeting_id: link)
     cal = assert_valid_ical(data, expect_tzids={"Europe/Berlin"})
     event = _only_event(cal)
 
@@ -78,18 +79,18 @@ def test_private_vevent_carries_everything(rich_meeting):
 
 def test_feed_calendar_properties_and_no_random_parts(rich_meeting):
     meeting = _loaded(rich_meeting[0])
-    data = ical.render_feed([meeting], name="Visits", description="All visits")
+    data = ical.render_feed(meetings_data([meeting]), name="Visits", description="All visits")
     cal = assert_valid_ical(data)
     assert str(cal["NAME"]) == "Visits" and str(cal["X-WR-CALNAME"]) == "Visits"
     assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in data
     assert b"\r\nX-PUBLISHED-TTL:PT1H\r\n" in data
     assert "UID" not in cal and "METHOD" not in cal
-    assert data == ical.render_feed([_loaded(meeting)], name="Visits", description="All visits")
+    assert data == ical.render_feed(meetings_data([_loaded(meeting)]), name="Visits", description="All visits")
 
 
 def test_public_audience_has_no_people(rich_meeting):
     meeting = _loaded(rich_meeting[0])
-    data = ical.render_feed([meeting], name="Public", audience="public")
+    data = ical.render_feed(meetings_data([meeting]), name="Public", audience="public")
     event = _only_event(assert_valid_ical(data))
     assert "ATTENDEE" not in event and "ORGANIZER" not in event
     assert b"mailto:" not in data
@@ -98,7 +99,7 @@ def test_public_audience_has_no_people(rich_meeting):
 
 def test_cancelled_meeting_says_so(make_meeting):
     meeting = meeting_cancel(meeting=make_meeting(title="Lab tour"))
-    event = _only_event(assert_valid_ical(ical.render_feed([_loaded(meeting)], name="x")))
+    event = _only_event(assert_valid_ical(ical.render_feed(meetings_data([_loaded(meeting)]), name="x")))
     assert str(event["STATUS"]) == "CANCELLED"
     assert event["SEQUENCE"] == 1
 
@@ -111,7 +112,7 @@ def test_dst_both_sides_of_the_berlin_changes(make_meeting):
     ]
     meetings = [make_meeting(title=f"Meeting {i}", starts_at=start, timezone="Europe/Berlin")
                 for i, start in enumerate(instants)]
-    data = ical.render_feed([_loaded(m) for m in meetings], name="DST")
+    data = ical.render_feed(meetings_data([_loaded(m) for m in meetings]), name="DST")
     cal = assert_valid_ical(data, expect_tzids={"Europe/Berlin"})
 
     # Wall clock stays 10:00 local on every side of the change; the UTC instants differ by the offset.
@@ -136,7 +137,7 @@ def test_feed_mixing_two_time_zones(make_meeting):
     berlin = make_meeting(title="Hamburg kick-off", starts_at=at(BERLIN, 2026, 11, 3, 9, 0), timezone="Europe/Berlin")
     boston = make_meeting(title="Boston follow-up", starts_at=at(NEW_YORK, 2026, 11, 3, 9, 0),
                           timezone="America/New_York")
-    data = ical.render_feed([_loaded(berlin), _loaded(boston)], name="Two zones")
+    data = ical.render_feed(meetings_data([_loaded(berlin), _loaded(boston)]), name="Two zones")
     cal = assert_valid_ical(data, expect_tzids={"Europe/Berlin", "America/New_York"})
     assert b"DTSTART;TZID=America/New_York:20261103T090000" in data
     assert b"DTSTART;TZID=Europe/Berlin:20261103T090000" in data
@@ -147,7 +148,7 @@ def test_feed_mixing_two_time_zones(make_meeting):
 
 def test_utc_meeting_has_z_times_and_no_vtimezone(make_meeting):
     meeting = make_meeting(title="Call", starts_at=datetime(2026, 12, 1, 15, tzinfo=UTC), timezone="UTC")
-    data = ical.render_feed([_loaded(meeting)], name="UTC")
+    data = ical.render_feed(meetings_data([_loaded(meeting)]), name="UTC")
     assert_valid_ical(data, expect_tzids=set())
     assert b"DTSTART:20261201T150000Z" in data and b"VTIMEZONE" not in data
 
@@ -167,7 +168,7 @@ def test_hostile_text_cannot_add_or_break_properties(make_meeting):
     host = PersonFactory(name='Eve "Mallory", Ph.D.; ATTENDEE:mailto:x@evil.example', email="eve@example.org")
     meeting = make_meeting(title=HOSTILE_TITLE, description=HOSTILE_TEXT, location="Hall 1; \\ Building, B",
                            room=None, participants=[(host, "host")])
-    data = ical.render_feed([_loaded(meeting)], name=HOSTILE_TITLE)
+    data = ical.render_feed(meetings_data([_loaded(meeting)]), name=HOSTILE_TITLE)
     cal = assert_valid_ical(data)
     events = cal.walk("VEVENT")
     assert len(events) == 1, "text must not open a second VEVENT"
@@ -190,7 +191,7 @@ def test_hostile_text_cannot_add_or_break_properties(make_meeting):
     assert unescape_text(str(cal["X-WR-CALNAME"])) == " ".join(HOSTILE_TITLE.split())
     # The same property names as a harmless meeting: nothing was added.
     plain = make_meeting(title="Plain", description="Plain", location="Hall 1", participants=[(PersonFactory(), "host")])
-    plain_event = _only_event(assert_valid_ical(ical.render_feed([_loaded(plain)], name="x")))
+    plain_event = _only_event(assert_valid_ical(ical.render_feed(meetings_data([_loaded(plain)]), name="x")))
     assert set(event.keys()) == set(plain_event.keys())
     # And the other parsers agree there is exactly one attendee.
     import vobject
@@ -200,7 +201,9 @@ def test_hostile_text_cannot_add_or_break_properties(make_meeting):
 
 
 def _invite(meeting, recipient, method):
-    return ical.render_invite(meeting, method=method, recipient=recipient,
+    person = recipient.person if isinstance(recipient, Participation) else recipient
+    return ical.render_invite(meeting_data(meeting), method=method, recipient=attendee_data(recipient),
+                              url=meeting_link_for_person(meeting.pk, person),
                               organizer_name="Visit office", organizer_email="visits@stemcell.example.org")
 
 
@@ -251,7 +254,7 @@ def test_uid_is_the_same_in_feed_and_invite(rich_meeting):
     meeting, chair, _guest = rich_meeting
     meeting = _loaded(meeting)
     recipient = next(p for p in meeting.participations.all() if p.person_id == chair.pk)
-    feed_event = _only_event(icalendar.Calendar.from_ical(ical.render_feed([meeting], name="x")))
+    feed_event = _only_event(icalendar.Calendar.from_ical(ical.render_feed(meetings_data([meeting]), name="x")))
     invite_event = _only_event(icalendar.Calendar.from_ical(_invite(meeting, recipient, "REQUEST")))
     assert str(feed_event["UID"]) == str(invite_event["UID"]) == meeting.uid
     assert invite_event["ATTENDEE"].params["ROLE"] == "CHAIR"
@@ -264,7 +267,7 @@ def test_invite_dtstamp_is_now_and_feed_dtstamp_is_last_change(rich_meeting):
     with time_machine.travel(later, tick=False):
         invite_event = _only_event(icalendar.Calendar.from_ical(_invite(meeting, recipient, "REQUEST")))
     assert invite_event.decoded("DTSTAMP") == later
-    feed_event = _only_event(icalendar.Calendar.from_ical(ical.render_feed([meeting], name="x")))
+    feed_event = _only_event(icalendar.Calendar.from_ical(ical.render_feed(meetings_data([meeting]), name="x")))
     assert feed_event.decoded("DTSTAMP") == meeting.updated_at.replace(microsecond=0)
 
 
@@ -278,7 +281,7 @@ def test_unknown_method_or_audience_is_refused(rich_meeting):
     with pytest.raises(ValueError, match="method"):
         _invite(meeting, meeting.participations.all()[0], "PUBLISH")
     with pytest.raises(ValueError, match="audience"):
-        ical.meeting_vevent(meeting, audience="everyone")
+        ical.meeting_vevent(meeting_data(meeting), audience="everyone")
 
 
 @pytest.mark.parametrize("length", [0, 52, 53, 54, 126, 127, 128, 300])

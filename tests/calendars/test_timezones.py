@@ -11,6 +11,7 @@ import pytest
 
 from calendars import ical
 from calendars.links import public_feed_url
+from calendars.snapshot import meetings_data
 from events.selectors import meeting_list
 from tests.support.ical_checks import assert_valid_ical, check_vtimezones
 
@@ -83,7 +84,7 @@ def test_a_time_in_the_repeated_hour_is_written_so_that_it_names_one_instant(mak
     starts_at, ends_at = datetime.fromisoformat(start), datetime.fromisoformat(end)
     meeting = make_meeting(title="Late talk", starts_at=starts_at, minutes=int((ends_at - starts_at).total_seconds() // 60),
                            timezone="Europe/Berlin")
-    data = ical.render_feed([_loaded(meeting)], name="DST")
+    data = ical.render_feed(meetings_data([_loaded(meeting)]), name="DST")
     assert b"DTSTART;TZID=" not in data and b"DTEND;TZID=" not in data
     assert f"DTSTART:{starts_at.astimezone(UTC):%Y%m%dT%H%M%SZ}".encode() in data
     assert f"DTEND:{ends_at.astimezone(UTC):%Y%m%dT%H%M%SZ}".encode() in data
@@ -94,7 +95,7 @@ def test_a_time_in_the_repeated_hour_is_written_so_that_it_names_one_instant(mak
 def test_ordinary_times_keep_their_local_time_and_tzid(make_meeting):
     meeting = make_meeting(title="Morning", starts_at=datetime.fromisoformat("2027-10-31T10:00:00+01:00"),
                            timezone="Europe/Berlin")
-    data = ical.render_feed([_loaded(meeting)], name="DST")
+    data = ical.render_feed(meetings_data([_loaded(meeting)]), name="DST")
     assert b"DTSTART;TZID=Europe/Berlin:20271031T100000" in data
 
 
