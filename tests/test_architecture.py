@@ -163,7 +163,7 @@ def test_dispatch_reads_only_real_outbox_fields():
 
 
 def test_the_renderer_neither_queries_nor_stores():
-    """``calendars.ical`` turns loaded rows into bytes; the store (``fragments``) and HTTP (``feeds``) sit beside it."""
+    """``calendars.ical`` turns plain data into bytes; the store (``fragments``) and HTTP (``feeds``) sit beside it."""
     path = ROOT / "calendars" / "ical.py"
     tree = ast.parse(path.read_text())
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
@@ -179,3 +179,42 @@ def test_calendar_http_lives_in_calendars():
             continue
         assert not (ROOT / app / "feeds.py").exists() and not (ROOT / app / "freebusy.py").exists(), app
         assert not (ROOT / app / "ical.py").exists(), app
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, relative ones with their leading dots (``.links``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+    return found
+
+
+def test_the_renderer_reads_plain_data_not_models():
+    """``calendars.ical`` takes frozen data and returns bytes: no model, no ORM, no Visitdesk app, not even at
+    type-checking time, so it cannot reach a row its caller did not copy into ``MeetingData``."""
+    imported = _imports(ROOT / "calendars" / "ical.py")
+    assert {m for m in imported if m.split(".")[0] in ALL or m.startswith(".")} == set()
+    assert {m for m in imported if m.startswith("django.db") or m.split(".")[-1] == "models"} == set()
+    assert {m for m in imported if m.startswith("django.")} <= {"django.conf", "django.utils",
+                                                                 "django.utils.translation"}
+
+
+def test_the_renderers_input_is_frozen_and_built_in_one_place():
+    import dataclasses
+
+    from calendars import ical
+
+    for cls in (ical.MeetingData, ical.AttendeeData, ical.AgendaItemData, ical.RoomData):
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, cls  # type: ignore[attr-defined]
+    builders = {
+        str(path.relative_to(ROOT))
+        for app in ALL for path in _sources(app)
+        if {"MeetingData", "AttendeeData", "AgendaItemData", "RoomData"} & {
+            n.func.id for n in ast.walk(ast.parse(path.read_text()))
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    }
+    assert builders == {"calendars/snapshot.py"}
