@@ -31,6 +31,7 @@ from events.models import Meeting, Participation, Room
 from . import visibility
 from .fields import AwareDateTimeField, BoundedDateField, SafePrimaryKeyRelatedField
 from .permissions import caller_person, is_coordinator
+from .serializers import EndsAfterStartMixin
 from .views import ApiMixin
 
 #: Reading the zone list walks the tz database on disk (tens of ms): once per process is enough.
@@ -377,7 +378,7 @@ class OwnOrCoordinator(IsAuthenticated):
         return is_coordinator(request.user) or caller_person(request.user) is not None
 
 
-class AbsenceSerializer(serializers.ModelSerializer):
+class AbsenceSerializer(EndsAfterStartMixin, serializers.ModelSerializer):
     person = SafePrimaryKeyRelatedField(queryset=Person.objects.all(), required=False,
                                         help_text="Person id (a host: themselves, the default)")
     starts_at = AwareDateTimeField()
@@ -389,13 +390,6 @@ class AbsenceSerializer(serializers.ModelSerializer):
         model = Absence
         fields = ["id", "person", "starts_at", "ends_at", "reason", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-    def validate(self, attrs):
-        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
-        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
-        if starts_at and ends_at and ends_at <= starts_at:
-            raise serializers.ValidationError({"ends_at": ["It must end after it starts."]})
-        return attrs
 
 
 @extend_schema(tags=["availability"])
@@ -422,7 +416,7 @@ class AbsenceViewSet(OwnedScopeMixin, ApiMixin, viewsets.ModelViewSet):
         serializer.instance = availability_services.absence_update(absence=serializer.instance, **data)
 
 
-class RoomClosureSerializer(serializers.ModelSerializer):
+class RoomClosureSerializer(EndsAfterStartMixin, serializers.ModelSerializer):
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.all())
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
@@ -431,13 +425,6 @@ class RoomClosureSerializer(serializers.ModelSerializer):
         model = RoomClosure
         fields = ["id", "room", "starts_at", "ends_at", "reason", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-    def validate(self, attrs):
-        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
-        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
-        if starts_at and ends_at and ends_at <= starts_at:
-            raise serializers.ValidationError({"ends_at": ["It must end after it starts."]})
-        return attrs
 
 
 class StaffReadCoordinatorWrites(OwnOrCoordinator):

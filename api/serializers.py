@@ -413,7 +413,24 @@ class AgendaItemInputSerializer(serializers.Serializer):
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
-class MeetingInputSerializer(serializers.Serializer):
+class EndsAfterStartMixin:
+    """Field error on ``ends_at`` when a (partial) write would end a period before it starts.
+
+    The services check the same rule; checking it here too gives the API's field-error shape.
+    """
+
+    ends_after_start_message = "It must end after it starts."
+
+    def validate(self, attrs):
+        instance = getattr(self, "instance", None)
+        starts_at = attrs.get("starts_at", getattr(instance, "starts_at", None))
+        ends_at = attrs.get("ends_at", getattr(instance, "ends_at", None))
+        if starts_at and ends_at and ends_at <= starts_at:
+            raise serializers.ValidationError({"ends_at": [self.ends_after_start_message]})
+        return super().validate(attrs)  # type: ignore[misc]
+
+
+class MeetingInputSerializer(EndsAfterStartMixin, serializers.Serializer):
     title = SingleLineCharField(max_length=200)
     starts_at = AwareDateTimeField(help_text="ISO 8601 with offset")
     ends_at = AwareDateTimeField(help_text="ISO 8601 with offset")
@@ -431,12 +448,7 @@ class MeetingInputSerializer(serializers.Serializer):
         required=False, help_text="Coordinators: book although a participant is outside working hours, absent or busy"
     )
 
-    def validate(self, attrs):
-        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
-        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
-        if starts_at and ends_at and ends_at <= starts_at:
-            raise serializers.ValidationError({"ends_at": ["The meeting must end after it starts."]})
-        return attrs
+    ends_after_start_message = "The meeting must end after it starts."
 
 
 class RescheduleSerializer(serializers.Serializer):
