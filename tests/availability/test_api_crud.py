@@ -127,3 +127,14 @@ def test_external_calendars_url_is_secret_and_sync_now_fetches(users, settings):
         assert _client(coordinator).get("/api/v1/external-calendars/").json()["count"] == 2
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/absences/", "/api/v1/room-closures/"])
+def test_a_period_that_ends_before_it_starts_is_a_field_error_and_changes_nothing(users, path):
+    coordinator, _, host, _ = users
+    owner = {"person": host.pk} if "absences" in path else {"room": RoomFactory().pk}
+    body = {**owner, "starts_at": "2026-12-05T10:00:00Z", "ends_at": "2026-12-05T10:00:00Z"}
+    response = _client(coordinator).post(path, body, format="json")
+    assert response.status_code == 400
+    assert "ends_at" in str(response.json())
+    assert _client(coordinator).get(path).json()["count"] == 0
