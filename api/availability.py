@@ -415,6 +415,9 @@ class AbsenceViewSet(OwnedScopeMixin, ApiMixin, viewsets.ModelViewSet):
             data["person"] = self._person_in(data)
         serializer.instance = availability_services.absence_update(absence=serializer.instance, **data)
 
+    def perform_destroy(self, instance):
+        availability_services.absence_remove(absence=instance)
+
 
 class RoomClosureSerializer(EndsAfterStartMixin, serializers.ModelSerializer):
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.all())
@@ -453,6 +456,9 @@ class RoomClosureViewSet(ApiMixin, viewsets.ModelViewSet):
     def perform_update(self, serializer):
         serializer.instance = availability_services.room_closure_update(closure=serializer.instance,
                                                                         **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        availability_services.room_closure_remove(closure=instance)
 
 
 class ExternalCalendarSerializer(serializers.ModelSerializer):
@@ -503,3 +509,6 @@ def fetch_url(url: str) -> str:
     from availability.fetch import check_url_shape
 
     return check_url_shape(url)
+
+    def perform_destroy(self, instance):
+        availability_services.external_calendar_remove(calendar=instance)

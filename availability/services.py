@@ -89,14 +89,27 @@ def absence_create(*, person: Person, starts_at: datetime, ends_at: datetime, re
     return Absence.objects.create(person=person, starts_at=starts_at, ends_at=ends_at, reason=reason)
 
 
-def absence_update(*, absence: Absence, **changes: Any) -> Absence:
+def _period_update(period: Absence | RoomClosure, owner: str, changes: dict[str, Any]) -> None:
+    """Absences and closures change the same way: owner, range and reason, the range checked again."""
     for field, value in changes.items():
-        if field not in {"person", "starts_at", "ends_at", "reason"}:
+        if field not in {owner, "starts_at", "ends_at", "reason"}:
             raise ValidationFailed(f"Cannot change {field}.", field=field)
-        setattr(absence, field, value)
-    _check_range(absence.starts_at, absence.ends_at)
-    absence.save()
+        setattr(period, field, value)
+    _check_range(period.starts_at, period.ends_at)
+    period.save()
+
+
+def absence_update(*, absence: Absence, **changes: Any) -> Absence:
+    _period_update(absence, "person", changes)
     return absence
+
+
+def absence_remove(*, absence: Absence) -> None:
+    absence.delete()
+
+
+def hours_exception_remove(*, person: Person, day: date) -> None:
+    HoursException.objects.filter(person=person, date=day).delete()
 
 
 def room_closure_create(*, room: Room, starts_at: datetime, ends_at: datetime, reason: str = "") -> RoomClosure:
@@ -105,13 +118,12 @@ def room_closure_create(*, room: Room, starts_at: datetime, ends_at: datetime, r
 
 
 def room_closure_update(*, closure: RoomClosure, **changes: Any) -> RoomClosure:
-    for field, value in changes.items():
-        if field not in {"room", "starts_at", "ends_at", "reason"}:
-            raise ValidationFailed(f"Cannot change {field}.", field=field)
-        setattr(closure, field, value)
-    _check_range(closure.starts_at, closure.ends_at)
-    closure.save()
+    _period_update(closure, "room", changes)
     return closure
+
+
+def room_closure_remove(*, closure: RoomClosure) -> None:
+    closure.delete()
 
 
 # --- external calendars ------------------------------------------------------------------------
@@ -160,6 +172,11 @@ class Problem:
         if reveal and self.detail:
             out["detail"] = self.detail
         return out
+
+
+def external_calendar_remove(*, calendar: ExternalCalendar) -> None:
+    """The calendar goes with its imported busy times (cascade): nothing of it stays behind."""
+    calendar.delete()
 
 
 def meeting_availability_problems(

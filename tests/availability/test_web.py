@@ -62,6 +62,8 @@ def test_exceptions_and_absences_in_the_person_zone(client, host):
         (utc(2026, 12, 24).date(), None), (utc(2026, 12, 28).date(), time(10))]
     assert client.post("/staff/availability/exceptions/2026-12-24/remove/").status_code == 302
     assert HoursException.objects.filter(person=host).count() == 1
+    assert client.post("/staff/availability/exceptions/not-a-day/remove/").status_code == 404
+    assert HoursException.objects.filter(person=host).count() == 1
     response = client.post("/staff/availability/absences/", {"starts_at": "2030-07-01T09:00", "ends_at": "2030-07-03T18:00",
                                                              "reason": "Conference"})
     assert response.status_code == 302

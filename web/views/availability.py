@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
+from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -118,7 +120,11 @@ def remove_exception(request, day: str):
     person = _me(request)
     if person is None:
         return render(request, "web/staff/no_person.html", status=404)
-    HoursException.objects.filter(person=person, date=day).delete()
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        raise Http404("No such day.") from None
+    services.hours_exception_remove(person=person, day=parsed)
     messages.success(request, _("Exception removed."))
     return redirect("web:my-availability")
 
@@ -146,7 +152,7 @@ def remove_absence(request, pk: int):
     absence = get_object_or_404(Absence, pk=pk, person=person) if person else None
     if absence is None:
         return render(request, "web/staff/no_person.html", status=404)
-    absence.delete()
+    services.absence_remove(absence=absence)
     messages.success(request, _("Absence removed."))
     return redirect("web:my-availability")
 
@@ -178,7 +184,7 @@ def calendar_action(request, pk: int, action: str):
     if calendar is None:
         return render(request, "web/staff/no_person.html", status=404)
     if action == "remove":
-        calendar.delete()
+        services.external_calendar_remove(calendar=calendar)
         messages.success(request, _("Calendar removed; its busy times are gone."))
     else:
         calendar = services.external_calendar_sync(calendar=calendar)
