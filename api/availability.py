@@ -7,12 +7,10 @@ URL (a secret address) only to its owner and coordinators.
 
 from __future__ import annotations
 
-import functools
 import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -25,17 +23,15 @@ from rest_framework.views import APIView
 from availability import services as availability_services
 from availability.models import Absence, ExternalCalendar, HoursException, RoomClosure, WeeklyHours
 from availability.selectors import busy_intervals, free_slots
+from core.timezones import check_timezone
 from directory.models import Person
-from events.models import Meeting, Participation, Room
+from events.models import Room
 
 from . import visibility
 from .fields import AwareDateTimeField, BoundedDateField, SafePrimaryKeyRelatedField
 from .permissions import caller_person, is_coordinator
 from .serializers import EndsAfterStartMixin
 from .views import ApiMixin
-
-#: Reading the zone list walks the tz database on disk (tens of ms): once per process is enough.
-_known_zones = functools.cache(zoneinfo.available_timezones)
 
 #: The longest window one search may cover; a quarter is more than any programme needs.
 MAX_WINDOW = timedelta(days=92)
@@ -69,9 +65,7 @@ def _zone(raw: str | None, request) -> str:
     if raw in (None, ""):
         person = caller_person(request.user)
         return person.timezone if person else settings.VISITDESK_DEFAULT_TIMEZONE
-    if raw not in _known_zones():
-        raise ValidationError({"timezone": [f"{raw[:64]!r} is not an IANA time zone name (e.g. Europe/Berlin)."]})
-    return raw
+    return check_timezone(raw)
 
 
 def _instant(raw: str | None, field: str) -> datetime:
@@ -208,68 +202,6 @@ class BusyView(ApiMixin, APIView):
             "rooms": {str(pk): render(spans) for pk, spans in busy.rooms.items()},
         })
 
-
-
-# --- booking against availability (called by the meeting endpoints) ---------------------------
-
-
-def _override_requested(request, data) -> bool:
-    override = bool(data.get("override_availability", False))
-    if override and not is_coordinator(request.user):
-        raise PermissionDenied("Only coordinators may book against availability.")
-    return override
-
-
-def _blocking_people(participants) -> list[Person]:
-    return [p["person"] for p in participants if p["role"] in Participation.BLOCKING_ROLES]
-
-
-def check_new_meeting(request, data) -> bool:
-    """Before creating: 409 when a blocking participant or the room is unavailable, unless overridden.
-
-    Returns whether the meeting is booked against availability (to record once it exists).
-    """
-    return availability_services.meeting_availability_check(
-        starts_at=data["starts_at"], ends_at=data["ends_at"], people=_blocking_people(data.get("participants", [])),
-        room=data.get("room"), override=_override_requested(request, data), reveal=is_coordinator(request.user),
-    )
-
-
-def check_meeting_change(request, meeting: Meeting, data) -> bool | None:
-    """Before an update: a new time is checked for every blocking participant and the room; otherwise
-    only people who newly block and a new room are. Returns the flag to record, or None to keep it."""
-    starts_at, ends_at = data.get("starts_at", meeting.starts_at), data.get("ends_at", meeting.ends_at)
-    room = data.get("room", meeting.room)
-    moved = (starts_at, ends_at) != (meeting.starts_at, meeting.ends_at)
-    # people whose time the meeting occupies: chairs, hosts, presenters and exclusive guests
-    blockers = Q(role__in=Participation.BLOCKING_ROLES) | Q(exclusive=True)
-    before = set(meeting.participations.filter(blockers).values_list("person_id", flat=True))
-    if "participants" in data:
-        exclusive = set(meeting.participations.filter(exclusive=True).values_list("person_id", flat=True))
-        people = _blocking_people(data["participants"]) + [
-            p["person"] for p in data["participants"]
-            if p["person"].pk in exclusive and p["role"] not in Participation.BLOCKING_ROLES
-        ]
-    else:
-        people = list(Person.objects.filter(pk__in=before))
-    if not moved:
-        people = [p for p in people if p.pk not in before]
-        if room == meeting.room:
-            room = None
-    if not people and room is None:
-        return None
-    against = availability_services.meeting_availability_check(
-        starts_at=starts_at, ends_at=ends_at, people=people, room=room,
-        override=_override_requested(request, data), reveal=is_coordinator(request.user),
-    )
-    if moved:
-        return against
-    return True if against else None
-
-
-def record_meeting_availability(meeting: Meeting, against: bool | None) -> None:
-    if against is not None:
-        availability_services.meeting_mark_availability(meeting=meeting, against=against)
 
 
 # --- working hours -----------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 """API v1 views: authenticate, scope, validate shape, call a service or selector, render.
 
-Each write goes through ``directory``/``events``/``visits`` services (plain reference data —
-organisations, people, topics, venues, rooms — is saved by its model serializer: it carries no
-business rule). A refused request changes nothing: the services are transactions, and the view
-wraps multi-step updates in one more.
+Each write goes through a service: every change to a meeting through ``visits.booking`` (which owns
+its transaction, the availability and overlap checks and the override), the workflow through
+``visits.services``, people through ``directory.services`` (plain reference data — organisations,
+topics, venues, rooms — is saved by its model serializer: it carries no business rule). A refused
+request changes nothing.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+import functools
+
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -28,15 +30,14 @@ from rest_framework.views import APIView
 from core.links import absolute
 from directory.models import Organisation, Person, Topic
 from directory.services import person_rotate_feed_token
-from events import services as event_services
 from events.models import Participation, Room, Venue
 from events.selectors import event_list, meeting_list
+from visits import booking
 from visits import services as visit_services
 from visits.links import visit_status_url
 from visits.models import Delegation
 from visits.selectors import programme_meetings, visit_by_status_token, visit_list
 
-from . import availability as availability_api
 from . import serializers as s
 from . import visibility
 from .fields import clean_token
@@ -272,17 +273,22 @@ CONFLICT_EXAMPLE = OpenApiExample(
 FIELD_NAMES = ("title", "description", "starts_at", "ends_at", "timezone", "room", "location", "online_url", "kind", "event")
 
 
-def _participants(data) -> list[event_services.ParticipantSpec]:
-    # Sorted by person so concurrent writers lock participant rows in one order (no deadlocks).
-    return [
-        event_services.ParticipantSpec(person=p["person"], role=p["role"])
-        for p in sorted(data, key=lambda p: p["person"].pk)
-    ]
+def _participants(data) -> list[booking.ParticipantSpec]:
+    return [booking.ParticipantSpec(person=p["person"], role=p["role"]) for p in data]
 
 
-def _agenda(data) -> list[event_services.AgendaSpec]:
+def _booker(request) -> booking.Booker:
+    return booking.Booker(coordinator=is_coordinator(request.user))
+
+
+def partial_if_match(request):
+    """The API's ``If-Match`` check, run by the booking module on the locked, fresh row."""
+    return functools.partial(check_if_match, request)
+
+
+def _agenda(data) -> list[booking.AgendaSpec]:
     return [
-        event_services.AgendaSpec(
+        booking.AgendaSpec(
             title=a["title"], topic=a.get("topic"), presenter=a.get("presenter"), minutes=a.get("minutes"),
             notes=a.get("notes", ""),
         )
@@ -331,18 +337,12 @@ class MeetingViewSet(
     def create(self, request, *args, **kwargs):
         serializer = s.MeetingInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        visit = data.pop("visit", None)
-        fields = {k: v for k, v in data.items() if k in FIELD_NAMES}
-        fields["participants"] = _participants(data.get("participants", []))
-        fields["agenda_items"] = _agenda(data.get("agenda_items", []))
-        against = availability_api.check_new_meeting(request, data)
-        with transaction.atomic():
-            if visit is not None:
-                meeting = visit_services.programme_meeting_create(visit=visit, **fields)
-            else:
-                meeting = event_services.meeting_create(**fields)
-            availability_api.record_meeting_availability(meeting, against)
+        data = serializer.validated_data
+        meeting = booking.meeting_create(
+            visit=data.get("visit"), participants=_participants(data.get("participants", [])),
+            agenda_items=_agenda(data.get("agenda_items", [])), override=data.get("override_availability", False),
+            booker=_booker(request), **{k: v for k, v in data.items() if k in FIELD_NAMES},
+        )
         return self._respond(meeting, status.HTTP_201_CREATED)
 
     def update(self, request, *args, partial=False, **kwargs):
@@ -350,20 +350,14 @@ class MeetingViewSet(
         serializer = s.MeetingInputSerializer(meeting, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        against = availability_api.check_meeting_change(request, meeting, data)
-        with transaction.atomic():
-            check_if_match(request, meeting)
-            availability_api.record_meeting_availability(meeting, against)
-            changes = {k: v for k, v in data.items() if k in FIELD_NAMES}
-            if changes:
-                meeting = event_services.meeting_update(meeting=meeting, **changes)
-            if "participants" in data:
-                event_services.participants_replace(meeting=meeting, participants=_participants(data["participants"]))
-                visit_services.programme_sync_delegates(meeting=meeting)
-            if "agenda_items" in data:
-                event_services.agenda_replace(meeting=meeting, items=_agenda(data["agenda_items"]))
-            if "visit" in data:
-                visit_services.programme_meeting_attach(visit=data["visit"], meeting=meeting)
+        meeting = booking.meeting_change(
+            meeting=meeting, changes={k: v for k, v in data.items() if k in FIELD_NAMES},
+            participants=_participants(data["participants"]) if "participants" in data else None,
+            agenda_items=_agenda(data["agenda_items"]) if "agenda_items" in data else None,
+            visit=data.get("visit", booking.UNCHANGED),
+            override=data.get("override_availability", False), booker=_booker(request),
+            guard=partial_if_match(request),
+        )
         return self._respond(meeting)
 
     def partial_update(self, request, *args, **kwargs):
@@ -376,22 +370,18 @@ class MeetingViewSet(
         meeting = self.get_object()
         serializer = s.RescheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        against = availability_api.check_meeting_change(request, meeting, data)
-        with transaction.atomic():
-            check_if_match(request, meeting)
-            availability_api.record_meeting_availability(meeting, against)
-            meeting = event_services.meeting_reschedule(meeting=meeting, starts_at=data["starts_at"],
-                                                        ends_at=data["ends_at"])
+        data = serializer.validated_data
+        meeting = booking.meeting_reschedule(
+            meeting=meeting, starts_at=data["starts_at"], ends_at=data["ends_at"],
+            override=data.get("override_availability", False), booker=_booker(request),
+            guard=partial_if_match(request),
+        )
         return self._respond(meeting)
 
     @extend_schema(request=None, responses={200: s.MeetingSerializer}, summary="Cancel a meeting (idempotent)")
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        meeting = self.get_object()
-        with transaction.atomic():
-            check_if_match(request, meeting)
-            meeting = event_services.meeting_cancel(meeting=meeting)
+        meeting = booking.meeting_cancel(meeting=self.get_object(), guard=partial_if_match(request))
         return self._respond(meeting)
 
     @extend_schema(request=s.RsvpSerializer, responses={200: s.MeetingSerializer},
@@ -410,7 +400,7 @@ class MeetingViewSet(
         participation = Participation.objects.filter(meeting=meeting, person=person).first()
         if participation is None:
             raise ValidationError({"person": ["This person does not take part in the meeting."]})
-        event_services.participant_rsvp(participation=participation, answer=serializer.validated_data["rsvp"])
+        booking.meeting_answer(participation=participation, answer=serializer.validated_data["rsvp"])
         return self._respond(meeting)
 
 

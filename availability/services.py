@@ -16,6 +16,7 @@ from typing import Any
 from django.db import models, transaction
 
 from core.errors import ValidationFailed
+from core.periods import check_period
 from directory.models import Person
 from events.models import Meeting, Room
 
@@ -80,8 +81,7 @@ def working_hours_set(*, person: Person, weekly: Sequence[WeeklySpec], exception
 def _check_range(starts_at: datetime, ends_at: datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValidationFailed("Times need a UTC offset.", field="starts_at")
-    if ends_at <= starts_at:
-        raise ValidationFailed("It must end after it starts.", field="ends_at")
+    check_period(starts_at, ends_at)
 
 
 def absence_create(*, person: Person, starts_at: datetime, ends_at: datetime, reason: str = "") -> Absence:

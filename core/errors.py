@@ -25,3 +25,10 @@ class ValidationFailed(DomainError):
 
     code = "invalid"
     status = 400
+
+
+class NotAllowed(DomainError):
+    """The caller's role does not allow this (e.g. booking against availability as a host)."""
+
+    code = "permission_denied"
+    status = 403

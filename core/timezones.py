@@ -12,6 +12,8 @@ from __future__ import annotations
 import zoneinfo
 from functools import lru_cache
 
+from .errors import ValidationFailed
+
 NOT_PLACES = frozenset({"localtime", "Factory", "posixrules", "posix", "right", "leapseconds", "tzdata.zi"})
 
 
@@ -25,3 +27,11 @@ def timezone_names() -> frozenset[str]:
 
 def is_timezone_name(value: object) -> bool:
     return isinstance(value, str) and value in timezone_names()
+
+
+def check_timezone(value: object, *, field: str = "timezone") -> str:
+    """``value`` if it is an accepted zone name, else a field error: the one check every write asks."""
+    if isinstance(value, str) and value in timezone_names():
+        return value
+    shown = value[:64] if isinstance(value, str) else value
+    raise ValidationFailed(f"{shown!r} is not an IANA time zone name (e.g. Europe/Berlin).", field=field)

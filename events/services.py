@@ -22,7 +22,9 @@ from django.db.models import Q
 from django.utils import timezone as djtz
 
 from core.errors import ValidationFailed
+from core.periods import check_period
 from core.text import single_line
+from core.timezones import check_timezone
 from directory.models import Person, Topic
 
 from . import selectors
@@ -61,16 +63,14 @@ class AgendaSpec:
 
 # --- validation ------------------------------------------------------------------------------
 
+MEETING_ENDS_BEFORE_START = "The meeting must end after it starts."
+
 
 def _validate_times(*, starts_at: datetime, ends_at: datetime, tz: str, room: Room | None) -> None:
     if djtz.is_naive(starts_at) or djtz.is_naive(ends_at):
         raise ValidationFailed("Times need a UTC offset (ISO 8601, e.g. 2026-12-01T10:00:00+01:00).", field="starts_at")
-    if ends_at <= starts_at:
-        raise ValidationFailed("The meeting must end after it starts.", field="ends_at")
-    try:
-        zone = zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"{tz!r} is not an IANA time zone name.", field="timezone") from None
+    check_period(starts_at, ends_at, message=MEETING_ENDS_BEFORE_START)
+    zone = zoneinfo.ZoneInfo(check_timezone(tz))
     if room is not None and (room.bookable_from or room.bookable_until):
         local_start, local_end = starts_at.astimezone(zone), ends_at.astimezone(zone)
         if local_start.date() != local_end.date() or (

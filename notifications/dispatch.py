@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from events.services import participant_rsvp_reset
+from visits import booking
 
 from . import compose
 from .models import InviteState, Kind, OutboxMessage
@@ -116,7 +116,7 @@ def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = N
         if told.reset_partstat:
             # The update just sent asked again (PARTSTAT=NEEDS-ACTION): the old answer no longer
             # holds, so feeds and the API stop showing it; an answer given since it was built stays.
-            participant_rsvp_reset(meeting_id=meeting_id, person_id=row.person_id, answered_before=told.built_at)
+            booking.meeting_answer_reset(meeting_id=meeting_id, person_id=row.person_id, answered_before=told.built_at)
 
 
 def mark_retry(row: OutboxMessage, error: str) -> None:

@@ -25,7 +25,7 @@ from directory.models import Person
 from directory.services import person_set_reminders_opt_out
 from events.errors import MeetingCancelled
 from events.models import Participation
-from events.services import participant_rsvp
+from visits import booking
 from visits.models import Visit
 from visits.selectors import programme_meetings
 
@@ -51,7 +51,7 @@ def rsvp(request: HttpRequest, token: str, answer: str) -> HttpResponse:
     cancelled = participation.meeting.is_cancelled
     if request.method == "POST" and not cancelled:
         try:
-            participation = participant_rsvp(participation=participation, answer=answer)
+            participation = booking.meeting_answer(participation=participation, answer=answer)
             done = True
         except MeetingCancelled:  # cancelled between the page and the click
             cancelled = True

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
 from core.errors import DomainError
+from visits.errors import WorldChanged
 
-
-class WorldChanged(DomainError):
-    """Booking found a person or room busy that was free when the schedule was computed."""
-
-    code = "world_changed"
-    status = 409
+__all__ = ["ProposalClosed", "WorldChanged"]  # booking (visits.booking) raises WorldChanged
 
 
 class ProposalClosed(DomainError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from core.errors import ValidationFailed
+from core.timezones import check_timezone
 from directory.models import Person
 from events.models import Room
 
@@ -30,10 +31,7 @@ def day_bounds(days: Sequence[date], start: time, end: time, tz: str) -> tuple[t
 
 
 def check_frame(*, tz: str, days: Sequence[date], day_start: time, day_end: time, granularity: int) -> None:
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"{tz!r} is not an IANA time zone name.", field="timezone") from None
+    check_timezone(tz)
     if not days:
         raise ValidationFailed("Give at least one day.", field="days")
     if len(days) > MAX_DAYS:

@@ -1,20 +1,19 @@
 """Writes (and the solving that leads to them): batch solve and book, visit programme proposals.
 
 Solving never books: ``batch_solve`` and the proposal functions only compute and store suggestions.
-Booking (``batch_book``, ``proposal_accept``, ``proposal_repair``) goes through ``events.services`` /
-``visits.services`` in one transaction, after re-reading every person's and room's busy time: if the
-world changed since the suggestion was computed, nothing is booked and the caller gets a 409 naming
-who or what became busy. Invitations follow as for any other meeting (the notifications
+Booking (``batch_book``, ``proposal_accept``, ``proposal_repair``) goes through ``visits.booking``
+in one transaction, after re-reading every person's and room's busy time: if the world changed since
+the suggestion was computed, nothing is booked and the caller gets a 409 naming who or what became
+busy. Invitations follow as for any other meeting (the notifications
 reconciliation sees new meetings in a confirmed visit's programme).
 """
 
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time
-from typing import Any, cast
+from typing import cast
 
 from django.db import transaction
 from django.utils import dateformat
@@ -22,16 +21,16 @@ from django.utils import timezone as djtz
 from django.utils.translation import gettext
 
 from core.errors import ValidationFailed
+from core.timezones import check_timezone
 from directory.models import Person
-from events import services as event_services
 from events.models import Meeting, Participation, Room
-from visits import services as visit_services
+from visits import booking
 from visits.models import Visit
 
 from . import programme as P
 from . import solver as S
 from .busy import busy_for, with_programme
-from .errors import ProposalClosed, WorldChanged
+from .errors import ProposalClosed
 from .models import Proposal, ProposalItem
 from .problems import BatchRequest, batch_problem, check_frame, day_bounds, names_of, room_specs, rooms_for
 
@@ -52,69 +51,13 @@ def batch_solve(*, request: BatchRequest) -> S.Solution:
         raise ValidationFailed(str(exc), field=exc.field) from None
 
 
-@dataclass(frozen=True)
-class BookingSpec:
-    key: str
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    room: Room | None
-    participants: Sequence[event_services.ParticipantSpec]
-    kind: str = Meeting.Kind.MEETING
-    location: str = ""
-    description: str = ""
-    agenda: Sequence[event_services.AgendaSpec] = ()
+#: One computed suggestion to book; booking is ``visits.booking``'s (``programme_book``).
+BookingSpec = booking.BookingSpec
 
 
-def _refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meetings: Sequence[int] = ()) -> None:
-    """The 'world changed' check: required people and the room must still be free for this slot."""
-    people, rooms = busy_for(people=required, rooms=[spec.room.pk] if spec.room else [], start=spec.starts_at,
-                             end=spec.ends_at, exclude_meetings=exclude_meetings)
-    blocked = []
-    names = dict(Person.objects.filter(pk__in=[p for p, spans in people.items() if spans]).values_list("pk", "name"))
-    for person_id, spans in sorted(people.items()):
-        if spans:
-            blocked.append({"person": person_id, "name": names.get(person_id, ""), "busy": _spans_json(spans)})
-    for room_id, spans in rooms.items():
-        if spans:
-            blocked.append({"room": room_id, "name": spec.room.name if spec.room else "", "busy": _spans_json(spans)})
-    if blocked:
-        who = ", ".join(str(b["name"]) for b in blocked)
-        raise WorldChanged(
-            gettext("“%(title)s” can no longer be booked: %(who)s became busy since the schedule was computed.")
-            % {"title": spec.title, "who": who},
-            detail={"key": spec.key, "blocked": blocked},
-        )
-
-
-def _spans_json(spans: Iterable[Span]) -> list[dict[str, str]]:
-    return [{"starts_at": a.isoformat(), "ends_at": b.isoformat()} for a, b in spans]
-
-
-@transaction.atomic
 def batch_book(*, bookings: Sequence[BookingSpec], timezone: str, visit: Visit | None = None) -> list[Meeting]:
     """Create every meeting or none: each is re-checked against the world as it is now."""
-    try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"{timezone!r} is not an IANA time zone name.", field="timezone") from None
-    created = []
-    for spec in sorted(bookings, key=lambda b: (b.starts_at, b.key)):
-        required = [p.person.pk for p in spec.participants if p.role in Participation.BLOCKING_ROLES]
-        _refuse_if_busy(spec, required=required)
-        created.append(_create(spec, timezone=timezone, visit=visit))
-    return created
-
-
-def _create(spec: BookingSpec, *, timezone: str, visit: Visit | None) -> Meeting:
-    fields: dict[str, Any] = dict(
-        title=spec.title, starts_at=spec.starts_at, ends_at=spec.ends_at, timezone=timezone, room=spec.room,
-        location=spec.location, kind=spec.kind, description=spec.description,
-        participants=sorted(spec.participants, key=lambda p: p.person.pk), agenda_items=list(spec.agenda),
-    )
-    if visit is not None:
-        return visit_services.programme_meeting_create(visit=visit, **fields)
-    return event_services.meeting_create(**fields)
+    return booking.programme_book(bookings=bookings, timezone=check_timezone(timezone), visit=visit)
 
 
 # --- proposals ---------------------------------------------------------------------------------
@@ -135,7 +78,7 @@ def _world(frame: P.Frame, people: set[int], *, visit_id: int, exclude_meetings:
 
 
 def _check_open(visit: Visit) -> None:
-    if visit.status not in (Visit.Status.REQUESTED, Visit.Status.CONFIRMED):
+    if not booking.programme_is_open(visit):
         raise ValidationFailed(gettext("Visit %(reference)s is %(status)s; its programme is closed.") % {
             "reference": visit.reference, "status": visit.get_status_display()}, field="visit")
 
@@ -325,17 +268,17 @@ def proposal_discard(*, proposal: Proposal) -> Proposal:
 
 def _booking(item: ProposalItem, people: dict[int, Person]) -> BookingSpec:
     assert item.starts_at is not None and item.ends_at is not None  # only placed items are booked
-    participants = [event_services.ParticipantSpec(person=people[p["person"]], role=p["role"])
+    participants = [booking.ParticipantSpec(person=people[p["person"]], role=p["role"])
                     for p in item.participants]
     agenda = []
     if item.topic is not None:
         host = people.get(item.spec.get("host"))
-        agenda = [event_services.AgendaSpec(title=item.topic.name, topic=item.topic, presenter=host,
+        agenda = [booking.AgendaSpec(title=item.topic.name, topic=item.topic, presenter=host,
                                             minutes=item.spec["duration_minutes"])]
     # No description: the reason speaks of hosts' free time, which is not for the invitees' eyes.
     return BookingSpec(key=item.key, title=item.title, starts_at=item.starts_at, ends_at=item.ends_at,
                        room=item.room, participants=participants, kind=item.kind, location=item.location,
-                       agenda=agenda)
+                       agenda=agenda, required=item.spec["required"])
 
 
 @transaction.atomic
@@ -360,9 +303,8 @@ def proposal_accept(*, proposal: Proposal, item_ids: Sequence[int] | None = None
         chosen = [i for i in items if not i.removed and i.placed and not i.meeting_id]
     people = {p.pk: p for p in Person.objects.filter(pk__in={x["person"] for i in chosen for x in i.participants})}
     for item in sorted(chosen, key=lambda i: (i.starts_at, i.position)):
-        spec = _booking(item, people)
-        _refuse_if_busy(spec, required=item.spec["required"])
-        item.meeting = _create(spec, timezone=proposal.settings["timezone"], visit=visit)
+        [item.meeting] = booking.programme_book(bookings=[_booking(item, people)],
+                                                timezone=proposal.settings["timezone"], visit=visit)
         item.save(update_fields=["meeting"])
     proposal.status = Proposal.Status.ACCEPTED
     proposal.accepted_at = proposal.accepted_at or djtz.now()
@@ -492,20 +434,21 @@ def _apply_repair(proposal: Proposal, moved: set[str]) -> None:
         meeting = item.meeting
         assert meeting is not None  # meeting_id is set
         if meeting.status == Meeting.Status.CANCELLED:
-            spec = _booking(item, people)
-            _refuse_if_busy(spec, required=item.spec["required"])
-            item.meeting = _create(spec, timezone=frame.timezone, visit=proposal.visit)
+            [item.meeting] = booking.programme_book(bookings=[_booking(item, people)], timezone=frame.timezone,
+                                                    visit=proposal.visit)
             item.save(update_fields=["meeting"])
             continue
-        event_services.participants_replace(
+        placed_elsewhere = (meeting.starts_at, meeting.ends_at, meeting.room_id) != (
+            item.starts_at, item.ends_at, item.room_id)
+        booking.meeting_change(
             meeting=meeting,
-            participants=[event_services.ParticipantSpec(person=people[x["person"]], role=x["role"])
-                          for x in sorted(item.participants, key=lambda x: x["person"])],
+            changes={"starts_at": item.starts_at, "ends_at": item.ends_at, "room": item.room}
+            if placed_elsewhere else None,
+            participants=[booking.ParticipantSpec(person=people[x["person"]], role=x["role"])
+                          for x in item.participants],
+            agenda_items=[booking.AgendaSpec(title=item.topic.name, topic=item.topic,
+                                             presenter=people[item.spec["host"]],
+                                             minutes=item.spec["duration_minutes"])]
+            if item.topic is not None and item.spec.get("host") in people else None,
+            booker=booking.COORDINATOR,
         )
-        if (meeting.starts_at, meeting.ends_at, meeting.room_id) != (item.starts_at, item.ends_at, item.room_id):
-            event_services.meeting_update(meeting=meeting, starts_at=item.starts_at, ends_at=item.ends_at,
-                                          room=item.room)
-        if item.topic is not None and item.spec.get("host") in people:
-            event_services.agenda_replace(meeting=meeting, items=[event_services.AgendaSpec(
-                title=item.topic.name, topic=item.topic, presenter=people[item.spec["host"]],
-                minutes=item.spec["duration_minutes"])])

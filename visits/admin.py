@@ -21,8 +21,11 @@ from core.roles import person_for_user
 from directory.models import Person
 from events.admin import local_time
 
-from . import services
-from .admin_meetings import OPEN_STATUSES  # also registers the one Meeting admin
+from . import (
+    admin_meetings,  # noqa: F401  # registers the one Meeting admin
+    booking,
+    services,
+)
 from .links import visit_status_url
 from .models import Delegation, PreferredWindow, ProgrammeSlot, Visit, VisitMessage
 
@@ -182,7 +185,7 @@ class VisitAdmin(admin.ModelAdmin):
     def add_meeting(self, obj) -> str:
         if not obj.pk:
             return "Save the visit first."
-        if obj.status not in OPEN_STATUSES:
+        if not booking.programme_is_open(obj):
             return f"The programme is closed ({obj.get_status_display().lower()})."
         url = reverse("admin:events_meeting_add") + f"?visit={obj.pk}"
         return format_html('<a href="{}">Add a meeting to this programme</a>', url)
@@ -215,15 +218,15 @@ class VisitAdmin(admin.ModelAdmin):
             original = ProgrammeSlot.objects.filter(pk=f.instance.pk).first()
             if f in formset.deleted_forms:
                 if original is not None:
-                    services.programme_meeting_attach(visit=None, meeting=original.meeting)
+                    booking.meeting_change(meeting=original.meeting, visit=None, booker=booking.COORDINATOR)
                     formset.deleted_objects.append(original)
                 continue
             meeting = f.cleaned_data.get("meeting") if f.has_changed() else None
             if meeting is None:
                 continue
             if original is not None and original.meeting_id != meeting.pk:
-                services.programme_meeting_attach(visit=None, meeting=original.meeting)
-            services.programme_meeting_attach(visit=visit, meeting=meeting)
+                booking.meeting_change(meeting=original.meeting, visit=None, booker=booking.COORDINATOR)
+            booking.meeting_change(meeting=meeting, visit=visit, booker=booking.COORDINATOR)
             formset.new_objects.append(ProgrammeSlot.objects.get(meeting=meeting))
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

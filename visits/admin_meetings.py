@@ -6,14 +6,16 @@ replace. Like every ``<app>/admin.py`` it is an interface that happens to sit in
 import its own app and the apps below it (services for writes, selectors for reads), may reverse
 ``admin:`` names, and never imports DRF or ``web``.
 
-A meeting saved here is exactly like one saved through the API: a change of time or room raises
-SEQUENCE, cancellation sends a CANCEL instead of deleting the row, and the forms ask the same checks
-the services and the API use before anything is written:
+A meeting saved here is exactly like one saved through the API: the whole save — the meeting, its
+participants and agenda, its programme, the "book against availability" box — is one call to
+``visits.booking`` (``meeting_create`` / ``meeting_change``), the module every interface books
+through, so a change of time or room raises SEQUENCE, the delegation blocks its time, availability
+is checked and an override recorded exactly as for the API. Cancelling sends a CANCEL instead of
+deleting the row. Before that, the forms ask the same rules for errors on their fields:
 
 * times and the room's opening hours: ``events.services.meeting_times_check`` (on the field);
-* overlaps: ``events.services.meeting_overlap_check`` (room on the form, people on the participants);
-* availability: ``availability.services.meeting_availability_check``, with an override box that is
-  recorded on the meeting (``booked_against_availability``) as the API's ``override_availability``.
+* the room's overlaps: ``events.services.meeting_overlap_check`` (on the room);
+* the people's overlaps and availability: ``visits.booking.meeting_check`` (on the participants).
 
 What only the write can find out (a booking committed meanwhile) is shown as an error message after
 the save was rolled back, never a 500.
@@ -34,23 +36,18 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone as djtz
 
-from availability import services as availability_services
-from availability.errors import AvailabilityConflict
 from core.errors import DomainError
-from directory.models import Person
 from events import services as event_services
 from events.admin import local_time
 from events.errors import ScheduleConflict
 from events.models import AgendaItem, Meeting, MeetingRevision, Participation
 
-from . import services
+from . import booking
 from .models import ProgrammeSlot, Visit
-from .selectors import delegation_people_ids
 
 #: The meeting fields the admin form edits; all of them go through ``meeting_create``/``meeting_update``.
 MEETING_FORM_FIELDS = ["title", "kind", "event", "starts_at", "ends_at", "timezone", "room", "location",
                        "online_url", "description"]
-OPEN_STATUSES = (Visit.Status.REQUESTED, Visit.Status.CONFIRMED)
 
 
 def describe_conflicts(conflicts) -> str:
@@ -77,7 +74,7 @@ def _meeting_zone(cleaned: dict, meeting: Meeting) -> str:
 
 class MeetingForm(forms.ModelForm):
     visit = forms.ModelChoiceField(
-        queryset=Visit.objects.filter(status__in=OPEN_STATUSES).select_related("delegation"),
+        queryset=Visit.objects.filter(status__in=booking.OPEN_PROGRAMME_STATES).select_related("delegation"),
         required=False,
         help_text="Put the meeting into this visit's programme (requested or confirmed visits).",
     )
@@ -125,36 +122,24 @@ class MeetingForm(forms.ModelForm):
 
 
 class ParticipationFormSet(forms.BaseInlineFormSet):
-    """Checks the people the meeting would occupy, at its (possibly new) time, before anything is saved.
+    """Asks the booking module what it would refuse about the people, at the meeting's (possibly new)
+    time, so the refusal shows on the form before anything is saved.
 
-    ``self.instance`` already carries the main form's new time and room. Blocking people are chairs,
-    hosts and presenters, and in a programme meeting the visiting delegation (``exclusive``).
-    ``against_availability`` is what to record on the meeting afterwards (None: leave it).
+    ``self.instance`` already carries the main form's new time and room; the visit and the override
+    box come from the main form's POST (``MeetingAdmin.get_formset_kwargs``).
     """
 
     def __init__(self, *args, visit_id=None, override_availability=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.visit_id = visit_id
         self.override_availability = override_availability
-        self.against_availability: bool | None = None
 
-    def _people(self) -> list[Person]:
-        return [f.cleaned_data["person"] for f in self.forms
+    def participant_specs(self) -> list[booking.ParticipantSpec]:
+        """The participant list as the forms now say (rows marked for deletion left out)."""
+        return [booking.ParticipantSpec(person=f.cleaned_data["person"], role=f.cleaned_data.get("role")
+                                        or Participation.Role.GUEST)
+                for f in self.forms
                 if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("person")]
-
-    def _blocking(self, people: list[Person]) -> list[Person]:
-        roles = {f.cleaned_data["person"].pk: f.cleaned_data.get("role") for f in self.forms
-                 if f.cleaned_data and f.cleaned_data.get("person")}
-        visit = Visit.objects.filter(pk=self.visit_id).select_related("delegation").first() if self.visit_id else None
-        delegates = delegation_people_ids(visit) if visit else set()
-        return [p for p in people if roles.get(p.pk) in Participation.BLOCKING_ROLES or p.pk in delegates]
-
-    def _time_or_place_changed(self) -> bool:
-        meeting = self.instance
-        if not meeting.pk:
-            return True
-        before = Meeting.objects.filter(pk=meeting.pk).values("starts_at", "ends_at", "room_id").first()
-        return before != {"starts_at": meeting.starts_at, "ends_at": meeting.ends_at, "room_id": meeting.room_id}
 
     def clean(self):
         super().clean()
@@ -163,24 +148,29 @@ class ParticipationFormSet(forms.BaseInlineFormSet):
             return
         if meeting.status != Meeting.Status.SCHEDULED:
             return
-        blocking = self._blocking(self._people())
-        if blocking:
-            try:
-                event_services.meeting_overlap_check(
-                    starts_at=meeting.starts_at, ends_at=meeting.ends_at, room_id=None,
-                    person_ids=[p.pk for p in blocking], exclude_meeting_id=meeting.pk,
-                )
-            except ScheduleConflict as error:
-                raise ValidationError(describe_conflicts(error.meetings) if error.meetings else error.message) from None
-        if not (self._time_or_place_changed() or self.has_changed()):
-            return
+        visit = Visit.objects.filter(pk=self.visit_id).first() if self.visit_id else None
         try:
-            self.against_availability = availability_services.meeting_availability_check(
-                starts_at=meeting.starts_at, ends_at=meeting.ends_at, people=blocking, room=meeting.room,
-                override=self.override_availability, reveal=True,
-            )
-        except AvailabilityConflict as error:
+            booking.meeting_check(meeting=meeting, starts_at=meeting.starts_at, ends_at=meeting.ends_at,
+                                  room=meeting.room, participants=self.participant_specs(), visit=visit,
+                                  override=self.override_availability, booker=booking.COORDINATOR)
+        except ScheduleConflict as error:
+            raise ValidationError(describe_conflicts(error.meetings) if error.meetings else error.message) from None
+        except DomainError as error:
             raise ValidationError(error.message, code=error.code) from None
+
+
+def _agenda_specs(formset) -> list[booking.AgendaSpec]:
+    """The agenda as the inline now says, in the order of its positions (then rows)."""
+    rows = []
+    for index, f in enumerate(formset.forms):
+        data = f.cleaned_data
+        if not data or data.get("DELETE") or not data.get("title"):
+            continue
+        rows.append((data.get("position") or 0, index, booking.AgendaSpec(
+            title=data["title"], topic=data.get("topic"), presenter=data.get("presenter"),
+            minutes=data.get("minutes"), notes=data.get("notes") or "",
+        )))
+    return [spec for *_, spec in sorted(rows, key=lambda r: r[:2])]
 
 
 class ParticipationInline(admin.TabularInline):
@@ -314,76 +304,36 @@ class MeetingAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
+        """Nothing is written yet: the meeting with its participants and agenda is one booking, made in
+        ``save_related`` once the inlines are known (one call to ``visits.booking``, one transaction)."""
+
+    def save_related(self, request, form, formsets, change):
         data = form.cleaned_data
+        people = next(fs for fs in formsets if fs.model is Participation)
+        agenda = next(fs for fs in formsets if fs.model is AgendaItem)
+        override = bool(data.get("override_availability"))
+        meeting = form.instance
         if not change:
             fields = {f: data[f] for f in MEETING_FORM_FIELDS if f in data}
             fields["timezone"] = fields.get("timezone") or None
-            visit = data.get("visit")
-            if visit is None:
-                created = event_services.meeting_create(**fields)
-            else:
-                created = services.programme_meeting_create(visit=visit, **fields)
-            obj._created_here = True  # its first agenda (saved by the inline next) is not a change: SEQUENCE 0
-            for field in Meeting._meta.concrete_fields:
-                setattr(obj, field.attname, getattr(created, field.attname))
-            obj._state.adding, obj._state.db = False, created._state.db
-            return
-        changes = {f: data[f] for f in form.changed_data if f in event_services.EDITABLE_FIELDS}
-        if changes:
-            updated = event_services.meeting_update(meeting=obj, **changes)
-            obj.sequence, obj.updated_at = updated.sequence, updated.updated_at
-        if "visit" in form.changed_data:
-            services.programme_meeting_attach(visit=data.get("visit"), meeting=obj)
-
-    def save_formset(self, request, form, formset, change):
-        meeting = form.instance
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        if formset.model is Participation:
-            self._save_participants(meeting, formset)
-        elif formset.model is AgendaItem:
-            self._save_agenda(meeting, formset)
+            created = booking.meeting_create(visit=data.get("visit"), participants=people.participant_specs(),
+                                             agenda_items=_agenda_specs(agenda), override=override,
+                                             booker=booking.COORDINATOR, **fields)
+            for field in Meeting._meta.concrete_fields:  # the admin redirects to and logs this object
+                setattr(meeting, field.attname, getattr(created, field.attname))
+            meeting._state.adding, meeting._state.db = False, created._state.db
         else:
-            super().save_formset(request, form, formset, change)
-
-    def _save_participants(self, meeting, formset) -> None:
-        for f in formset.forms:
-            original = Participation.objects.filter(pk=f.instance.pk).select_related("person").first()
-            if f in formset.deleted_forms:
-                if original is not None:
-                    event_services.participant_remove(meeting=meeting, person=original.person)
-                    formset.deleted_objects.append(original)
-                continue
-            if not f.has_changed() or not f.cleaned_data.get("person"):
-                continue
-            person, role = f.cleaned_data["person"], f.cleaned_data["role"]
-            if original is None:
-                formset.new_objects.append(event_services.participant_add(meeting=meeting, person=person, role=role))
-            elif original.person_id != person.pk:
-                event_services.participant_remove(meeting=meeting, person=original.person)
-                formset.new_objects.append(event_services.participant_add(meeting=meeting, person=person, role=role))
-            elif original.role != role:
-                event_services.participant_set_role(participation=original, role=role)
-                formset.changed_objects.append((original, ["role"]))
-        # Delegation members added here block their time as through the API.
-        services.programme_sync_delegates(meeting=meeting)
-        if formset.against_availability is not None:
-            availability_services.meeting_mark_availability(meeting=meeting, against=formset.against_availability)
-
-    def _save_agenda(self, meeting, formset) -> None:
-        if not formset.has_changed():
-            return
-        rows = []
-        for index, f in enumerate(formset.forms):
-            data = f.cleaned_data
-            if not data or data.get("DELETE") or not data.get("title"):
-                continue
-            rows.append((data.get("position") or 0, index, event_services.AgendaSpec(
-                title=data["title"], topic=data.get("topic"), presenter=data.get("presenter"),
-                minutes=data.get("minutes"), notes=data.get("notes") or "",
-            )))
-        event_services.agenda_replace(meeting=meeting,
-                                      items=[spec for *_, spec in sorted(rows, key=lambda r: r[:2])],
-                                      initial=getattr(meeting, "_created_here", False))
+            updated = booking.meeting_change(
+                meeting=meeting,
+                changes={f: data[f] for f in form.changed_data if f in event_services.EDITABLE_FIELDS},
+                participants=people.participant_specs() if people.has_changed() else None,
+                agenda_items=_agenda_specs(agenda) if agenda.has_changed() else None,
+                visit=data.get("visit") if "visit" in form.changed_data else booking.UNCHANGED,
+                override=override, booker=booking.COORDINATOR,
+            )
+            meeting.sequence, meeting.updated_at = updated.sequence, updated.updated_at
+        for formset in formsets:  # written above, not by the formsets themselves
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -403,7 +353,7 @@ class MeetingAdmin(admin.ModelAdmin):
             if meeting.is_cancelled:
                 continue
             try:
-                event_services.meeting_cancel(meeting=meeting)
+                booking.meeting_cancel(meeting=meeting)
                 done += 1
             except DomainError as error:
                 self.message_user(request, f"{meeting}: {error.message}", messages.ERROR)

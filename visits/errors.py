@@ -6,3 +6,10 @@ class InvalidTransition(DomainError):
 
     code = "invalid_transition"
     status = 409
+
+
+class WorldChanged(DomainError):
+    """Booking found a person or room busy that was free when the schedule was computed."""
+
+    code = "world_changed"
+    status = 409

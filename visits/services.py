@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -24,15 +23,14 @@ from django.utils import timezone as djtz
 
 from core.errors import ValidationFailed
 from core.text import single_line
+from core.timezones import check_timezone
 from core.tokens import new_url_token
 from directory.models import Organisation, Person, Topic
 from directory.services import organisation_get_or_create, person_create_from_request
-from events import services as event_services
-from events.models import Meeting
 
+from . import booking
 from .errors import InvalidTransition
-from .models import Delegation, PreferredWindow, ProgrammeSlot, ReferenceCounter, Visit, VisitMessage
-from .selectors import delegation_people_ids
+from .models import Delegation, PreferredWindow, ReferenceCounter, Visit, VisitMessage
 from .signals import announce_visit_change
 
 S = Visit.Status
@@ -172,11 +170,7 @@ def visit_confirm(
     if ends_on < starts_on:
         raise ValidationFailed("The visit must end on or after its first day.", field="ends_on")
     if timezone:
-        try:
-            zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValidationFailed(f"{timezone!r} is not an IANA time zone name.", field="timezone") from None
-        visit.timezone = timezone
+        visit.timezone = check_timezone(timezone)
     visit.status, visit.starts_on, visit.ends_on = S.CONFIRMED, starts_on, ends_on
     visit.confirmed_at = djtz.now()
     if by is not None:
@@ -194,8 +188,7 @@ def _close(visit: Visit, target: str, note: str) -> Visit:
     visit.closed_at = djtz.now()
     visit.save()
     if target in (S.CANCELLED, S.DECLINED):
-        for meeting in Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED):
-            event_services.meeting_cancel(meeting=meeting)
+        booking.programme_cancel(visit=visit)
     announce_visit_change(visit.pk, target)
     return visit
 
@@ -261,50 +254,3 @@ def visit_rotate_status_token(*, visit: Visit) -> Visit:
     visit.status_token = new_url_token()
     visit.save(update_fields=["status_token", "updated_at"])
     return visit
-
-
-# --- programme -------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def programme_meeting_create(*, visit: Visit, **meeting_fields: Any) -> Meeting:
-    """Create a meeting in the visit's programme (same arguments as ``events.services.meeting_create``).
-
-    The visit row is locked and re-read: a caller's copy may predate a concurrent cancel, and a meeting
-    added to a cancelled visit would stay scheduled (and invited) for ever.
-    """
-    visit = _locked(visit)
-    if visit.status not in (S.REQUESTED, S.CONFIRMED):
-        raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
-    meeting_fields.setdefault("timezone", visit.timezone)
-    # Delegation members travel together: in their programme they block time like hosts (409 on overlap).
-    members = delegation_people_ids(visit)
-    meeting_fields["participants"] = [
-        replace(p, exclusive=p.exclusive or p.person.pk in members) for p in meeting_fields.get("participants", ())
-    ]
-    meeting = event_services.meeting_create(**meeting_fields)
-    ProgrammeSlot.objects.create(visit=visit, meeting=meeting)
-    return meeting
-
-
-@transaction.atomic
-def programme_sync_delegates(*, meeting: Meeting) -> None:
-    """Mark the meeting's participants who belong to its visit's delegation as exclusive (or none,
-    when the meeting is in no programme). Call after changing a programme meeting's participants;
-    a member already busy at that time makes it a ``ScheduleConflict`` naming the other meeting."""
-    slot = ProgrammeSlot.objects.filter(meeting=meeting).select_related("visit__delegation").first()
-    members = delegation_people_ids(slot.visit) if slot else set()
-    event_services.participants_set_exclusive(meeting=meeting, person_ids=members)
-
-
-@transaction.atomic
-def programme_meeting_attach(*, visit: Visit | None, meeting: Meeting) -> None:
-    """Move an existing meeting into a visit's programme, or out of any (``visit=None``)."""
-    if visit is not None:
-        visit = _locked(visit)  # re-read the status under a lock, as in programme_meeting_create
-    ProgrammeSlot.objects.filter(meeting=meeting).exclude(visit=visit).delete()
-    if visit is not None:
-        if visit.status not in (S.REQUESTED, S.CONFIRMED):
-            raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; its programme is closed.")
-        ProgrammeSlot.objects.get_or_create(meeting=meeting, defaults={"visit": visit})
-    programme_sync_delegates(meeting=meeting)

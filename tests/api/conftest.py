@@ -22,6 +22,7 @@ from directory.models import Person
 from events import services as event_services
 from events.models import Meeting, Room
 from tests.factories import EventFactory, OrganisationFactory, RoomFactory, TopicFactory, UserFactory
+from visits import booking
 from visits import services as visit_services
 from visits.models import Visit
 
@@ -127,13 +128,13 @@ def world(db, fast_passwords) -> World:
     spare_room = RoomFactory(name="Spare", venue=room.venue)
     visit = _submit(1)
     other_visit = _submit(2)
-    meeting = visit_services.programme_meeting_create(
+    meeting = booking.meeting_create(
         visit=visit, title="Lab tour", starts_at=next_week(10), ends_at=next_week(11), room=room,
         participants=[event_services.ParticipantSpec(person=host_person, role="chair"),
                       event_services.ParticipantSpec(person=visit.contact, role="guest")],
         agenda_items=[event_services.AgendaSpec(title="Welcome", topic=topic, presenter=host_person, minutes=10)],
     )
-    other_meeting = visit_services.programme_meeting_create(
+    other_meeting = booking.meeting_create(
         visit=other_visit, title="Other visit's talk", starts_at=next_week(14), ends_at=next_week(15),
         participants=[event_services.ParticipantSpec(person=other_person, role="host")],
     )

@@ -18,7 +18,7 @@ from events.models import Meeting, Participation
 from events.services import ParticipantSpec, meeting_create, meeting_reschedule
 from tests.api.conftest import next_week
 from tests.factories import PersonFactory, RoomFactory
-from visits import services as visit_services
+from visits import booking
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +31,10 @@ def programme(world):
     members = list(visit.delegation.members.all())
     assert len(members) == 2
     guests = [ParticipantSpec(person=m, role="guest") for m in members]
-    first = visit_services.programme_meeting_create(
+    first = booking.meeting_create(
         visit=visit, title="Board talk", starts_at=next_week(11), ends_at=next_week(12), room=RoomFactory(),
         participants=guests)
-    second = visit_services.programme_meeting_create(
+    second = booking.meeting_create(
         visit=visit, title="Lab walk", starts_at=next_week(13), ends_at=next_week(14), room=RoomFactory(),
         participants=guests)
     return visit, members, first, second

@@ -31,7 +31,8 @@ from events.services import (
 from events.signals import schedule_changed
 from tests.factories import EventFactory, PersonFactory, UserFactory, VisitFactory
 from tests.support.ical_checks import assert_valid_ical
-from visits.services import programme_meeting_create, visit_rotate_feed_token
+from visits import booking
+from visits.services import visit_rotate_feed_token
 
 pytestmark = pytest.mark.django_db
 
@@ -112,9 +113,9 @@ def test_visit_feed_lists_the_programme(client, make_meeting):
     visit = VisitFactory()
     host = PersonFactory()
     start = (djtz.now() + timedelta(days=20)).replace(minute=0, second=0, microsecond=0)
-    first = programme_meeting_create(visit=visit, title="Welcome", starts_at=start, ends_at=start + timedelta(hours=1),
+    first = booking.meeting_create(visit=visit, title="Welcome", starts_at=start, ends_at=start + timedelta(hours=1),
                                      participants=[])
-    second = programme_meeting_create(visit=visit, title="Lab tour", starts_at=start + timedelta(hours=2),
+    second = booking.meeting_create(visit=visit, title="Lab tour", starts_at=start + timedelta(hours=2),
                                       ends_at=start + timedelta(hours=3), kind="tour")
     participant_add(meeting=second, person=host, role="host")
     elsewhere = make_meeting(title="Not in this visit")
@@ -268,7 +269,7 @@ def test_public_feed_304_costs_one_query(client, make_meeting, public_event, dja
 def test_visit_feed_304_costs_two_queries(client, django_assert_max_num_queries):
     visit = VisitFactory()
     start = djtz.now() + timedelta(days=5)
-    programme_meeting_create(visit=visit, title="Welcome", starts_at=start, ends_at=start + timedelta(hours=1))
+    booking.meeting_create(visit=visit, title="Welcome", starts_at=start, ends_at=start + timedelta(hours=1))
     etag = _get(client, visit_feed_url(visit))["ETag"]
     with django_assert_max_num_queries(2):
         assert _get(client, visit_feed_url(visit), If_None_Match=etag).status_code == 304

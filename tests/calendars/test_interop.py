@@ -39,7 +39,8 @@ from notifications import dispatch
 from tests.factories import EventFactory, PersonFactory, UserFactory, VisitFactory
 from tests.support import ical_checks
 from tests.support.ical_checks import assert_valid_ical
-from visits.services import programme_meeting_create, visit_confirm
+from visits import booking
+from visits.services import visit_confirm
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +81,7 @@ def scene(settings):
         if index % 2:
             meetings.append(meeting_create(event=public, **fields))
         else:
-            meetings.append(programme_meeting_create(visit=visit, **fields))
+            meetings.append(booking.meeting_create(visit=visit, **fields))
     api = APIClient()
     api.force_authenticate(UserFactory(username=f"coord-{uuid.uuid4().hex[:6]}", is_staff=True, is_superuser=True))
     return guests, visit, meetings, api

@@ -21,6 +21,7 @@ from core.roles import coordinator_users, is_coordinator, person_for_user
 from events.services import ParticipantSpec
 from notifications import dispatch
 from tests.factories import PersonFactory, RoomFactory, UserFactory
+from visits import booking
 from visits import services as visit_services
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def world():
     other = _request("Other", "other@visitor.example")
     start = datetime.combine(timezone.localdate() + timedelta(days=21), datetime.min.time()).replace(
         hour=10, tzinfo=timezone.get_current_timezone())
-    meeting = visit_services.programme_meeting_create(
+    meeting = booking.meeting_create(
         visit=own, title="Lab tour", starts_at=start, ends_at=start + timedelta(hours=1), room=RoomFactory(),
         participants=[ParticipantSpec(people["host"], "chair")],
     )

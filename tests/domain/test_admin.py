@@ -22,6 +22,7 @@ from events.models import AgendaItem, Meeting, Participation
 from events.services import ParticipantSpec
 from tests.domain.conftest import BERLIN, berlin
 from tests.factories import PersonFactory, RoomFactory, UserFactory
+from visits import booking
 from visits import services as visit_services
 from visits.models import ProgrammeSlot, Visit
 
@@ -409,7 +410,7 @@ def test_coordinator_note_goes_through_the_service_and_closed_visits_refuse_it(c
 def test_detaching_a_meeting_from_the_programme_keeps_the_meeting(client, coordinator, submit_request):
     visit = visit_services.visit_confirm(visit=submit_request())
     day = visit.starts_on
-    meeting = visit_services.programme_meeting_create(
+    meeting = booking.meeting_create(
         visit=visit, title="Tour", room=RoomFactory(), starts_at=berlin(day.year, day.month, day.day, 10),
         ends_at=berlin(day.year, day.month, day.day, 11),
     )

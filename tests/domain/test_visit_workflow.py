@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from events.models import Meeting
 from tests.domain.conftest import berlin
 from tests.factories import PersonFactory, RoomFactory, VisitFactory
-from visits import services
+from visits import booking, services
 from visits.errors import InvalidTransition
 from visits.models import Visit
 
@@ -118,7 +118,7 @@ def test_closing_a_visit_cancels_its_scheduled_programme(close, submit_request):
         visit = services.visit_confirm(visit=visit)
     room = RoomFactory()
     day = visit.preferred_windows.first().start
-    first = services.programme_meeting_create(
+    first = booking.meeting_create(
         visit=visit, title="Welcome", starts_at=berlin(day.year, day.month, day.day, 9),
         ends_at=berlin(day.year, day.month, day.day, 10), room=room,
     )
@@ -129,7 +129,7 @@ def test_closing_a_visit_cancels_its_scheduled_programme(close, submit_request):
     assert first.status == Meeting.Status.CANCELLED
     assert first.sequence == 1
     with pytest.raises(InvalidTransition):
-        services.programme_meeting_create(
+        booking.meeting_create(
             visit=visit, title="Too late", starts_at=berlin(day.year, day.month, day.day, 11),
             ends_at=berlin(day.year, day.month, day.day, 12),
         )

@@ -23,6 +23,7 @@ from directory.services import person_rotate_feed_token
 from events import services as event_services
 from notifications import dispatch
 from tests.factories import PersonFactory, UserFactory
+from visits import booking
 from visits import services as visit_services
 from visits.links import visit_status_url
 from visits.models import Visit
@@ -89,7 +90,7 @@ def test_host_reminders_link_the_hosts_own_file(client, standalone, send, host):
 def test_feeds_carry_their_own_readers_meeting_links(client, requested_visit, host):
     visit = requested_visit()
     start = berlin(2027, 2, 1, 10, 0)
-    meeting = visit_services.programme_meeting_create(
+    meeting = booking.meeting_create(
         visit=visit, title="Welcome", starts_at=start, ends_at=start + timedelta(hours=1),
         participants=[event_services.ParticipantSpec(host, "host")])
     person_feed = client.get(path_of(person_feed_url(host))).content
@@ -109,7 +110,7 @@ def test_members_get_a_read_only_itinerary_and_only_the_requester_the_status_lin
     with time_machine.travel(berlin(2026, 6, 1, 8, 0), tick=False) as clock:
         visit = requested_visit(first_day=date(2026, 6, 10))
         start = berlin(2026, 6, 10, 9, 30)
-        visit_services.programme_meeting_create(
+        booking.meeting_create(
             visit=visit, title="Welcome", starts_at=start, ends_at=start + timedelta(hours=1),
             participants=[event_services.ParticipantSpec(host, "host")])
         visit_services.visit_confirm(visit=visit)

@@ -12,6 +12,7 @@ from events import services as event_services
 from notifications.models import InviteState, Kind, OutboxMessage
 from tests.factories import PersonFactory, RoomFactory
 from tests.support.ical_checks import assert_valid_ical
+from visits import booking
 from visits import services as visit_services
 
 from .conftest import calendar_part, rows, subject, text_part, to_addr
@@ -37,7 +38,7 @@ def test_it_invites_every_participant_of_a_standalone_meeting_once(standalone, s
 def test_a_programme_meeting_is_announced_only_once_the_visit_is_confirmed(requested_visit, host, send):
     visit = requested_visit()
     start = timezone.now() + timedelta(days=20)
-    meeting = visit_services.programme_meeting_create(
+    meeting = booking.meeting_create(
         visit=visit, title="Lab tour", starts_at=start, ends_at=start + timedelta(hours=1),
         participants=[event_services.ParticipantSpec(host, "host")],
     )

@@ -10,6 +10,7 @@ import time_machine
 from directory.services import person_set_reminders_opt_out
 from events import services as event_services
 from notifications.models import Kind, OutboxMessage
+from visits import booking
 from visits import services as visit_services
 
 from .conftest import berlin, calendar_part, subject, text_part, to_addr
@@ -140,7 +141,7 @@ def test_the_delegation_is_reminded_a_week_and_a_day_before_the_visit(requested_
     with time_machine.travel(berlin(2026, 6, 1, 8, 0), tick=False) as clock:
         visit = requested_visit(first_day=date(2026, 6, 10))
         meeting_start = berlin(2026, 6, 10, 9, 30)
-        visit_services.programme_meeting_create(
+        booking.meeting_create(
             visit=visit, title="Welcome", starts_at=meeting_start, ends_at=meeting_start + timedelta(hours=1),
             participants=[event_services.ParticipantSpec(host, "host")],
         )
@@ -166,7 +167,7 @@ def test_an_opted_out_delegation_member_is_not_reminded_of_the_visit(requested_v
         visit = requested_visit(first_day=date(2026, 6, 10))
         person_set_reminders_opt_out(person=Person.objects.get(email="mika@lsn.example.org"), opt_out=True)
         start = berlin(2026, 6, 10, 9, 30)
-        visit_services.programme_meeting_create(
+        booking.meeting_create(
             visit=visit, title="Welcome", starts_at=start, ends_at=start + timedelta(hours=1),
             participants=[event_services.ParticipantSpec(host, "host")],
         )

@@ -10,6 +10,7 @@ from django.utils import timezone
 from calendars.links import visit_feed_url
 from events import services as event_services
 from notifications.models import Kind, OutboxMessage
+from visits import booking
 from visits import services as visit_services
 from visits.links import visit_status_url
 
@@ -50,7 +51,7 @@ def test_german_requesters_get_german_mails(requested_visit, send):
 def test_confirmation_lists_the_programme_and_the_feed_links(requested_visit, host, send):
     visit = requested_visit()
     start = timezone.now() + timedelta(days=20)
-    visit_services.programme_meeting_create(
+    booking.meeting_create(
         visit=visit, title="Stem cell lab tour", starts_at=start, ends_at=start + timedelta(hours=1),
         participants=[event_services.ParticipantSpec(host, "host")],
     )
@@ -78,7 +79,7 @@ def test_decline_and_cancel_each_mail_the_requester_once(requested_visit, send):
 def test_cancelling_a_confirmed_visit_cancels_every_invite_and_mails_the_requester(requested_visit, host, send):
     visit = requested_visit()
     start = timezone.now() + timedelta(days=20)
-    meeting = visit_services.programme_meeting_create(
+    meeting = booking.meeting_create(
         visit=visit, title="Lab tour", starts_at=start, ends_at=start + timedelta(hours=1),
         participants=[event_services.ParticipantSpec(host, "host")],
     )
@@ -94,7 +95,7 @@ def test_cancelling_a_confirmed_visit_cancels_every_invite_and_mails_the_request
 def test_an_rsvp_decline_reaches_the_visits_coordinator(requested_visit, host, coordinator, send):
     visit = requested_visit()
     start = timezone.now() + timedelta(days=20)
-    meeting = visit_services.programme_meeting_create(
+    meeting = booking.meeting_create(
         visit=visit, title="Lab tour", starts_at=start, ends_at=start + timedelta(hours=1),
         participants=[event_services.ParticipantSpec(host, "host")],
     )

@@ -18,7 +18,7 @@ from directory.models import Topic
 from events.models import Meeting, Participation
 from events.services import AgendaSpec, ParticipantSpec, meeting_cancel
 from scheduling.programme import names_topic
-from visits import services as visit_services
+from visits import booking
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def english():
 
 def book(centre, title, day, start, end, *, host=None, room=None, kind=Meeting.Kind.MEETING, agenda=()):
     staff = [ParticipantSpec(person=host, role=Participation.Role.HOST)] if host else []
-    return visit_services.programme_meeting_create(
+    return booking.meeting_create(
         visit=centre.visit, title=title, starts_at=centre.at(day, *start), ends_at=centre.at(day, *end),
         room=room or centre.seminar, kind=kind, participants=staff, agenda_items=list(agenda),
     )

@@ -12,6 +12,7 @@ from directory.models import Person
 from events.models import Participation
 from events.services import AgendaSpec, ParticipantSpec
 from tests.factories import PersonFactory, RoomFactory, TopicFactory, UserFactory, VenueFactory
+from visits import booking
 from visits import services as visit_services
 from visits.services import MemberSpec, VisitRequestInput
 
@@ -88,16 +89,16 @@ def confirmed_visit(db, topics):
     visit = visit_services.visit_confirm(visit=visit, starts_on=day, ends_on=day)
     venue = VenueFactory(name="Stem Cell Campus")
     lab, board = RoomFactory(venue=venue, name="Lab 1"), RoomFactory(venue=venue, name="Board room")
-    visit_services.programme_meeting_create(
+    booking.meeting_create(
         visit=visit, title="Welcome and introductions", starts_at=local(day, 9), ends_at=local(day, 10), room=board,
         participants=[ParticipantSpec(person=anna, role=Participation.Role.CHAIR)],
         agenda_items=[AgendaSpec(title="The centre in ten minutes", topic=topics[0], minutes=10)],
     )
-    visit_services.programme_meeting_create(
+    booking.meeting_create(
         visit=visit, title="Lab tour: organoids", starts_at=local(day, 10, 15), ends_at=local(day, 11, 30), room=lab,
         kind="tour", participants=[ParticipantSpec(person=ben, role=Participation.Role.HOST)],
     )
-    visit_services.programme_meeting_create(
+    booking.meeting_create(
         visit=visit, title="Horizon 2020 consortium ideas", starts_at=local(day, 11, 30), ends_at=local(day, 12, 30),
         room=board, participants=[ParticipantSpec(person=anna, role=Participation.Role.HOST),
                                   ParticipantSpec(person=ben, role=Participation.Role.PRESENTER)],

@@ -20,6 +20,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from events.models import Meeting, Participation
 from notifications.dispatch import dispatch_due
+from visits import booking
 from visits.models import ProgrammeSlot
 
 from .conftest import host_user, local
@@ -578,10 +579,9 @@ def test_a_finger_drags_after_holding_still_and_a_quick_swipe_only_scrolls(brows
 def test_a_meeting_past_midnight_keeps_its_length_when_moved(page, coordinator, confirmed_visit):
     from datetime import timedelta
 
-    from visits import services as visit_services
 
     day = confirmed_visit.day
-    visit_services.programme_meeting_create(visit=confirmed_visit, title="Night lab", starts_at=local(day, 22),
+    booking.meeting_create(visit=confirmed_visit, title="Night lab", starts_at=local(day, 22),
                                             ends_at=local(day + timedelta(days=1), 0, 30))
     open_planner(page, confirmed_visit)
     night = block(page, "Night lab").first  # drawn on the day it starts, clipped at midnight

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.factories import UserFactory
+from visits import booking
 from web.planner import planner_days
 
 from .conftest import request_visit
@@ -75,14 +76,13 @@ def _add_meetings(visit, n: int) -> None:
 
     from events.models import Room
     from tests.factories import RoomFactory
-    from visits import services as visit_services
 
     from .conftest import local
 
     rooms = list(Room.objects.all()) + [RoomFactory(name=f"Extra {i}") for i in range(2)]
     for i in range(n):
         start = local(visit.day, 13) + timedelta(minutes=30 * (i // len(rooms)))
-        visit_services.programme_meeting_create(visit=visit, title=f"Slot {i}", starts_at=start,
+        booking.meeting_create(visit=visit, title=f"Slot {i}", starts_at=start,
                                                 ends_at=start + timedelta(minutes=30), room=rooms[i % len(rooms)])
 
 

@@ -27,9 +27,9 @@ from core.errors import DomainError
 from core.roles import can_use_admin, is_coordinator, person_for_user
 from directory.models import Person
 from directory.services import person_rotate_feed_token
-from events import services as event_services
 from events.models import Participation
 from events.selectors import meetings_for_person
+from visits import booking
 from visits import services as visit_services
 from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
@@ -237,7 +237,7 @@ def rsvp(request, pk: int):
     form = RsvpForm(request.POST)
     if form.is_valid():
         try:
-            event_services.participant_rsvp(participation=participation, answer=form.cleaned_data["answer"])
+            booking.meeting_answer(participation=participation, answer=form.cleaned_data["answer"])
         except DomainError as exc:
             messages.error(request, exc.message)
         else:

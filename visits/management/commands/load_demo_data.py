@@ -32,10 +32,10 @@ from availability import services as availability_services
 from availability.models import Absence, WeeklyHours
 from directory.models import Organisation, Person, Topic
 from directory.services import organisation_get_or_create, person_get_or_create
-from events import services as event_services
 from events.models import Event, Meeting, Participation, Room, Venue
-from events.services import AgendaSpec, ParticipantSpec
+from visits import booking
 from visits import services as visit_services
+from visits.booking import AgendaSpec, ParticipantSpec
 from visits.models import Visit
 
 TZ_NAME = "Europe/Berlin"
@@ -237,8 +237,8 @@ class Command(BaseCommand):
         R = Participation.Role
 
         def meeting(title, start, end, room, kind, staff, description="", agenda=()):
-            return visit_services.programme_meeting_create(
-                visit=visit,
+            return booking.meeting_create(
+                visit=visit, booker=booking.COORDINATOR,
                 title=title,
                 starts_at=local(day, *start),
                 ends_at=local(day, *end),
@@ -354,8 +354,8 @@ class Command(BaseCommand):
             event.topics.add(*(topics[s] for s in topic_slugs))
             if not event.meetings.exists():
                 for title_, start, end, room, mkind, staff in sessions:
-                    event_services.meeting_create(
-                        title=title_, starts_at=start, ends_at=end, room=rooms[room], kind=mkind, event=event,
+                    booking.meeting_create(
+                        booker=booking.COORDINATOR, title=title_, starts_at=start, ends_at=end, room=rooms[room], kind=mkind, event=event,
                         participants=[ParticipantSpec(person=p, role=role) for p, role in staff],
                     )
             events.append(event)
