@@ -218,3 +218,139 @@ def test_the_renderers_input_is_frozen_and_built_in_one_place():
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     }
     assert builders == {"calendars/snapshot.py"}
+
+
+# --- one owner for every change to a programme (visits.booking) ---------------------------------
+
+BOOKING = "visits/booking.py"
+
+
+def _public_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")}
+
+
+def _event_writes() -> set[str]:
+    """``events.services``' public functions that write (every one but the ``*_check`` questions)."""
+    return {name for name in _public_functions(ROOT / "events" / "services.py") if not name.endswith("_check")}
+
+
+def _calls_into(source: str, module: str, names: set[str]) -> set[str]:
+    """Which of ``names`` in ``module`` the source calls, however it imported them (module alias,
+    ``from module import name``, or the module's parent package: ``from events import services as x``)."""
+    tree = ast.parse(source)
+    package, _, leaf = module.rpartition(".")
+    aliases: set[str] = set()
+    direct: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases.update(a.asname or a.name for a in node.names if a.name == module)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            if node.module == module:
+                direct.update({a.asname or a.name: a.name for a in node.names if a.name in names})
+            elif node.module == package:
+                aliases.update(a.asname or a.name for a in node.names if a.name == leaf)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in direct:
+            found.add(direct[func.id])
+        elif isinstance(func, ast.Attribute) and func.attr in names:
+            base = func.value
+            dotted = ast.unparse(base)
+            if dotted in aliases or dotted == module:
+                found.add(func.attr)
+    return found
+
+
+def _callers(module: str, names: set[str], *, allowed: set[str]) -> dict[str, list[str]]:
+    out = {}
+    for app in ALL:
+        for path in _sources(app):
+            rel = str(path.relative_to(ROOT))
+            if rel in allowed or rel.startswith(f"{module.split('.')[0]}/"):
+                continue
+            calls = _calls_into(path.read_text(), module, names)
+            if calls:
+                out[rel] = sorted(calls)
+    return out
+
+
+def test_the_call_finder_sees_every_import_style():
+    """The check below is only as good as this finder: each way of reaching a write is caught."""
+    writes = {"meeting_create", "meeting_cancel"}
+    assert _calls_into("from events import services as ev\nev.meeting_create(title='x')", "events.services",
+                       writes) == {"meeting_create"}
+    assert _calls_into("from events.services import meeting_cancel as c\nc(meeting=m)", "events.services",
+                       writes) == {"meeting_cancel"}
+    assert _calls_into("import events.services\nevents.services.meeting_cancel(meeting=m)", "events.services",
+                       writes) == {"meeting_cancel"}
+    assert _calls_into("from events import services\nservices.meeting_overlap_check()", "events.services",
+                       writes) == set()
+
+
+def test_only_the_booking_module_writes_meetings():
+    """Every change to a meeting goes through ``visits.booking``: ``events.services``' writes are called from
+    there and from ``events`` itself, nowhere else (API, admin, pages, scheduling, notifications)."""
+    writes = _event_writes()
+    assert {"meeting_create", "meeting_update", "meeting_cancel", "participants_replace",
+            "participant_rsvp", "agenda_replace"} <= writes
+    assert _callers("events.services", writes, allowed={BOOKING}) == {}
+
+
+def test_only_the_booking_module_checks_and_records_availability_of_a_booking():
+    """Availability of a booking is checked once, and an override recorded once, in ``visits.booking``."""
+    names = {"meeting_availability_check", "meeting_mark_availability"}
+    assert _callers("availability.services", names, allowed={BOOKING}) == {}
+
+
+def _tuple_literals_naming(path: Path, *attrs: str) -> int:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Tuple, ast.Set, ast.List)):
+            named = {e.attr for e in node.elts if isinstance(e, ast.Attribute)}
+            if set(attrs) <= named:
+                count += 1
+    return count
+
+
+def test_whether_a_programme_is_open_is_stated_once():
+    """``visits.booking.programme_is_open`` (over ``OPEN_PROGRAMME_STATES``) is the one answer to "may this
+    programme change?"; no module spells the requested-or-confirmed pair itself."""
+    spelled = {str(p.relative_to(ROOT)) for app in ALL for p in _sources(app)
+               if _tuple_literals_naming(p, "REQUESTED", "CONFIRMED")}
+    assert spelled == {BOOKING}
+    definers = {str(p.relative_to(ROOT)) for app in ALL for p in _sources(app)
+                if _functions_defined(p) & {"programme_is_open", "_check_open_programme", "visit_is_open"}}
+    assert definers == {BOOKING}
+
+
+def test_the_pair_finder_sees_a_spelled_out_rule(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("if visit.status in (Visit.Status.REQUESTED, Visit.Status.CONFIRMED):\n    pass\n")
+    assert _tuple_literals_naming(sample, "REQUESTED", "CONFIRMED") == 1
+
+
+def test_who_blocks_time_is_stated_once():
+    """``visits.booking.blocking_people`` says whose time a meeting occupies (chairs, hosts, presenters and the
+    delegation); the interfaces and scheduling never filter roles themselves to decide it."""
+    definers = {str(p.relative_to(ROOT)) for app in ALL for p in _sources(app)
+                if _functions_defined(p) & {"blocking_people", "_blocking_people", "_blocking"}}
+    assert definers == {BOOKING}
+    users = {str(p.relative_to(ROOT)) for app in ["api", "web", "scheduling"] for p in _sources(app)
+             if "BLOCKING_ROLES" in _names_used(p)}
+    assert users <= {"web/programme.py"}  # the printed programme lists hosts; it decides no booking
+
+
+def _catches_zone_errors(path: Path) -> bool:
+    return "ZoneInfoNotFoundError" in _names_used(path) or "available_timezones" in _names_used(path)
+
+
+def test_a_time_zone_is_checked_in_one_place():
+    """Which zone names are accepted is ``core.timezones`` (``check_timezone``/``is_timezone_name``), which also
+    refuses "Factory" and "localtime"; no other module asks the tz database itself."""
+    askers = {str(p.relative_to(ROOT)) for app in ALL for p in _sources(app) if _catches_zone_errors(p)}
+    assert askers <= {"core/timezones.py", "events/admin.py"}  # the admin's display falls back to the site zone

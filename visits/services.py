@@ -233,7 +233,7 @@ def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.
     if not body:
         raise ValidationFailed("Write a message.", field="body")
     visit = _locked(visit)  # the caller's copy may predate a cancel
-    if visit.status not in (S.REQUESTED, S.CONFIRMED):
+    if not booking.programme_is_open(visit):  # messages are about a visit still being planned
         raise InvalidTransition(f"Visit {visit.reference} is {visit.status}; messages are closed.")
     message = VisitMessage.objects.create(visit=visit, kind=kind, body=body[:5000], from_requester=from_requester)
     announce_visit_change(visit.pk, "message")

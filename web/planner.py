@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from directory.models import Person
 from events.models import Meeting, Participation, Room
 from events.selectors import meeting_list
+from visits.booking import programme_is_open
 from visits.models import Visit
 
 from .labels import label
@@ -84,7 +85,7 @@ def planner_config(
     return {
         "visit": visit.pk if visit is not None else None,
         "timezone": timezone,
-        "editable": visit is None or visit.status in (Visit.Status.REQUESTED, Visit.Status.CONFIRMED),
+        "editable": visit is None or programme_is_open(visit),
         "urls": urls,
         "proposal": int(proposal) if proposal and proposal.isdigit() and len(proposal) < 12 else None,
         "rooms": [{"id": r.pk, "name": r.name, "venue": r.venue.name} for r in rooms],

@@ -112,8 +112,9 @@ class Block:
         return meeting_version(self.entry.meeting)
 
     @property
-    def blocking_people(self) -> list[int]:
-        return [p.person_id for p in self.entry.hosts]
+    def blockers(self) -> list[int]:
+        """Whose time the meeting occupies, as booking stored it (``visits.booking.blocking_people``)."""
+        return [p.person_id for p in self.entry.meeting.participations.all() if p.blocks_time]
 
     @property
     def people(self) -> list[int]:

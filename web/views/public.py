@@ -21,6 +21,7 @@ from calendars.links import feed_links, public_feed_url, visit_feed_url
 from core.errors import DomainError, ValidationFailed
 from events.selectors import upcoming_public_events
 from visits import services as visit_services
+from visits.booking import programme_is_open
 from visits.links import visit_status_url
 from visits.models import Visit, VisitMessage
 from visits.selectors import programme_meetings, visit_by_status_token
@@ -40,7 +41,6 @@ from ..programme import itinerary
 from ..throttle import throttled
 
 SESSION_LAST_REQUEST = "web.last_visit_request"
-OPEN_STATUSES = (Visit.Status.REQUESTED, Visit.Status.CONFIRMED)
 
 
 def home(request):
@@ -189,7 +189,7 @@ def _status_page(request, visit: Visit, *, reschedule_form=None, status=200):
         "visit": visit,
         "days": itinerary(meetings, visit.timezone),
         "feed": feed_links(visit_feed_url(visit)),
-        "is_open": visit.status in OPEN_STATUSES,
+        "is_open": programme_is_open(visit),
         "reschedule_form": reschedule_form or RescheduleForm(),
         "visit_messages": visit.messages.filter(from_requester=True),
     }
@@ -210,7 +210,7 @@ def visit_cancel(request, token):
     """GET asks "are you sure?", POST cancels: a stray click or link prefetch never cancels a visit."""
     visit = _visit_or_404(token)
     form = CancelForm(request.POST or None)
-    if visit.status not in OPEN_STATUSES:
+    if not programme_is_open(visit):
         messages.info(request, _("This visit is %(status)s and can no longer be cancelled.") % {
             "status": label(visit.status)})
         return redirect(reverse("web:visit-status", kwargs={"token": token}))
