@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from rest_framework import serializers
 
 from calendars import links as calendar_links
+from core.periods import ENDS_BEFORE_START, ends_after_start
 from directory.models import Language, Organisation, Person, Topic
 from events.models import AgendaItem, Event, Meeting, Participation, Room, Venue
 from visits import links as visit_links
@@ -419,13 +420,13 @@ class EndsAfterStartMixin:
     The services check the same rule; checking it here too gives the API's field-error shape.
     """
 
-    ends_after_start_message = "It must end after it starts."
+    ends_after_start_message = ENDS_BEFORE_START
 
     def validate(self, attrs):
         instance = getattr(self, "instance", None)
         starts_at = attrs.get("starts_at", getattr(instance, "starts_at", None))
         ends_at = attrs.get("ends_at", getattr(instance, "ends_at", None))
-        if starts_at and ends_at and ends_at <= starts_at:
+        if starts_at and ends_at and not ends_after_start(starts_at, ends_at):
             raise serializers.ValidationError({"ends_at": [self.ends_after_start_message]})
         return super().validate(attrs)  # type: ignore[misc]
 
@@ -451,15 +452,12 @@ class MeetingInputSerializer(EndsAfterStartMixin, serializers.Serializer):
     ends_after_start_message = "The meeting must end after it starts."
 
 
-class RescheduleSerializer(serializers.Serializer):
+class RescheduleSerializer(EndsAfterStartMixin, serializers.Serializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
     override_availability = serializers.BooleanField(required=False)
 
-    def validate(self, attrs):
-        if attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": ["The meeting must end after it starts."]})
-        return attrs
+    ends_after_start_message = "The meeting must end after it starts."
 
 
 class RsvpSerializer(serializers.Serializer):
