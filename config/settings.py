@@ -154,7 +154,8 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # hashed and compressed; the planner's ES module imports rewritten to the hashed names
+        else "config.staticfiles.StaticFilesStorage"
     },
 }
 

@@ -1,9 +1,9 @@
 """What the planner page needs besides the programme: the rooms to plan in, the days, the people
 who can take part, and the configuration and texts its script reads.
 
-The page stays server-rendered; ``static/web/planner.js`` turns it into an editor that writes
-through the REST API (``/api/v1/meetings/``), so the planner and API clients share one set of
-services, the same 409s and the same ETag/If-Match rule.
+The page stays server-rendered; ``static/web/planner.js`` and its ES modules in ``planner/`` turn it
+into an editor that writes through the REST API (``/api/v1/meetings/``), so the planner and API
+clients share one set of services, the same 409s and the same ETag/If-Match rule.
 """
 
 from __future__ import annotations

@@ -81,7 +81,8 @@ def itinerary(meetings: Iterable[Meeting], zone: str) -> list[Day]:
 # One grid per day: a column per room (every room the coordinator may book, busy or not, so a
 # meeting can be created in or moved to an empty one), then a column per free-text location.
 # Rows are quarter hours. The server only says where things are (minutes from the grid's first
-# row, lane index); planner.js places them, so the page needs no inline ``style`` (strict CSP).
+# row, lane index); the planner script (static/web/planner/grid.js) places them, so the page
+# needs no inline ``style`` (strict CSP).
 
 DAY_START_HOUR = 8  # an empty day still shows a working day to plan into
 DAY_END_HOUR = 19
