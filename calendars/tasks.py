@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from celery import shared_task
+
+from core.enqueue import PausingEnqueuer
 
 from . import fragments
 
@@ -24,20 +25,12 @@ def render_stale() -> int:
     return fragments.render_all_stale()
 
 
-#: After a failed enqueue, further ones from this process are skipped for this long (as
-#: ``notifications.tasks.nudge_dispatcher``): with the broker down each attempt would block its request.
-PAUSE_SECONDS = 30
-_paused_until = 0.0
+#: Queued from requests, best effort (``core.enqueue``): the next feed read or beat's ``render_stale`` catches up.
+RENDERS = PausingEnqueuer("calendars.render_fragments")
 
 
 def render_fragments_later(meeting_ids: list[int]) -> None:
     """Queue ``render_fragments``; never raises. With the broker down, the next feed read (bounded)
     or beat's ``render_stale`` renders them instead."""
-    global _paused_until
-    if time.monotonic() < _paused_until:
-        return
-    try:
-        render_fragments.apply_async((sorted(set(meeting_ids)),), retry=False)
-    except Exception:
-        _paused_until = time.monotonic() + PAUSE_SECONDS
-        logger.warning("could not queue fragment rendering for %d meetings", len(meeting_ids), exc_info=True)
+    RENDERS(lambda: render_fragments.apply_async((sorted(set(meeting_ids)),), retry=False))
+

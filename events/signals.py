@@ -1,7 +1,9 @@
 """Announcements that the schedule changed, sent after the transaction commits.
 
-Higher apps (notifications) listen to wake their dispatcher early; the dispatcher re-reads the truth
-from the database, so a lost or duplicated signal only changes *when* mail goes out, never *what*.
+Higher apps listen and only queue work for the worker: ``notifications`` wakes its dispatcher,
+``calendars`` renders the changed meetings' feed fragments. That work re-reads the truth from the
+database, so a lost or duplicated signal only changes *when* mail goes out or a feed catches up,
+never *what*.
 """
 
 from collections.abc import Iterable

@@ -8,11 +8,12 @@ and held in worker memory (celery #2481, #7009, #2218).
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from celery import shared_task
 from django.db import transaction
+
+from core.enqueue import PausingEnqueuer
 
 from . import dispatch
 
@@ -33,10 +34,8 @@ def recover_stuck(older_than_seconds: int | None = None) -> int:
     return dispatch.recover_stuck(older_than=older_than)
 
 
-#: After a failed nudge, further nudges from this process are skipped for this long: with the broker
-#: down, each attempt blocks its request for seconds (the Redis client's own retries) for nothing.
-NUDGE_PAUSE_SECONDS = 30
-_nudges_paused_until = 0.0
+#: Nudges from a request are best effort: see ``core.enqueue``.
+NUDGES = PausingEnqueuer("notifications.dispatch_due")
 
 
 def nudge_dispatcher() -> None:
@@ -45,15 +44,7 @@ def nudge_dispatcher() -> None:
     Runs after a write committed, so it never raises: the write has happened and its caller gets
     its success code; the failure is logged and the mail goes out with beat's next tick.
     """
-    global _nudges_paused_until
-    if time.monotonic() < _nudges_paused_until:
-        logger.info("broker recently unreachable: nudge skipped, the beat schedule will pick it up")
-        return
-    try:
-        dispatch_due.apply_async(retry=False)
-    except Exception:
-        _nudges_paused_until = time.monotonic() + NUDGE_PAUSE_SECONDS
-        logger.warning("could not enqueue notifications.dispatch_due; the beat schedule will pick it up", exc_info=True)
+    NUDGES(lambda: dispatch_due.apply_async(retry=False))
 
 
 def nudge_after_commit() -> None:

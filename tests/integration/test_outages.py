@@ -52,7 +52,7 @@ def redis_down(settings, monkeypatch):
     # have left pools connected to the live one.
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
-    monkeypatch.setattr("notifications.tasks._nudges_paused_until", 0.0)
+    monkeypatch.setattr("notifications.tasks.NUDGES.paused_until", 0.0)
     monkeypatch.setattr("config.cache.ResilientRedisCache._last_logged", 0.0)
     return url
 

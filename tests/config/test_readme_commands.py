@@ -68,7 +68,7 @@ def test_readme_lists_the_commands_this_file_runs():
         "make test",
         ".venv/bin/python manage.py drf_create_token coordinator",
         'curl -H "Authorization: Token <key>" http://127.0.0.1:8000/api/v1/me/',
-    ], "a README command changed: teach tests/config/test_first_hour.py to run it"
+    ], "a README command changed: teach tests/config/test_readme_commands.py to run it"
 
 
 def test_make_run_gives_the_web_process_port_8000_without_any_variable(tmp_path):
