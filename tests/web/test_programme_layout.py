@@ -32,7 +32,8 @@ def meeting(pk, title, start, end, *, at=None, hosts=(), status="scheduled", kin
         pk=pk, title=title, starts_at=start, ends_at=end, room=at, room_id=at.pk if at else None, location="",
         status=status, kind=kind,
     )
-    m.participations = Related(SimpleNamespace(person_id=p.pk, person=p, role=Participation.Role.HOST) for p in hosts)
+    m.participations = Related(SimpleNamespace(person_id=p.pk, person=p, role=Participation.Role.HOST, blocks_time=True)
+                              for p in hosts)
     m.agenda_items = Related()
     return m
 
@@ -110,7 +111,7 @@ def test_a_host_in_two_rooms_at_once_is_flagged_by_name():
     b = meeting(2, "Tour", utc(8, 45), utc(9, 30), at=LAB, hosts=[ANNA])
     (tl,) = timelines([a, b], "Europe/Berlin")
     assert [blk.conflicts for blk in tl.blocks] == [["Anna is also in “Tour”"], ["Anna is also in “Welcome”"]]
-    assert tl.blocks[0].blocking_people == [1, 2]
+    assert tl.blocks[0].blockers == [1, 2]
 
 
 def test_a_cancelled_meeting_is_drawn_but_never_clashes():
