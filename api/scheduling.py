@@ -20,9 +20,9 @@ from events import services as event_services
 from events.models import Meeting, Participation, Room
 from scheduling import services as scheduling_services
 from scheduling.models import Proposal, ProposalItem
+from scheduling.problem import LunchRule
 from scheduling.problems import BatchMeeting, BatchRequest
 from scheduling.selectors import proposal_covered, proposal_detail, proposals_for_visit
-from scheduling.solver import LunchRule
 from visits.models import Visit
 
 from .fields import AwareDateTimeField, BoundedDateField, LocalTimeField, SafePrimaryKeyRelatedField, TimezoneField

@@ -16,8 +16,8 @@ from core.errors import ValidationFailed
 from directory.models import Person
 from events.models import Room
 
-from . import solver as S
 from .busy import busy_for
+from .problem import LunchRule, MeetingSpec, Pin, Problem, RoomSpec
 
 MAX_DAYS = 14
 MAX_SPAN_DAYS = 92
@@ -55,9 +55,9 @@ def rooms_for(ids: Iterable[int]) -> dict[int, Room]:
     return found
 
 
-def room_specs(rooms: dict[int, Room]) -> tuple[S.RoomSpec, ...]:
+def room_specs(rooms: dict[int, Room]) -> tuple[RoomSpec, ...]:
     # A venue is a building: moving between venues needs the walking gap.
-    return tuple(S.RoomSpec(id=r.pk, capacity=r.capacity, name=r.name, building=str(r.venue_id))
+    return tuple(RoomSpec(id=r.pk, capacity=r.capacity, name=r.name, building=str(r.venue_id))
                  for r in sorted(rooms.values(), key=lambda r: (r.venue_id, r.name, r.pk)))
 
 
@@ -98,11 +98,11 @@ class BatchRequest:
     time_limit_seconds: float = 10.0
     seed: int = 0
     delegation: tuple[int, ...] = ()
-    lunch: S.LunchRule | None = field(default_factory=S.LunchRule)
+    lunch: LunchRule | None = field(default_factory=LunchRule)
     building_gap_minutes: int = 10
 
 
-def batch_problem(request: BatchRequest) -> S.Problem:
+def batch_problem(request: BatchRequest) -> Problem:
     check_frame(tz=request.timezone, days=request.days, day_start=request.day_start, day_end=request.day_end,
                 granularity=request.granularity_minutes)
     if not request.meetings:
@@ -131,14 +131,14 @@ def batch_problem(request: BatchRequest) -> S.Problem:
         start = min([days[0][0], *pins])
         end = max([days[-1][1], *(p + timedelta(days=1) for p in pins)])
         busy_people, busy_rooms = busy_for(people=people, rooms=rooms, start=start, end=end)
-    return S.Problem(
+    return Problem(
         days=days,
         rooms=room_specs(rooms),
         meetings=tuple(
-            S.MeetingSpec(
+            MeetingSpec(
                 key=m.key, title=m.title, duration_minutes=m.duration_minutes, required=tuple(m.required),
                 optional=tuple(m.optional), min_capacity=m.min_capacity,
-                pinned=S.Pin(m.pinned_starts_at, m.pinned_room) if m.pinned_starts_at else None,
+                pinned=Pin(m.pinned_starts_at, m.pinned_room) if m.pinned_starts_at else None,
             )
             for m in request.meetings
         ),

@@ -35,7 +35,7 @@ from directory.models import Person, Topic
 from events.models import Meeting, Room
 from visits.models import Visit
 
-from . import solver as S
+from .problem import MeetingSpec, Pin
 
 DAY_START, DAY_END = time(9, 0), time(17, 0)
 LUNCH_START, LUNCH_END, LUNCH_MINUTES = time(11, 30), time(14, 0), 60
@@ -323,8 +323,8 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list[tuple
     return items
 
 
-def meeting_spec(key: str, title: str, spec: dict[str, Any], *, pin: S.Pin | None = None) -> S.MeetingSpec:
-    return S.MeetingSpec(
+def meeting_spec(key: str, title: str, spec: dict[str, Any], *, pin: Pin | None = None) -> MeetingSpec:
+    return MeetingSpec(
         key=key, title=title, duration_minutes=spec["duration_minutes"], required=tuple(spec["required"]),
         optional=tuple(spec["optional"]), min_capacity=spec.get("min_capacity"),
         needs_room=spec.get("needs_room", True),

@@ -29,11 +29,13 @@ from visits import services as visit_services
 from visits.models import Visit
 
 from . import programme as P
-from . import solver as S
 from .busy import busy_for, with_programme
 from .errors import ProposalClosed, WorldChanged
 from .models import Proposal, ProposalItem
+from .problem import Assignment, Pin, Problem, ProblemError, Solution
 from .problems import BatchRequest, batch_problem, check_frame, day_bounds, names_of, room_specs, rooms_for
+from .search import solve
+from .unplaced import in_languages
 
 #: [start, end) of busy or free time.
 Span = tuple[datetime, datetime]
@@ -43,12 +45,12 @@ World = tuple[dict[int, list[Span]], dict[int, list[Span]]]
 # --- batch -------------------------------------------------------------------------------------
 
 
-def batch_solve(*, request: BatchRequest) -> S.Solution:
+def batch_solve(*, request: BatchRequest) -> Solution:
     """Solve a batch of meetings against the stored world; books nothing."""
     problem = batch_problem(request)
     try:
-        return S.solve(problem)
-    except S.ProblemError as exc:
+        return solve(problem)
+    except ProblemError as exc:
         raise ValidationFailed(str(exc), field=exc.field) from None
 
 
@@ -194,12 +196,12 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World |
         held = item.pinned or (only is not None and item.key not in only)
         if item.meeting is not None and item.meeting.status == Meeting.Status.SCHEDULED and (
                 only is None or item.key not in only):
-            pin = S.Pin(item.meeting.starts_at, item.meeting.room_id)
+            pin = Pin(item.meeting.starts_at, item.meeting.room_id)
         elif held and item.starts_at:
-            pin = S.Pin(item.starts_at, item.room_id)
+            pin = Pin(item.starts_at, item.room_id)
         specs.append(P.meeting_spec(item.key, item.title, item.spec, pin=pin))
     keys = {s.key for s in specs}
-    problem = S.Problem(
+    problem = Problem(
         days=_bounds(frame), rooms=room_specs(rooms), meetings=tuple(specs),
         granularity_minutes=frame.granularity_minutes, timezone=frame.timezone,
         busy_people=busy_people, busy_rooms=busy_rooms, people_names=names_of(people | set(frame.delegation)),
@@ -207,7 +209,7 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World |
         precedence=tuple(p for p in frame.precedence if p[0] in keys and p[1] in keys),
         time_limit_seconds=time_limit_seconds,
     )
-    solution = S.solve(problem)
+    solution = solve(problem)
     by_key = {a.key: a for a in solution.assignments}
     reasons = {u.key: u.reasons or {"en": u.reason} for u in solution.unplaced}
     names = problem.people_names
@@ -217,18 +219,18 @@ def _solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World |
         if "dead_reason" in item.spec:
             item.starts_at = item.ends_at = item.room = None
             topic = item.topic.name if item.topic else item.title
-            item.reasons = S.in_languages(lambda topic=topic: gettext(  # type: ignore[misc]
+            item.reasons = in_languages(lambda topic=topic: gettext(  # type: ignore[misc]
                 "nobody has expertise in %(topic)s (add it to a person's expertise)") % {"topic": topic})
         elif item.key in by_key:
             a = by_key[item.key]
             item.starts_at, item.ends_at = a.starts_at, a.ends_at
             item.room = rooms.get(a.room) if a.room else None
-            item.reasons = S.in_languages(lambda item=item, a=a: _reason(  # type: ignore[misc]
+            item.reasons = in_languages(lambda item=item, a=a: _reason(  # type: ignore[misc]
                 item, a, frame=frame, busy_people=busy_people, names=names, room=item.room, bounds=problem.days))
         else:
             if not item.meeting_id:
                 item.starts_at = item.ends_at = item.room = None
-            item.reasons = reasons.get(item.key) or S.in_languages(lambda: gettext("not placed"))
+            item.reasons = reasons.get(item.key) or in_languages(lambda: gettext("not placed"))
         item.reason = item.reasons.get("en") or next(iter(item.reasons.values()), "")
     ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason", "reasons"])
     proposal.solver_status = solution.status
@@ -249,7 +251,7 @@ def _free_around(busy: list[Span], a: datetime, b: datetime, bounds: Sequence[Sp
     return max(lo, day[0]), min(hi, day[1])
 
 
-def _reason(item: ProposalItem, a: S.Assignment, *, frame: P.Frame, busy_people: dict[int, list[Span]],
+def _reason(item: ProposalItem, a: Assignment, *, frame: P.Frame, busy_people: dict[int, list[Span]],
             names: Mapping[int, str], room: Room | None, bounds: Sequence[Span]) -> str:
     zone = zoneinfo.ZoneInfo(frame.timezone)
     role = item.spec.get("role")
