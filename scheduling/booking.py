@@ -40,6 +40,8 @@ class BookingSpec:
     location: str = ""
     description: str = ""
     agenda: Sequence[event_services.AgendaSpec] = ()
+    #: The part it plays in a visit's programme (``visits.models.ProgrammeKind``; blank: none said).
+    programme_kind: str = ""
 
 
 def refuse_if_busy(spec: BookingSpec, *, required: Sequence[int], exclude_meetings: Sequence[int] = ()) -> None:
@@ -74,20 +76,19 @@ def book(spec: BookingSpec, *, timezone: str, visit: Visit | None) -> Meeting:
         participants=sorted(spec.participants, key=lambda p: p.person.pk), agenda_items=list(spec.agenda),
     )
     if visit is not None:
-        return visit_services.programme_meeting_create(visit=visit, **fields)
+        return visit_services.programme_meeting_create(visit=visit, programme_kind=spec.programme_kind, **fields)
     return event_services.meeting_create(**fields)
 
 
 def booking_for_item(item: ProposalItem, people: dict[int, Person]) -> BookingSpec:
     assert item.starts_at is not None and item.ends_at is not None  # only placed items are booked
-    participants = [event_services.ParticipantSpec(person=people[p["person"]], role=p["role"])
-                    for p in item.participants]
+    participants = [event_services.ParticipantSpec(person=people[p.person], role=p.role) for p in item.participants]
     agenda = []
     if item.topic is not None:
-        host = people.get(item.spec.get("host"))
+        host = people.get(item.spec.host) if item.spec.host is not None else None
         agenda = [event_services.AgendaSpec(title=item.topic.name, topic=item.topic, presenter=host,
-                                            minutes=item.spec["duration_minutes"])]
+                                            minutes=item.spec.duration_minutes)]
     # No description: the reason speaks of hosts' free time, which is not for the invitees' eyes.
     return BookingSpec(key=item.key, title=item.title, starts_at=item.starts_at, ends_at=item.ends_at,
-                       room=item.room, participants=participants, kind=item.kind, location=item.location,
-                       agenda=agenda)
+                       room=item.room, participants=participants, kind=item.meeting_kind, location=item.location,
+                       agenda=agenda, programme_kind=item.kind)

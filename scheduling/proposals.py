@@ -10,6 +10,7 @@ Repairing an accepted proposal after a host dropped out is ``scheduling.repair``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import time
 
 from django.db import transaction
@@ -31,17 +32,18 @@ from .problem import Pin, Problem
 from .reasons import placed_reason
 from .search import solve
 from .unplaced import in_languages
+from .values import Frame
 from .world import check_frame, day_bounds, names_of, room_specs, rooms_for
 
 #: Busy spans by person id and by room id (``busy_for``).
 World = tuple[dict[int, list[Interval]], dict[int, list[Interval]]]
 
 
-def frame_bounds(frame: P.Frame) -> tuple[Interval, ...]:
+def frame_bounds(frame: Frame) -> tuple[Interval, ...]:
     return day_bounds(frame.days, frame.day_start, frame.day_end, frame.timezone)
 
 
-def world_of(frame: P.Frame, people: set[int], *, visit_id: int, exclude_meetings: Sequence[int] = ()) -> World:
+def world_of(frame: Frame, people: set[int], *, visit_id: int, exclude_meetings: Sequence[int] = ()) -> World:
     bounds = frame_bounds(frame)
     start, end = bounds[0][0], bounds[-1][1]
     busy_people, busy_rooms = busy_for(people=people, rooms=frame.rooms, start=start, end=end,
@@ -70,12 +72,13 @@ def proposal_create(
     check_frame(tz=frame.timezone, days=frame.days, day_start=frame.day_start, day_end=frame.day_end,
                 granularity=frame.granularity_minutes)
     topics = list(visit.topics.all())
-    frame.covered = P.existing_programme(visit, topics)
+    frame = replace(frame, covered=P.existing_programme(visit, topics))
     expert_ids = set(Person.objects.filter(expertise__in=topics).values_list("pk", flat=True))
     people = set(frame.delegation) | expert_ids | ({frame.coordinator} if frame.coordinator else set())
     busy_people, busy_rooms = world_of(frame, people, visit_id=visit.pk)
     drafts = P.draft_items(visit, frame, busy_people=busy_people, bounds=frame_bounds(frame))
-    proposal = Proposal.objects.create(visit=visit, created_by=by, settings=frame.as_json())
+    frame = replace(frame, precedence=P.precedence_for(drafts))
+    proposal = Proposal.objects.create(visit=visit, created_by=by, settings=frame)
     ProposalItem.objects.bulk_create(
         ProposalItem(proposal=proposal, key=d.key, position=d.position, title=d.title, kind=d.kind, topic=d.topic,
                      location=d.location, participants=d.participants, spec=d.spec)
@@ -96,11 +99,11 @@ def solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | 
     Pinned items and booked ones stay where they are; with ``only`` every item outside it is held
     in place too (a repair moves only what is affected).
     """
-    frame = P.Frame.from_json(proposal.settings)
+    frame = proposal.settings
     items = items_of(proposal)
-    live = [i for i in items if not i.removed and "dead_reason" not in i.spec]
+    live = [i for i in items if not i.removed and not i.spec.dead_reason]
     booked = [i.meeting.pk for i in live if i.meeting is not None and i.meeting.status == Meeting.Status.SCHEDULED]
-    people = {p for i in live for p in (*i.spec["required"], *i.spec["optional"])}
+    people = {p for i in live for p in (*i.spec.required, *i.spec.optional)}
     if world is None or booked:
         world = world_of(frame, people, visit_id=proposal.visit_id, exclude_meetings=booked)
     busy_people, busy_rooms = world
@@ -114,7 +117,7 @@ def solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | 
             pin = Pin(item.meeting.starts_at, item.meeting.room_id)
         elif held and item.starts_at:
             pin = Pin(item.starts_at, item.room_id)
-        specs.append(P.meeting_spec(item.key, item.title, item.spec, pin=pin))
+        specs.append(item.spec.meeting(item.key, item.title, pin=pin))
     keys = {s.key for s in specs}
     problem = Problem(
         days=frame_bounds(frame), rooms=room_specs(rooms), meetings=tuple(specs),
@@ -131,7 +134,7 @@ def solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | 
     for item in items:
         if item.removed:
             continue
-        if "dead_reason" in item.spec:
+        if item.spec.dead_reason:
             item.starts_at = item.ends_at = item.room = None
             topic = item.topic.name if item.topic else item.title
             item.reasons = in_languages(lambda topic=topic: gettext(  # type: ignore[misc]
@@ -215,11 +218,11 @@ def proposal_accept(*, proposal: Proposal, item_ids: Sequence[int] | None = None
                 "title": bad.title}, field="items")
     else:
         chosen = [i for i in items if not i.removed and i.placed and not i.meeting_id]
-    people = {p.pk: p for p in Person.objects.filter(pk__in={x["person"] for i in chosen for x in i.participants})}
+    people = {p.pk: p for p in Person.objects.filter(pk__in={x.person for i in chosen for x in i.participants})}
     for item in sorted(chosen, key=lambda i: (i.starts_at, i.position)):
         spec = booking_for_item(item, people)
-        refuse_if_busy(spec, required=item.spec["required"])
-        item.meeting = book(spec, timezone=proposal.settings["timezone"], visit=visit)
+        refuse_if_busy(spec, required=item.spec.required)
+        item.meeting = book(spec, timezone=proposal.settings.timezone, visit=visit)
         item.save(update_fields=["meeting"])
     proposal.status = Proposal.Status.ACCEPTED
     proposal.accepted_at = proposal.accepted_at or djtz.now()

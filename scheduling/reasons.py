@@ -16,10 +16,11 @@ from django.utils.translation import gettext
 
 from availability.intervals import Interval
 from events.models import Room
+from visits.models import ProgrammeKind
 
-from . import programme as P
 from .models import ProposalItem
 from .problem import Assignment
+from .values import Frame
 
 
 def free_around(busy: list[Interval], a: datetime, b: datetime, bounds: Sequence[Interval]) -> Interval:
@@ -34,34 +35,34 @@ def free_around(busy: list[Interval], a: datetime, b: datetime, bounds: Sequence
     return max(lo, day[0]), min(hi, day[1])
 
 
-def placed_reason(item: ProposalItem, a: Assignment, *, frame: P.Frame, busy_people: dict[int, list[Interval]],
+def placed_reason(item: ProposalItem, a: Assignment, *, frame: Frame, busy_people: dict[int, list[Interval]],
             names: Mapping[int, str], room: Room | None, bounds: Sequence[Interval]) -> str:
     zone = zoneinfo.ZoneInfo(frame.timezone)
-    role = item.spec.get("role")
+    spec = item.spec
     parts = []
     if item.pinned:
         parts.append(gettext("pinned by the coordinator"))
     if item.meeting_id:
         parts.append(gettext("booked"))
-    if role == "topic":
-        host = item.spec["host"]
+    if item.kind == ProgrammeKind.TOPIC and spec.host is not None:  # a placed topic item always has a host
+        host = spec.host
         lo, hi = free_around(busy_people.get(host, []), a.starts_at, a.ends_at, bounds)
         lo, hi = lo.astimezone(zone), hi.astimezone(zone)
         topic = item.topic.name if item.topic else item.title
         parts.append(gettext("%(host)s: expertise in %(topic)s; free %(day)s %(start)s–%(end)s") % {
             "host": names.get(host, gettext("host")), "topic": topic, "day": dateformat.format(lo, "D"),
             "start": f"{lo:%H:%M}", "end": f"{hi:%H:%M}"})
-        if item.spec.get("optional"):
+        if spec.optional:
             parts.append(gettext("also invited (optional): %(names)s") % {
-                "names": ", ".join(names.get(p, "") for p in item.spec["optional"])})
-    elif role == "welcome":
+                "names": ", ".join(names.get(p, "") for p in spec.optional)})
+    elif item.kind == ProgrammeKind.WELCOME:
         parts.append(gettext("opens the visit on the first morning, before every topic meeting"))
-    elif role == "wrap-up":
+    elif item.kind == ProgrammeKind.WRAP_UP:
         parts.append(gettext("closes the visit on the last day, after every topic meeting"))
-    elif role == "lunch":
+    elif item.kind == ProgrammeKind.LUNCH:
         parts.append(gettext("lunch for the delegation inside 11:30–14:00"))
     if room is not None:
         parts.append(gettext("%(room)s: fits %(n)s (%(seats)s seats)") % {
-            "room": room.name, "n": item.spec.get("min_capacity") or frame.seats, "seats": room.capacity})
+            "room": room.name, "n": spec.min_capacity or frame.seats, "seats": room.capacity})
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]

@@ -7,33 +7,36 @@ re-books the affected meetings so participants hear about it through the usual m
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import cast
 
 from django.db import transaction
 from django.utils.translation import gettext
 
+from availability.intervals import overlaps
 from directory.models import Person
 from events import services as event_services
 from events.models import Meeting, Participation
+from visits.models import ProgrammeKind
 
-from . import programme as P
 from .booking import book, booking_for_item, refuse_if_busy
 from .busy import busy_for
 from .models import Proposal, ProposalItem
 from .proposals import check_visit_open, frame_bounds, items_of, open_for_change, solve_into
+from .values import ItemParticipant
 
 
 def affected_items(proposal: Proposal) -> dict[str, str]:
     """Items that no longer work, with why: a host declined, is now busy (absent…), or the meeting was cancelled."""
-    frame = P.Frame.from_json(proposal.settings)
-    items = [i for i in items_of(proposal) if not i.removed and i.placed and "dead_reason" not in i.spec]
+    frame = proposal.settings
+    items = [i for i in items_of(proposal) if not i.removed and i.placed and not i.spec.dead_reason]
     booked = [i.meeting_id for i in items if i.meeting_id]
     declined = set(
         Participation.objects.filter(meeting_id__in=booked, rsvp=Participation.Rsvp.DECLINED)
         .values_list("meeting_id", "person_id")
     )
-    people = {p for i in items for p in i.spec["required"]}
+    people = {p for i in items for p in i.spec.required}
     bounds = frame_bounds(frame)
     # Placed items only (above), so every one has its times.
     start = min([bounds[0][0], *(cast(datetime, i.starts_at) for i in items)])
@@ -47,14 +50,13 @@ def affected_items(proposal: Proposal) -> dict[str, str]:
         if item.meeting is not None and item.meeting.status == Meeting.Status.CANCELLED:
             out[item.key] = gettext("its meeting was cancelled")
             continue
-        gone = [p for p in item.spec["required"] if (item.meeting_id, p) in declined]
+        gone = [p for p in item.spec.required if (item.meeting_id, p) in declined]
         if gone:
             out[item.key] = gettext("%(names)s declined") % {"names": ", ".join(names.get(p, "") for p in gone)}
             continue
         starts, ends = item.starts_at, item.ends_at
         assert starts is not None and ends is not None  # placed items only
-        clash = [p for p in item.spec["required"]
-                 if any(a < ends and starts < b for a, b in busy_people.get(p, []))]
+        clash = [p for p in item.spec.required if overlaps(busy_people.get(p, []), starts, ends)]
         if clash:
             out[item.key] = gettext("%(names)s is no longer free then") % {
                 "names": ", ".join(names.get(p, "") for p in clash)}
@@ -68,23 +70,21 @@ def affected_items(proposal: Proposal) -> dict[str, str]:
 
 def _swap_host(item: ProposalItem, unavailable: set[int]) -> bool:
     """Give a topic item the next expert when its host dropped out; False if there is none."""
-    spec = dict(item.spec)
-    host = spec.get("host")
-    if spec.get("role") != "topic" or host not in unavailable:
+    spec = item.spec
+    host = spec.host
+    if item.kind != ProgrammeKind.TOPIC or host is None or host not in unavailable:
         return True
-    spare = [p for p in spec.get("experts", []) if p not in unavailable and p != host]
+    spare = [p for p in spec.experts if p not in unavailable and p != host]
     if not spare:
         return False
     new_host = spare[0]
-    delegation = [p for p in spec["required"] if p != host]
-    spec["host"] = new_host
-    spec["required"] = [new_host, *delegation]
-    spec["optional"] = [p for p in spec["optional"] if p != new_host]
-    spec["experts"] = [p for p in spec["experts"] if p != host] + [host]
-    item.spec = spec
-    item.participants = [{"person": new_host, "role": "host"}] + [
-        x for x in item.participants if x["person"] not in (host, new_host)
-    ]
+    delegation = tuple(p for p in spec.required if p != host)
+    item.spec = replace(
+        spec, host=new_host, required=(new_host, *delegation), optional=tuple(p for p in spec.optional if p != new_host),
+        experts=(*(p for p in spec.experts if p != host), host),
+    )
+    item.participants = (ItemParticipant(new_host, "host"),
+                         *(x for x in item.participants if x.person not in (host, new_host)))
     return True
 
 
@@ -116,14 +116,13 @@ def proposal_repair(*, proposal: Proposal, time_limit_seconds: float = 5.0) -> t
     placed = solve_into(proposal, time_limit_seconds=time_limit_seconds / 2, only=set(affected))
     still = [i for i in items_of(proposal) if i.key in affected and i.key not in placed]
     if still:
-        frame = P.Frame.from_json(proposal.settings)
-        bounds = frame_bounds(frame)
-        hosts = {i.spec.get("host") for i in still if i.spec.get("host")}
+        bounds = frame_bounds(proposal.settings)
+        hosts = {i.spec.host for i in still if i.spec.host}
         busy_people, _ = busy_for(people=hosts, rooms=[], start=bounds[0][0], end=bounds[-1][1],
                                   exclude_meetings=[i.meeting_id for i in items.values() if i.meeting_id])
         swapped = False
         for item in still:
-            host = item.spec.get("host")
+            host = item.spec.host
             if host and busy_people.get(host) and _swap_host(item, {host}):
                 item.save(update_fields=["spec", "participants"])
                 swapped = True
@@ -135,8 +134,8 @@ def proposal_repair(*, proposal: Proposal, time_limit_seconds: float = 5.0) -> t
 
 def _apply_repair(proposal: Proposal, moved: set[str]) -> None:
     items = items_of(proposal)
-    people = {p.pk: p for p in Person.objects.filter(pk__in={x["person"] for i in items for x in i.participants})}
-    frame = P.Frame.from_json(proposal.settings)
+    people = {p.pk: p for p in Person.objects.filter(pk__in={x.person for i in items for x in i.participants})}
+    frame = proposal.settings
     for item in items:
         if item.key not in moved or not item.meeting_id:
             continue
@@ -144,19 +143,20 @@ def _apply_repair(proposal: Proposal, moved: set[str]) -> None:
         assert meeting is not None  # meeting_id is set
         if meeting.status == Meeting.Status.CANCELLED:
             spec = booking_for_item(item, people)
-            refuse_if_busy(spec, required=item.spec["required"])
+            refuse_if_busy(spec, required=item.spec.required)
             item.meeting = book(spec, timezone=frame.timezone, visit=proposal.visit)
             item.save(update_fields=["meeting"])
             continue
         event_services.participants_replace(
             meeting=meeting,
-            participants=[event_services.ParticipantSpec(person=people[x["person"]], role=x["role"])
-                          for x in sorted(item.participants, key=lambda x: x["person"])],
+            participants=[event_services.ParticipantSpec(person=people[x.person], role=x.role)
+                          for x in sorted(item.participants, key=lambda x: x.person)],
         )
         if (meeting.starts_at, meeting.ends_at, meeting.room_id) != (item.starts_at, item.ends_at, item.room_id):
             event_services.meeting_update(meeting=meeting, starts_at=item.starts_at, ends_at=item.ends_at,
                                           room=item.room)
-        if item.topic is not None and item.spec.get("host") in people:
+        host = item.spec.host
+        if item.topic is not None and host is not None and host in people:
             event_services.agenda_replace(meeting=meeting, items=[event_services.AgendaSpec(
-                title=item.topic.name, topic=item.topic, presenter=people[item.spec["host"]],
-                minutes=item.spec["duration_minutes"])])
+                title=item.topic.name, topic=item.topic, presenter=people[host],
+                minutes=item.spec.duration_minutes)])

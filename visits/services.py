@@ -267,8 +267,9 @@ def visit_rotate_status_token(*, visit: Visit) -> Visit:
 
 
 @transaction.atomic
-def programme_meeting_create(*, visit: Visit, **meeting_fields: Any) -> Meeting:
-    """Create a meeting in the visit's programme (same arguments as ``events.services.meeting_create``).
+def programme_meeting_create(*, visit: Visit, programme_kind: str = "", **meeting_fields: Any) -> Meeting:
+    """Create a meeting in the visit's programme (same arguments as ``events.services.meeting_create``),
+    playing ``programme_kind`` (a ``ProgrammeKind``, blank for none) in it.
 
     The visit row is locked and re-read: a caller's copy may predate a concurrent cancel, and a meeting
     added to a cancelled visit would stay scheduled (and invited) for ever.
@@ -283,7 +284,7 @@ def programme_meeting_create(*, visit: Visit, **meeting_fields: Any) -> Meeting:
         replace(p, exclusive=p.exclusive or p.person.pk in members) for p in meeting_fields.get("participants", ())
     ]
     meeting = event_services.meeting_create(**meeting_fields)
-    ProgrammeSlot.objects.create(visit=visit, meeting=meeting)
+    ProgrammeSlot.objects.create(visit=visit, meeting=meeting, kind=programme_kind)
     return meeting
 
 
