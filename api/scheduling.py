@@ -19,10 +19,10 @@ from directory.models import Person
 from events import services as event_services
 from events.models import Meeting, Participation, Room
 from scheduling import services as scheduling_services
+from scheduling.batch import BatchRequest
 from scheduling.models import Proposal, ProposalItem
-from scheduling.problems import BatchMeeting, BatchRequest
+from scheduling.problem import LunchRule, MeetingSpec, Pin
 from scheduling.selectors import proposal_covered, proposal_detail, proposals_for_visit
-from scheduling.solver import LunchRule
 from visits.models import Visit
 
 from .fields import AwareDateTimeField, BoundedDateField, LocalTimeField, SafePrimaryKeyRelatedField, TimezoneField
@@ -159,12 +159,11 @@ class SolveView(SchedulingView):
             respect_existing=d["respect_existing"], time_limit_seconds=d["time_limit_seconds"], seed=d["seed"],
             delegation=tuple(d["delegation"]), lunch=lunch, building_gap_minutes=d["building_gap_minutes"],
             meetings=tuple(
-                BatchMeeting(
+                MeetingSpec(
                     key=m["key"], title=m["title"], duration_minutes=m["duration_minutes"],
                     required=tuple(dict.fromkeys(m["required"])), optional=tuple(dict.fromkeys(m["optional"])),
                     min_capacity=m["min_capacity"],
-                    pinned_starts_at=m["pinned"]["starts_at"] if m["pinned"] else None,
-                    pinned_room=m["pinned"]["room"] if m["pinned"] else None,
+                    pinned=Pin(m["pinned"]["starts_at"], m["pinned"]["room"]) if m["pinned"] else None,
                 )
                 for m in d["meetings"]
             ),

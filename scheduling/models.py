@@ -2,8 +2,9 @@
 
 A proposal is a draft the coordinator can pin, trim and re-solve before accepting; accepting books its
 items as real meetings (``ProposalItem.meeting``). Each item keeps the problem it stands for
-(``spec``: duration, required and optional people, candidate rooms, windows) so a re-solve or a
-repair needs neither the visit's topics nor the experts to be looked up again.
+(``spec``, a ``values.ItemSpec``: duration, required and optional people, windows, host and experts) so a
+re-solve or a repair needs neither the visit's topics nor the experts to be looked up again, and the part it
+plays (``kind``: welcome, topic, lunch, break, wrap-up) as a field, never guessed from its title.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from django.utils import translation
 
 from directory.models import Person, Topic
 from events.models import Meeting, Room
-from visits.models import Visit
+from visits.models import ProgrammeKind, Visit
+
+from .fields import FrameField, ItemSpecField, ParticipantsField
 
 
 class Proposal(models.Model):
@@ -26,8 +29,8 @@ class Proposal(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     solver_status = models.CharField(max_length=12, blank=True)
     objective = models.JSONField(default=dict, blank=True)
-    #: The problem's frame: days, day bounds, grid, time zone, rooms, order rules, delegation.
-    settings = models.JSONField(default=dict, blank=True)
+    #: The problem's frame (``values.Frame``): days, day bounds, grid, time zone, rooms, order rules, delegation.
+    settings = FrameField()
     created_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -45,15 +48,17 @@ class ProposalItem(models.Model):
     key = models.CharField(max_length=60)
     position = models.PositiveIntegerField(default=0)
     title = models.CharField(max_length=200)
-    kind = models.CharField(max_length=10, choices=Meeting.Kind.choices, default=Meeting.Kind.MEETING)
+    #: The part it plays in the programme; booked, it becomes the programme slot's ``kind``.
+    kind = models.CharField(max_length=10, choices=ProgrammeKind.choices)
     topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     #: Null while the solver could not place it (``reason`` says why).
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     location = models.CharField(max_length=300, blank=True)
-    participants = models.JSONField(default=list, blank=True, help_text='[{"person": id, "role": "host"}]')
-    spec = models.JSONField(default=dict, blank=True)
+    participants = ParticipantsField(default=tuple, blank=True, help_text='[{"person": id, "role": "host"}]')
+    #: What the solver needs (``values.ItemSpec``).
+    spec = ItemSpecField()
     #: Why it is where it is (or why not), in English; ``reasons`` holds it per language code.
     reason = models.TextField(blank=True)
     reasons = models.JSONField(default=dict, blank=True, help_text='{"en": "…", "de": "…"}')
@@ -77,3 +82,12 @@ class ProposalItem(models.Model):
     @property
     def placed(self) -> bool:
         return self.starts_at is not None
+
+    @property
+    def meeting_kind(self) -> str:
+        """The kind of meeting it is booked as: lunch a meal, a break a break, everything else a meeting."""
+        return MEETING_KINDS.get(self.kind, Meeting.Kind.MEETING)
+
+
+#: The meeting kind each part of a programme is booked as (anything not listed: a meeting).
+MEETING_KINDS: dict[str, str] = {ProgrammeKind.LUNCH: Meeting.Kind.MEAL, ProgrammeKind.BREAK: Meeting.Kind.BREAK}

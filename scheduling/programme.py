@@ -23,73 +23,41 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from django.utils import timezone as djtz
 from django.utils.translation import gettext
 
+from availability.intervals import Interval
 from core.errors import ValidationFailed
 from directory.models import Person, Topic
 from events.models import Meeting, Room
-from visits.models import Visit
+from visits.models import ProgrammeKind, Visit
 
-from . import solver as S
+from .values import Covered, Frame, ItemParticipant, ItemSpec, Participants
 
 DAY_START, DAY_END = time(9, 0), time(17, 0)
 LUNCH_START, LUNCH_END, LUNCH_MINUTES = time(11, 30), time(14, 0), 60
 WELCOME_MINUTES = WRAP_UP_MINUTES = 30
 OPTIONAL_EXPERTS = 2
+#: The parts a visit's programme has once (the welcome, the wrap-up) or once a day (lunch).
+PARTS = (ProgrammeKind.WELCOME, ProgrammeKind.LUNCH, ProgrammeKind.WRAP_UP)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ItemDraft:
-    """One programme item before and after solving; ``spec`` is what the solver needs, as JSON."""
+    """One programme item before solving: the part it plays, who takes part, what the solver needs."""
 
     key: str
     title: str
-    kind: str
-    participants: list[dict[str, Any]]  # [{"person": id, "role": "host"}]
-    spec: dict[str, Any]
+    kind: ProgrammeKind
+    participants: Participants
+    spec: ItemSpec
     topic: Topic | None = None
     location: str = ""
     position: int = 0
-
-
-@dataclass
-class Frame:
-    timezone: str
-    days: list[date]
-    day_start: time
-    day_end: time
-    granularity_minutes: int
-    rooms: list[int]
-    delegation: list[int]
-    seats: int
-    coordinator: int | None
-    precedence: list[tuple[str, str]] = field(default_factory=list)
-    #: What the visit's programme already has (see ``existing_programme``), as JSON.
-    covered: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "timezone": self.timezone, "days": [d.isoformat() for d in self.days],
-            "day_start": self.day_start.strftime("%H:%M"), "day_end": self.day_end.strftime("%H:%M"),
-            "granularity_minutes": self.granularity_minutes, "rooms": self.rooms, "delegation": self.delegation,
-            "seats": self.seats, "coordinator": self.coordinator, "precedence": [list(p) for p in self.precedence],
-            "covered": self.covered,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Frame:
-        return cls(
-            timezone=data["timezone"], days=[date.fromisoformat(d) for d in data["days"]],
-            day_start=time.fromisoformat(data["day_start"]), day_end=time.fromisoformat(data["day_end"]),
-            granularity_minutes=data["granularity_minutes"], rooms=list(data["rooms"]),
-            delegation=list(data["delegation"]), seats=data["seats"], coordinator=data.get("coordinator"),
-            precedence=[tuple(p) for p in data.get("precedence", [])], covered=list(data.get("covered", [])),
-        )
 
 
 def visit_days(visit: Visit, *, today: date | None = None) -> list[date]:
@@ -114,31 +82,10 @@ def visit_frame(visit: Visit, *, rooms: list[int] | None = None, day_start: time
         rooms = list(qs.order_by("pk").values_list("pk", flat=True))
     members = sorted({*visit.delegation.members.values_list("pk", flat=True), visit.contact_id})
     return Frame(
-        timezone=visit.timezone, days=visit_days(visit), day_start=day_start, day_end=day_end,
-        granularity_minutes=granularity_minutes, rooms=rooms, delegation=members,
+        timezone=visit.timezone, days=tuple(visit_days(visit)), day_start=day_start, day_end=day_end,
+        granularity_minutes=granularity_minutes, rooms=tuple(rooms), delegation=tuple(members),
         seats=max(visit.delegation.size, len(members)), coordinator=visit.coordinator_id,
     )
-
-
-#: Words in a meeting's title that make it the visit's welcome, lunch or wrap-up (English and German).
-ROLE_WORDS = {
-    # "introductions" (plural): "Introduction to organoids" is a talk, not the welcome.
-    "welcome": ("welcome", "introductions", "willkommen", "begrüßung"),
-    "lunch": ("lunch", "mittagessen", "mittagspause"),
-    "wrap-up": ("wrap-up", "wrap up", "closing session", "closing remarks", "farewell", "debrief", "abschluss",
-                "verabschiedung"),
-}
-
-
-def programme_role(meeting: Meeting) -> str | None:
-    """``welcome``, ``lunch`` or ``wrap-up`` when a booked meeting plays that part, else None."""
-    title = meeting.title.casefold()
-    if meeting.kind == Meeting.Kind.MEAL and not any(w in title for w in ("dinner", "abendessen", "breakfast")):
-        return "lunch"
-    for role, words in ROLE_WORDS.items():
-        if any(w.casefold() in title for w in words):
-            return role
-    return None
 
 
 def topic_names(topic: Topic) -> list[str]:
@@ -155,30 +102,30 @@ def names_topic(title: str, topic: Topic) -> bool:
     return any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", title, flags=re.IGNORECASE) for name in topic_names(topic))
 
 
-def existing_programme(visit: Visit, topics: list[Topic]) -> list[dict[str, Any]]:
+def existing_programme(visit: Visit, topics: list[Topic]) -> tuple[Covered, ...]:
     """What the visit's programme already has: one entry per covered topic and per welcome/lunch/wrap-up.
 
-    Each entry: ``covers`` ("topic", "welcome", "lunch" or "wrap-up"), ``topic`` (id or None),
-    ``name`` (the topic's name), ``meeting``, ``title``, ``starts_at`` (ISO) and ``day`` (the local
-    date in the visit's zone). Only scheduled meetings count; a cancelled one covers nothing.
+    A meeting is the welcome, a lunch or the wrap-up when its programme slot says so (``kind``, set
+    when it was booked as that part); a topic is covered by an agenda item with that topic or a title
+    naming it. Only scheduled meetings count; a cancelled one covers nothing.
     """
     zone = zoneinfo.ZoneInfo(visit.timezone)
     meetings = (Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED)
-                .prefetch_related("agenda_items").order_by("starts_at", "pk"))
-    covered: list[dict[str, Any]] = []
+                .select_related("programme_slot").prefetch_related("agenda_items").order_by("starts_at", "pk"))
+    covered: list[Covered] = []
     seen_topics: set[int] = set()
     for meeting in meetings:
-        base = {"meeting": meeting.pk, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
-                "ends_at": meeting.ends_at.isoformat(), "day": meeting.starts_at.astimezone(zone).date().isoformat()}
-        role = programme_role(meeting)
-        if role:
-            covered.append({**base, "covers": role, "topic": None, "name": ""})
+        base = Covered(covers="", meeting=meeting.pk, title=meeting.title, starts_at=meeting.starts_at,
+                       ends_at=meeting.ends_at, day=meeting.starts_at.astimezone(zone).date())
+        part = meeting.programme_slot.kind
+        if part in PARTS:
+            covered.append(replace(base, covers=part))
         agenda_topics = {a.topic_id for a in meeting.agenda_items.all()}
         for topic in topics:
             if topic.pk not in seen_topics and (topic.pk in agenda_topics or names_topic(meeting.title, topic)):
                 seen_topics.add(topic.pk)
-                covered.append({**base, "covers": "topic", "topic": topic.pk, "name": topic.name})
-    return covered
+                covered.append(replace(base, covers=ProgrammeKind.TOPIC, topic=topic.pk, name=topic.name))
+    return tuple(covered)
 
 
 def experts_by_topic(topics: list[Topic], exclude: set[int]) -> dict[int, list[Person]]:
@@ -192,7 +139,7 @@ def experts_by_topic(topics: list[Topic], exclude: set[int]) -> dict[int, list[P
     return out
 
 
-def free_minutes(busy: list[tuple[datetime, datetime]], days: tuple[tuple[datetime, datetime], ...]) -> int:
+def free_minutes(busy: list[Interval], days: tuple[Interval, ...]) -> int:
     total = 0
     for a, b in days:
         taken = sum((max(timedelta(0), min(b, y) - max(a, x)) for x, y in busy), timedelta(0))
@@ -200,18 +147,18 @@ def free_minutes(busy: list[tuple[datetime, datetime]], days: tuple[tuple[dateti
     return total
 
 
-def programme_spans(visit: Visit) -> list[tuple[datetime, datetime]]:
+def programme_spans(visit: Visit) -> list[Interval]:
     """Start and end of every scheduled meeting in the visit's programme, in order."""
     return list(Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED)
                 .order_by("starts_at").values_list("starts_at", "ends_at"))
 
 
-def _day_of(day: tuple[datetime, datetime], spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+def _day_of(day: Interval, spans: list[Interval]) -> list[Interval]:
     return [(a, b) for a, b in spans if a < day[1] and day[0] < b]
 
 
-def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list[tuple[datetime, datetime]]],
-                bounds: tuple[tuple[datetime, datetime], ...]) -> list[ItemDraft]:
+def draft_items(visit: Visit, frame: Frame, *, busy_people: Mapping[int, list[Interval]],
+                bounds: tuple[Interval, ...]) -> list[ItemDraft]:
     """The programme's items, with hosts chosen; the solver decides times and rooms.
 
     What ``frame.covered`` lists as already booked is left out: covered topics, and a welcome,
@@ -220,45 +167,45 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list[tuple
     delegation = frame.delegation
     first_day, last_day = bounds[0], bounds[-1]
     items: list[ItemDraft] = []
-    coordinator = [frame.coordinator] if frame.coordinator and frame.coordinator not in delegation else []
-    covered_topics = {c["topic"] for c in frame.covered if c["covers"] == "topic"}
-    roles = {c["covers"] for c in frame.covered}
-    lunch_days = {c["day"] for c in frame.covered if c["covers"] == "lunch"}
+    coordinator = (frame.coordinator,) if frame.coordinator and frame.coordinator not in delegation else ()
+    covered_topics = {c.topic for c in frame.covered if c.covers == ProgrammeKind.TOPIC}
+    parts = {c.covers for c in frame.covered}
+    lunch_days = {c.day for c in frame.covered if c.covers == ProgrammeKind.LUNCH}
     # The order rules hold against what is booked too: a new welcome before the first day's booked
     # meetings, new topics after a booked welcome and before a booked wrap-up, a new wrap-up after the
     # last day's booked meetings (each only when it leaves room for the item at all).
     booked = programme_spans(visit)
-    booked_welcome_end = max((datetime.fromisoformat(c["ends_at"]) for c in frame.covered
-                              if c["covers"] == "welcome" and "ends_at" in c), default=None)
-    booked_wrap_start = min((datetime.fromisoformat(c["starts_at"]) for c in frame.covered
-                             if c["covers"] == "wrap-up"), default=None)
+    booked_welcome_end = max((c.ends_at for c in frame.covered
+                              if c.covers == ProgrammeKind.WELCOME and c.ends_at is not None), default=None)
+    booked_wrap_start = min((c.starts_at for c in frame.covered if c.covers == ProgrammeKind.WRAP_UP), default=None)
 
-    def cut(day: tuple[datetime, datetime], *, after: datetime | None = None, before: datetime | None = None,
-            minutes: int = 0) -> list[str]:
+    def cut(day: Interval, *, after: datetime | None = None, before: datetime | None = None,
+            minutes: int = 0) -> Interval:
         a, b = max(day[0], after or day[0]), min(day[1], before or day[1])
         if b - a < timedelta(minutes=minutes):
             a, b = day
-        return [a.isoformat(), b.isoformat()]
+        return a, b
 
-    def window(day: tuple[datetime, datetime], start: time | None = None, end: time | None = None) -> list[str]:
+    def window(day: Interval, start: time | None = None, end: time | None = None) -> Interval:
         a, b = day
         if start:
             a = a.replace(hour=start.hour, minute=start.minute)
         if end:
             b = b.replace(hour=end.hour, minute=end.minute)
-        return [a.isoformat(), b.isoformat()]
+        return a, b
 
-    if "welcome" not in roles:
+    def chaired(people: Iterable[int]) -> Participants:
+        return (*(ItemParticipant(c, "chair") for c in coordinator), *(ItemParticipant(p, "guest") for p in people))
+
+    if ProgrammeKind.WELCOME not in parts:
         items.append(ItemDraft(
-            key="welcome", title="Welcome and introductions", kind="meeting",
-            participants=[*({"person": c, "role": "chair"} for c in coordinator),
-                          *({"person": p, "role": "guest"} for p in delegation)],
-            spec={"duration_minutes": WELCOME_MINUTES, "required": [*coordinator, *delegation], "optional": [],
-                  "min_capacity": frame.seats + len(coordinator), "needs_room": True,
-                  "windows": [cut(first_day, before=min([first_day[0] + timedelta(hours=3),
-                                                         *(a for a, _b in _day_of(first_day, booked))]),
-                                  minutes=WELCOME_MINUTES)],
-                  "role": "welcome"},
+            key="welcome", title="Welcome and introductions", kind=ProgrammeKind.WELCOME,
+            participants=chaired(delegation),
+            spec=ItemSpec(duration_minutes=WELCOME_MINUTES, required=(*coordinator, *delegation),
+                          min_capacity=frame.seats + len(coordinator),
+                          windows=(cut(first_day, before=min([first_day[0] + timedelta(hours=3),
+                                                              *(a for a, _b in _day_of(first_day, booked))]),
+                                       minutes=WELCOME_MINUTES),)),
         ))
     topics = [t for t in visit.topics.order_by("name") if t.pk not in covered_topics]
     experts = experts_by_topic(topics, exclude=set(delegation))
@@ -271,63 +218,50 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: dict[int, list[tuple
         key = f"topic-{topic.slug}"[:60]
         if not candidates:
             items.append(ItemDraft(
-                key=key, title=topic.name, kind="meeting", topic=topic, participants=[],
-                spec={"duration_minutes": topic.meeting_minutes, "required": [], "optional": [],
-                      "needs_room": True, "windows": [], "role": "topic",
-                      "dead_reason": f"nobody has expertise in {topic.name} (add it to a person's expertise)"},
+                key=key, title=topic.name, kind=ProgrammeKind.TOPIC, topic=topic, participants=(),
+                spec=ItemSpec(duration_minutes=topic.meeting_minutes,
+                              dead_reason=f"nobody has expertise in {topic.name} (add it to a person's expertise)"),
             ))
             continue
         host, further = candidates[0], candidates[1:1 + OPTIONAL_EXPERTS]
-        topic_windows = []
+        topic_windows: tuple[Interval, ...] = ()
         if booked_welcome_end or booked_wrap_start:
-            topic_windows = [cut(day, after=booked_welcome_end, before=booked_wrap_start,
-                                 minutes=topic.meeting_minutes) for day in bounds]
+            topic_windows = tuple(cut(day, after=booked_welcome_end, before=booked_wrap_start,
+                                      minutes=topic.meeting_minutes) for day in bounds)
         hosting[host.pk] += 1
         items.append(ItemDraft(
-            key=key, title=topic.name, kind="meeting", topic=topic,
-            participants=[{"person": host.pk, "role": "host"},
-                          *({"person": p.pk, "role": "guest"} for p in further),
-                          *({"person": p, "role": "guest"} for p in delegation)],
-            spec={"duration_minutes": topic.meeting_minutes, "required": [host.pk, *delegation],
-                  "optional": [p.pk for p in further], "min_capacity": frame.seats + 1 + len(further),
-                  "needs_room": True, "windows": topic_windows, "role": "topic", "host": host.pk,
-                  "experts": [p.pk for p in candidates]},
+            key=key, title=topic.name, kind=ProgrammeKind.TOPIC, topic=topic,
+            participants=(ItemParticipant(host.pk, "host"), *(ItemParticipant(p.pk, "guest") for p in further),
+                          *(ItemParticipant(p, "guest") for p in delegation)),
+            spec=ItemSpec(duration_minutes=topic.meeting_minutes, required=(host.pk, *delegation),
+                          optional=tuple(p.pk for p in further), min_capacity=frame.seats + 1 + len(further),
+                          windows=topic_windows, host=host.pk, experts=tuple(p.pk for p in candidates)),
         ))
     for day in bounds:
-        local_day = day[0].date().isoformat()
+        local_day = day[0].date()
         if local_day in lunch_days:
             continue
         items.append(ItemDraft(
-            key=f"lunch-{local_day}", title="Lunch", kind="meal", location="Canteen",
-            participants=[{"person": p, "role": "guest"} for p in delegation],
-            spec={"duration_minutes": LUNCH_MINUTES, "required": list(delegation), "optional": [],
-                  "needs_room": False, "windows": [window(day, LUNCH_START, LUNCH_END)], "role": "lunch"},
+            key=f"lunch-{local_day.isoformat()}", title="Lunch", kind=ProgrammeKind.LUNCH, location="Canteen",
+            participants=tuple(ItemParticipant(p, "guest") for p in delegation),
+            spec=ItemSpec(duration_minutes=LUNCH_MINUTES, required=tuple(delegation), needs_room=False,
+                          windows=(window(day, LUNCH_START, LUNCH_END),)),
         ))
-    if "wrap-up" not in roles:
+    if ProgrammeKind.WRAP_UP not in parts:
         items.append(ItemDraft(
-            key="wrap-up", title="Wrap-up and next steps", kind="meeting",
-            participants=[*({"person": c, "role": "chair"} for c in coordinator),
-                          *({"person": p, "role": "guest"} for p in delegation)],
-            spec={"duration_minutes": WRAP_UP_MINUTES, "required": [*coordinator, *delegation], "optional": [],
-                  "min_capacity": frame.seats + len(coordinator), "needs_room": True,
-                  "windows": [cut(last_day, after=max([last_day[0], *(b for _a, b in _day_of(last_day, booked))]),
-                                  minutes=WRAP_UP_MINUTES)],
-                  "role": "wrap-up"},
+            key="wrap-up", title="Wrap-up and next steps", kind=ProgrammeKind.WRAP_UP,
+            participants=chaired(delegation),
+            spec=ItemSpec(duration_minutes=WRAP_UP_MINUTES, required=(*coordinator, *delegation),
+                          min_capacity=frame.seats + len(coordinator),
+                          windows=(cut(last_day, after=max([last_day[0], *(b for _a, b in _day_of(last_day, booked))]),
+                                       minutes=WRAP_UP_MINUTES),)),
         ))
+    return [replace(item, position=n) for n, item in enumerate(items)]
+
+
+def precedence_for(items: Sequence[ItemDraft]) -> tuple[tuple[str, str], ...]:
+    """The order rules between drafted items: the welcome before every topic, every topic before the wrap-up."""
     keys = {i.key for i in items}
-    topic_keys = [i.key for i in items if i.spec["role"] == "topic" and "dead_reason" not in i.spec]
-    frame.precedence = ([("welcome", k) for k in topic_keys if "welcome" in keys]
-                        + [(k, "wrap-up") for k in topic_keys if "wrap-up" in keys])
-    for n, item in enumerate(items):
-        item.position = n
-    return items
-
-
-def meeting_spec(key: str, title: str, spec: dict[str, Any], *, pin: S.Pin | None = None) -> S.MeetingSpec:
-    return S.MeetingSpec(
-        key=key, title=title, duration_minutes=spec["duration_minutes"], required=tuple(spec["required"]),
-        optional=tuple(spec["optional"]), min_capacity=spec.get("min_capacity"),
-        needs_room=spec.get("needs_room", True),
-        windows=tuple((datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in spec.get("windows", [])),
-        pinned=pin,
-    )
+    topic_keys = [i.key for i in items if i.kind == ProgrammeKind.TOPIC and not i.spec.dead_reason]
+    return (tuple(("welcome", k) for k in topic_keys if "welcome" in keys)
+            + tuple((k, "wrap-up") for k in topic_keys if "wrap-up" in keys))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import dateformat
 from django.utils.translation import gettext
 
-from visits.models import Visit
+from visits.models import ProgrammeKind, Visit
 
 from .models import Proposal, ProposalItem
 
@@ -46,15 +45,15 @@ def proposal_covered(*, proposal: Proposal) -> list[dict[str, Any]]:
     ``starts_at`` (aware, in the proposal's zone) and ``text`` ("already in the programme:
     Horizon 2020 consortium ideas, Mon 11:30") in the active language.
     """
-    zone = zoneinfo.ZoneInfo(proposal.settings.get("timezone") or "UTC")
+    zone = zoneinfo.ZoneInfo(proposal.settings.timezone)
     out = []
-    for entry in proposal.settings.get("covered", []):
-        starts_at = datetime.fromisoformat(entry["starts_at"]).astimezone(zone)
+    for entry in proposal.settings.covered:
+        starts_at = entry.starts_at.astimezone(zone)
         out.append({
-            "covers": entry["covers"], "topic": entry.get("topic"),
-            "name": entry.get("name") if entry["covers"] == "topic" else _role_label(entry["covers"]),
-            "meeting": entry["meeting"], "title": entry["title"], "starts_at": starts_at,
+            "covers": entry.covers, "topic": entry.topic,
+            "name": entry.name if entry.covers == ProgrammeKind.TOPIC else _role_label(entry.covers),
+            "meeting": entry.meeting, "title": entry.title, "starts_at": starts_at,
             "text": gettext("already in the programme: %(title)s, %(day)s %(time)s") % {
-                "title": entry["title"], "day": dateformat.format(starts_at, "D"), "time": f"{starts_at:%H:%M}"},
+                "title": entry.title, "day": dateformat.format(starts_at, "D"), "time": f"{starts_at:%H:%M}"},
         })
     return out

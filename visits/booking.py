@@ -154,12 +154,14 @@ def meeting_create(
     agenda_items: Sequence[AgendaSpec] = (),
     override: bool = False,
     booker: Booker = Booker(),
+    programme_kind: str = "",
     **fields: Any,
 ) -> Meeting:
     """A new meeting, in ``visit``'s programme or standalone (``fields`` as ``events.services.meeting_create``).
 
     In a programme the delegation's members block their time like hosts (``exclusive``), the meeting
-    takes the visit's zone unless one is given, and a closed programme refuses it.
+    takes the visit's zone unless one is given, a closed programme refuses it, and ``programme_kind``
+    (a ``ProgrammeKind``: welcome, topic, lunch, break, wrap-up; blank for none) says the part it plays.
     """
     if visit is not None:
         visit = _open_visit(visit)
@@ -173,7 +175,7 @@ def meeting_create(
     )
     meeting = event_services.meeting_create(participants=participants, agenda_items=agenda_items, **fields)
     if visit is not None:
-        ProgrammeSlot.objects.create(visit=visit, meeting=meeting)
+        ProgrammeSlot.objects.create(visit=visit, meeting=meeting, kind=programme_kind)
     _record(meeting, against)
     return meeting
 
@@ -347,6 +349,8 @@ class BookingSpec:
     agenda: Sequence[AgendaSpec] = ()
     #: people who must be free (hosts and the delegation); optional guests may be busy
     required: Sequence[int] = ()
+    #: the part it plays in a visit's programme (``visits.models.ProgrammeKind``; blank: none said)
+    programme_kind: str = ""
 
 
 def _spans_json(spans: Iterable[tuple[datetime, datetime]]) -> list[dict[str, str]]:
@@ -393,5 +397,6 @@ def programme_book(*, bookings: Sequence[BookingSpec], timezone: str, visit: Vis
     for spec in sorted(bookings, key=lambda b: (b.starts_at, b.key)):
         _refuse_if_world_changed(spec, delegation=delegation)
         created.append(meeting_create(visit=visit, participants=spec.participants, agenda_items=list(spec.agenda),
-                                      booker=COORDINATOR, **booking_fields(spec, timezone=timezone)))
+                                      booker=COORDINATOR, programme_kind=spec.programme_kind if visit else "",
+                                      **booking_fields(spec, timezone=timezone)))
     return created

@@ -93,11 +93,23 @@ class PreferredWindow(models.Model):
         return f"{self.start} – {self.end}"
 
 
+class ProgrammeKind(models.TextChoices):
+    """The part a meeting plays in a visit's programme (a proposal item's and a booked slot's ``kind``)."""
+
+    WELCOME = "welcome", "Welcome"
+    TOPIC = "topic", "Topic meeting"
+    LUNCH = "lunch", "Lunch"
+    BREAK = "break", "Break"
+    WRAP_UP = "wrap-up", "Wrap-up"
+
+
 class ProgrammeSlot(models.Model):
     """Puts a meeting into a visit's programme; a meeting belongs to at most one visit."""
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="programme")
     meeting = models.OneToOneField(Meeting, on_delete=models.CASCADE, related_name="programme_slot")
+    #: Set when the meeting was booked as that part (from a proposal); blank: any other meeting.
+    kind = models.CharField(max_length=10, choices=ProgrammeKind.choices, blank=True, default="")
 
     class Meta:
         ordering = ["meeting__starts_at"]

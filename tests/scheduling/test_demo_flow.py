@@ -98,7 +98,7 @@ def test_the_pending_request_is_planned_around_the_directors_conference(demo):
     director = visit.host_organisation.people.get(job_title="Scientific Director")
     first_day = min(i.starts_at.astimezone(BERLIN).date() for i in items.values())
     for item in items.values():
-        hosts = {p["person"] for p in item.participants if p["role"] in ("host", "chair")}
+        hosts = {p.person for p in item.participants if p.role in ("host", "chair")}
         if director.pk in hosts:
             assert item.starts_at.astimezone(BERLIN).date() != first_day, item.key  # away that day
         if hosts - {visit.coordinator_id}:

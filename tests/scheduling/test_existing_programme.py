@@ -6,6 +6,7 @@ consortium ideas" at 11:30, a proposal offered a second welcome and a second Hor
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from events.models import Meeting, Participation
 from events.services import AgendaSpec, ParticipantSpec, meeting_cancel
 from scheduling.programme import names_topic
 from visits import booking
+from visits.models import ProgrammeKind
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +31,11 @@ def english():
         yield
 
 
-def book(centre, title, day, start, end, *, host=None, room=None, kind=Meeting.Kind.MEETING, agenda=()):
+def book(centre, title, day, start, end, *, host=None, room=None, kind=Meeting.Kind.MEETING, agenda=(), part=""):
     staff = [ParticipantSpec(person=host, role=Participation.Role.HOST)] if host else []
     return booking.meeting_create(
         visit=centre.visit, title=title, starts_at=centre.at(day, *start), ends_at=centre.at(day, *end),
-        room=room or centre.seminar, kind=kind, participants=staff, agenda_items=list(agenda),
+        room=room or centre.seminar, kind=kind, participants=staff, agenda_items=list(agenda), programme_kind=part,
     )
 
 
@@ -50,7 +52,7 @@ def overlaps(a: dict, meeting: Meeting) -> bool:
 
 
 def test_booked_welcome_and_topic_meeting_are_not_proposed_again(centre):
-    welcome = book(centre, "Welcome and introductions", 0, (9, 0), (9, 30))
+    welcome = book(centre, "Welcome and introductions", 0, (9, 0), (9, 30), part=ProgrammeKind.WELCOME)
     h2020 = book(centre, "Horizon 2020 consortium ideas", 0, (11, 30), (12, 30), host=centre.cem)
 
     proposal = propose(centre)
@@ -77,8 +79,8 @@ def test_an_agenda_item_covers_its_topic_and_a_lunch_covers_that_day_only(centre
     stem = Topic.objects.get(slug="stem-cell-rd")
     book(centre, "Lab visit", 0, (10, 0), (11, 0), host=centre.ben,
          agenda=[AgendaSpec(title="Organoids", topic=stem, presenter=centre.ben, minutes=30)])
-    book(centre, "Lunch with the director", 0, (12, 0), (13, 0), kind=Meeting.Kind.MEAL)
-    book(centre, "Farewell coffee", 1, (15, 0), (15, 30))
+    book(centre, "Lunch with the director", 0, (12, 0), (13, 0), kind=Meeting.Kind.MEAL, part=ProgrammeKind.LUNCH)
+    book(centre, "Farewell coffee", 1, (15, 0), (15, 30), part=ProgrammeKind.WRAP_UP)
 
     keys = {i["key"] for i in propose(centre)["items"]}
 
@@ -186,14 +188,37 @@ def test_refusals_on_the_page_are_in_german_too(centre):
 @pytest.mark.parametrize("title, kind, role", [
     ("Welcome and introductions", Meeting.Kind.MEETING, "welcome"),
     ("Begrüßung der Delegation", Meeting.Kind.MEETING, "welcome"),
-    ("Introduction to organoids", Meeting.Kind.TALK, None),
+    ("Introduction to organoids", Meeting.Kind.TALK, ""),
     ("Lunch", Meeting.Kind.MEAL, "lunch"),
     ("Working lunch with the grants office", Meeting.Kind.MEETING, "lunch"),
-    ("Conference dinner", Meeting.Kind.MEAL, None),
+    ("Conference dinner", Meeting.Kind.MEAL, ""),
     ("Wrap-up and next steps", Meeting.Kind.MEETING, "wrap-up"),
-    ("Closing the gap in GMP manufacturing", Meeting.Kind.TALK, None),
+    ("Closing the gap in GMP manufacturing", Meeting.Kind.TALK, ""),
 ])
-def test_what_part_a_booked_meeting_plays(title, kind, role):
-    from scheduling.programme import programme_role
+def test_the_migration_guesses_the_part_of_existing_slots_from_their_titles_once(title, kind, role):
+    """The title guess is no longer asked at run time; ``visits.0003`` applies it once to existing slots."""
+    migration = importlib.import_module("visits.migrations.0003_i18_programme_slot_kind")
 
-    assert programme_role(Meeting(title=title, kind=kind)) == role
+    assert migration.guessed_kind(title, kind) == role
+
+
+def test_a_title_alone_makes_no_meeting_the_welcome(centre):
+    """Parts are stored, not guessed: "Willkommen" booked as an ordinary meeting leaves the welcome to propose."""
+    book(centre, "Willkommen und Vorstellung", 0, (9, 0), (9, 30))
+    book(centre, "Mittagessen", 0, (12, 0), (13, 0), kind=Meeting.Kind.MEAL)
+
+    proposal = propose(centre)
+
+    keys = {i["key"] for i in proposal["items"]} | {u["key"] for u in proposal["unplaced"]}
+    assert "welcome" in keys and f"lunch-{centre.tuesday.isoformat()}" in keys
+    assert proposal["already_in_programme"] == []
+
+
+def test_a_german_titled_welcome_booked_as_the_welcome_counts_as_one(centre):
+    welcome = book(centre, "Begrüßung der Delegation", 0, (9, 0), (9, 30), part=ProgrammeKind.WELCOME)
+
+    proposal = propose(centre)
+
+    keys = {i["key"] for i in proposal["items"]} | {u["key"] for u in proposal["unplaced"]}
+    assert "welcome" not in keys
+    assert [(c["covers"], c["meeting"]) for c in proposal["already_in_programme"]] == [("welcome", welcome.pk)]

@@ -1,6 +1,6 @@
 """The solver against an independent checker: random small instances, pins, determinism, honest reasons.
 
-The checker below shares no code with ``scheduling.solver``: it re-derives every hard rule from the
+The checker below shares no code with the solver (``scheduling.model``, ``scheduling.search``): it re-derives every hard rule from the
 problem's plain data with datetimes, so a modelling slip in the solver (an off-by-one on the grid, a
 room interval not in a NoOverlap, a busy time dropped) shows up as a violated rule here.
 """
@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduling.instances import classic_instance
-from scheduling.solver import LunchRule, MeetingSpec, Pin, Problem, RoomSpec, solve
+from scheduling.problem import LunchRule, MeetingSpec, Pin, Problem, RoomSpec
+from scheduling.search import solve
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MON = datetime(2027, 3, 1, tzinfo=BERLIN)
@@ -152,7 +153,7 @@ def test_hard_constraints_hold_on_random_instances(problem):
 
 def _max_placeable(problem: Problem) -> int:
     """Brute force over every start and room for each meeting (tiny instances only)."""
-    from scheduling.solver import Assignment, Solution
+    from scheduling.problem import Assignment, Solution
 
     options = []
     g = timedelta(minutes=problem.granularity_minutes)

@@ -54,12 +54,12 @@ def proposal_page(request, pk: int):
     context = {"visit": visit, "proposal": proposal, "days": [], "unplaced": [], "removed": [], "covered": []}
     if proposal is not None:
         items = list(proposal.items.all())
-        zone = zoneinfo.ZoneInfo(proposal.settings.get("timezone", visit.timezone))
-        names = dict(Person.objects.filter(pk__in={p["person"] for i in items for p in i.participants})
+        zone = zoneinfo.ZoneInfo(proposal.settings.timezone)
+        names = dict(Person.objects.filter(pk__in={p.person for i in items for p in i.participants})
                      .values_list("pk", "name"))
         for item in items:
-            item.hosts = [names.get(p["person"], "") for p in item.participants if p["role"] in ("host", "chair")]
-            item.guests = len([p for p in item.participants if p["role"] == "guest"])
+            item.hosts = [names.get(p.person, "") for p in item.participants if p.role in ("host", "chair")]
+            item.guests = len([p for p in item.participants if p.role == "guest"])
             if item.placed:
                 item.local_start, item.local_end = item.starts_at.astimezone(zone), item.ends_at.astimezone(zone)
                 quarters = math.ceil((item.ends_at - item.starts_at).total_seconds() / 900)

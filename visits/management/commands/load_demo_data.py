@@ -36,7 +36,7 @@ from events.models import Event, Meeting, Participation, Room, Venue
 from visits import booking
 from visits import services as visit_services
 from visits.booking import AgendaSpec, ParticipantSpec
-from visits.models import Visit
+from visits.models import ProgrammeKind, Visit
 
 TZ_NAME = "Europe/Berlin"
 TZ = zoneinfo.ZoneInfo(TZ_NAME)
@@ -236,9 +236,9 @@ class Command(BaseCommand):
         md = next(p for p in delegation if p.email == DELEGATION_PEOPLE[0].email)
         R = Participation.Role
 
-        def meeting(title, start, end, room, kind, staff, description="", agenda=()):
+        def meeting(title, start, end, room, kind, staff, description="", agenda=(), part=""):
             return booking.meeting_create(
-                visit=visit, booker=booking.COORDINATOR,
+                visit=visit, booker=booking.COORDINATOR, programme_kind=part,
                 title=title,
                 starts_at=local(day, *start),
                 ends_at=local(day, *end),
@@ -251,7 +251,8 @@ class Command(BaseCommand):
 
         meeting("Welcome and introductions", (9, 30), (10, 0), "board", Meeting.Kind.MEETING,
                 [(director, R.CHAIR), (host, R.HOST)],
-                "Welcome by the scientific director; the centre and the cluster in ten minutes each.")
+                "Welcome by the scientific director; the centre and the cluster in ten minutes each.",
+                part=ProgrammeKind.WELCOME)
         meeting("Lab tour: stem cell and GMP cell therapy labs", (10, 0), (11, 0), "lab", Meeting.Kind.TOUR,
                 [(lab, R.HOST)],
                 "Guided tour of the iPSC platform and the clean-room suite. Lab coats are provided.")
@@ -276,7 +277,8 @@ class Command(BaseCommand):
                     AgendaSpec("Eureka: market-oriented projects with industry partners",
                                topic=topics["eureka"], presenter=grants, minutes=20),
                 ])
-        meeting("Lunch", (13, 15), (14, 15), "cafeteria", Meeting.Kind.MEAL, [(host, R.HOST), (director, R.HOST)])
+        meeting("Lunch", (13, 15), (14, 15), "cafeteria", Meeting.Kind.MEAL, [(host, R.HOST), (director, R.HOST)],
+                part=ProgrammeKind.LUNCH)
 
     # --- the rest of the desk --------------------------------------------------------------------
 

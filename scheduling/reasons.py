@@ -1,0 +1,68 @@
+"""Why a proposal item is where it is: the reason shown beside each placed item, in every language.
+
+A topic meeting names its host's expertise and free stretch that day and who else is invited; the
+welcome, lunch and wrap-up say the rule that put them there; a room says how many it fits. (Why an
+item could not be placed at all is the solver's explanation, ``scheduling.unplaced``.)
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from django.utils import dateformat
+from django.utils.translation import gettext
+
+from availability.intervals import Interval
+from events.models import Room
+from visits.models import ProgrammeKind
+
+from .models import ProposalItem
+from .problem import Assignment
+from .values import Frame
+
+
+def free_around(busy: list[Interval], a: datetime, b: datetime, bounds: Sequence[Interval]) -> Interval:
+    """The person's free stretch (inside that day's bounds) that contains [a, b)."""
+    day = next(((x, y) for x, y in bounds if x <= a < y), (a, b))
+    lo, hi = day
+    for x, y in busy:
+        if y <= a and y > lo:
+            lo = y
+        if x >= b and x < hi:
+            hi = x
+    return max(lo, day[0]), min(hi, day[1])
+
+
+def placed_reason(item: ProposalItem, a: Assignment, *, frame: Frame, busy_people: dict[int, list[Interval]],
+            names: Mapping[int, str], room: Room | None, bounds: Sequence[Interval]) -> str:
+    zone = zoneinfo.ZoneInfo(frame.timezone)
+    spec = item.spec
+    parts = []
+    if item.pinned:
+        parts.append(gettext("pinned by the coordinator"))
+    if item.meeting_id:
+        parts.append(gettext("booked"))
+    if item.kind == ProgrammeKind.TOPIC and spec.host is not None:  # a placed topic item always has a host
+        host = spec.host
+        lo, hi = free_around(busy_people.get(host, []), a.starts_at, a.ends_at, bounds)
+        lo, hi = lo.astimezone(zone), hi.astimezone(zone)
+        topic = item.topic.name if item.topic else item.title
+        parts.append(gettext("%(host)s: expertise in %(topic)s; free %(day)s %(start)s–%(end)s") % {
+            "host": names.get(host, gettext("host")), "topic": topic, "day": dateformat.format(lo, "D"),
+            "start": f"{lo:%H:%M}", "end": f"{hi:%H:%M}"})
+        if spec.optional:
+            parts.append(gettext("also invited (optional): %(names)s") % {
+                "names": ", ".join(names.get(p, "") for p in spec.optional)})
+    elif item.kind == ProgrammeKind.WELCOME:
+        parts.append(gettext("opens the visit on the first morning, before every topic meeting"))
+    elif item.kind == ProgrammeKind.WRAP_UP:
+        parts.append(gettext("closes the visit on the last day, after every topic meeting"))
+    elif item.kind == ProgrammeKind.LUNCH:
+        parts.append(gettext("lunch for the delegation inside 11:30–14:00"))
+    if room is not None:
+        parts.append(gettext("%(room)s: fits %(n)s (%(seats)s seats)") % {
+            "room": room.name, "n": spec.min_capacity or frame.seats, "seats": room.capacity})
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]

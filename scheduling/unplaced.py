@@ -1,0 +1,153 @@
+"""Why a meeting is not in the schedule: the explanation of each unplaced item, in the coordinator's words.
+
+``explain`` names the blocking constraint, from the cheapest proof to the costliest: no room big
+enough, a pin on busy time, windows or day bounds too short, a required person never free (or the
+required people never free together), no room free when they are, and finally the other meetings of
+the problem that took every slot. Each reason is made once per configured language
+(``in_languages``) and stored so every reader gets it in their own language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
+
+from availability import intervals as iv
+
+from .model import Grid, MeetingVars, ModelBuilder, Steps, starts_avoiding, starts_within
+from .problem import Assignment, MeetingSpec, Problem, Unplaced
+
+
+def in_languages(make: Callable[[], str]) -> dict[str, str]:
+    """``make()`` in every configured language: reasons are stored once and read in the reader's language."""
+    codes = [code for code, _name in getattr(settings, "LANGUAGES", [])] if settings.configured else []
+    out = {}
+    for code in codes or ["en"]:
+        with translation.override(code):
+            out[code] = make()
+    return out
+
+
+def unplaced(key: str, make: Callable[[], str]) -> Unplaced:
+    reasons = in_languages(make)
+    active = (translation.get_language() or "en") if settings.configured else "en"
+    return Unplaced(key, reasons.get(active) or reasons.get(active.split("-")[0]) or make(), reasons)
+
+
+
+def describe_spans(grid: Grid, spans: list[Steps], limit: int = 3) -> str:
+    shown = [grid.label(a, b) for a, b in spans[:limit]]
+    more = len(spans) - limit
+    text = ", ".join(shown)
+    return gettext("%(spans)s and %(n)s more") % {"spans": text, "n": more} if more > 0 else text
+
+
+def _names(problem: Problem, people: Iterable[int]) -> str:
+    names = [problem.people_names.get(p, gettext("person %(id)s") % {"id": p}) for p in people]
+    if len(names) <= 1:
+        return "".join(names)
+    return gettext("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def _minutes_text(minutes: int) -> str:
+    h, m = divmod(minutes, 60)
+    if h and m:
+        return gettext("%(h)s h %(m)s min") % {"h": h, "m": m}
+    return gettext("%(h)s h") % {"h": h} if h else gettext("%(m)s min") % {"m": m}
+
+
+
+def for_meeting(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> Unplaced:
+    return unplaced(mv.spec.key, lambda: explain(builder, mv, placed))
+
+
+def explain(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> str:
+    """Why ``mv`` is not in the schedule, in the coordinator's words, naming the blocking constraint."""
+    p, grid, m, d = builder.p, builder.grid, mv.spec, mv.duration
+    length = _minutes_text(m.duration_minutes)
+    room_names = {r.id: r.name or gettext("room %(id)s") % {"id": r.id} for r in p.rooms}
+    if m.needs_room:
+        pool = ([m.pinned.room] if m.pinned and m.pinned.room is not None
+                else (list(m.rooms) if m.rooms is not None else list(builder.rooms)))
+        if not pool:
+            return gettext("no room is offered for it")
+        if not mv.rooms:
+            biggest = max(pool, key=lambda r: builder.rooms[r].capacity)
+            return gettext("no room for %(n)s people: the largest is %(room)s with %(seats)s seats") % {
+                "n": m.seats, "room": room_names[biggest], "seats": builder.rooms[biggest].capacity}
+    if m.pinned:
+        when = grid.label(grid.floor(m.pinned.starts_at), grid.floor(m.pinned.starts_at) + d)
+        if not mv.domain:
+            busy = [q for q in m.required if _starts_avoiding_hit(builder, q, grid.floor(m.pinned.starts_at), d)]
+            return ngettext("pinned to %(when)s, but %(names)s is busy then",
+                            "pinned to %(when)s, but %(names)s are busy then", len(busy)) % {
+                "when": when, "names": _names(p, busy)}
+        if m.needs_room and not mv.room_domains:
+            return gettext("pinned to %(when)s, but %(room)s is booked then") % {
+                "when": when, "room": room_names[mv.rooms[0]]}
+    # Without the other meetings of this problem: days, windows, people.
+    free_alone = iv.normalize((a, b - 1 + d) for a, b in mv.domain)
+    if not mv.domain:
+        base = _base_without_people(builder, m, d)
+        if not base:
+            if m.windows:
+                return gettext("%(length)s does not fit inside its time windows") % {"length": length}
+            return gettext("%(length)s does not fit inside the day bounds") % {"length": length}
+        blockers = [q for q in m.required if not iv.subtract(base, starts_avoiding(builder.busy_people.get(q, []), d))]
+        if blockers:
+            return ngettext(
+                "%(names)s is not free for %(length)s on any of the days (working hours, absences or other meetings)",
+                "%(names)s are not free for %(length)s on any of the days (working hours, absences or other meetings)",
+                len(blockers)) % {"names": _names(p, blockers), "length": length}
+        return gettext("%(names)s are never free together for %(length)s on these days") % {
+            "names": _names(p, m.required), "length": length}
+    if m.needs_room and not mv.room_domains:
+        values = {"n": m.seats, "names": _names(p, m.required), "spans": describe_spans(grid, free_alone)}
+        if not m.required:
+            return gettext("no room for %(n)s people is free (%(spans)s)") % values
+        return ngettext("no room for %(n)s people is free when %(names)s is free (%(spans)s)",
+                        "no room for %(n)s people is free when %(names)s are free (%(spans)s)",
+                        len(m.required)) % values
+    # Everything it needs exists; the other meetings of this problem took it.
+    competitors = []
+    people = set(m.required)
+    for a in placed:
+        other = next(x for x in builder.vars if x.spec.key == a.key)
+        s, e = grid.floor(a.starts_at), grid.ceil(a.ends_at)
+        if not iv.overlaps(free_alone, s, e):
+            continue
+        shared = people & set(other.spec.required)
+        if shared or (a.room is not None and a.room in mv.room_domains):
+            what = (_names(p, sorted(shared)) if shared
+                    else room_names.get(a.room, gettext("the room")) if a.room is not None else gettext("the room"))
+            competitors.append(f"“{other.spec.title}” ({what})")
+    order = [f"“{q}”" for q in _precedence_partners(builder, m.key)]
+    if competitors:
+        text = gettext("every %(length)s slot when its people and a room for %(n)s are free (%(spans)s) is taken "
+                       "by %(others)s") % {"length": length, "n": m.seats, "spans": describe_spans(grid, free_alone),
+                                           "others": ", ".join(competitors[:4])}
+        if order:
+            text += gettext("; it must also come after/before %(others)s") % {"others": ", ".join(order)}
+        return text
+    if order:
+        return gettext("no slot left that keeps it in order with %(others)s") % {"others": ", ".join(order)}
+    return gettext("the time limit ran out before a place was found for it")
+
+
+def _starts_avoiding_hit(builder: ModelBuilder, person: int, s: int, d: int) -> bool:
+    return iv.overlaps(starts_avoiding(builder.busy_people.get(person, []), d), s, s + 1)
+
+
+def _base_without_people(builder: ModelBuilder, m: MeetingSpec, d: int) -> list[Steps]:
+    spans = builder.day_spans
+    if m.windows:
+        spans = iv.intersect(spans, iv.normalize(builder.grid.window(a, b) for a, b in m.windows))
+    return starts_within(spans, d)
+
+
+def _precedence_partners(builder: ModelBuilder, key: str) -> list[str]:
+    titles = {mv.spec.key: mv.spec.title for mv in builder.vars}
+    return [titles[b if a == key else a] for a, b in builder.p.precedence if key in (a, b)]

@@ -1,0 +1,159 @@
+"""The typed values a proposal stores as JSON: its frame (``Proposal.settings``), each item's problem
+(``ProposalItem.spec``) and participants (``ProposalItem.participants``).
+
+Frozen dataclasses with ``to_json``/``from_json``: the database keeps plain JSON, the code reads and
+writes attributes (a misspelt key is an AttributeError at the line, not a ``KeyError`` in a re-solve
+weeks later). The model fields in ``scheduling.fields`` convert on every read and assignment, so a
+loaded ``ProposalItem.spec`` is always an ``ItemSpec``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from availability.intervals import Interval
+
+from .problem import MeetingSpec, Pin
+
+
+def _interval(pair: Any) -> Interval:
+    a, b = pair
+    return datetime.fromisoformat(a), datetime.fromisoformat(b)
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What the solver needs for one programme item, kept so a re-solve or repair needs no lookups."""
+
+    duration_minutes: int
+    required: tuple[int, ...] = ()
+    optional: tuple[int, ...] = ()
+    min_capacity: int | None = None
+    needs_room: bool = True
+    #: It must lie inside one of these [start, end) windows (empty: any day of the proposal).
+    windows: tuple[Interval, ...] = ()
+    #: A topic meeting's required expert, and every expert for the topic (the spares for a repair).
+    host: int | None = None
+    experts: tuple[int, ...] = ()
+    #: Why the item can never be placed (nobody has the expertise); empty when it can.
+    dead_reason: str = ""
+
+    def meeting(self, key: str, title: str, *, pin: Pin | None = None) -> MeetingSpec:
+        """The solver's meeting for this item."""
+        return MeetingSpec(key=key, title=title, duration_minutes=self.duration_minutes, required=self.required,
+                           optional=self.optional, min_capacity=self.min_capacity, needs_room=self.needs_room,
+                           windows=self.windows, pinned=pin)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "duration_minutes": self.duration_minutes, "required": list(self.required),
+            "optional": list(self.optional), "min_capacity": self.min_capacity, "needs_room": self.needs_room,
+            "windows": [[a.isoformat(), b.isoformat()] for a, b in self.windows], "host": self.host,
+            "experts": list(self.experts), "dead_reason": self.dead_reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ItemSpec:
+        return cls(
+            duration_minutes=data["duration_minutes"], required=tuple(data.get("required", ())),
+            optional=tuple(data.get("optional", ())), min_capacity=data.get("min_capacity"),
+            needs_room=data.get("needs_room", True), windows=tuple(_interval(w) for w in data.get("windows", ())),
+            host=data.get("host"), experts=tuple(data.get("experts", ())), dead_reason=data.get("dead_reason") or "",
+        )
+
+
+@dataclass(frozen=True)
+class ItemParticipant:
+    """Who takes part in a proposed item, and as what (``events.Participation.Role``)."""
+
+    person: int
+    role: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"person": self.person, "role": self.role}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ItemParticipant:
+        return cls(person=data["person"], role=data["role"])
+
+
+Participants = tuple[ItemParticipant, ...]
+
+
+def participants_to_json(participants: Participants) -> list[dict[str, Any]]:
+    return [p.to_json() for p in participants]
+
+
+def participants_from_json(data: list[dict[str, Any]]) -> Participants:
+    return tuple(ItemParticipant.from_json(p) for p in data)
+
+
+@dataclass(frozen=True)
+class Covered:
+    """A part of the visit's programme that was already booked when the proposal was made.
+
+    ``covers`` is a ``visits.models.ProgrammeKind`` value (a topic, the welcome, a lunch, the wrap-up);
+    ``topic`` and ``name`` name the topic for a topic; ``day`` is the local date in the visit's zone.
+    """
+
+    covers: str
+    meeting: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None
+    day: date
+    topic: int | None = None
+    name: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"covers": self.covers, "topic": self.topic, "name": self.name, "meeting": self.meeting,
+                "title": self.title, "starts_at": self.starts_at.isoformat(),
+                "ends_at": self.ends_at.isoformat() if self.ends_at else None, "day": self.day.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Covered:
+        return cls(covers=data["covers"], meeting=data["meeting"], title=data["title"],
+                   starts_at=datetime.fromisoformat(data["starts_at"]),
+                   ends_at=datetime.fromisoformat(data["ends_at"]) if data.get("ends_at") else None,
+                   day=date.fromisoformat(data["day"]), topic=data.get("topic"), name=data.get("name") or "")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A proposal's problem frame: days, day bounds, grid, time zone, rooms, order rules, delegation."""
+
+    timezone: str
+    days: tuple[date, ...]
+    day_start: time
+    day_end: time
+    granularity_minutes: int
+    rooms: tuple[int, ...]
+    delegation: tuple[int, ...]
+    seats: int
+    coordinator: int | None
+    #: (before, after) item keys.
+    precedence: tuple[tuple[str, str], ...] = ()
+    #: What the visit's programme already had (see ``scheduling.programme.existing_programme``).
+    covered: tuple[Covered, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timezone": self.timezone, "days": [d.isoformat() for d in self.days],
+            "day_start": self.day_start.strftime("%H:%M"), "day_end": self.day_end.strftime("%H:%M"),
+            "granularity_minutes": self.granularity_minutes, "rooms": list(self.rooms),
+            "delegation": list(self.delegation), "seats": self.seats, "coordinator": self.coordinator,
+            "precedence": [list(p) for p in self.precedence], "covered": [c.to_json() for c in self.covered],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Frame:
+        return cls(
+            timezone=data["timezone"], days=tuple(date.fromisoformat(d) for d in data["days"]),
+            day_start=time.fromisoformat(data["day_start"]), day_end=time.fromisoformat(data["day_end"]),
+            granularity_minutes=data["granularity_minutes"], rooms=tuple(data["rooms"]),
+            delegation=tuple(data["delegation"]), seats=data["seats"], coordinator=data.get("coordinator"),
+            precedence=tuple((a, b) for a, b in data.get("precedence", ())),
+            covered=tuple(Covered.from_json(c) for c in data.get("covered", ())),
+        )
