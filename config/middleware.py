@@ -15,8 +15,11 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+from core.errors import DATABASE_RETRY_AFTER, is_database_stall
 
 API_PREFIX = "/api/"
 
@@ -51,6 +54,34 @@ def _content_length(request) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+class DatabaseStallMiddleware:
+    """A statement the database cancelled (lock or statement timeout, config/database.py) → 503.
+
+    Instead of a 500 — or, without the timeouts, a worker frozen until gunicorn kills it — the
+    client hears "try again in a few seconds": ``Retry-After`` on every answer, the API's JSON
+    error shape under /api/ (views the API's own handler has not answered already), a plain page
+    elsewhere. The page is rendered without the request's context: the context processors would
+    ask the stalled database for the signed-in user.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_database_stall(exception):
+            return None
+        if request.path.startswith(API_PREFIX):
+            response: HttpResponse = api_error(503, "database_busy", "The database did not answer in time; retry shortly.")
+        else:
+            response = HttpResponse(render_to_string("503.html", {"retry_after": DATABASE_RETRY_AFTER}), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        add_never_cache_headers(response)
+        return response
 
 
 #: Pages reached through a secret link (the requester's status page and its forms, RSVP and
