@@ -95,7 +95,7 @@ class DatabaseStallMiddleware:
     def __call__(self, request):
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request, exception: Exception) -> HttpResponse | None:
         if not is_database_stall(exception):
             return None
         if request.path.startswith(API_PREFIX):
