@@ -27,6 +27,10 @@ timeout = web_timeout_seconds()
 #: up to ``timeout``, so the two are equal.
 graceful_timeout = timeout
 keepalive = 5
+#: Newer gunicorn's runtime control socket (one fixed path per user, shared by every instance on the
+#: host): nothing here uses it, and two servers on one machine (replicas, tests) would fight over it.
+#: Older gunicorn ignores the name.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 #: Behind a reverse proxy: the proxy's address(es), so REMOTE_ADDR and the scheme come from it
