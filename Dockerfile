@@ -19,6 +19,7 @@ COPY directory ./directory
 COPY events ./events
 COPY availability ./availability
 COPY visits ./visits
+COPY calendars ./calendars
 COPY scheduling ./scheduling
 COPY notifications ./notifications
 COPY api ./api
@@ -33,4 +34,5 @@ RUN pip install . \
 
 USER visitdesk
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Bind, workers, timeouts and logs: config/gunicorn.conf.py (VISITDESK_WEB_TIMEOUT, WEB_CONCURRENCY).
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"]

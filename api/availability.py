@@ -355,11 +355,21 @@ class RoomClosureSerializer(EndsAfterStartMixin, serializers.ModelSerializer):
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.all())
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                   help_text="Private: shown to coordinators only (hosts see that the room is closed)")
 
     class Meta:
         model = RoomClosure
         fields = ["id", "room", "starts_at", "ends_at", "reason", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def to_representation(self, instance):
+        """Like an absence's reason, a closure's ("Asbestos inspection (internal)") is for coordinators."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not is_coordinator(request.user):
+            data.pop("reason", None)
+        return data
 
 
 class StaffReadCoordinatorWrites(OwnOrCoordinator):

@@ -17,7 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import DomainError
+from core.errors import DATABASE_RETRY_AFTER, DomainError, is_database_stall
 
 
 def _fields(detail) -> dict:
@@ -35,7 +35,7 @@ def _flatten(value):
 
 
 #: PostgreSQL SQLSTATEs that mean "a concurrent transaction got in the way; try again".
-_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
 def _database_error_response(exc) -> Response | None:
@@ -46,6 +46,12 @@ def _database_error_response(exc) -> Response | None:
         return Response(
             {"error": {"code": "in_use", "message": "Still referenced; remove the references first.", "used_by": names}},
             status=status.HTTP_409_CONFLICT,
+        )
+    if is_database_stall(exc):  # a lock or statement timeout of web requests (config/database.py)
+        return Response(
+            {"error": {"code": "database_busy", "message": "The database did not answer in time; retry shortly.",
+                       "retry_after": DATABASE_RETRY_AFTER}},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
     if isinstance(exc, IntegrityError):
         return Response(

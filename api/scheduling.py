@@ -8,6 +8,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import time
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -25,12 +26,21 @@ from scheduling.problem import LunchRule, MeetingSpec, Pin
 from scheduling.selectors import proposal_covered, proposal_detail, proposals_for_visit
 from visits.models import Visit
 
+from .deadline import solve_guard
 from .fields import AwareDateTimeField, BoundedDateField, LocalTimeField, SafePrimaryKeyRelatedField, TimezoneField
 from .permissions import caller_person, is_coordinator
 from .views import ApiMixin
 
 ID = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-MAX_TIME_LIMIT = 120.0
+#: The most a caller may give the solver, for every endpoint that solves: well below gunicorn's
+#: timeout (``VISITDESK_SOLVE_MAX_SECONDS``, default 20 s of a 60-s ``VISITDESK_WEB_TIMEOUT``), so
+#: model building and the answer fit too; ``api.deadline.solve_guard`` catches what still overruns.
+MAX_TIME_LIMIT = settings.VISITDESK_SOLVE_MAX_SECONDS
+
+
+def _time_limit(default: float, *, min_value: float = 0.1) -> serializers.FloatField:
+    return serializers.FloatField(min_value=min_value, max_value=MAX_TIME_LIMIT, required=False, default=default,
+                                  help_text=f"Seconds the solver may search, at most {MAX_TIME_LIMIT:g}")
 
 
 class IsCoordinator(BasePermission):
@@ -89,7 +99,7 @@ class SolveInputSerializer(serializers.Serializer):
     rooms = _ids(min_length=1)
     meetings = serializers.ListField(child=SolveMeetingSerializer(), min_length=1, max_length=300)
     respect_existing = serializers.BooleanField(required=False, default=True)
-    time_limit_seconds = serializers.FloatField(min_value=0.05, max_value=MAX_TIME_LIMIT, required=False, default=10)
+    time_limit_seconds = _time_limit(10, min_value=0.05)
     seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, default=0)
     delegation = _ids(required=False, default=list,
                       help_text="People whose room changes should be few (e.g. a visiting delegation)")
@@ -168,7 +178,8 @@ class SolveView(SchedulingView):
                 for m in d["meetings"]
             ),
         )
-        solution = scheduling_services.batch_solve(request=batch)
+        with solve_guard():
+            solution = scheduling_services.batch_solve(request=batch)
         zone = zoneinfo.ZoneInfo(d["timezone"])
         body = {
             "status": solution.status,
@@ -339,14 +350,14 @@ class ProposalSerializer(serializers.ModelSerializer):
 
 
 class ProposalCreateSerializer(serializers.Serializer):
-    time_limit_seconds = serializers.FloatField(min_value=0.1, max_value=60, required=False, default=5)
+    time_limit_seconds = _time_limit(5)
     rooms = _ids(required=False, min_length=1, help_text="Rooms to use (default: the visit venue's rooms)")
     day_start = LocalTimeField(required=False, default=time(9, 0))
     day_end = LocalTimeField(required=False, default=time(17, 0))
 
 
 class TimeLimitSerializer(serializers.Serializer):
-    time_limit_seconds = serializers.FloatField(min_value=0.1, max_value=60, required=False, default=5)
+    time_limit_seconds = _time_limit(5)
 
 
 class AcceptSerializer(serializers.Serializer):
@@ -385,11 +396,12 @@ class VisitProposalsView(SchedulingView):
     def post(self, request, pk: int):
         visit = get_object_or_404(Visit, pk=pk)
         d = _input(ProposalCreateSerializer, request.data)
-        proposal = scheduling_services.proposal_create(
-            visit=visit, by=caller_person(request.user), time_limit_seconds=d["time_limit_seconds"],
-            rooms=list(dict.fromkeys(d["rooms"])) if d.get("rooms") else None,
-            day_start=d["day_start"], day_end=d["day_end"],
-        )
+        with solve_guard():
+            proposal = scheduling_services.proposal_create(
+                visit=visit, by=caller_person(request.user), time_limit_seconds=d["time_limit_seconds"],
+                rooms=list(dict.fromkeys(d["rooms"])) if d.get("rooms") else None,
+                day_start=d["day_start"], day_end=d["day_end"],
+            )
         return _render(proposal, status.HTTP_201_CREATED)
 
     @extend_schema(tags=["scheduling"], responses={200: ProposalSerializer(many=True)},
@@ -421,8 +433,9 @@ class ProposalResolveView(SchedulingView):
     def post(self, request, pk: int):
         proposal = get_object_or_404(Proposal, pk=pk)
         d = _input(TimeLimitSerializer, request.data)
-        return _render(scheduling_services.proposal_resolve(proposal=proposal,
-                                                            time_limit_seconds=d["time_limit_seconds"]))
+        with solve_guard():
+            proposal = scheduling_services.proposal_resolve(proposal=proposal, time_limit_seconds=d["time_limit_seconds"])
+        return _render(proposal)
 
 
 class ProposalRepairView(SchedulingView):
@@ -431,8 +444,9 @@ class ProposalRepairView(SchedulingView):
     def post(self, request, pk: int):
         proposal = get_object_or_404(Proposal, pk=pk)
         d = _input(TimeLimitSerializer, request.data)
-        proposal, repaired = scheduling_services.proposal_repair(proposal=proposal,
-                                                                 time_limit_seconds=d["time_limit_seconds"])
+        with solve_guard():
+            proposal, repaired = scheduling_services.proposal_repair(proposal=proposal,
+                                                                     time_limit_seconds=d["time_limit_seconds"])
         return _render(proposal, serializer=RepairOutputSerializer, repaired=repaired)
 
 

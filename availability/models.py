@@ -56,6 +56,11 @@ class HoursException(models.Model):
                 | Q(start__isnull=False, end__isnull=False, end__gt=F("start")),
                 name="hours_exception_interval",
             ),
+            # One exception per date: a day off once, and no interval twice (services also refuse overlaps).
+            models.UniqueConstraint(fields=["person", "date"], condition=Q(start__isnull=True),
+                                    name="hours_exception_one_day_off"),
+            models.UniqueConstraint(fields=["person", "date", "start"], condition=Q(start__isnull=False),
+                                    name="hours_exception_one_start"),
         ]
 
     def __str__(self) -> str:

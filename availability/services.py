@@ -54,16 +54,24 @@ def working_hours_set(*, person: Person, weekly: Sequence[WeeklySpec], exception
             raise ValidationFailed("An interval must end after it starts (no overnight intervals).",
                                    field=f"weekly[{index}].end")
     off_days: set[date] = set()
-    working_days: set[date] = set()
+    working: dict[date, list[tuple[time, time]]] = {}
     for index, day in enumerate(exceptions):
         if (day.start is None) != (day.end is None):
             raise ValidationFailed("Give both start and end, or neither for a day off.", field=f"exceptions[{index}]")
         if day.start is None or day.end is None:
+            if day.date in off_days:
+                raise ValidationFailed(f"{day.date.isoformat()} is already a day off.", field=f"exceptions[{index}]")
             off_days.add(day.date)
         else:
             if day.end <= day.start:
                 raise ValidationFailed("An interval must end after it starts.", field=f"exceptions[{index}].end")
-            working_days.add(day.date)
+            # One exception per date: its intervals neither repeat nor overlap (the database keeps
+            # one row per start, and one day off, per person and date).
+            if any(day.start < end and start < day.end for start, end in working.get(day.date, [])):
+                raise ValidationFailed(f"This overlaps another interval on {day.date.isoformat()}.",
+                                       field=f"exceptions[{index}]")
+            working.setdefault(day.date, []).append((day.start, day.end))
+    working_days = set(working)
     both = sorted(off_days & working_days)
     if both:
         raise ValidationFailed(f"{both[0].isoformat()} is both a day off and a working day.", field="exceptions")

@@ -4,7 +4,8 @@ The cache holds nothing that is not also elsewhere: throttle counters, memoized 
 rendered feed bodies. Losing it for a while must not turn every request into a 500 — above all not
 a write that already committed (the on-commit feed-generation bump used to raise and answer 500 for
 a stored meeting, so a client's retry created it twice). While Redis is down, reads miss, writes are
-dropped, throttles let requests through, and each failure is logged (once per
+dropped, the API's throttles let requests through (``core.throttle`` — pages, login, feeds — counts
+in process memory instead), and each failure is logged (once per
 ``LOG_EVERY_SECONDS``, not per call). Everything recovers by itself when Redis returns.
 """
 

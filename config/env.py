@@ -29,6 +29,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+#: Seconds gunicorn lets a worker spend on one request before it kills it (``config/gunicorn.conf.py``).
+#: Everything a request may wait for (solver limits, database statement and lock timeouts) is set
+#: below it in settings, so a request answers — if need be with a 503 — before the server kills it.
+WEB_TIMEOUT_DEFAULT = 60
+
+
+def web_timeout_seconds() -> int:
+    """``VISITDESK_WEB_TIMEOUT``: read by the gunicorn configuration and by the settings alike."""
+    return int(env_str("VISITDESK_WEB_TIMEOUT", str(WEB_TIMEOUT_DEFAULT)))
+
+
 #: Host names that only this machine can reach: a site served under them is a development set-up.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "testserver"})
 

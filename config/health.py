@@ -12,6 +12,11 @@ Container health checks call ``http://127.0.0.1:8000/healthz`` with a Host heade
   While only the broker is down, writes still succeed (mail follows when it is back); the 503 is
   for operators and balancers that prefer fully working instances. Errors are named by their
   class only, never with addresses or credentials.
+
+The database check reads one row of the meetings table, inside a transaction whose statement and
+lock timeouts are ``CHECK_TIMEOUT``: a ``SELECT 1`` answers while ``events_meeting`` is locked and
+every request that needs it waits, so it would report "ok" through exactly the stall readiness is
+for.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import json
 import os
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.http import HttpResponse
 
 #: Seconds each dependency may take to answer.
@@ -28,10 +33,17 @@ CHECK_TIMEOUT = 2
 
 
 def _database() -> None:
+    from django.apps import apps
+
+    table = apps.get_model("events", "Meeting")._meta.db_table
     connection = connections["default"]
     connection.ensure_connection()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    with transaction.atomic(using="default"), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            limit = f"{CHECK_TIMEOUT * 1000}ms"
+            cursor.execute("SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
+                           [limit, limit])
+        cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(table)} LIMIT 1")  # noqa: S608 (a model's table)
         cursor.fetchone()
 
 

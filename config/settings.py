@@ -21,7 +21,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import development_mode, email_settings_from_url, env_bool, env_list, env_str
+from .env import development_mode, email_settings_from_url, env_bool, env_list, env_str, web_timeout_seconds
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VISITDESK_VAR_DIR", str(BASE_DIR / "var")))
@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
     "config.middleware.BadInputMiddleware",
+    "config.middleware.DatabaseStallMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -129,6 +130,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Time a web request may take (docs/operations.md, "Timeouts and limits") ------------------------
+# gunicorn kills a worker after VISITDESK_WEB_TIMEOUT seconds (config/gunicorn.conf.py reads the same
+# variable); every limit below keeps a request well inside it, so it answers instead of being killed.
+VISITDESK_WEB_TIMEOUT = web_timeout_seconds()  # env_str("VISITDESK_WEB_TIMEOUT") in config/env.py
+# PostgreSQL timeouts of web requests (config/database.py); the worker and manage.py set none.
+VISITDESK_DB_STATEMENT_TIMEOUT = float(env_str("VISITDESK_DB_STATEMENT_TIMEOUT", "15"))
+VISITDESK_DB_LOCK_TIMEOUT = float(env_str("VISITDESK_DB_LOCK_TIMEOUT", "5"))
+# The most a caller may give the solver (``time_limit_seconds`` of solve, proposals, re-solve, repair).
+VISITDESK_SOLVE_MAX_SECONDS = float(env_str("VISITDESK_SOLVE_MAX_SECONDS", "20"))
+# A solve still running this long after the request reached it is stopped and answered 503 (the
+# solver's model building and first-fit pass are not yet bounded by its limit; see api/deadline.py).
+VISITDESK_SOLVE_GUARD_SECONDS = VISITDESK_WEB_TIMEOUT - 10
+for _name, _value in (("VISITDESK_DB_STATEMENT_TIMEOUT", VISITDESK_DB_STATEMENT_TIMEOUT),
+                      ("VISITDESK_DB_LOCK_TIMEOUT", VISITDESK_DB_LOCK_TIMEOUT)):
+    if not 0 < _value < VISITDESK_WEB_TIMEOUT:
+        raise ImproperlyConfigured(f"{_name} must be above 0 and below VISITDESK_WEB_TIMEOUT ({VISITDESK_WEB_TIMEOUT} s)")
+if not 0 < VISITDESK_SOLVE_MAX_SECONDS <= VISITDESK_SOLVE_GUARD_SECONDS / 2:
+    raise ImproperlyConfigured("VISITDESK_SOLVE_MAX_SECONDS must be at most half of VISITDESK_WEB_TIMEOUT - 10 s "
+                               "(model building and answering need time beyond the solver's own limit)")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -32,3 +32,17 @@ class NotAllowed(DomainError):
 
     code = "permission_denied"
     status = 403
+
+
+#: SQLSTATEs of a statement PostgreSQL cancelled because the database stalled: ``query_canceled``
+#: (``statement_timeout``) and ``lock_not_available`` (``lock_timeout``). Web requests set both
+#: (config/database.py); the interfaces answer 503 with ``Retry-After`` instead of a 500.
+DATABASE_STALL_SQLSTATES = frozenset({"57014", "55P03"})
+#: Seconds a client is asked to wait after such a 503: locks are normally held for moments.
+DATABASE_RETRY_AFTER = 5
+
+
+def is_database_stall(exc: BaseException) -> bool:
+    from django.db import OperationalError
+
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in DATABASE_STALL_SQLSTATES

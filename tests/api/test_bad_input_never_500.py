@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -94,3 +97,32 @@ def test_filters_do_not_reveal_whether_an_invisible_object_exists(world):
     seen = host_client.get(f"/api/v1/visits/?organisation={world.other_visit.delegation.organisation_id}")
     nowhere = host_client.get(f"/api/v1/visits/?organisation={missing}")
     assert (seen.status_code, seen.json()["count"]) == (nowhere.status_code, nowhere.json()["count"]) == (200, 0)
+
+
+def _chunked(client, body: bytes, **extra):
+    """A request as a chunk-decoding server (gunicorn) hands it on: no Content-Length, the decoded
+    body as a stream that reads until its end (tests/deploy/test_gunicorn.py sends real chunks)."""
+    return client.generic("POST", "/api/v1/meetings/", b"", content_type="application/json", CONTENT_LENGTH="",
+                          HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": io.BytesIO(body)}, **extra)
+
+
+def test_an_oversized_chunked_body_is_413_in_the_api_shape(world, coordinator_client, settings):
+    body = b'{"title": "' + b"A" * (3 * 1024 * 1024) + b'"}'
+    response = _chunked(coordinator_client, body, **{"wsgi.input_terminated": True})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    assert not Meeting.objects.filter(title__startswith="AAA").exists()
+
+
+def test_a_small_chunked_body_reaches_the_view(world, coordinator_client):
+    body = json.dumps({"title": "Chunked", "starts_at": "2031-05-05T10:00:00+02:00",
+                       "ends_at": "2031-05-05T11:00:00+02:00"}).encode()
+    response = _chunked(coordinator_client, body, **{"wsgi.input_terminated": True})
+    assert response.status_code == 201, response.content[:300]
+    assert Meeting.objects.filter(title="Chunked").exists()
+
+
+def test_a_chunked_body_the_server_did_not_decode_is_411(world, coordinator_client):
+    response = _chunked(coordinator_client, b'{"title": "x"}')
+    assert response.status_code == 411
+    assert response.json()["error"]["code"] == "length_required"

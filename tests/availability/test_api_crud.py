@@ -57,6 +57,12 @@ def test_working_hours_round_trip_in_the_person_zone(users):
     ({"weekly": [], "exceptions": [{"date": "2026-12-24"}, {"date": "2026-12-24", "start": "09:00", "end": "10:00"}]},
      "exceptions"),
     ({}, "weekly"),
+    # one exception per date: a day off once, working intervals that do not repeat or overlap
+    ({"weekly": [], "exceptions": [{"date": "2026-12-24"}, {"date": "2026-12-24"}]}, "exceptions[1]"),
+    ({"weekly": [], "exceptions": [{"date": "2026-12-28", "start": "10:00", "end": "12:00"},
+                                   {"date": "2026-12-28", "start": "10:00", "end": "12:00"}]}, "exceptions[1]"),
+    ({"weekly": [], "exceptions": [{"date": "2026-12-28", "start": "10:00", "end": "12:00"},
+                                   {"date": "2026-12-28", "start": "11:00", "end": "13:00"}]}, "exceptions[1]"),
 ])
 def test_bad_working_hours_are_a_400_and_change_nothing(users, body, field):
     coordinator, _, host, _ = users
@@ -138,3 +144,30 @@ def test_a_period_that_ends_before_it_starts_is_a_field_error_and_changes_nothin
     assert response.status_code == 400
     assert "ends_at" in str(response.json())
     assert _client(coordinator).get(path).json()["count"] == 0
+
+
+def test_closure_reasons_are_for_coordinators_only(users):
+    """Hosts plan around a closure; why the room is closed ("Asbestos inspection (internal)") is not theirs."""
+    coordinator, host_user, _, _ = users
+    body = {"room": RoomFactory().pk, "starts_at": "2026-12-01T00:00:00Z", "ends_at": "2026-12-05T00:00:00Z",
+            "reason": "Asbestos inspection (internal)"}
+    created = _client(coordinator).post("/api/v1/room-closures/", body, format="json").json()
+    assert created["reason"] == body["reason"]
+    listed = _client(host_user).get("/api/v1/room-closures/").json()["results"]
+    assert [c["id"] for c in listed] == [created["id"]] and "reason" not in listed[0]
+    assert "reason" not in _client(host_user).get(f"/api/v1/room-closures/{created['id']}/").json()
+    assert _client(coordinator).get("/api/v1/room-closures/").json()["results"][0]["reason"] == body["reason"]
+
+
+def test_one_day_off_per_date_is_also_a_database_rule(users):
+    from django.db import IntegrityError, transaction
+
+    from availability.models import HoursException
+
+    _, _, host, _ = users
+    HoursException.objects.create(person=host, date="2026-12-24")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HoursException.objects.create(person=host, date="2026-12-24")
+    HoursException.objects.create(person=host, date="2026-12-28", start="10:00", end="12:00")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HoursException.objects.create(person=host, date="2026-12-28", start="10:00", end="11:00")

@@ -55,7 +55,9 @@ def test_every_command_exists(name):
         assert command[1] == "manage.py"
         assert command[2] in get_commands(), f"no management command {command[2]!r}"
     elif program == "gunicorn":
-        module, attr = command[1].split(":")
+        assert command[1:3] == ["-c", "config/gunicorn.conf.py"], "the one gunicorn configuration (timeouts)"
+        assert (ROOT / command[2]).is_file()
+        module, attr = command[3].split(":")
         assert callable(getattr(importlib.import_module(module), attr))
     elif program == "celery":
         assert command[1:3] == ["-A", "config"]
@@ -70,6 +72,16 @@ def test_environment_names_are_the_documented_ones():
 
 
 def test_dockerfile_copies_every_app_package():
+    from django.conf import settings
+
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("config", "directory", "events", "visits", "notifications", "api", "web", "templates"):
+    own_apps = [app for app in settings.INSTALLED_APPS if (ROOT / app).is_dir()]
+    assert "calendars" in own_apps
+    for package in ("config", *own_apps, "templates", "locale"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_the_image_and_compose_start_gunicorn_the_same_way():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
+    assert yaml.safe_load(cmd.removeprefix("CMD ")) == COMPOSE["services"]["web"]["command"]

@@ -318,3 +318,48 @@ def test_repair_after_a_host_becomes_absent_moves_the_meeting_and_keeps_the_rest
     assert meeting.participations.filter(person=centre.cem, role="host").exists()
     nothing = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {}, format="json").json()
     assert nothing["repaired"] == {}
+
+
+# --- limits below the server's timeout (issue 17) ------------------------------------------------
+
+
+SOLVING_ENDPOINTS = ["/api/v1/scheduling/solve/", "/api/v1/visits/{visit}/proposals/",
+                     "/api/v1/proposals/{proposal}/resolve/", "/api/v1/proposals/{proposal}/repair/"]
+
+
+def test_every_solving_endpoint_refuses_a_limit_above_the_cap_and_the_schema_says_so(centre, settings):
+    from rest_framework.test import APIClient
+
+    cap = settings.VISITDESK_SOLVE_MAX_SECONDS
+    assert cap < settings.VISITDESK_WEB_TIMEOUT / 2
+    client = centre.client()
+    proposal = Proposal.objects.create(visit=centre.visit)
+    for path in SOLVING_ENDPOINTS:
+        url = path.format(visit=centre.visit.pk, proposal=proposal.pk)
+        body = solve_body(centre, time_limit_seconds=cap + 1) if "solve" in path else {"time_limit_seconds": cap + 1}
+        response = client.post(url, body, format="json")
+        assert response.status_code == 400, (url, response.content[:300])
+        assert "time_limit_seconds" in response.json()["error"]["fields"]
+
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+    limits = {name: props["properties"]["time_limit_seconds"]["maximum"]
+              for name, props in schema.items() if "time_limit_seconds" in props.get("properties", {})}
+    assert len(limits) >= 3 and set(limits.values()) == {cap}, limits
+
+
+def test_a_solve_that_overruns_the_guard_answers_503_in_the_api_shape(centre, settings, monkeypatch):
+    """What gunicorn would have killed (an HTML 500 or a reset) answers in time with a clear message."""
+    import time as time_module
+
+    from scheduling import services as scheduling_services
+
+    def endless(**kwargs):
+        while True:  # Python code, like the first-fit pass that overran on 300 attendee-heavy meetings
+            time_module.sleep(0.01)
+
+    monkeypatch.setattr(scheduling_services, "batch_solve", endless)
+    settings.VISITDESK_SOLVE_GUARD_SECONDS = 0.3
+    response = centre.client().post("/api/v1/scheduling/solve/", solve_body(centre), format="json")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "solve_overrun"
+    assert "fewer meetings" in response.json()["error"]["message"]
