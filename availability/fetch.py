@@ -226,6 +226,10 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         tls.do_handshake()
 
 
+def _size(limit: int) -> str:
+    return f"{limit / 1_048_576:.3g} MB" if limit >= 1_048_576 else f"{limit:,} bytes"
+
+
 class _Body:
     """Collects the body up to ``limit`` bytes, inflating gzip/deflate with the limit on the output."""
 
@@ -247,7 +251,7 @@ class _Body:
     def _keep(self, data: bytes) -> None:
         self.size += len(data)
         if self.size > self.limit:
-            raise FeedError(f"The calendar is larger than {self.limit / 1_000_000:g} MB.")
+            raise FeedError(f"The calendar is larger than {_size(self.limit)}.")
         self.parts.append(data)
 
     def add(self, chunk: bytes) -> None:
@@ -312,7 +316,7 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
                 raise FeedError(f"The calendar server answered {response.status} {str(response.reason)[:60]}.")
             declared = response.getheader("Content-Length")
             if declared and declared.isdigit() and int(declared) > limit:
-                raise FeedError(f"The calendar is larger than {limit / 1_000_000:g} MB.")
+                raise FeedError(f"The calendar is larger than {_size(limit)}.")
             body = _Body(response.getheader("Content-Encoding") or "", limit)
             while chunk := response.read1(65536):
                 body.add(chunk)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
 from django.db.models.functions import Coalesce
@@ -26,6 +26,9 @@ from . import hours
 from . import intervals as iv
 from .errors import AvailabilityConflict
 from .models import Absence, ExternalBusy, ExternalCalendar, HoursException, RoomClosure, WeeklyHours
+
+if TYPE_CHECKING:
+    from .fetch import FetchResult
 
 logger = logging.getLogger(__name__)
 
@@ -353,6 +356,24 @@ def meeting_mark_availability(*, meeting: Meeting, against: bool) -> None:
         meeting.booked_against_availability = against
 
 
+def external_calendar_read(
+    *, url: str, zone: str, start: datetime, end: datetime, etag: str = "", last_modified: str = "",
+) -> tuple[FetchResult, list[iv.Interval] | None]:
+    """Fetch a calendar and read its busy intervals in [start, end) — no database, no writes.
+
+    The busy intervals are None when the server says the calendar is unchanged (304). Raises
+    FeedError. Bounded in time (the fetch deadline, the reader's CPU limit) and in memory (the body
+    limit in this process, the reader's address-space limit in its child process).
+    """
+    from .fetch import fetch
+    from .ics_sandbox import busy_from_ics_isolated
+
+    result = fetch(url, etag=etag, last_modified=last_modified)
+    if result.status != 200:
+        return result, None
+    return result, busy_from_ics_isolated(result.body, zone=zone, start=start, end=end)
+
+
 def external_calendar_sync(*, calendar: ExternalCalendar, now: datetime | None = None) -> ExternalCalendar:
     """Fetch one calendar and replace its busy intervals; record success or the error. Worker only.
 
@@ -366,8 +387,6 @@ def external_calendar_sync(*, calendar: ExternalCalendar, now: datetime | None =
     from django.utils import timezone as djtz
 
     from .errors import FeedError
-    from .fetch import fetch
-    from .ics_sandbox import busy_from_ics_isolated
 
     now = now or djtz.now()
     start = now - timedelta(days=1)
@@ -375,10 +394,9 @@ def external_calendar_sync(*, calendar: ExternalCalendar, now: datetime | None =
     ExternalCalendar.objects.filter(pk=calendar.pk).update(last_attempt_at=now)
     calendar.last_attempt_at = now
     try:
-        result = fetch(calendar.url, etag=calendar.etag, last_modified=calendar.last_modified)
-        spans = None
-        if result.status == 200:
-            spans = busy_from_ics_isolated(result.body, zone=calendar.person.timezone, start=start, end=end)
+        result, spans = external_calendar_read(url=calendar.url, etag=calendar.etag,
+                                               last_modified=calendar.last_modified,
+                                               zone=calendar.person.timezone, start=start, end=end)
     except FeedError as exc:
         external_calendar_record_error(calendar=calendar, message=exc.message)
         return calendar
