@@ -18,7 +18,7 @@ from availability.errors import FeedError
     ("198.18.0.1", "benchmarking"),
     ("240.0.0.1", "reserved"),
     ("224.0.0.1", "multicast"),
-    ("0.0.0.0", "unspecified"),  # noqa: S104  # an address under test, not a bind
+    ("0.0.0.0", "unspecified"),
     ("::1", "loopback"),
     ("fe80::1", "link-local"),
     ("fc00::1", "unique local"),

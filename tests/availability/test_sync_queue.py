@@ -117,7 +117,7 @@ def test_a_broker_outage_gives_the_claim_back(server, host, django_capture_on_co
 
 
 def test_adding_a_calendar_queues_its_first_sync(server, host, django_capture_on_commit_callbacks):
-    user, person = host
+    user, _ = host
     with django_capture_on_commit_callbacks() as queued:
         created = _api(user).post("/api/v1/external-calendars/", {"url": server.url("/cal.ics")}, format="json")
     assert created.status_code == 201 and created.json()["sync"] == "queued"
@@ -179,7 +179,7 @@ def test_manual_syncs_are_throttled_per_user_in_the_api(server, host, fresh_cach
     assert _api(user).post("/api/v1/external-calendars/", {"url": server.url("/b.ics")},
                            format="json").status_code == 429
     assert _api(user).get("/api/v1/external-calendars/").status_code == 200
-    other_user, other_person = UserFactory(username="someone-else"), None
+    other_user = UserFactory(username=f"other-{uuid.uuid4().hex[:8]}")
     other_person = PersonFactory(user=other_user)
     theirs = ExternalCalendar.objects.create(person=other_person, url=server.url("/cal.ics"))
     assert _api(other_user).post(f"/api/v1/external-calendars/{theirs.pk}/sync/").status_code == 202
