@@ -207,9 +207,14 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.sock = _connect_checked(self._addresses, self.port, self._deadline)
 
 
+def _tls_context() -> ssl.SSLContext:
+    """The system's trust store, certificate and host name checked (tests trust their own CA here)."""
+    return ssl.create_default_context()
+
+
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, *, addresses: list[str], deadline: Deadline) -> None:
-        context = ssl.create_default_context()
+        context = _tls_context()
         context.sslsocket_class = _DeadlineSSLSocket
         super().__init__(host, port, timeout=deadline.remaining(), context=context)
         self._addresses = addresses

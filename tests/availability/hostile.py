@@ -15,20 +15,24 @@ Each path is one way an account holder's calendar address can try to hurt the se
 * ``/gzip.ics`` is an honest small calendar, gzip-compressed anyway;
 * ``/nul.ics`` is a calendar with NUL bytes and control characters in it.
 
-The trickling handlers stop when the server closes, so no thread outlives a test.
+With ``tls=True`` it serves the same over HTTPS with the test certificate in ``tls/``. The
+trickling handlers stop when the server closes, so no thread outlives a test.
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
+import ssl
 import threading
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 TRICKLE_EVERY = 2.0
+TLS_DIR = Path(__file__).resolve().parent / "tls"
 HOSTILE_PATHS = ["/trickle-headers.ics", "/trickle-body.ics", "/secondly.ics", "/minutely-transparent.ics",
                  "/daily-1000.ics", "/gzip-bomb.ics", "/nul.ics"]
 
@@ -82,7 +86,7 @@ def gzip_bomb(inflated_mb: int = 64) -> bytes:
 class HostileServer:
     """``url(path)`` for each path above; ``requests`` counts what reached it."""
 
-    def __init__(self, *, now: datetime | None = None, trickle_every: float = TRICKLE_EVERY) -> None:
+    def __init__(self, *, now: datetime | None = None, trickle_every: float = TRICKLE_EVERY, tls: bool = False) -> None:
         self.stopping = threading.Event()
         self.requests: list[str] = []
         self.bodies = bodies(now)
@@ -138,11 +142,16 @@ class HostileServer:
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
+        self.scheme = "https" if tls else "http"
+        if tls:  # a test certificate for 127.0.0.1 (tls/cert.pem, valid for a century; its key is public)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(TLS_DIR / "cert.pem", TLS_DIR / "key.pem")
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def close(self) -> None:
         self.stopping.set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -163,3 +164,38 @@ def test_an_unknown_compression_is_refused_with_a_clear_message(limits):
     body = _Body("gzip", 1000)
     with pytest.raises(FeedError, match="cannot be decompressed"):
         body.add(b"definitely not gzip")
+
+
+@pytest.fixture
+def tls_hostile(limits, monkeypatch):
+    """The hostile server over HTTPS, its test certificate trusted by the fetcher for this test."""
+    from availability import fetch as fetch_module
+
+    from .hostile import TLS_DIR
+
+    monkeypatch.setattr(fetch_module, "_tls_context",
+                        lambda: ssl.create_default_context(cafile=str(TLS_DIR / "cert.pem")))
+    server = HostileServer(tls=True)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize(("path", "expected"), [("/trickle-headers.ics", "did not answer within 3 s"),
+                                                ("/trickle-body.ics", "took longer than 3 s to download")])
+def test_the_deadline_holds_over_tls_too(tls_hostile, path, expected):
+    calendar = ExternalCalendar.objects.create(person=PersonFactory(), url=tls_hostile.url(path))
+    started = time.monotonic()
+    external_calendar_sync(calendar=calendar)
+    assert time.monotonic() - started < DEADLINE + 1.5
+    assert expected in calendar.last_error
+
+
+def test_tls_is_verified_and_an_honest_calendar_over_tls_imports(tls_hostile, monkeypatch):
+    calendar = ExternalCalendar.objects.create(person=PersonFactory(), url=tls_hostile.url("/gzip.ics"))
+    external_calendar_sync(calendar=calendar)
+    assert calendar.last_error == "" and calendar.busy_count == 1
+    from availability import fetch as fetch_module
+
+    monkeypatch.setattr(fetch_module, "_tls_context", ssl.create_default_context)  # the test CA is unknown
+    external_calendar_sync(calendar=calendar)
+    assert "TLS failed: CERTIFICATE_VERIFY_FAILED" in calendar.last_error
