@@ -143,6 +143,8 @@ def busy_from_ics(data: bytes, *, zone: str, start: datetime, end: datetime,
     tz = zoneinfo.ZoneInfo(zone)
     try:
         calendar = icalendar.Calendar.from_ical(data)
+    except MemoryError:
+        raise  # the sandbox's limit, reported as such
     except Exception as exc:  # icalendar raises many types for broken input
         raise FeedError("Not an iCalendar file: it could not be parsed.") from exc
     if getattr(calendar, "name", None) != "VCALENDAR":
@@ -175,7 +177,7 @@ def busy_from_ics(data: bytes, *, zone: str, start: datetime, end: datetime,
     except _OverBudget:
         raise FeedError(f"The calendar repeats too often: more than {max_occurrences:,} occurrences "
                         "would have to be expanded. Shorten its repeating events.") from None
-    except FeedError:
+    except (FeedError, MemoryError):
         raise
     except Exception as exc:  # the library raises many types for broken rules and dates
         raise FeedError(f"The calendar could not be expanded ({type(exc).__name__}).") from exc

@@ -228,7 +228,9 @@ def external_calendar_sync_queued(*, calendar_id: int) -> None:
             sync_started_at=started, sync_queued_at=Coalesce("sync_queued_at", started)):
         return
     try:
-        calendar = ExternalCalendar.objects.select_related("person").get(pk=calendar_id)
+        calendar = ExternalCalendar.objects.select_related("person").filter(pk=calendar_id).first()
+        if calendar is None:  # removed meanwhile
+            return
         try:
             external_calendar_sync(calendar=calendar)
         except Exception:

@@ -199,3 +199,40 @@ def test_tls_is_verified_and_an_honest_calendar_over_tls_imports(tls_hostile, mo
     monkeypatch.setattr(fetch_module, "_tls_context", ssl.create_default_context)  # the test CA is unknown
     external_calendar_sync(calendar=calendar)
     assert "TLS failed: CERTIFICATE_VERIFY_FAILED" in calendar.last_error
+
+
+def _read(body: bytes):
+    from datetime import UTC, datetime, timedelta
+
+    from availability.ics_sandbox import busy_from_ics_isolated
+
+    now = datetime.now(UTC)
+    return busy_from_ics_isolated(body, zone="Europe/Berlin", start=now, end=now + timedelta(days=180))
+
+
+def test_the_reading_child_is_stopped_at_its_cpu_limit(settings):
+    """A rule whose filters never match yields no occurrence to count, while dateutil searches up to
+    the year 9999: the budget cannot see it, the child's CPU limit ends it."""
+    from availability.errors import FeedError
+
+    from .hostile import calendar
+
+    settings.VISITDESK_BUSY_IMPORT_CPU_SECONDS = 1
+    never = calendar("UID:n@hostile\nDTSTART:20260101T000000Z\nDTEND:20260101T000001Z\n"
+                     "RRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30")
+    with pytest.raises(FeedError, match="more than 1 s of processor time"):
+        _read(never)
+
+
+def test_the_reading_child_is_stopped_at_its_memory_limit(settings):
+    """5,000 plain events (800 kB) need about 60 MB to parse: fine by default, refused under 48 MB."""
+    from availability.errors import FeedError
+
+    from .hostile import calendar
+
+    many = calendar(*[f"UID:e{i}@hostile\nSUMMARY:Event number {i}\nDTSTART:20261201T100000Z\n"
+                      "DTEND:20261201T110000Z" for i in range(5000)])
+    assert _read(many) is not None
+    settings.VISITDESK_BUSY_IMPORT_MEMORY_MB = 48
+    with pytest.raises(FeedError, match="within 48 MB of memory"):
+        _read(many)
