@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from availability import services as availability_services
@@ -407,22 +408,43 @@ class ExternalCalendarSerializer(serializers.ModelSerializer):
     person = SafePrimaryKeyRelatedField(queryset=Person.objects.all(), required=False,
                                         help_text="Person id (a host: themselves, the default)")
     url = serializers.CharField(max_length=2000, help_text="The calendar's secret ICS address (https or webcal)")
+    sync = serializers.ChoiceField(
+        choices=["idle", "queued", "running"], source="sync_state", read_only=True,
+        help_text="The worker's sync of this calendar: queued, running, or idle (the result is in last_synced_at, "
+                  "busy_count and last_error).")
 
     class Meta:
         model = ExternalCalendar
-        fields = ["id", "person", "url", "last_synced_at", "last_error", "busy_count", "last_attempt_at", "created_at"]
+        fields = ["id", "person", "url", "sync", "last_synced_at", "last_error", "busy_count", "last_attempt_at",
+                  "created_at"]
         read_only_fields = ["id", "last_synced_at", "last_error", "busy_count", "last_attempt_at", "created_at"]
+
+
+class CalendarSyncThrottle(UserRateThrottle):
+    """Adding a calendar, changing its address and "sync now" each queue a fetch: per user, one rate
+    (``VISITDESK_THROTTLE_CALENDAR_SYNC``; the page keeps its own count under the same rate)."""
+
+    scope = "calendar_sync"
 
 
 @extend_schema(tags=["availability"])
 class ExternalCalendarViewSet(OwnedScopeMixin, ApiMixin, viewsets.ModelViewSet):
-    """People's own calendars, read for busy times only. The URL is a secret: owner and coordinators."""
+    """People's own calendars, read for busy times only. The URL is a secret: owner and coordinators.
+
+    Calendars are fetched by the worker only: adding one (or changing its address) and ``sync/``
+    queue a sync and answer at once; ``sync`` in the answer says whether it is queued or running.
+    """
 
     queryset = ExternalCalendar.objects.select_related("person")
     serializer_class = ExternalCalendarSerializer
     permission_classes = [OwnOrCoordinator]
     filterset_fields = ["person"]
     ordering_fields = ["created_at", "last_synced_at"]
+
+    def get_throttles(self):
+        if self.action in ("create", "update", "partial_update", "sync"):
+            return [CalendarSyncThrottle()]
+        return super().get_throttles()
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -438,19 +460,22 @@ class ExternalCalendarViewSet(OwnedScopeMixin, ApiMixin, viewsets.ModelViewSet):
             calendar = availability_services.external_calendar_change_url(calendar=calendar, url=fetch_url(data["url"]))
         serializer.instance = calendar
 
-    @extend_schema(request=None, responses={200: ExternalCalendarSerializer},
-                   summary="Sync now: fetch the calendar before answering (the result is in last_error)")
+    def perform_destroy(self, instance):
+        availability_services.external_calendar_remove(calendar=instance)
+
+    @extend_schema(request=None, responses={202: ExternalCalendarSerializer},
+                   summary="Sync now: queue a fetch in the worker (one per calendar at a time) and answer at once")
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
+        """202 with the calendar as it is now and ``"sync": "queued"`` (or ``"running"``); a second
+        request while one is queued or running queues nothing more. Poll the calendar for the result."""
         calendar = self.get_object()
-        calendar = availability_services.external_calendar_sync(calendar=calendar)
-        return Response(ExternalCalendarSerializer(calendar).data)
+        availability_services.external_calendar_sync_request(calendar=calendar)
+        calendar.refresh_from_db()
+        return Response(ExternalCalendarSerializer(calendar).data, status=202)
 
 
 def fetch_url(url: str) -> str:
     from availability.fetch import check_url_shape
 
     return check_url_shape(url)
-
-    def perform_destroy(self, instance):
-        availability_services.external_calendar_remove(calendar=instance)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.forms.models import InlineForeignKeyField
 
 from core.errors import DomainError
 
@@ -46,10 +47,36 @@ class ExternalCalendarForm(forms.ModelForm):
         except DomainError as error:
             raise forms.ValidationError(error.message) from None
 
+    def clean(self):
+        """The per-person cap (``services.external_calendar_limit_check``) when a calendar is added to
+        someone or moved to them here; the inline on a person's page counts its rows instead."""
+        cleaned = super().clean()
+        person = cleaned.get("person")
+        inline = isinstance(self.fields.get("person"), InlineForeignKeyField)
+        if not inline and person is not None and person.pk != self.instance.person_id:
+            try:
+                services.external_calendar_limit_check(
+                    person=person, calendars=ExternalCalendar.objects.filter(person=person).count() + 1)
+            except DomainError as error:
+                self.add_error("url", error.message)
+        return cleaned
+
+
+class ExternalCalendarFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [form for form in self.forms if (form.has_changed() or form.instance.pk)
+                and not (self.can_delete and self._should_delete_form(form))]
+        try:
+            services.external_calendar_limit_check(person=self.instance, calendars=len(kept))
+        except DomainError as error:
+            raise forms.ValidationError(error.message) from None
+
 
 class ExternalCalendarInline(admin.TabularInline):
     model = ExternalCalendar
     form = ExternalCalendarForm
+    formset = ExternalCalendarFormSet
     extra = 0
     fields = ["url", "last_synced_at", "last_error", "busy_count"]
     readonly_fields = ["last_synced_at", "last_error", "busy_count"]
@@ -71,6 +98,12 @@ class PersonAvailabilityAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("weekly_hours")
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is ExternalCalendar:
+            for calendar in formset.new_objects:  # the worker fetches it; this request does not
+                services.external_calendar_sync_request(calendar=calendar)
 
     @admin.display(description="working hours")
     def hours_summary(self, obj) -> str:
@@ -109,11 +142,14 @@ class ExternalCalendarAdmin(admin.ModelAdmin):
     readonly_fields = ["last_attempt_at", "last_synced_at", "last_error", "busy_count", "created_at"]
     actions = ["sync_now"]
 
-    @admin.action(description="Sync now (fetch the selected calendars)")
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            services.external_calendar_sync_request(calendar=obj)
+
+    @admin.action(description="Sync now (queue a fetch of the selected calendars in the worker)")
     def sync_now(self, request, queryset):
-        failed = 0
-        for calendar in queryset.select_related("person"):
-            if services.external_calendar_sync(calendar=calendar).last_error:
-                failed += 1
-        level = messages.WARNING if failed else messages.SUCCESS
-        self.message_user(request, f"Synced {queryset.count() - failed}, failed {failed}.", level)
+        queued = sum(services.external_calendar_sync_request(calendar=calendar) for calendar in queryset)
+        busy = queryset.count() - queued
+        self.message_user(request, f"Queued {queued}; {busy} already queued or running. "
+                                   "The results appear here once the worker has fetched them.", messages.SUCCESS)

@@ -9,11 +9,19 @@ private appointment.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from directory.models import Person
 from events.models import Room
+
+#: A sync claimed longer ago than this is taken as lost (its message never reached a worker, or the
+#: worker died): a new request may claim it again. A running import ends far sooner (fetch deadline +
+#: parse CPU limit, and Celery's 300 s hard limit), so two never overlap in practice.
+SYNC_CLAIM_STALE = timedelta(minutes=10)
 
 
 class WeeklyHours(models.Model):
@@ -119,6 +127,10 @@ class ExternalCalendar(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Last successful fetch")
     last_error = models.TextField(blank=True, editable=False)
     busy_count = models.PositiveIntegerField(default=0, editable=False)
+    # The one sync a calendar may have at a time (``services.external_calendar_sync_request``): set
+    # when a sync is queued, ``sync_started_at`` when the worker starts it, both cleared when it ends.
+    sync_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -126,6 +138,14 @@ class ExternalCalendar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person.name}: calendar #{self.pk}"
+
+    @property
+    def sync_state(self) -> str:
+        """``queued`` or ``running`` while a sync is claimed, else ``idle`` (also for a claim so old
+        that its task must have been lost: the next request or beat run claims it again)."""
+        if self.sync_queued_at is None or self.sync_queued_at < timezone.now() - SYNC_CLAIM_STALE:
+            return "idle"
+        return "queued" if self.sync_started_at is None else "running"
 
 
 class ExternalBusy(models.Model):

@@ -8,15 +8,18 @@ events/visits services and records an override on the meeting with ``meeting_mar
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
+from django.db.models.functions import Coalesce
 
 from core.errors import ValidationFailed
 from core.periods import check_period
+from core.text import single_line
 from directory.models import Person
 from events.models import Meeting, Room
 
@@ -24,6 +27,11 @@ from . import hours
 from . import intervals as iv
 from .errors import AvailabilityConflict
 from .models import Absence, ExternalBusy, ExternalCalendar, HoursException, RoomClosure, WeeklyHours
+
+if TYPE_CHECKING:
+    from .fetch import FetchResult
+
+logger = logging.getLogger(__name__)
 
 # --- working hours -----------------------------------------------------------------------------
 
@@ -137,15 +145,37 @@ def room_closure_remove(*, closure: RoomClosure) -> None:
 # --- external calendars ------------------------------------------------------------------------
 
 
+def external_calendar_limit_check(*, person: Person, calendars: int) -> None:
+    """Refuse (a field error on ``url``) if ``person`` would have more than
+    ``VISITDESK_BUSY_CALENDARS_PER_PERSON`` calendars: each one is fetched every half hour by the
+    worker, so one account must not be able to add a hundred. The API, the page and the admin ask it.
+    """
+    from django.conf import settings
+
+    cap = settings.VISITDESK_BUSY_CALENDARS_PER_PERSON
+    if calendars > cap:
+        raise ValidationFailed(f"At most {cap} calendars per person; remove one before adding another.",
+                               field="url")
+
+
 def external_calendar_add(*, person: Person, url: str) -> ExternalCalendar:
+    """Add a calendar and queue its first sync (after commit; nothing is fetched here)."""
     from .fetch import check_url_shape
 
     check_url_shape(url)
-    return ExternalCalendar.objects.create(person=person, url=url)
+    with transaction.atomic():
+        # One person's adds are serialised on their row, so two at once cannot both pass the cap.
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        external_calendar_limit_check(person=person,
+                                      calendars=ExternalCalendar.objects.filter(person=person).count() + 1)
+        calendar = ExternalCalendar.objects.create(person=person, url=url)
+        external_calendar_sync_request(calendar=calendar)
+    return calendar
 
 
 def external_calendar_change_url(*, calendar: ExternalCalendar, url: str) -> ExternalCalendar:
-    """A new address starts from scratch: old busy rows and cache validators belong to the old one."""
+    """A new address starts from scratch: old busy rows and cache validators belong to the old one.
+    Its first sync is queued like a new calendar's."""
     from .fetch import check_url_shape
 
     check_url_shape(url)
@@ -155,7 +185,88 @@ def external_calendar_change_url(*, calendar: ExternalCalendar, url: str) -> Ext
             calendar.url, calendar.etag, calendar.last_modified = url, "", ""
             calendar.last_synced_at, calendar.last_error, calendar.busy_count = None, "", 0
             calendar.save()
+            external_calendar_sync_request(calendar=calendar)
     return calendar
+
+
+def external_calendar_sync_request(*, calendar: ExternalCalendar, now: datetime | None = None) -> bool:
+    """Queue a sync of ``calendar`` in the worker unless one is already queued or running.
+
+    The claim is a conditional update of ``sync_queued_at`` (one sync per calendar at a time, on any
+    database and across processes); the task is sent after commit, so the worker reads the committed
+    row. Returns whether this call queued one. Never fetches: web requests must not wait for a
+    calendar server.
+    """
+    from django.utils import timezone as djtz
+
+    from .models import SYNC_CLAIM_STALE
+
+    now = now or djtz.now()
+    claimed = ExternalCalendar.objects.filter(pk=calendar.pk).filter(
+        models.Q(sync_queued_at__isnull=True) | models.Q(sync_queued_at__lt=now - SYNC_CLAIM_STALE)
+    ).update(sync_queued_at=now, sync_started_at=None)
+    if claimed:
+        calendar.sync_queued_at, calendar.sync_started_at = now, None
+        transaction.on_commit(lambda: _queue_sync(calendar.pk, now), robust=True)
+    return bool(claimed)
+
+
+def _queue_sync(calendar_id: int, claimed_at: datetime) -> None:
+    from .tasks import sync_calendar_later
+
+    if not sync_calendar_later(calendar_id):
+        # The broker is unreachable: give the claim back, so the next request or beat run can queue it.
+        ExternalCalendar.objects.filter(pk=calendar_id, sync_queued_at=claimed_at).update(sync_queued_at=None)
+
+
+def external_calendar_sync_queued(*, calendar_id: int) -> None:
+    """The worker's side of a queued sync: mark it running, import, release the claim.
+
+    A second task for a calendar whose sync is already running (a claim that went stale while the
+    queue was long) does nothing. Any failure ends as ``last_error``, never as an exception that
+    would take the worker's other feeds with it.
+    """
+    from django.utils import timezone as djtz
+
+    from .models import SYNC_CLAIM_STALE
+
+    started = djtz.now()
+    running_elsewhere = models.Q(sync_started_at__gte=started - SYNC_CLAIM_STALE)
+    if not ExternalCalendar.objects.filter(pk=calendar_id).exclude(running_elsewhere).update(
+            sync_started_at=started, sync_queued_at=Coalesce("sync_queued_at", started)):
+        return
+    try:
+        calendar = ExternalCalendar.objects.select_related("person").filter(pk=calendar_id).first()
+        if calendar is None:  # removed meanwhile
+            return
+        try:
+            external_calendar_sync(calendar=calendar)
+        except Exception:
+            logger.exception("busy-time import of calendar %s failed", calendar_id)
+            external_calendar_record_error(calendar=calendar, message="Internal error while importing.")
+    finally:
+        ExternalCalendar.objects.filter(pk=calendar_id, sync_started_at=started).update(
+            sync_queued_at=None, sync_started_at=None)
+
+
+#: The longest ``last_error`` kept: a sentence for the owner, not a document.
+LAST_ERROR_MAX_CHARS = 300
+
+
+def clean_error_message(message: str) -> str:
+    """``message`` as it may be stored and shown: one line without control characters (a NUL made
+    PostgreSQL refuse the row) or lone surrogates, at most ``LAST_ERROR_MAX_CHARS`` characters."""
+    text = single_line(message).encode("utf-8", "replace").decode("utf-8")
+    if len(text) > LAST_ERROR_MAX_CHARS:
+        text = text[:LAST_ERROR_MAX_CHARS - 1].rstrip() + "…"
+    return text or "The calendar could not be imported."
+
+
+def external_calendar_record_error(*, calendar: ExternalCalendar, message: str) -> None:
+    """Store why the last import failed — the one place ``last_error`` is written with a failure;
+    the busy times of the last good import stay."""
+    calendar.last_error = clean_error_message(message)
+    ExternalCalendar.objects.filter(pk=calendar.pk).update(last_error=calendar.last_error)
 
 
 # --- the booking check -------------------------------------------------------------------------
@@ -255,19 +366,37 @@ def meeting_mark_availability(*, meeting: Meeting, against: bool) -> None:
         meeting.booked_against_availability = against
 
 
+def external_calendar_read(
+    *, url: str, zone: str, start: datetime, end: datetime, etag: str = "", last_modified: str = "",
+) -> tuple[FetchResult, list[iv.Interval] | None]:
+    """Fetch a calendar and read its busy intervals in [start, end) — no database, no writes.
+
+    The busy intervals are None when the server says the calendar is unchanged (304). Raises
+    FeedError. Bounded in time (the fetch deadline, the reader's CPU limit) and in memory (the body
+    limit in this process, the reader's address-space limit in its child process).
+    """
+    from .fetch import fetch
+    from .ics_sandbox import busy_from_ics_isolated
+
+    result = fetch(url, etag=etag, last_modified=last_modified)
+    if result.status != 200:
+        return result, None
+    return result, busy_from_ics_isolated(result.body, zone=zone, start=start, end=end)
+
+
 def external_calendar_sync(*, calendar: ExternalCalendar, now: datetime | None = None) -> ExternalCalendar:
-    """Fetch one calendar and replace its busy intervals; record success or the error.
+    """Fetch one calendar and replace its busy intervals; record success or the error. Worker only.
 
     Never raises for a bad feed: the error is stored in ``last_error`` (shown to the person and
     coordinators) and the busy times from the last good fetch stay, so a calendar server's hiccup
-    does not suddenly make someone look free.
+    does not suddenly make someone look free. The fetch has one wall-clock deadline
+    (``availability.fetch``); the calendar is read in a child process with hard memory and CPU
+    limits (``availability.ics_sandbox``).
     """
     from django.conf import settings
     from django.utils import timezone as djtz
 
     from .errors import FeedError
-    from .fetch import fetch
-    from .ics import busy_from_ics
 
     now = now or djtz.now()
     start = now - timedelta(days=1)
@@ -275,13 +404,11 @@ def external_calendar_sync(*, calendar: ExternalCalendar, now: datetime | None =
     ExternalCalendar.objects.filter(pk=calendar.pk).update(last_attempt_at=now)
     calendar.last_attempt_at = now
     try:
-        result = fetch(calendar.url, etag=calendar.etag, last_modified=calendar.last_modified)
-        spans = None
-        if result.status == 200:
-            spans = busy_from_ics(result.body, zone=calendar.person.timezone, start=start, end=end)
+        result, spans = external_calendar_read(url=calendar.url, etag=calendar.etag,
+                                               last_modified=calendar.last_modified,
+                                               zone=calendar.person.timezone, start=start, end=end)
     except FeedError as exc:
-        ExternalCalendar.objects.filter(pk=calendar.pk).update(last_error=exc.message)
-        calendar.last_error = exc.message
+        external_calendar_record_error(calendar=calendar, message=exc.message)
         return calendar
     with transaction.atomic():
         if spans is not None:
@@ -290,20 +417,25 @@ def external_calendar_sync(*, calendar: ExternalCalendar, now: datetime | None =
                 ExternalBusy(calendar=calendar, person_id=calendar.person_id, starts_at=a, ends_at=b) for a, b in spans
             )
             calendar.busy_count = len(spans)
-        calendar.etag, calendar.last_modified = result.etag[:300], result.last_modified[:100]
+        calendar.etag, calendar.last_modified = single_line(result.etag)[:300], single_line(result.last_modified)[:100]
         calendar.last_synced_at, calendar.last_error = now, ""
         calendar.save(update_fields=["etag", "last_modified", "last_synced_at", "last_error", "busy_count"])
     return calendar
 
 
 def external_calendars_claim_due(*, now: datetime, every: timedelta) -> list[int]:
-    """Ids of calendars not tried within ``every``, each claimed by a conditional update so two beat
-    runs (or a slow worker) never fetch the same calendar twice at once."""
+    """Ids of calendars not tried within ``every`` and with no sync queued or running, each claimed
+    by a conditional update (the same claim a manual sync takes), so two beat runs, a slow worker or
+    a "sync now" never fetch the same calendar twice at once."""
+    from .models import SYNC_CLAIM_STALE
+
     claimed = []
+    free = models.Q(sync_queued_at__isnull=True) | models.Q(sync_queued_at__lt=now - SYNC_CLAIM_STALE)
     due = ExternalCalendar.objects.filter(
         models.Q(last_attempt_at__isnull=True) | models.Q(last_attempt_at__lt=now - every)
-    ).values_list("pk", "last_attempt_at")
+    ).filter(free).values_list("pk", "last_attempt_at")
     for pk, seen in due:
-        if ExternalCalendar.objects.filter(pk=pk, last_attempt_at=seen).update(last_attempt_at=now):
+        if ExternalCalendar.objects.filter(free, pk=pk, last_attempt_at=seen).update(
+                last_attempt_at=now, sync_queued_at=now, sync_started_at=None):
             claimed.append(pk)
     return claimed

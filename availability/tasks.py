@@ -1,7 +1,9 @@
 """Celery tasks: thin wrappers that load rows by id and call the services.
 
 The beat task only claims due calendars and fans out one task per calendar, so a slow or broken
-feed holds up one worker slot for at most the fetch timeout and never the others.
+feed holds up one worker slot for at most one import's bound (the fetch deadline plus the parse
+child's CPU limit) and never the others. Web requests never import: they queue ``sync_calendar``
+through ``services.external_calendar_sync_request``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from celery import Task, shared_task
 from django.utils import timezone
 
 from . import services
-from .models import ExternalCalendar
 
 logger = logging.getLogger(__name__)
 #: How often each external calendar is fetched.
@@ -32,11 +33,15 @@ def sync_due_calendars(self: Task[[], int]) -> int:
 
 @shared_task(name="availability.sync_calendar")
 def sync_calendar(calendar_id: int) -> None:
-    calendar = ExternalCalendar.objects.select_related("person").filter(pk=calendar_id).first()
-    if calendar is None:
-        return
+    services.external_calendar_sync_queued(calendar_id=calendar_id)
+
+
+def sync_calendar_later(calendar_id: int) -> bool:
+    """Queue ``sync_calendar``; False (logged, never raised) if the broker cannot be reached — the
+    caller's write has committed and must keep its success answer."""
     try:
-        services.external_calendar_sync(calendar=calendar)
-    except Exception:  # one broken feed must never take the worker's other feeds with it
-        logger.exception("busy-time import of calendar %s failed", calendar_id)
-        ExternalCalendar.objects.filter(pk=calendar_id).update(last_error="Internal error while importing.")
+        sync_calendar.apply_async((calendar_id,), retry=False)
+    except Exception:
+        logger.warning("could not queue the sync of calendar %s", calendar_id, exc_info=True)
+        return False
+    return True

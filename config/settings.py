@@ -287,6 +287,8 @@ VISITDESK_THROTTLE_RATES = {
     "feed": env_str("VISITDESK_THROTTLE_FEED", "120/minute"),
     # Password guesses on /staff/login/ and /admin/login/, per client address.
     "login": env_str("VISITDESK_THROTTLE_LOGIN", "10/minute"),
+    # Adding a calendar and "sync now" (each queues a fetch), per user: API and page alike.
+    "calendar_sync": env_str("VISITDESK_THROTTLE_CALENDAR_SYNC", "10/hour"),
 }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -355,9 +357,17 @@ VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DA
 VISITDESK_FEED_RENDER_ON_READ = int(env_str("VISITDESK_FEED_RENDER_ON_READ", "500"))
 # Busy times imported from people's own calendars (availability app).
 VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = env_bool("VISITDESK_BUSY_FETCH_ALLOW_PRIVATE", False)
+# One wall-clock deadline for a whole fetch (connect, TLS, headers, body, redirects), in seconds.
 VISITDESK_BUSY_FETCH_TIMEOUT = float(env_str("VISITDESK_BUSY_FETCH_TIMEOUT", "15"))
 VISITDESK_BUSY_FETCH_MAX_BYTES = int(env_str("VISITDESK_BUSY_FETCH_MAX_BYTES", str(10 * 1024 * 1024)))
 VISITDESK_BUSY_HORIZON_DAYS = int(env_str("VISITDESK_BUSY_HORIZON_DAYS", "180"))
+# Each calendar is fetched by the worker every half hour: a cap per person (API, page and admin).
+VISITDESK_BUSY_CALENDARS_PER_PERSON = int(env_str("VISITDESK_BUSY_CALENDARS_PER_PERSON", "5"))
+# Occurrences one import may expand (any rule's dates, before or in the horizon, busy or free); past
+# it the feed is refused. The parse runs in a child process with these hard limits (ics_sandbox).
+VISITDESK_BUSY_MAX_OCCURRENCES = int(env_str("VISITDESK_BUSY_MAX_OCCURRENCES", "50000"))
+VISITDESK_BUSY_IMPORT_CPU_SECONDS = int(env_str("VISITDESK_BUSY_IMPORT_CPU_SECONDS", "10"))
+VISITDESK_BUSY_IMPORT_MEMORY_MB = int(env_str("VISITDESK_BUSY_IMPORT_MEMORY_MB", "256"))
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -13,17 +13,23 @@ from django.shortcuts import render
 from core.throttle import client_ip, hit
 
 
-def throttled(scope: str, *, methods: tuple[str, ...] = ("GET", "POST"), when=None):
+def per_user(request) -> str:
+    """The key for pages behind a login: the account, wherever it signs in from."""
+    return f"user:{request.user.pk}" if request.user.is_authenticated else client_ip(request)
+
+
+def throttled(scope: str, *, methods: tuple[str, ...] = ("GET", "POST"), when=None, key=client_ip):
     """Answer 429 (a page saying when to retry) once a client exceeds the scope's rate.
 
-    ``when(request)`` can narrow what counts, e.g. only real submissions and not "add a row".
+    ``when(request)`` can narrow what counts, e.g. only real submissions and not "add a row";
+    ``key(request)`` says who "a client" is (the address by default, ``per_user`` for staff actions).
     """
 
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if request.method in methods and (when is None or when(request)):
-                wait = hit(scope, client_ip(request))
+                wait = hit(scope, key(request))
                 if wait is not None:
                     response = render(request, "web/throttled.html", {"retry_after": wait}, status=429)
                     response["Retry-After"] = str(wait)

@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
+from api.availability import CalendarSyncThrottle
 from directory.models import Person
 from events import services as event_services
 from events.models import Meeting, Room
@@ -33,6 +34,7 @@ GENEROUS_RATES = {"visit_request": "10000/min", "public": "10000/min", "status":
 def _generous_throttles(monkeypatch):
     """Rates these tests will not hit (the cache is shared with parallel workers, so it is not cleared)."""
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", dict(GENEROUS_RATES))
+    monkeypatch.setattr(CalendarSyncThrottle, "THROTTLE_RATES", {"calendar_sync": "10000/min"})
 
 
 def fresh_client_address() -> str:

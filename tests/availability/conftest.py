@@ -40,3 +40,14 @@ def both_engines(db):
 def fast_password_hasher(settings):
     """Users made here never log in with a password worth hashing slowly."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def generous_calendar_sync_rate(settings, monkeypatch):
+    """Adding calendars and syncing them is rate-limited per user; user ids repeat between tests (and
+    the embedded cache outlives a run), so these tests use a rate they cannot reach. The throttle
+    tests set a low one and a fresh cache key space."""
+    from api.availability import CalendarSyncThrottle
+
+    settings.VISITDESK_THROTTLE_RATES = dict(settings.VISITDESK_THROTTLE_RATES, calendar_sync="100000/hour")
+    monkeypatch.setattr(CalendarSyncThrottle, "THROTTLE_RATES", {"calendar_sync": "100000/hour"})

@@ -107,7 +107,11 @@ def test_room_closures_hosts_read_coordinators_write(users):
     assert moved.status_code == 400
 
 
-def test_external_calendars_url_is_secret_and_sync_now_fetches(users, settings):
+def test_external_calendars_url_is_secret_and_sync_now_queues(users, settings, django_capture_on_commit_callbacks):
+    """Sync now answers 202 at once and the worker's task does the fetch (changed in issue 17: the
+    request used to fetch and answer 200 with the result)."""
+    from availability.tasks import sync_calendar
+
     coordinator, host_user, host, other = users
     settings.VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = True
     server = Server()
@@ -119,14 +123,21 @@ def test_external_calendars_url_is_secret_and_sync_now_fetches(users, settings):
         created = _client(host_user).post("/api/v1/external-calendars/", {"url": server.url("/h.ics")}, format="json")
         assert created.status_code == 201, created.content
         assert created.json()["person"] == host.pk and created.json()["last_synced_at"] is None
+        assert created.json()["sync"] == "queued"  # its first sync, for the worker
         listed = _client(host_user).get("/api/v1/external-calendars/").json()["results"]
         assert [c["id"] for c in listed] == [created.json()["id"]]
         assert "secret.example.org" not in str(listed)
         assert _client(host_user).post(f"/api/v1/external-calendars/{theirs.pk}/sync/").status_code == 404
-        synced = _client(host_user).post(f"/api/v1/external-calendars/{created.json()['id']}/sync/")
-        assert synced.status_code == 200
+        sync_calendar(created.json()["id"])  # what the worker does with the queued task
+        assert server.requests, "the worker's task fetched the calendar"
+        fetched = len(server.requests)
+        with django_capture_on_commit_callbacks() as queued:
+            synced = _client(host_user).post(f"/api/v1/external-calendars/{created.json()['id']}/sync/")
+        assert synced.status_code == 202
+        assert synced.json()["sync"] == "queued" and len(queued) == 1
+        assert len(server.requests) == fetched  # nothing fetched inside the request
+        # the result of the first sync is already there; the horizon is 180 days, so not the 2030 event
         assert synced.json()["last_error"] == "" and synced.json()["last_synced_at"] is not None
-        # the horizon is 180 days from now, so the 2030 event is outside it
         assert synced.json()["busy_count"] == 1
         bad = _client(host_user).post("/api/v1/external-calendars/", {"url": "file:///etc/passwd"}, format="json")
         assert bad.status_code == 400 and "url" in bad.json()["error"]["fields"]

@@ -11,6 +11,7 @@ import zoneinfo
 from collections import defaultdict
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -27,6 +28,7 @@ from core.errors import DomainError
 from core.links import absolute
 
 from ..availability_forms import AbsenceForm, CalendarForm, ExceptionForm, WeeklyHoursForm, format_intervals
+from ..throttle import per_user, throttled
 
 
 def _me(request):
@@ -67,6 +69,7 @@ def _page(request, person, **forms):
             for a in Absence.objects.filter(person=person, ends_at__gte=timezone.now()).order_by("starts_at")
         ],
         "calendars": ExternalCalendar.objects.filter(person=person).order_by("pk"),
+        "calendar_cap": settings.VISITDESK_BUSY_CALENDARS_PER_PERSON,
         "freebusy": feed_links(freebusy),
     }
     return render(request, "web/staff/my_availability.html", context, status=400 if forms else 200)
@@ -157,27 +160,34 @@ def remove_absence(request, pk: int):
     return redirect("web:my-availability")
 
 
+def _is_sync(request) -> bool:
+    return request.resolver_match is not None and request.resolver_match.kwargs.get("action") == "sync"
+
+
 @login_required
 @require_POST
+@throttled("calendar_sync", methods=("POST",), key=per_user)
 def add_calendar(request):
+    """Adds the calendar and queues its first sync: the worker fetches it, never this request."""
     person = _me(request)
     if person is None:
         return render(request, "web/staff/no_person.html", status=404)
     form = CalendarForm(request.POST)
     if form.is_valid():
         try:
-            calendar = services.external_calendar_add(person=person, url=form.cleaned_data["url"])
+            services.external_calendar_add(person=person, url=form.cleaned_data["url"])
         except DomainError as error:
             form.add_error("url", error.message)
         else:
-            services.external_calendar_sync(calendar=calendar)
-            messages.success(request, _("Calendar added."))
+            messages.success(request, _("Calendar added; its busy times are being imported (queued). "
+                                        "Reload this page in a minute to see the result."))
             return redirect("web:my-availability")
     return _page(request, person, calendar_form=form)
 
 
 @login_required
 @require_POST
+@throttled("calendar_sync", methods=("POST",), when=_is_sync, key=per_user)
 def calendar_action(request, pk: int, action: str):
     person = _me(request)
     calendar = get_object_or_404(ExternalCalendar, pk=pk, person=person) if person else None
@@ -186,10 +196,8 @@ def calendar_action(request, pk: int, action: str):
     if action == "remove":
         services.external_calendar_remove(calendar=calendar)
         messages.success(request, _("Calendar removed; its busy times are gone."))
+    elif services.external_calendar_sync_request(calendar=calendar):
+        messages.success(request, _("Sync queued. Reload this page in a minute to see the result."))
     else:
-        calendar = services.external_calendar_sync(calendar=calendar)
-        if calendar.last_error:
-            messages.error(request, _("Sync failed: %(error)s") % {"error": calendar.last_error})
-        else:
-            messages.success(request, _("Synced: %(count)s busy times.") % {"count": calendar.busy_count})
+        messages.info(request, _("A sync of this calendar is already queued or running."))
     return redirect("web:my-availability")
