@@ -10,6 +10,7 @@ from availability import services as availability_services
 from events import services as event_services
 from events.models import Meeting, Participation
 from scheduling.models import Proposal
+from scheduling.services import proposal_create
 
 pytestmark = pytest.mark.django_db
 
@@ -333,7 +334,7 @@ def test_every_solving_endpoint_refuses_a_limit_above_the_cap_and_the_schema_say
     cap = settings.VISITDESK_SOLVE_MAX_SECONDS
     assert cap < settings.VISITDESK_WEB_TIMEOUT / 2
     client = centre.client()
-    proposal = Proposal.objects.create(visit=centre.visit)
+    proposal = proposal_create(visit=centre.visit, time_limit_seconds=1)
     for path in SOLVING_ENDPOINTS:
         url = path.format(visit=centre.visit.pk, proposal=proposal.pk)
         body = solve_body(centre, time_limit_seconds=cap + 1) if "solve" in path else {"time_limit_seconds": cap + 1}
