@@ -18,6 +18,16 @@ from visits.services import MemberSpec, VisitRequestInput
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
+try:  # Playwright is a dev dependency; the page tests without a browser do not need it
+    from playwright.sync_api import expect
+
+    # A save in the browser tests is a real request to a live server; on a loaded 2-core CI box one
+    # sometimes takes longer than Playwright's default 5 s. Every assertion stays the same; only the
+    # wait for it to come true is longer.
+    expect.set_options(timeout=15_000)
+except ImportError:  # pragma: no cover
+    pass
+
 
 @pytest.fixture(autouse=True)
 def page_test_settings(settings):
