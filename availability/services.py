@@ -58,9 +58,8 @@ def working_hours_set(*, person: Person, weekly: Sequence[WeeklySpec], exception
     for index, spec in enumerate(weekly):
         if not 0 <= spec.weekday <= 6:
             raise ValidationFailed("weekday is 0 (Monday) to 6 (Sunday).", field=f"weekly[{index}].weekday")
-        if spec.end <= spec.start:
-            raise ValidationFailed("An interval must end after it starts (no overnight intervals).",
-                                   field=f"weekly[{index}].end")
+        check_period(spec.start, spec.end, field=f"weekly[{index}].end",
+                     message="An interval must end after it starts (no overnight intervals).")
     off_days: set[date] = set()
     working: dict[date, list[tuple[time, time]]] = {}
     for index, day in enumerate(exceptions):
@@ -71,8 +70,8 @@ def working_hours_set(*, person: Person, weekly: Sequence[WeeklySpec], exception
                 raise ValidationFailed(f"{day.date.isoformat()} is already a day off.", field=f"exceptions[{index}]")
             off_days.add(day.date)
         else:
-            if day.end <= day.start:
-                raise ValidationFailed("An interval must end after it starts.", field=f"exceptions[{index}].end")
+            check_period(day.start, day.end, field=f"exceptions[{index}].end",
+                         message="An interval must end after it starts.")
             # One exception per date: its intervals neither repeat nor overlap (the database keeps
             # one row per start, and one day off, per person and date).
             if any(day.start < end and start < day.end for start, end in working.get(day.date, [])):

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 
 from core.errors import ValidationFailed
+from core.periods import check_period
 from core.timezones import check_timezone
 from directory.models import Person
 from events.models import Room
@@ -38,8 +39,7 @@ def check_frame(*, tz: str, days: Sequence[date], day_start: time, day_end: time
         raise ValidationFailed(f"At most {MAX_DAYS} days at once.", field="days")
     if days and (max(days) - min(days)).days > MAX_SPAN_DAYS:
         raise ValidationFailed(f"The days must lie within {MAX_SPAN_DAYS} days of each other.", field="days")
-    if day_end <= day_start:
-        raise ValidationFailed("The day must end after it starts.", field="day_end")
+    check_period(day_start, day_end, field="day_end", message="The day must end after it starts.")
     if not 5 <= granularity <= 120 or (60 % granularity and granularity % 60):
         raise ValidationFailed("Use a grid of 5, 10, 15, 20, 30 or 60 minutes.", field="granularity_minutes")
 
