@@ -354,3 +354,51 @@ def test_a_time_zone_is_checked_in_one_place():
     refuses "Factory" and "localtime"; no other module asks the tz database itself."""
     askers = {str(p.relative_to(ROOT)) for app in ALL for p in _sources(app) if _catches_zone_errors(p)}
     assert askers <= {"core/timezones.py", "events/admin.py"}  # the admin's display falls back to the site zone
+
+
+def _attributes_set_on_others(source: str) -> list[str]:
+    """Every ``x.name = …`` (also in tuple targets, ``+=`` and annotated) whose object is not ``self``, and every
+    ``setattr(…)``: the ways a page could stick a value onto a loaded row for its template."""
+    found: list[str] = []
+
+    def targets(node: ast.expr) -> list[ast.expr]:
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return [t for element in node.elts for t in targets(element)]
+        return [node.value] if isinstance(node, ast.Starred) else [node]
+
+    for node in ast.walk(ast.parse(source)):
+        assigned: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            assigned = [t for target in node.targets for t in targets(target)]
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            assigned = targets(node.target)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            found.append(ast.unparse(node))
+        found += [ast.unparse(t) for t in assigned
+                  if isinstance(t, ast.Attribute) and not (isinstance(t.value, ast.Name) and t.value.id == "self")]
+    return found
+
+
+def test_the_attribute_finder_sees_rows_being_decorated():
+    """The check below is only as good as this finder: the ways views used to decorate rows are all caught."""
+    sample = (
+        "for item in items:\n"
+        "    item.hosts = [n for n in names]\n"
+        "    item.local_start, item.local_end = a, b\n"
+        "    m.count += 1\n"
+        "    m.mine: object = None\n"
+        "    setattr(m, 'mine', None)\n"
+        "self.quiet = True\n"
+        "context['days'] = days\n"
+    )
+    assert _attributes_set_on_others(sample) == [
+        "item.hosts", "item.local_start", "item.local_end", "m.count", "m.mine", "setattr(m, 'mine', None)"]
+
+
+def test_pages_hand_templates_view_models_not_decorated_rows():
+    """The web pages never set attributes on objects they did not make (ORM rows above all): what a template
+    needs beyond a row's fields comes as a plain value or a view-model (``web.proposal.ProposalRow``,
+    ``web.programme.Entry``); only a class's own ``self`` is assigned to."""
+    offenders = {str(p.relative_to(ROOT)): found for p in _sources("web")
+                 if (found := _attributes_set_on_others(p.read_text()))}
+    assert offenders == {}

@@ -7,7 +7,7 @@ class WebConfig(AppConfig):
     name = "web"
     verbose_name = "Web pages"
 
-    def ready(self):
+    def ready(self) -> None:
         from django.urls import reverse
 
         from core.links import link_register

@@ -6,9 +6,12 @@ read back than fourteen time pickers, and the same whether there is one interval
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime, time
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -36,12 +39,12 @@ def parse_intervals(text: str) -> list[tuple[time, time]]:
     return out
 
 
-def format_intervals(rows) -> str:
+def format_intervals(rows: Iterable[tuple[time, time]]) -> str:
     return ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in rows)
 
 
 class WeeklyHoursForm(forms.Form):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for index, name in enumerate(WEEKDAYS):
             self.fields[f"day{index}"] = forms.CharField(
@@ -49,9 +52,10 @@ class WeeklyHoursForm(forms.Form):
                 widget=forms.TextInput(attrs={"placeholder": "09:00-12:00, 13:00-17:00", "autocomplete": "off"}),
             )
 
-    def clean(self):
-        data = super().clean()
-        weekly = []
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        weekly: list[tuple[int, time, time]] = []
         for index in range(7):
             try:
                 weekly += [(index, a, b) for a, b in parse_intervals(data.get(f"day{index}") or "")]
@@ -67,13 +71,13 @@ class ExceptionForm(forms.Form):
                             help_text=_("Empty: not working that day."),
                             widget=forms.TextInput(attrs={"placeholder": "10:00-14:00"}))
 
-    def clean_date(self):
-        value = self.cleaned_data["date"]
+    def clean_date(self) -> dt.date:  # ``date`` is the field in here
+        value: dt.date = self.cleaned_data["date"]
         if not MIN_YEAR <= value.year <= MAX_YEAR:
             raise forms.ValidationError(_("Choose a realistic date."))
         return value
 
-    def clean_hours(self):
+    def clean_hours(self) -> list[tuple[time, time]]:
         return parse_intervals(self.cleaned_data.get("hours") or "")
 
 
@@ -84,7 +88,7 @@ class AbsenceForm(forms.Form):
     ends_at = forms.DateTimeField(label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     reason = forms.CharField(label=_("Reason (only coordinators see it)"), required=False, max_length=200)
 
-    def __init__(self, *args, zone: str, **kwargs):
+    def __init__(self, *args: Any, zone: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.zone = zoneinfo.ZoneInfo(zone)
 
@@ -93,14 +97,15 @@ class AbsenceForm(forms.Form):
             raise forms.ValidationError(_("Choose a realistic date."))
         return value.replace(tzinfo=self.zone) if value.tzinfo is None else value.astimezone(self.zone)
 
-    def clean_starts_at(self):
+    def clean_starts_at(self) -> datetime:
         return self._aware(self.cleaned_data["starts_at"])
 
-    def clean_ends_at(self):
+    def clean_ends_at(self) -> datetime:
         return self._aware(self.cleaned_data["ends_at"])
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             self.add_error("ends_at", _("It must end after it starts."))
         return data

@@ -7,9 +7,13 @@ on the matching field by the view.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
 from django import forms
 from django.core.validators import RegexValidator
 from django.forms import formset_factory
+from django.forms.utils import ErrorDict, ErrorList
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext
@@ -23,6 +27,9 @@ from visits.services import MAX_DELEGATION_SIZE, MemberSpec, VisitRequestInput
 
 from .labels import label
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 MAX_MEMBERS = MAX_DELEGATION_SIZE
 MAX_WINDOWS = 5
 
@@ -30,12 +37,59 @@ MAX_WINDOWS = 5
 class SingleLineField(forms.CharField):
     """A name or title: line breaks and other control characters typed or pasted become spaces."""
 
-    def to_python(self, value):
-        value = super().to_python(value)
-        return single_line(value) if value else value
+    def to_python(self, value: Any | None) -> str | None:
+        text = super().to_python(value)
+        return single_line(text) if text else text
 
 
-class VisitRequestForm(forms.Form):
+class QuietForm(forms.Form):
+    """A form the "add a row" button re-renders with what was typed, without complaining about it yet.
+
+    With ``quiet=True`` it reports no errors, so nothing is validated and no field is marked invalid;
+    the next real submission builds a new form that validates everything.
+    """
+
+    def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quiet = quiet
+
+    @property
+    def errors(self) -> ErrorDict:
+        return ErrorDict() if self.quiet else super().errors
+
+
+if TYPE_CHECKING:  # django-stubs make BaseFormSet generic; Django's own class is not subscriptable
+    _QuietFormSetBase = forms.BaseFormSet[QuietForm]
+else:
+    _QuietFormSetBase = forms.BaseFormSet
+
+
+class QuietFormSet(_QuietFormSetBase):
+    """The rows of a ``QuietForm``: quiet, neither the rows nor the set (too few, too many) complain."""
+
+    def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quiet = quiet
+        if quiet:
+            self.form_kwargs = {**self.form_kwargs, "quiet": True}
+
+    @property
+    def errors(self) -> list[ErrorList]:
+        return [] if self.quiet else super().errors
+
+    def non_form_errors(self) -> ErrorList:
+        return self.error_class() if self.quiet else super().non_form_errors()
+
+
+_FormSet = TypeVar("_FormSet", bound=QuietFormSet)
+
+
+def quiet_formset(form: type[QuietForm], formset: type[_FormSet], **options: Any) -> type[_FormSet]:
+    """``formset_factory``, typed as what it returns: a subclass of ``formset`` (the stubs say only BaseFormSet)."""
+    return cast("type[_FormSet]", formset_factory(form, formset=formset, **options))
+
+
+class VisitRequestForm(QuietForm):
     organisation_name = SingleLineField(label=_("Organisation name"), max_length=200)
     organisation_country = forms.CharField(
         label=_("Country"),
@@ -77,18 +131,19 @@ class VisitRequestForm(forms.Form):
         help_text=_("What would you like to discuss or see?"),
     )
 
-    def clean_organisation_country(self):
-        return self.cleaned_data["organisation_country"].upper()
+    def clean_organisation_country(self) -> str:
+        country: str = self.cleaned_data["organisation_country"]
+        return country.upper()
 
 
-class MemberForm(forms.Form):
+class MemberForm(QuietForm):
     name = SingleLineField(label=_("Name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     job_title = SingleLineField(label=_("Job title"), max_length=200, required=False)
 
 
-class BaseMemberFormSet(forms.BaseFormSet):
-    def clean(self):
+class BaseMemberFormSet(QuietFormSet):
+    def clean(self) -> None:
         if any(self.errors):
             return
         seen: set[str] = set()
@@ -99,34 +154,35 @@ class BaseMemberFormSet(forms.BaseFormSet):
             seen.add(email)
 
 
-class WindowForm(forms.Form):
+class WindowForm(QuietForm):
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
-    def clean_start(self):
-        start = self.cleaned_data["start"]
+    def clean_start(self) -> date:
+        start: date = self.cleaned_data["start"]
         if start < timezone.localdate():
             raise forms.ValidationError(_("This date is in the past."), code="past")
         return start
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and end < start:
             self.add_error("end", forms.ValidationError(_("The end is before the start."), code="end_before_start"))
         return cleaned
 
 
-MemberFormSet = formset_factory(
-    MemberForm, formset=BaseMemberFormSet, extra=1, max_num=MAX_MEMBERS, validate_max=True, absolute_max=MAX_MEMBERS
+MemberFormSet = quiet_formset(
+    MemberForm, BaseMemberFormSet, extra=1, max_num=MAX_MEMBERS, validate_max=True, absolute_max=MAX_MEMBERS
 )
-WindowFormSet = formset_factory(
-    WindowForm, extra=0, min_num=1, validate_min=True, max_num=MAX_WINDOWS, validate_max=True,
+WindowFormSet = quiet_formset(
+    WindowForm, QuietFormSet, extra=0, min_num=1, validate_min=True, max_num=MAX_WINDOWS, validate_max=True,
     absolute_max=MAX_WINDOWS,
 )
 
 
-def visit_request_input(form: VisitRequestForm, members: MemberFormSet, windows: WindowFormSet) -> VisitRequestInput:
+def visit_request_input(form: VisitRequestForm, members: QuietFormSet, windows: QuietFormSet) -> VisitRequestInput:
     """The service's input from three valid forms; blank extra rows are left out."""
     data = form.cleaned_data
     return VisitRequestInput(
@@ -175,8 +231,9 @@ class ConfirmVisitForm(forms.Form):
     starts_on = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     ends_on = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("starts_on"), cleaned.get("ends_on")
         if start and end and end < start:
             self.add_error("ends_on", _("The last day is before the first day."))
@@ -190,11 +247,13 @@ class DeclineVisitForm(forms.Form):
     )
 
 
+#: The answers a host gives on their meetings page, as (value, button text).
+RSVP_CHOICES: list[tuple[str, StrOrPromise]] = [
+    (Participation.Rsvp.ACCEPTED, _("Accept")),
+    (Participation.Rsvp.TENTATIVE, _("Maybe")),
+    (Participation.Rsvp.DECLINED, _("Decline")),
+]
+
+
 class RsvpForm(forms.Form):
-    answer = forms.ChoiceField(
-        choices=[
-            (Participation.Rsvp.ACCEPTED, _("Accept")),
-            (Participation.Rsvp.TENTATIVE, _("Maybe")),
-            (Participation.Rsvp.DECLINED, _("Decline")),
-        ]
-    )
+    answer = forms.ChoiceField(choices=RSVP_CHOICES)

@@ -4,7 +4,14 @@ The domain models keep plain English choice labels (they also feed the API and t
 pages translate status, kind, role and RSVP values through this one table.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy, pgettext_lazy
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 LABELS = {
     # visit status
@@ -37,7 +44,7 @@ LABELS = {
 }
 
 
-def label(value):
+def label(value: str) -> StrOrPromise:
     """The translated label of a choice value; unknown values pass through."""
     return LABELS.get(value, value)
 
@@ -51,6 +58,6 @@ SERVICE_MESSAGES = {
 }
 
 
-def service_message(message: str) -> str:
+def service_message(message: str) -> StrOrPromise:
     """A service's message in the reader's language where the pages know it; else as given."""
     return SERVICE_MESSAGES.get(message, message)

@@ -9,7 +9,9 @@ clients share one set of services, the same 409s and the same ETag/If-Match rule
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import TypedDict
 
 from django.db.models import Q
 from django.urls import reverse
@@ -25,6 +27,23 @@ from .labels import label
 from .programme import MAX_DAYS
 
 MAX_PEOPLE = 400
+
+
+class PlannerPerson(TypedDict):
+    """Someone the planner can add to a meeting: ``group`` is "delegation" or "hosts", ``role`` the one they get."""
+
+    id: int
+    name: str
+    group: str
+    role: str
+
+
+class NewParticipant(TypedDict):
+    """Someone every new meeting starts with (on a person's day: that person as host)."""
+
+    person: int
+    name: str
+    role: str
 
 
 def planner_rooms(visit: Visit | None = None) -> list[Room]:
@@ -47,9 +66,9 @@ def planner_days(visit: Visit) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def planner_people(visit: Visit | None, meetings: list[Meeting]) -> list[dict]:
+def planner_people(visit: Visit | None, meetings: list[Meeting]) -> list[PlannerPerson]:
     """Who can be added to a meeting: the delegation (as guests) and staff with an account (as hosts)."""
-    delegation = {}
+    delegation: dict[int, Person] = {}
     if visit is not None:
         delegation = {p.pk: p for p in visit.delegation.members.all()}
         delegation.setdefault(visit.contact_id, visit.contact)
@@ -59,16 +78,16 @@ def planner_people(visit: Visit | None, meetings: list[Meeting]) -> list[dict]:
         .exclude(pk__in=delegation)
         .order_by("name")[:MAX_PEOPLE]
     )
-    people = [{"id": p.pk, "name": p.name, "group": "delegation", "role": Participation.Role.GUEST}
+    people = [PlannerPerson(id=p.pk, name=p.name, group="delegation", role=Participation.Role.GUEST)
               for p in sorted(delegation.values(), key=lambda p: p.name.lower())]
-    people += [{"id": p.pk, "name": p.name, "group": "hosts", "role": Participation.Role.HOST} for p in staff]
+    people += [PlannerPerson(id=p.pk, name=p.name, group="hosts", role=Participation.Role.HOST) for p in staff]
     return people
 
 
 def planner_config(
-    *, visit: Visit | None, timezone: str, rooms: list[Room], people: list[dict], proposal: str | None = None,
-    new_participants: list[dict] = (),
-) -> dict:
+    *, visit: Visit | None, timezone: str, rooms: list[Room], people: list[PlannerPerson], proposal: str | None = None,
+    new_participants: Sequence[NewParticipant] = (),
+) -> dict[str, object]:
     """The script's settings, rendered with ``json_script`` (a data block, allowed by a strict CSP).
 
     Without a visit (a room's or a person's day) new meetings are standalone and there are no proposals.
@@ -108,16 +127,16 @@ def meetings_on_day(*, day: date, zone: str, room: Room | None = None, person: P
     return list(qs)
 
 
-def kind_labels():
+def kind_labels() -> list[tuple[str, str]]:
     """Meeting kinds in the active language (built per request, not at import)."""
     return [(k, str(label(k))) for k in ("meeting", "tour", "talk", "meal", "break")]
 
 
-def role_labels():
+def role_labels() -> list[tuple[str, str]]:
     return [(k, str(label(k))) for k in ("host", "chair", "presenter", "guest")]
 
 
-def planner_texts() -> dict:
+def planner_texts() -> dict[str, str]:
     """Every sentence the script shows or announces, translated here so German works without a JS catalogue.
 
     Placeholders are ``%(name)s`` as in gettext; the script fills them.

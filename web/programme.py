@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 
 from django.utils.translation import gettext as _
 
-from events.models import Meeting, Participation
+from events.models import AgendaItem, Meeting, Participation, Room
 from events.selectors import meeting_version
 
 SLOT_MINUTES = 15
@@ -30,14 +30,16 @@ class Entry:
     starts: datetime
     ends: datetime
     hosts: list[Participation]
-    agenda: list
+    agenda: list[AgendaItem]
+    #: The reader's own participation (their RSVP), on the pages of one person's meetings.
+    mine: Participation | None = None
 
     @property
     def place(self) -> str:
-        m = self.meeting
-        if m.room_id:
-            return f"{m.room.name}, {m.room.venue.name}"
-        return m.location
+        room = self.meeting.room if self.meeting.room_id else None
+        if room is not None:
+            return f"{room.name}, {room.venue.name}"
+        return self.meeting.location
 
     @property
     def is_cancelled(self) -> bool:
@@ -50,7 +52,7 @@ class Day:
     entries: list[Entry]
 
 
-def _entries(meetings: Iterable[Meeting], zone: str) -> list[Entry]:
+def _entries(meetings: Iterable[Meeting], zone: str, reader_id: int | None = None) -> list[Entry]:
     tz = zoneinfo.ZoneInfo(zone)
     out = []
     for m in meetings:
@@ -62,16 +64,18 @@ def _entries(meetings: Iterable[Meeting], zone: str) -> list[Entry]:
                 ends=m.ends_at.astimezone(tz),
                 hosts=[p for p in participations if p.role in Participation.BLOCKING_ROLES],
                 agenda=list(m.agenda_items.all()),
+                mine=next((p for p in participations if p.person_id == reader_id), None) if reader_id else None,
             )
         )
     out.sort(key=lambda e: (e.starts, e.ends, e.meeting.pk))
     return out
 
 
-def itinerary(meetings: Iterable[Meeting], zone: str) -> list[Day]:
-    """Meetings grouped by local day, in order."""
+def itinerary(meetings: Iterable[Meeting], zone: str, *, reader_id: int | None = None) -> list[Day]:
+    """Meetings grouped by local day, in order; with ``reader_id`` (a person's id) each entry carries
+    that person's participation as ``mine``."""
     days: dict[date, list[Entry]] = defaultdict(list)
-    for entry in _entries(meetings, zone):
+    for entry in _entries(meetings, zone, reader_id):
         days[entry.starts.date()].append(entry)
     return [Day(day=d, entries=days[d]) for d in sorted(days)]
 
@@ -158,10 +162,11 @@ def _conflict_reasons(entries: list[Entry]) -> dict[int, list[str]]:
         for b in live[i + 1 :]:
             if not _overlap(a, b):
                 continue
-            if a.meeting.room_id and a.meeting.room_id == b.meeting.room_id:
+            room = a.meeting.room if a.meeting.room_id else None
+            if room is not None and a.meeting.room_id == b.meeting.room_id:
                 for x, y in ((a, b), (b, a)):
                     reasons[x.meeting.pk].append(
-                        _("%(room)s is also booked for “%(other)s”") % {"room": x.meeting.room.name, "other": y.meeting.title}
+                        _("%(room)s is also booked for “%(other)s”") % {"room": room.name, "other": y.meeting.title}
                     )
             names = {p.person_id: p.person.name for p in a.hosts}
             for person_id in sorted(names.keys() & {p.person_id for p in b.hosts}):
@@ -174,8 +179,9 @@ def _conflict_reasons(entries: list[Entry]) -> dict[int, list[str]]:
 
 
 def _lane_key(meeting: Meeting) -> tuple[str, str]:
-    if meeting.room_id:
-        return (f"room:{meeting.room_id}", meeting.room.name)
+    room = meeting.room if meeting.room_id else None
+    if room is not None:
+        return (f"room:{meeting.room_id}", room.name)
     if meeting.location:
         return (f"loc:{meeting.location}", meeting.location)
     return ("none", _("No room"))
@@ -197,7 +203,7 @@ def _sub_lanes(entries: list[Entry]) -> dict[int, int]:
     return sub
 
 
-def day_timeline(day: Day, *, rooms: Iterable = (), zone: str | None = None) -> Timeline:
+def day_timeline(day: Day, *, rooms: Iterable[Room] = (), zone: str | None = None) -> Timeline:
     """Lay one day out: a lane per room (``rooms`` first, in order), quarter-hour rows from 08:00 to
     19:00 or wider when meetings need it."""
     tz = zoneinfo.ZoneInfo(zone) if zone else (day.entries[0].starts.tzinfo if day.entries else zoneinfo.ZoneInfo("UTC"))
@@ -246,7 +252,7 @@ def day_timeline(day: Day, *, rooms: Iterable = (), zone: str | None = None) -> 
                     minutes=(last_hour - first_hour) * 60)
 
 
-def timelines(meetings: Iterable[Meeting], zone: str, *, rooms: Iterable = (), days: Iterable[date] = ()) -> list[Timeline]:
+def timelines(meetings: Iterable[Meeting], zone: str, *, rooms: Iterable[Room] = (), days: Iterable[date] = ()) -> list[Timeline]:
     """The planner's days: every day in ``days`` (the visit's dates) and every day with a meeting."""
     by_day = {d.day: d for d in itinerary(meetings, zone)}
     wanted = sorted(set(list(days)[:MAX_DAYS]) | set(by_day))

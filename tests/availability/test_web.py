@@ -105,3 +105,25 @@ def test_adding_a_calendar_queues_it_and_shows_the_result_when_it_lands(client, 
 
 def test_my_meetings_links_here(client, host):
     assert PAGE in client.get("/staff/my-meetings/").content.decode()
+
+
+def test_an_account_without_a_person_gets_the_page_saying_so_on_every_address(client):
+    """Each of the eight views answers "not linked to a person" (404) before reading the form or the row."""
+    other = PersonFactory()
+    theirs = Absence.objects.create(person=other, starts_at=utc(2030, 1, 1), ends_at=utc(2030, 1, 2))
+    calendar = ExternalCalendar.objects.create(person=other, url="https://calendar.example.org/other.ics")
+    client.force_login(UserFactory(username="unlinked", is_staff=False))
+    answers = [
+        client.get(PAGE),
+        client.post("/staff/availability/hours/", _hours(day0="09:00-17:00")),
+        client.post("/staff/availability/exceptions/", {"date": "2030-01-07", "hours": ""}),
+        client.post("/staff/availability/exceptions/2030-01-07/remove/"),
+        client.post("/staff/availability/absences/", {"starts_at": "2030-01-07T09:00", "ends_at": "2030-01-07T17:00"}),
+        client.post(f"/staff/availability/absences/{theirs.pk}/remove/"),
+        client.post("/staff/availability/calendars/", {"url": "https://calendar.example.org/mine.ics"}),
+        client.post(f"/staff/availability/calendars/{calendar.pk}/sync/"),
+    ]
+    assert [r.status_code for r in answers] == [404] * 8
+    assert all("not linked to a person" in r.content.decode() for r in answers)
+    assert not WeeklyHours.objects.exists() and not HoursException.objects.exists()
+    assert list(Absence.objects.all()) == [theirs] and list(ExternalCalendar.objects.all()) == [calendar]

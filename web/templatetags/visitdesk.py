@@ -1,5 +1,9 @@
 """Template helpers for the pages."""
 
+from __future__ import annotations
+
+from datetime import date
+
 from django import template
 from django.utils.formats import date_format
 from django.utils.translation import get_language
@@ -10,9 +14,9 @@ register = template.Library()
 
 
 @register.filter
-def label(value):
-    """``{{ visit.status|label }}`` → "Confirmed" / "Bestätigt"."""
-    return labels.label(value)
+def label(value: object) -> object:
+    """``{{ visit.status|label }}`` → "Confirmed" / "Bestätigt"; anything but a choice value passes through."""
+    return labels.label(value) if isinstance(value, str) else value
 
 
 #: Date formats per page language. German wants the day's dot and abbreviations with a period
@@ -26,7 +30,7 @@ DATE_FORMATS = {
 }
 
 
-def _formatted(value, kind: str) -> str:
+def _formatted(value: date | None, kind: str) -> str:
     if not value:
         return ""
     lang = (get_language() or "en").split("-")[0]
@@ -34,24 +38,24 @@ def _formatted(value, kind: str) -> str:
 
 
 @register.filter
-def longdate(value) -> str:
+def longdate(value: date | None) -> str:
     """``Wednesday, 9 December 2026`` / ``Mittwoch, 9. Dezember 2026``."""
     return _formatted(value, "long")
 
 
 @register.filter
-def daydate(value) -> str:
+def daydate(value: date | None) -> str:
     """``9 December 2026`` / ``9. Dezember 2026``."""
     return _formatted(value, "day")
 
 
 @register.filter
-def shortdate(value) -> str:
+def shortdate(value: date | None) -> str:
     """``Mon 21 Dec 2026`` / ``Mo., 21. Dez. 2026``."""
     return _formatted(value, "short")
 
 
 @register.filter
-def shortdaymonth(value) -> str:
+def shortdaymonth(value: date | None) -> str:
     """``21 Dec`` / ``21. Dez.``."""
     return _formatted(value, "short_day_month")

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
-from datetime import date
+from collections.abc import Callable
+from datetime import date, time
+from functools import wraps
+from typing import Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,41 +30,64 @@ from availability.models import Absence, ExternalCalendar, HoursException, Weekl
 from calendars.links import feed_links
 from core.errors import DomainError
 from core.links import absolute
+from directory.models import Person
 
 from ..availability_forms import AbsenceForm, CalendarForm, ExceptionForm, WeeklyHoursForm, format_intervals
 from ..throttle import per_user, throttled
 
-
-def _me(request):
-    return getattr(request.user, "person", None) if request.user.is_authenticated else None
+_P = ParamSpec("_P")
 
 
-def _weekly_initial(person) -> dict:
-    days = defaultdict(list)
+def _me(request: HttpRequest) -> Person | None:
+    person = getattr(request.user, "person", None) if request.user.is_authenticated else None
+    return person if isinstance(person, Person) else None
+
+
+def own_person(
+    view: Callable[Concatenate[HttpRequest, Person, _P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, _P], HttpResponse]:
+    """Hands the view the signed-in person; an account no person is linked to gets the page saying so (404).
+
+    Every page here is about "my" hours, absences and calendars, so without a person there is nothing to show.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, /, *args: _P.args, **kwargs: _P.kwargs) -> HttpResponse:
+        person = _me(request)
+        if person is None:
+            return render(request, "web/staff/no_person.html", status=404)
+        return view(request, person, *args, **kwargs)
+
+    return wrapped
+
+
+def _weekly_initial(person: Person) -> dict[str, str]:
+    days: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
     for row in WeeklyHours.objects.filter(person=person).order_by("start"):
         days[row.weekday].append((row.start, row.end))
     return {f"day{d}": format_intervals(days[d]) for d in range(7)}
 
 
-def _exception_specs(person) -> list[services.ExceptionSpec]:
+def _exception_specs(person: Person) -> list[services.ExceptionSpec]:
     return [services.ExceptionSpec(date=e.date, start=e.start, end=e.end)
             for e in HoursException.objects.filter(person=person)]
 
 
-def _page(request, person, **forms):
+def _page(request: HttpRequest, person: Person, **forms: Form) -> HttpResponse:
     zone = zoneinfo.ZoneInfo(person.timezone)
-    exceptions = defaultdict(list)
+    exceptions: defaultdict[date, list[HoursException]] = defaultdict(list)
     for e in HoursException.objects.filter(person=person, date__gte=timezone.localdate()).order_by("date", "start"):
         exceptions[e.date].append(e)
     freebusy = absolute(reverse("calendars:person-freebusy", kwargs={"token": person.feed_token}))
-    context = {
+    context: dict[str, object] = {
         "person": person,
         "weekly_form": forms.get("weekly_form") or WeeklyHoursForm(initial=_weekly_initial(person)),
         "exception_form": forms.get("exception_form") or ExceptionForm(),
         "absence_form": forms.get("absence_form") or AbsenceForm(zone=person.timezone),
         "calendar_form": forms.get("calendar_form") or CalendarForm(),
         "exceptions": [
-            {"date": day, "hours": format_intervals((r.start, r.end) for r in rows if r.start is not None)}
+            {"date": day,
+             "hours": format_intervals((r.start, r.end) for r in rows if r.start is not None and r.end is not None)}
             for day, rows in sorted(exceptions.items())
         ],
         "absences": [
@@ -76,19 +103,15 @@ def _page(request, person, **forms):
 
 
 @login_required
-def my_availability(request):
-    person = _me(request)
-    if person is None:
-        return render(request, "web/staff/no_person.html", status=404)
+@own_person
+def my_availability(request: HttpRequest, person: Person) -> HttpResponse:
     return _page(request, person)
 
 
 @login_required
 @require_POST
-def save_hours(request):
-    person = _me(request)
-    if person is None:
-        return render(request, "web/staff/no_person.html", status=404)
+@own_person
+def save_hours(request: HttpRequest, person: Person) -> HttpResponse:
     form = WeeklyHoursForm(request.POST)
     if not form.is_valid():
         return _page(request, person, weekly_form=form)
@@ -100,10 +123,8 @@ def save_hours(request):
 
 @login_required
 @require_POST
-def add_exception(request):
-    person = _me(request)
-    if person is None:
-        return render(request, "web/staff/no_person.html", status=404)
+@own_person
+def add_exception(request: HttpRequest, person: Person) -> HttpResponse:
     form = ExceptionForm(request.POST)
     if not form.is_valid():
         return _page(request, person, exception_form=form)
@@ -119,10 +140,8 @@ def add_exception(request):
 
 @login_required
 @require_POST
-def remove_exception(request, day: str):
-    person = _me(request)
-    if person is None:
-        return render(request, "web/staff/no_person.html", status=404)
+@own_person
+def remove_exception(request: HttpRequest, person: Person, day: str) -> HttpResponse:
     try:
         parsed = date.fromisoformat(day)
     except ValueError:
@@ -134,10 +153,8 @@ def remove_exception(request, day: str):
 
 @login_required
 @require_POST
-def add_absence(request):
-    person = _me(request)
-    if person is None:
-        return render(request, "web/staff/no_person.html", status=404)
+@own_person
+def add_absence(request: HttpRequest, person: Person) -> HttpResponse:
     with timezone.override(zoneinfo.ZoneInfo(person.timezone)):
         form = AbsenceForm(request.POST, zone=person.timezone)
         valid = form.is_valid()
@@ -150,28 +167,24 @@ def add_absence(request):
 
 @login_required
 @require_POST
-def remove_absence(request, pk: int):
-    person = _me(request)
-    absence = get_object_or_404(Absence, pk=pk, person=person) if person else None
-    if absence is None:
-        return render(request, "web/staff/no_person.html", status=404)
+@own_person
+def remove_absence(request: HttpRequest, person: Person, pk: int) -> HttpResponse:
+    absence = get_object_or_404(Absence, pk=pk, person=person)
     services.absence_remove(absence=absence)
     messages.success(request, _("Absence removed."))
     return redirect("web:my-availability")
 
 
-def _is_sync(request) -> bool:
+def _is_sync(request: HttpRequest) -> bool:
     return request.resolver_match is not None and request.resolver_match.kwargs.get("action") == "sync"
 
 
 @login_required
 @require_POST
 @throttled("calendar_sync", methods=("POST",), key=per_user)
-def add_calendar(request):
+@own_person
+def add_calendar(request: HttpRequest, person: Person) -> HttpResponse:
     """Adds the calendar and queues its first sync: the worker fetches it, never this request."""
-    person = _me(request)
-    if person is None:
-        return render(request, "web/staff/no_person.html", status=404)
     form = CalendarForm(request.POST)
     if form.is_valid():
         try:
@@ -188,11 +201,9 @@ def add_calendar(request):
 @login_required
 @require_POST
 @throttled("calendar_sync", methods=("POST",), when=_is_sync, key=per_user)
-def calendar_action(request, pk: int, action: str):
-    person = _me(request)
-    calendar = get_object_or_404(ExternalCalendar, pk=pk, person=person) if person else None
-    if calendar is None:
-        return render(request, "web/staff/no_person.html", status=404)
+@own_person
+def calendar_action(request: HttpRequest, person: Person, pk: int, action: str) -> HttpResponse:
+    calendar = get_object_or_404(ExternalCalendar, pk=pk, person=person)
     if action == "remove":
         services.external_calendar_remove(calendar=calendar)
         messages.success(request, _("Calendar removed; its busy times are gone."))

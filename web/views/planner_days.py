@@ -9,18 +9,19 @@ start with that person as host.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from core.roles import is_coordinator
 from directory.models import Person
-from events.models import Participation, Room
+from events.models import Meeting, Participation, Room
 
-from ..planner import meetings_on_day, planner_config, planner_people, planner_rooms, planner_texts
+from ..planner import NewParticipant, meetings_on_day, planner_config, planner_people, planner_rooms, planner_texts
 from ..programme import itinerary, timelines
 
 
@@ -31,10 +32,10 @@ def _day(raw: str) -> date:
         raise Http404 from None
 
 
-def _page(request, *, day: date, zone: str, heading: str, meetings, rooms, url_name: str, pk: int,
-          new_participants=()):
+def _page(request: HttpRequest, *, day: date, zone: str, heading: str, meetings: list[Meeting], rooms: list[Room],
+          url_name: str, pk: int, new_participants: Sequence[NewParticipant] = ()) -> HttpResponse:
     people = planner_people(None, meetings)
-    context = {
+    context: dict[str, object] = {
         "heading": heading,
         "day": day,
         "zone": zone,
@@ -52,7 +53,7 @@ def _page(request, *, day: date, zone: str, heading: str, meetings, rooms, url_n
 
 
 @login_required
-def room_day(request, pk: int, day: str):
+def room_day(request: HttpRequest, pk: int, day: str) -> HttpResponse:
     if not is_coordinator(request.user):
         raise Http404
     room = get_object_or_404(Room.objects.select_related("venue"), pk=pk)
@@ -64,7 +65,7 @@ def room_day(request, pk: int, day: str):
 
 
 @login_required
-def person_day(request, pk: int, day: str):
+def person_day(request: HttpRequest, pk: int, day: str) -> HttpResponse:
     if not is_coordinator(request.user):
         raise Http404
     person = get_object_or_404(Person, pk=pk)
@@ -73,4 +74,4 @@ def person_day(request, pk: int, day: str):
     meetings = meetings_on_day(day=on, zone=zone, person=person)
     return _page(request, day=on, zone=zone, heading=_("%(name)s's day") % {"name": person.name},
                  meetings=meetings, rooms=planner_rooms(), url_name="web:staff-person-day", pk=person.pk,
-                 new_participants=[{"person": person.pk, "name": person.name, "role": Participation.Role.HOST}])
+                 new_participants=[NewParticipant(person=person.pk, name=person.name, role=Participation.Role.HOST)])

@@ -6,37 +6,34 @@ form that redirects back here, so the page works without JavaScript and under a 
 
 from __future__ import annotations
 
-import math
-import zoneinfo
-from itertools import groupby
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
-from directory.models import Person
+from core.roles import is_coordinator
 from scheduling import services as scheduling_services
 from scheduling.models import Proposal, ProposalItem
 from scheduling.selectors import proposal_covered, proposal_detail, proposal_latest
+from visits.models import Visit
 from visits.selectors import visit_list
 
-from .staff import _person, is_coordinator
-
-#: Blocks are drawn one CSS class per quarter hour of length (``dur-1`` … ``dur-32``, see proposal.css).
-MAX_QUARTERS = 32
+from ..proposal import proposal_view
+from .staff import _person
 
 
-def _visit_or_404(request, pk: int):
+def _visit_or_404(request: HttpRequest, pk: int) -> Visit:
     if not is_coordinator(request.user):
         raise Http404
     return get_object_or_404(visit_list(), pk=pk)
 
 
-def _proposal_of(visit, proposal_id: int | None) -> Proposal | None:
+def _proposal_of(visit: Visit, proposal_id: int | None) -> Proposal | None:
     if proposal_id is None:
         latest = proposal_latest(visit=visit)
         return proposal_detail(proposal_id=latest.pk) if latest else None
@@ -47,42 +44,32 @@ def _proposal_of(visit, proposal_id: int | None) -> Proposal | None:
 
 
 @login_required
-def proposal_page(request, pk: int):
+def proposal_page(request: HttpRequest, pk: int) -> HttpResponse:
     visit = _visit_or_404(request, pk)
     raw = request.GET.get("proposal", "")
     proposal = _proposal_of(visit, int(raw) if raw.isdigit() and len(raw) < 18 else None)
-    context = {"visit": visit, "proposal": proposal, "days": [], "unplaced": [], "removed": [], "covered": []}
+    context: dict[str, object] = {"visit": visit, "proposal": proposal, "days": [], "unplaced": [], "removed": [],
+                                  "covered": []}
     if proposal is not None:
-        items = list(proposal.items.all())
-        zone = zoneinfo.ZoneInfo(proposal.settings.timezone)
-        names = dict(Person.objects.filter(pk__in={p.person for i in items for p in i.participants})
-                     .values_list("pk", "name"))
-        for item in items:
-            item.hosts = [names.get(p.person, "") for p in item.participants if p.role in ("host", "chair")]
-            item.guests = len([p for p in item.participants if p.role == "guest"])
-            if item.placed:
-                item.local_start, item.local_end = item.starts_at.astimezone(zone), item.ends_at.astimezone(zone)
-                quarters = math.ceil((item.ends_at - item.starts_at).total_seconds() / 900)
-                item.size_class = f"dur-{max(1, min(MAX_QUARTERS, quarters))}"
-        placed = sorted((i for i in items if i.placed and not i.removed), key=lambda i: (i.starts_at, i.position))
-        context["days"] = [(day, list(group)) for day, group in groupby(placed, key=lambda i: i.local_start.date())]
-        context["unplaced"] = [i for i in items if not i.placed and not i.removed]
-        context["removed"] = [i for i in items if i.removed]
-        context["can_accept"] = proposal.status != Proposal.Status.DISCARDED and any(
-            not i.meeting_id for _, group in context["days"] for i in group)
+        shown = proposal_view(proposal)
+        context["days"] = shown.days
+        context["unplaced"] = shown.unplaced
+        context["removed"] = shown.removed
+        context["can_accept"] = shown.can_accept
         context["objective"] = proposal.objective
         context["covered"] = proposal_covered(proposal=proposal)
     return render(request, "web/staff/proposal.html", context)
 
 
-def _back(visit, proposal=None):
+def _back(visit: Visit, proposal: Proposal | None = None) -> HttpResponseRedirect:
     response = redirect("web:staff-visit-proposal", pk=visit.pk)
     if proposal is not None:
         response["Location"] += f"?proposal={proposal.pk}"
     return response
 
 
-def _run(request, visit, proposal, action, success: str):
+def _run(request: HttpRequest, visit: Visit, proposal: Proposal, action: Callable[[], object],
+         success: str) -> HttpResponse:
     try:
         action()
     except DomainError as exc:
@@ -94,7 +81,7 @@ def _run(request, visit, proposal, action, success: str):
 
 @login_required
 @require_POST
-def proposal_create(request, pk: int):
+def proposal_create(request: HttpRequest, pk: int) -> HttpResponse:
     visit = _visit_or_404(request, pk)
     try:
         proposal = scheduling_services.proposal_create(visit=visit, by=_person(request.user), time_limit_seconds=5)
@@ -105,13 +92,13 @@ def proposal_create(request, pk: int):
     return _back(visit, proposal)
 
 
-def _owned(visit, proposal_id: int) -> Proposal:
+def _owned(visit: Visit, proposal_id: int) -> Proposal:
     return get_object_or_404(Proposal, pk=proposal_id, visit=visit)
 
 
 @login_required
 @require_POST
-def proposal_accept(request, pk: int, proposal_id: int):
+def proposal_accept(request: HttpRequest, pk: int, proposal_id: int) -> HttpResponse:
     visit = _visit_or_404(request, pk)
     proposal = _owned(visit, proposal_id)
     return _run(request, visit, proposal, lambda: scheduling_services.proposal_accept(proposal=proposal),
@@ -120,7 +107,7 @@ def proposal_accept(request, pk: int, proposal_id: int):
 
 @login_required
 @require_POST
-def proposal_resolve(request, pk: int, proposal_id: int):
+def proposal_resolve(request: HttpRequest, pk: int, proposal_id: int) -> HttpResponse:
     visit = _visit_or_404(request, pk)
     proposal = _owned(visit, proposal_id)
     return _run(request, visit, proposal,
@@ -130,12 +117,12 @@ def proposal_resolve(request, pk: int, proposal_id: int):
 
 @login_required
 @require_POST
-def proposal_repair(request, pk: int, proposal_id: int):
+def proposal_repair(request: HttpRequest, pk: int, proposal_id: int) -> HttpResponse:
     visit = _visit_or_404(request, pk)
     proposal = _owned(visit, proposal_id)
-    found: dict = {}
+    found: dict[str, str] = {}
 
-    def repair():
+    def repair() -> None:
         found.update(scheduling_services.proposal_repair(proposal=proposal, time_limit_seconds=5)[1])
 
     response = _run(request, visit, proposal, repair, _("Repair finished."))
@@ -146,7 +133,7 @@ def proposal_repair(request, pk: int, proposal_id: int):
 
 @login_required
 @require_POST
-def proposal_item(request, pk: int, proposal_id: int, item_id: int):
+def proposal_item(request: HttpRequest, pk: int, proposal_id: int, item_id: int) -> HttpResponse:
     visit = _visit_or_404(request, pk)
     proposal = _owned(visit, proposal_id)
     item = get_object_or_404(ProposalItem, pk=item_id, proposal=proposal)

@@ -7,9 +7,8 @@ service's dataclass and a ``DomainError`` back into a message next to the right 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.forms import BaseFormSet
-from django.forms.utils import ErrorDict
-from django.http import Http404
+from django.forms import BaseForm
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,6 +30,7 @@ from ..forms import (
     MAX_WINDOWS,
     CancelForm,
     MemberFormSet,
+    QuietFormSet,
     RescheduleForm,
     VisitRequestForm,
     WindowFormSet,
@@ -43,7 +43,7 @@ from ..throttle import throttled
 SESSION_LAST_REQUEST = "web.last_visit_request"
 
 
-def home(request):
+def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/home.html",
@@ -56,34 +56,20 @@ def home(request):
 ADD_ROW_BUTTONS = {"add_member": ("members", MAX_MEMBERS), "add_window": ("windows", MAX_WINDOWS)}
 
 
-def _add_row_asked(request) -> str | None:
+def _add_row_asked(request: HttpRequest) -> str | None:
     return next((name for name in ADD_ROW_BUTTONS if name in request.POST), None)
 
 
-def _is_submission(request) -> bool:
+def _is_submission(request: HttpRequest) -> bool:
     return request.method == "POST" and _add_row_asked(request) is None
 
 
-def _silenced(*forms_and_formsets):
-    """Mark forms as checked-and-fine so "add a row" re-renders typed values without error messages.
-
-    Setting the (private) error caches is the one way Django offers to render a bound form without
-    validating it; the next real submission validates everything again.
-    """
-    for item in forms_and_formsets:
-        if isinstance(item, BaseFormSet):
-            item._errors, item._non_form_errors = [], item.error_class()
-            _silenced(*item.forms)
-        else:
-            item._errors = ErrorDict()
-
-
-def _error_links(form, members, windows) -> list[tuple[str, str]]:
+def _error_links(form: BaseForm, members: QuietFormSet, windows: QuietFormSet) -> list[tuple[str, str]]:
     """(anchor, text) for each problem, so the summary on top links to the field that needs fixing."""
 
-    def field_links(f):
+    def field_links(f: BaseForm) -> list[tuple[str, str]]:
         return [
-            (f"#{f[name].auto_id}", f"{f[name].label}: {errors[0]}") if name in f.fields else ("#main", errors[0])
+            (f"#{f[name].auto_id}", f"{f[name].label}: {errors[0]}") if name in f.fields else ("#main", str(errors[0]))
             for name, errors in f.errors.items()
         ]
 
@@ -95,7 +81,7 @@ def _error_links(form, members, windows) -> list[tuple[str, str]]:
     return links
 
 
-def _with_extra_row(post, prefix: str, cap: int):
+def _with_extra_row(post: QueryDict, prefix: str, cap: int) -> QueryDict:
     data = post.copy()
     key = f"{prefix}-TOTAL_FORMS"
     try:
@@ -116,7 +102,7 @@ _SERVICE_FIELDS = {
 }
 
 
-def _show_service_error(exc: DomainError, form, members, windows) -> None:
+def _show_service_error(exc: DomainError, form: BaseForm, members: QuietFormSet, windows: QuietFormSet) -> None:
     target, field_name = _SERVICE_FIELDS.get(exc.field or "", ("form", None))
     if target == "form":
         form.add_error(field_name if field_name in form.fields else None, str(service_message(exc.message)))
@@ -128,20 +114,18 @@ def _show_service_error(exc: DomainError, form, members, windows) -> None:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 @throttled("visit_request", methods=("POST",), when=_is_submission)
-def visit_request(request):
+def visit_request(request: HttpRequest) -> HttpResponse:
     quiet = False  # "add a row" re-renders what was typed without complaining about it yet
     if request.method == "POST":
-        data = request.POST
+        data: QueryDict = request.POST
         add_row = _add_row_asked(request)
         if add_row:
             prefix, cap = ADD_ROW_BUTTONS[add_row]
             data = _with_extra_row(data, prefix, cap)
             quiet = True
-        form = VisitRequestForm(data)
-        members = MemberFormSet(data, prefix="members")
-        windows = WindowFormSet(data, prefix="windows")
-        if quiet:
-            _silenced(form, members, windows)
+        form = VisitRequestForm(data, quiet=quiet)
+        members = MemberFormSet(data, prefix="members", quiet=quiet)
+        windows = WindowFormSet(data, prefix="windows", quiet=quiet)
         if not add_row and form.is_valid() & members.is_valid() & windows.is_valid():
             if len([m for m in members.forms if m.cleaned_data]) > form.cleaned_data["delegation_size"]:
                 members.non_form_errors().append(_("You listed more members than the number of people travelling."))
@@ -159,15 +143,16 @@ def visit_request(request):
         members = MemberFormSet(prefix="members")
         windows = WindowFormSet(prefix="windows")
         status = 200
-    context = {"form": form, "members": members, "windows": windows, "quiet": quiet,
+    context: dict[str, object] = {"form": form, "members": members, "windows": windows, "quiet": quiet,
                "error_links": _error_links(form, members, windows) if status == 400 else []}
     return render(request, "web/visit_request.html", context, status=status)
 
 
 @never_cache
-def visit_request_sent(request):
+def visit_request_sent(request: HttpRequest) -> HttpResponse:
     """After the redirect: the reference and the private link, shown to the browser that asked."""
-    visit = Visit.objects.filter(pk=request.session.get(SESSION_LAST_REQUEST)).select_related("delegation").first()
+    last = request.session.get(SESSION_LAST_REQUEST)
+    visit = Visit.objects.filter(pk=last).select_related("delegation").first() if isinstance(last, int) else None
     if visit is None:
         return redirect("web:visit-request")
     return render(request, "web/visit_request_sent.html", {"visit": visit, "status_url": visit_status_url(visit)})
@@ -183,7 +168,8 @@ def _visit_or_404(token: str) -> Visit:
     return visit
 
 
-def _status_page(request, visit: Visit, *, reschedule_form=None, status=200):
+def _status_page(request: HttpRequest, visit: Visit, *, reschedule_form: RescheduleForm | None = None,
+                 status: int = 200) -> HttpResponse:
     meetings = list(programme_meetings(visit=visit))
     context = {
         "visit": visit,
@@ -198,7 +184,7 @@ def _status_page(request, visit: Visit, *, reschedule_form=None, status=200):
 
 @never_cache
 @throttled("status")
-def visit_status(request, token):
+def visit_status(request: HttpRequest, token: str) -> HttpResponse:
     return _status_page(request, _visit_or_404(token))
 
 
@@ -206,7 +192,7 @@ def visit_status(request, token):
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 @throttled("status")
-def visit_cancel(request, token):
+def visit_cancel(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks "are you sure?", POST cancels: a stray click or link prefetch never cancels a visit."""
     visit = _visit_or_404(token)
     form = CancelForm(request.POST or None)
@@ -229,7 +215,7 @@ def visit_cancel(request, token):
 @csrf_protect
 @require_http_methods(["POST"])
 @throttled("status")
-def visit_reschedule(request, token):
+def visit_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     visit = _visit_or_404(token)
     form = RescheduleForm(request.POST)
     if form.is_valid():

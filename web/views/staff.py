@@ -13,8 +13,9 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.db.models import Model, Q, QuerySet
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -34,7 +35,7 @@ from visits import services as visit_services
 from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
 
-from ..forms import ConfirmVisitForm, DeclineVisitForm, RsvpForm, VisitFilterForm
+from ..forms import RSVP_CHOICES, ConfirmVisitForm, DeclineVisitForm, RsvpForm, VisitFilterForm
 from ..planner import planner_config, planner_days, planner_people, planner_rooms, planner_texts
 from ..programme import itinerary, timelines
 from ..throttle import throttled
@@ -52,11 +53,12 @@ class LogoutView(auth_views.LogoutView):
     """POST only (Django's default): a logout link in an <img> cannot sign anyone out."""
 
 
-def _person(user) -> Person | None:
-    return person_for_user(user)
+def _person(user: object) -> Person | None:
+    person = person_for_user(user)
+    return person if isinstance(person, Person) else None
 
 
-def visible_visits(user) -> QuerySet[Visit]:
+def visible_visits(user: object) -> QuerySet[Visit]:
     if is_coordinator(user):
         return visit_list()
     person = _person(user)
@@ -65,7 +67,7 @@ def visible_visits(user) -> QuerySet[Visit]:
     return visits_visible_to_person(person=person)
 
 
-def admin_url(model, pk=None) -> str | None:
+def admin_url(model: type[Model], pk: int | None = None) -> str | None:
     """A link into the admin, or None while the model is not registered there."""
     name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{'change' if pk else 'changelist'}"
     try:
@@ -87,7 +89,7 @@ def _visit_search(qs: QuerySet[Visit], q: str) -> QuerySet[Visit]:
 
 
 @login_required
-def staff_home(request):
+def staff_home(request: HttpRequest) -> HttpResponse:
     """The visit list: filter by status, search by reference, delegation, organisation or contact."""
     filters = VisitFilterForm(request.GET or None)
     visits = visible_visits(request.user)
@@ -113,7 +115,7 @@ def staff_home(request):
     )
 
 
-def _visible_visit_or_404(user, pk: int) -> Visit:
+def _visible_visit_or_404(user: object, pk: int) -> Visit:
     visit = visible_visits(user).filter(pk=pk).first()
     if visit is None:
         raise Http404
@@ -121,17 +123,18 @@ def _visible_visit_or_404(user, pk: int) -> Visit:
 
 
 @login_required
-def visit_detail(request, pk: int):
+def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visit = _visible_visit_or_404(request.user, pk)
     coordinator = is_coordinator(request.user)
     return _visit_detail_page(request, visit, coordinator=coordinator)
 
 
-def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form=None, decline_form=None, status=200):
+def _visit_detail_page(request: HttpRequest, visit: Visit, *, coordinator: bool, confirm_form: Form | None = None,
+                       decline_form: Form | None = None, status: int = 200) -> HttpResponse:
     meetings = list(programme_meetings(visit=visit))
     first_window = visit.preferred_windows.first()
     rooms = planner_rooms(visit)
-    context = {
+    context: dict[str, object] = {
         "visit": visit,
         "timelines": timelines(meetings, visit.timezone, rooms=rooms, days=planner_days(visit)),
         "days": itinerary(meetings, visit.timezone),
@@ -152,7 +155,7 @@ def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form
     return render(request, "web/staff/visit_detail.html", context, status=status)
 
 
-def _coordinator_visit_or_404(request, pk: int) -> Visit:
+def _coordinator_visit_or_404(request: HttpRequest, pk: int) -> Visit:
     if not is_coordinator(request.user):
         raise Http404
     return get_object_or_404(visit_list(), pk=pk)
@@ -160,7 +163,7 @@ def _coordinator_visit_or_404(request, pk: int) -> Visit:
 
 @login_required
 @require_POST
-def visit_confirm(request, pk: int):
+def visit_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     visit = _coordinator_visit_or_404(request, pk)
     form = ConfirmVisitForm(request.POST)
     if not form.is_valid():
@@ -184,7 +187,7 @@ def visit_confirm(request, pk: int):
 
 @login_required
 @require_POST
-def visit_decline(request, pk: int):
+def visit_decline(request: HttpRequest, pk: int) -> HttpResponse:
     visit = _coordinator_visit_or_404(request, pk)
     form = DeclineVisitForm(request.POST)
     if not form.is_valid():
@@ -202,7 +205,7 @@ def visit_decline(request, pk: int):
 
 
 @login_required
-def my_meetings(request):
+def my_meetings(request: HttpRequest) -> HttpResponse:
     person = _person(request.user)
     if person is None:
         return render(request, "web/staff/no_person.html", status=404)
@@ -213,16 +216,14 @@ def my_meetings(request):
         .select_related("programme_slot__visit__delegation")
         .order_by("starts_at")
     )
-    for m in meetings:
-        m.mine = next((p for p in m.participations.all() if p.person_id == person.pk), None)
     return render(
         request,
         "web/staff/my_meetings.html",
         {
             "person": person,
-            "days": itinerary(meetings, person.timezone),
+            "days": itinerary(meetings, person.timezone, reader_id=person.pk),
             "feed": feed_links(person_feed_url(person)),
-            "rsvp_choices": RsvpForm.base_fields["answer"].choices,
+            "rsvp_choices": RSVP_CHOICES,
             "admin_person": admin_url(Person, person.pk) if can_use_admin(request.user) else None,
             "link_visits": True,
         },
@@ -231,7 +232,7 @@ def my_meetings(request):
 
 @login_required
 @require_POST
-def rsvp(request, pk: int):
+def rsvp(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request.user)
     participation = get_object_or_404(Participation.objects.select_related("meeting"), pk=pk, person=person)
     form = RsvpForm(request.POST)
@@ -244,7 +245,7 @@ def rsvp(request, pk: int):
             messages.success(
                 request,
                 _("You answered “%(answer)s” for “%(meeting)s”.")
-                % {"answer": dict(form.fields["answer"].choices)[form.cleaned_data["answer"]],
+                % {"answer": dict(RSVP_CHOICES)[form.cleaned_data["answer"]],
                    "meeting": participation.meeting.title},
             )
     else:
@@ -254,7 +255,7 @@ def rsvp(request, pk: int):
 
 @login_required
 @require_POST
-def rotate_feed(request):
+def rotate_feed(request: HttpRequest) -> HttpResponse:
     person = _person(request.user)
     if person is None:
         raise Http404
