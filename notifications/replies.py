@@ -61,6 +61,18 @@ _STRENGTH = [Outcome.IGNORED, Outcome.APPLIED, Outcome.COUNTER, Outcome.HELD, Ou
 MAX_KEPT_BYTES = 5 * 1024 * 1024
 
 
+class AlreadyDecided(DomainError):
+    code = "already_decided"
+    status = 409
+
+
+class MeetingChanged(DomainError):
+    """The meeting moved (or changed otherwise) after the counter-proposal was made."""
+
+    code = "meeting_changed"
+    status = 409
+
+
 @dataclass
 class Decision:
     """What one message did, line by line (shown in the admin and logged)."""
@@ -275,7 +287,7 @@ def _decided(obj: Any, *, state: str, user: Any) -> None:
 def _pending(model: Any, pk: int) -> Any:
     obj = model.objects.select_for_update().select_related("meeting", "person").get(pk=pk)
     if obj.state != model.State.PENDING:
-        raise ValidationFailed(f"Already {obj.get_state_display().lower()}.", field="state")
+        raise AlreadyDecided(f"Already decided: {obj.get_state_display().lower()}.")
     return obj
 
 
@@ -313,8 +325,8 @@ def counter_accept(*, counter: CounterProposal, user: Any = None, override: bool
     counter = _pending(CounterProposal, counter.pk)
     meeting = Meeting.objects.select_for_update().get(pk=counter.meeting_id)
     if meeting.sequence > counter.sequence:
-        raise ValidationFailed("The meeting changed after this proposal was made; decline it or move the meeting "
-                               "yourself.", field="sequence")
+        raise MeetingChanged("The meeting changed after this proposal was made; decline it or move the meeting "
+                             "yourself.")
     booking.meeting_reschedule(meeting=meeting, starts_at=counter.starts_at, ends_at=counter.ends_at,
                                override=override, booker=booking.COORDINATOR)
     _decided(counter, state=CounterProposal.State.ACCEPTED, user=user)
