@@ -563,19 +563,16 @@ def _decline_counter(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         raise Stale("the counter-proposal no longer exists")
     if meeting.is_cancelled:
         raise Stale("the meeting was cancelled; its CANCEL says enough")
-    participation = Participation.objects.filter(meeting=meeting, person=person).select_related("person").first()
-    if participation is None:
+    if not Participation.objects.filter(meeting=meeting, person=person).exists():
         raise Stale("the person is no longer a participant")
     context = _meeting_context(meeting, person, lang)
     context["counter_when"] = format_span(counter.starts_at, counter.ends_at, meeting.timezone, lang, person.timezone)
     context["comment"] = row.payload.get("comment", "")
     data = render_decline_counter(
         meeting_data(meeting, with_attendees=False),
-        recipient=attendee_data(participation),
         organizer_name=settings.VISITDESK_ORGANIZER_NAME,
         organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
         comment=row.payload.get("comment", ""),
-        language=lang,
     )
     subject, text, html = render("decline_counter", lang, context)
     return Rendered(subject, text, html, calendar=data, method="DECLINECOUNTER")

@@ -160,8 +160,11 @@ def _params_list(value: object) -> tuple[str, ...]:
 
 def _attendee(prop: object) -> Attendee:
     params = getattr(prop, "params", {})
+    value = address(prop)
+    if "@" not in value and params.get("EMAIL"):
+        value = address(params.get("EMAIL"))  # Apple/iCloud: ATTENDEE;EMAIL=a@b:urn:uuid:…
     return Attendee(
-        address=address(prop),
+        address=value,
         name=" ".join(str(params.get("CN", "")).split()),
         partstat=str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(),
         sent_by=address(params.get("SENT-BY", "")),
