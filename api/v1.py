@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import availability, views, visit_links
+from . import availability, counters, views, visit_links
 from . import scheduling as scheduling_api
 from .people_review import PersonMergeView, PersonReviewView
 from .root import ApiRootView
@@ -21,6 +21,8 @@ router.register("events", views.EventViewSet, basename="event")
 router.register("absences", availability.AbsenceViewSet, basename="absence")
 router.register("room-closures", availability.RoomClosureViewSet, basename="room-closure")
 router.register("external-calendars", availability.ExternalCalendarViewSet, basename="external-calendar")
+router.register("counter-proposals", counters.CounterProposalViewSet, basename="counter-proposal")
+router.register("held-answers", counters.HeldAnswerViewSet, basename="held-answer")
 
 urlpatterns = [
     path("availability/", availability.AvailabilityView.as_view(), name="availability"),

@@ -537,3 +537,24 @@ def render_invite(meeting: MeetingData, *, method: str, recipient: AttendeeData,
             tzid, meeting.starts_at.astimezone(zone).year, meeting.ends_at.astimezone(zone).year)))
     cal.add_component(event)
     return cast(bytes, cal.to_ical())
+
+
+def render_decline_counter(meeting: MeetingData, *, organizer_name: str, organizer_email: str,
+                           comment: str = "") -> bytes:
+    """METHOD:DECLINECOUNTER for an attendee whose "propose new time" (COUNTER) was declined
+    (RFC 5546 §3.2.8). It names the meeting, it does not describe it: UID, DTSTAMP, ORGANIZER, the
+    SEQUENCE echoed when non-zero (the RFC makes it optional at zero) and the COMMENT saying why.
+    No ATTENDEE, DTSTART or SUMMARY: the RFC allows leaving them out and libical's restriction table
+    (``check_restrictions``, what Evolution and other libical clients apply) refuses them; the
+    meeting as it stands reached the person with the last REQUEST, which their calendar keeps."""
+    event = Event()
+    event.add("uid", meeting.uid)
+    event.add("dtstamp", djtz.now().astimezone(UTC).replace(microsecond=0))
+    event.add("organizer", _address(organizer_email, name=organizer_name))
+    if meeting.sequence:
+        event.add("sequence", meeting.sequence)
+    if comment:
+        event.add("comment", _text(comment))
+    cal = _calendar(method="DECLINECOUNTER")
+    cal.add_component(event)
+    return cast(bytes, cal.to_ical())

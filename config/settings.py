@@ -249,6 +249,11 @@ CELERY_BEAT_SCHEDULE = {
     "sync-external-calendars": {"task": "availability.sync_due_calendars", "schedule": timedelta(minutes=5)},
     # Render on write has a safety net: fragments a lost message or a bulk import left stale.
     "render-stale-calendar-fragments": {"task": "calendars.render_stale", "schedule": timedelta(minutes=10)},
+    # Calendar clients' answers to invites (does nothing while VISITDESK_ORGANIZER_IMAP_URL is unset).
+    "read-organizer-mailbox": {
+        "task": "notifications.read_organizer_mailbox",
+        "schedule": timedelta(seconds=int(env_str("VISITDESK_ORGANIZER_IMAP_POLL_SECONDS", "60"))),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The file-backed scheduler that creates VAR_DIR when beat starts (it may not exist yet).
@@ -263,6 +268,17 @@ VISITDESK_ORGANIZER_NAME = env_str("VISITDESK_ORGANIZER_NAME", "Visitdesk")
 # The mailto: of reminders' List-Unsubscribe (RFC 8058); the https one-click URL works without it.
 VISITDESK_UNSUBSCRIBE_MAILTO = env_str("VISITDESK_UNSUBSCRIBE_MAILTO", VISITDESK_ORGANIZER_EMAIL)
 EMAIL_TIMEOUT = int(env_str("EMAIL_TIMEOUT", "20"))
+# The organiser mailbox (notifications.mailbox): where calendar clients' REPLY and COUNTER mails to
+# VISITDESK_ORGANIZER_EMAIL arrive. imaps://user:password@host:993/INBOX (TLS), or imap://… (STARTTLS;
+# ?tls=none only for a server on this machine). Unset: nothing is read (docs/operations.md).
+VISITDESK_ORGANIZER_IMAP_URL = env_str("VISITDESK_ORGANIZER_IMAP_URL")
+# Folders the reader moves messages into (created when missing): taken answers, and mail a person must see.
+VISITDESK_ORGANIZER_IMAP_PROCESSED = env_str("VISITDESK_ORGANIZER_IMAP_PROCESSED", "Visitdesk/Processed")
+VISITDESK_ORGANIZER_IMAP_REVIEW = env_str("VISITDESK_ORGANIZER_IMAP_REVIEW", "Visitdesk/Needs a person")
+# Mail that is no calendar answer: "leave" it unread in the inbox, or "forward" it to the coordinators.
+VISITDESK_ORGANIZER_OTHER_MAIL = env_str("VISITDESK_ORGANIZER_OTHER_MAIL", "leave")
+# How often beat reads the mailbox, in seconds.
+VISITDESK_ORGANIZER_IMAP_POLL_SECONDS = int(env_str("VISITDESK_ORGANIZER_IMAP_POLL_SECONDS", "60"))
 _email_url = env_str("EMAIL_URL")
 if _email_url:
     globals().update(email_settings_from_url(_email_url))

@@ -1,11 +1,17 @@
-"""The outbox for coordinators: what is owed, what went out, what failed and why; retry in one click."""
+"""The outbox for coordinators: what is owed, what went out, what failed and why; retry in one click.
+
+And what arrived in the organiser mailbox: every message taken, answers held for a coordinator
+(confirm / reject) and counter-proposals (accept / decline), decided through ``notifications.replies``.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from . import dispatch
-from .models import InviteState, OutboxMessage
+from core.errors import DomainError
+
+from . import dispatch, replies
+from .models import CounterProposal, HeldAnswer, InboundMessage, InviteState, OutboxMessage
 
 
 @admin.register(OutboxMessage)
@@ -48,3 +54,76 @@ class InviteStateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "sender", "subject", "method", "outcome")
+    list_filter = ("outcome", "method", "received_at")
+    search_fields = ("sender", "subject", "message_id", "detail")
+    date_hierarchy = "received_at"
+    readonly_fields = [f.name for f in InboundMessage._meta.fields if f.name != "raw"]
+    exclude = ("raw",)
+
+    def has_add_permission(self, request):
+        return False  # taken from the mailbox, never typed in
+
+
+def _decide(modeladmin, request, queryset, decide, done: str) -> None:
+    count, failed = 0, []
+    for obj in queryset:
+        try:
+            decide(obj)
+            count += 1
+        except DomainError as exc:
+            failed.append(f"{obj}: {exc}")
+    if count:
+        modeladmin.message_user(request, f"{count} {done}.", messages.SUCCESS)
+    for text in failed:
+        modeladmin.message_user(request, text, messages.ERROR)
+
+
+@admin.register(HeldAnswer)
+class HeldAnswerAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "meeting", "person", "kind", "answer", "sender", "delegate_email", "state")
+    list_filter = ("state", "kind")
+    search_fields = ("person__email", "sender", "delegate_email", "meeting__title")
+    list_select_related = ("meeting", "person")
+    readonly_fields = [f.name for f in HeldAnswer._meta.fields]
+    actions = ["confirm", "reject"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Confirm: apply the answer / add the delegate", permissions=["change"])
+    def confirm(self, request, queryset):
+        _decide(self, request, queryset, lambda held: replies.held_answer_confirm(held=held, user=request.user),
+                "answer(s) confirmed")
+
+    @admin.action(description="Reject", permissions=["change"])
+    def reject(self, request, queryset):
+        _decide(self, request, queryset, lambda held: replies.held_answer_reject(held=held, user=request.user),
+                "answer(s) rejected")
+
+
+@admin.register(CounterProposal)
+class CounterProposalAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "meeting", "person", "starts_at", "ends_at", "state")
+    list_filter = ("state",)
+    search_fields = ("person__email", "meeting__title", "comment")
+    list_select_related = ("meeting", "person")
+    readonly_fields = [f.name for f in CounterProposal._meta.fields]
+    actions = ["accept", "decline"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Accept: move the meeting to the proposed time", permissions=["change"])
+    def accept(self, request, queryset):
+        _decide(self, request, queryset, lambda c: replies.counter_accept(counter=c, user=request.user),
+                "proposal(s) accepted")
+
+    @admin.action(description="Decline: send DECLINECOUNTER", permissions=["change"])
+    def decline(self, request, queryset):
+        _decide(self, request, queryset, lambda c: replies.counter_decline(counter=c, user=request.user),
+                "proposal(s) declined")

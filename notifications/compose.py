@@ -39,7 +39,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
-from calendars.ical import render_invite
+from calendars.ical import render_decline_counter, render_invite
 from calendars.links import feed_links, meeting_link_for_person, visit_feed_url
 from calendars.snapshot import attendee_data, meeting_data
 from core.links import link_for
@@ -51,7 +51,7 @@ from visits.models import Visit
 from visits.selectors import programme_meetings, visible_meeting_ids
 
 from . import links
-from .models import InviteState, Kind, OutboxMessage
+from .models import CounterProposal, InboundMessage, InviteState, Kind, OutboxMessage
 
 LANGUAGES = ("en", "de")
 
@@ -249,6 +249,8 @@ class Rendered:
     method: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     told: Told | None = None
+    #: further attachments: (filename, bytes, MIME type) — a forwarded message
+    attachments: tuple[tuple[str, bytes, str], ...] = ()
 
 
 #: Renders one outbox row for its recipient in their language (raises Stale when it is owed no more).
@@ -397,8 +399,10 @@ def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     )
     mail.attach_alternative(rendered.html, "text/html")
     if rendered.calendar is not None:
-        name = "invite.ics" if rendered.method == "REQUEST" else "cancel.ics"
+        name = {"REQUEST": "invite.ics", "CANCEL": "cancel.ics"}.get(rendered.method or "", "reply.ics")
         mail.attach(attachment(rendered.calendar, name))
+    for filename, data, mimetype in rendered.attachments:
+        mail.attach(filename, data, mimetype)
     return mail
 
 
@@ -551,6 +555,42 @@ def _rsvp_declined(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     return Rendered(subject, text, html)
 
 
+def _decline_counter(row: OutboxMessage, person: Person, lang: str) -> Rendered:
+    """METHOD:DECLINECOUNTER to the person whose "propose new time" a coordinator declined."""
+    meeting = cast(Meeting, row.meeting)
+    counter = CounterProposal.objects.filter(pk=row.payload.get("counter")).first()
+    if counter is None:
+        raise Stale("the counter-proposal no longer exists")
+    if meeting.is_cancelled:
+        raise Stale("the meeting was cancelled; its CANCEL says enough")
+    if not Participation.objects.filter(meeting=meeting, person=person).exists():
+        raise Stale("the person is no longer a participant")
+    context = _meeting_context(meeting, person, lang)
+    context["counter_when"] = format_span(counter.starts_at, counter.ends_at, meeting.timezone, lang, person.timezone)
+    context["comment"] = row.payload.get("comment", "")
+    data = render_decline_counter(
+        meeting_data(meeting, with_attendees=False),
+        organizer_name=settings.VISITDESK_ORGANIZER_NAME,
+        organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
+        comment=row.payload.get("comment", ""),
+    )
+    subject, text, html = render("decline_counter", lang, context)
+    return Rendered(subject, text, html, calendar=data, method="DECLINECOUNTER")
+
+
+def _mailbox_forward(row: OutboxMessage, person: Person, lang: str) -> Rendered:
+    """A message from the organiser mailbox that is no calendar answer, forwarded to a coordinator
+    (``VISITDESK_ORGANIZER_OTHER_MAIL=forward``) as an attached message/rfc822."""
+    inbound = InboundMessage.objects.filter(pk=row.payload.get("inbound")).first()
+    if inbound is None:
+        raise Stale("the message is no longer recorded")
+    context = {"person": person, "inbound": inbound, "kept": inbound.raw is not None,
+               "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL}
+    subject, text, html = render("mailbox_forward", lang, context)
+    attachments = ((("message.eml", bytes(inbound.raw), "message/rfc822"),) if inbound.raw is not None else ())
+    return Rendered(subject, text, html, attachments=attachments)
+
+
 BUILDERS: dict[Kind, Builder] = {
     Kind.INVITE: _imip,
     Kind.UPDATE: _imip,
@@ -563,4 +603,6 @@ BUILDERS: dict[Kind, Builder] = {
     Kind.VISIT_CANCELLED: _visit("visit_cancelled", require=(Visit.Status.CANCELLED,)),
     Kind.COORDINATOR_NEW_REQUEST: _visit("coordinator_new_request"),
     Kind.COORDINATOR_RSVP_DECLINED: _rsvp_declined,
+    Kind.DECLINE_COUNTER: _decline_counter,
+    Kind.MAILBOX_FORWARD: _mailbox_forward,
 }

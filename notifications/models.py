@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -30,6 +31,8 @@ class Kind(models.TextChoices):
     VISIT_CANCELLED = "visit_cancelled", "Visit cancelled"
     COORDINATOR_NEW_REQUEST = "coordinator_new_request", "Coordinator: new request"
     COORDINATOR_RSVP_DECLINED = "coordinator_rsvp_declined", "Coordinator: RSVP declined"
+    DECLINE_COUNTER = "decline_counter", "Counter-proposal declined (DECLINECOUNTER)"
+    MAILBOX_FORWARD = "mailbox_forward", "Organiser mailbox: forwarded to a coordinator"
 
 
 #: Kinds that carry an iMIP calendar object.
@@ -113,3 +116,116 @@ class InviteState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id}/{self.meeting_id}: {self.method} #{self.sequence}"
+
+
+# --- what arrives in the organiser mailbox (notifications.mailbox, notifications.itip_in) ----------
+
+
+class InboundMessage(models.Model):
+    """One message taken from the organiser mailbox, recorded *before* it is moved out of the inbox.
+
+    ``fingerprint`` (the Message-ID and a hash of the body, which relays do not change) is unique: a
+    message read again after a crash between recording and moving, or delivered twice, is recognised
+    and only moved — its answers are never applied twice.
+    """
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Answer recorded"
+        HELD = "held", "Held for a coordinator"
+        COUNTER = "counter", "Counter-proposal stored"
+        IGNORED = "ignored", "Ignored (stale, cancelled or unknown)"
+        REFUSED = "refused", "Refused: not a readable calendar (kept for a person)"
+        NOT_ITIP = "not_itip", "Not a calendar answer (left for a person)"
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    message_id = models.CharField(max_length=500, blank=True)
+    mailbox_uid = models.CharField(max_length=100, blank=True, help_text="folder:UIDVALIDITY:UID when taken")
+    sender = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    method = models.CharField(max_length=20, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    detail = models.TextField(blank=True, help_text="What was decided, one line per attendee")
+    #: The message as received, kept only when a person must see it (refused, forwarded).
+    raw = models.BinaryField(null=True, blank=True, editable=False)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "message from the organiser mailbox"
+        verbose_name_plural = "messages from the organiser mailbox"
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.subject} ({self.outcome})"
+
+
+class HeldAnswer(models.Model):
+    """An answer from a calendar client that is not applied until a coordinator confirms it: the From
+    address does not match the attendee it speaks for (and no SENT-BY allows it), or the attendee
+    delegated to someone else (DELEGATED-TO), who would become a new participant."""
+
+    class Kind(models.TextChoices):
+        ANSWER = "answer", "Answer from another address"
+        DELEGATION = "delegation", "Delegated to someone else"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a coordinator"
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+
+    inbound = models.ForeignKey(InboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="held")
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="held_answers")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="held_answers",
+                               help_text="The attendee the answer speaks for")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    answer = models.CharField(max_length=12, blank=True, help_text="accepted, declined or tentative")
+    sender = models.CharField(max_length=320, help_text="The From address of the mail")
+    delegate_email = models.EmailField(blank=True)
+    delegate_name = models.CharField(max_length=200, blank=True)
+    sequence = models.PositiveIntegerField(default=0, help_text="The SEQUENCE the answer was given to")
+    reason = models.CharField(max_length=300, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "meeting"], name="held_answer_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.person_id} on {self.meeting_id} ({self.state})"
+
+
+class CounterProposal(models.Model):
+    """"Propose new time" from a calendar client (iTIP COUNTER): a coordinator accepts it (the meeting is
+    rescheduled through ``visits.booking``, updates go out) or declines it (the person gets
+    METHOD:DECLINECOUNTER)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a coordinator"
+        ACCEPTED = "accepted", "Accepted (meeting moved)"
+        DECLINED = "declined", "Declined (DECLINECOUNTER sent)"
+
+    inbound = models.ForeignKey(InboundMessage, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="counters")
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="counter_proposals")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="counter_proposals")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    sequence = models.PositiveIntegerField(default=0, help_text="The SEQUENCE the proposal was made against")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")),
+                                              name="counter_ends_after_start")]
+        indexes = [models.Index(fields=["state", "meeting"], name="counter_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} proposes {self.starts_at:%Y-%m-%d %H:%M} for {self.meeting_id} ({self.state})"

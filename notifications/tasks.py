@@ -34,6 +34,14 @@ def recover_stuck(older_than_seconds: int | None = None) -> int:
     return dispatch.recover_stuck(older_than=older_than)
 
 
+@shared_task(name="notifications.read_organizer_mailbox")
+def read_organizer_mailbox() -> dict[str, int]:
+    """Take calendar clients' answers from the organiser mailbox (nothing while it is not configured)."""
+    from .mailbox import read_mailbox  # replies (imported by mailbox) nudges through this module
+
+    return read_mailbox()
+
+
 #: Nudges from a request are best effort: see ``core.enqueue``.
 NUDGES = PausingEnqueuer("notifications.dispatch_due")
 

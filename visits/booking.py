@@ -34,6 +34,7 @@ from availability.selectors import busy_intervals
 from core.errors import NotAllowed
 from directory.models import Person
 from events import services as event_services
+from events.errors import MeetingCancelled
 from events.models import Meeting, Participation, Room
 from events.services import AgendaSpec, ParticipantSpec
 
@@ -55,6 +56,7 @@ __all__ = [
     "meeting_change",
     "meeting_check",
     "meeting_create",
+    "meeting_delegate",
     "meeting_reschedule",
     "programme_book",
     "programme_cancel",
@@ -312,6 +314,26 @@ def meeting_answer(*, participation: Participation, answer: str) -> Participatio
     """Record a participant's answer (accepted, declined, tentative) from any channel: the API, the
     staff page, the signed link in a mail (and, later, a calendar client's reply)."""
     return event_services.participant_rsvp(participation=participation, answer=answer)
+
+
+@transaction.atomic
+def meeting_delegate(*, participation: Participation, delegate: Person, booker: Booker = COORDINATOR) -> Participation:
+    """An attendee hands their place to someone else (iTIP ``DELEGATED-TO``, once a coordinator has
+    confirmed it): the delegate joins with the delegator's role — checked like anyone added to the
+    meeting (overlaps, availability) — and the delegator's answer is recorded as declined, since they
+    will not come; they stay on the list and keep hearing of changes (RFC 5546 §2.2.3 keeps the
+    delegator informed). Returns the delegate's participation."""
+    meeting = Meeting.objects.select_for_update().get(pk=participation.meeting_id)
+    if meeting.is_cancelled:
+        raise MeetingCancelled("This meeting was cancelled; nobody can take a place in it.")
+    current = [ParticipantSpec(person=p.person, role=p.role, exclusive=p.exclusive)
+               for p in meeting.participations.select_related("person")]
+    if not any(p.person.pk == delegate.pk for p in current):
+        meeting_change(meeting=meeting, participants=[*current, ParticipantSpec(person=delegate, role=participation.role)],
+                       booker=booker)
+    delegator = Participation.objects.get(pk=participation.pk)
+    meeting_answer(participation=delegator, answer=Participation.Rsvp.DECLINED)
+    return Participation.objects.get(meeting=meeting, person=delegate)
 
 
 def meeting_answer_reset(*, meeting_id: int, person_id: int, answered_before: datetime) -> bool:

@@ -8,6 +8,8 @@
   Each test session uses its own queue name, so parallel test processes never consume each
   other's tasks.
 - Redis restarts: a private ``redis-server`` on a free port (other engineers share 6379).
+- IMAP: a private Dovecot (Debian's ``dovecot-imapd``) on a free port with its own config: plain IMAP
+  on 127.0.0.1, one static user, maildirs under a temporary folder — the organiser mailbox.
 
 They need PostgreSQL and Redis (``DATABASE_URL`` / ``REDIS_URL``); without those env vars they skip.
 """
@@ -26,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -181,6 +184,129 @@ def private_redis(tmp_path):
         yield redis
     finally:
         redis.stop()
+
+
+# --- IMAP (Dovecot) ----------------------------------------------------------------------------
+
+DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+
+
+@dataclass
+class PrivateImap:
+    """A Dovecot of our own: ``append`` delivers a message into the organiser mailbox as an MTA would."""
+
+    port: int
+    workdir: Path
+    user: str = "visits@host.example.org"
+    password: str = "imap-test-secret"
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"imap://{quote(self.user)}:{quote(self.password)}@127.0.0.1:{self.port}/INBOX?tls=none"
+
+    def start(self) -> None:
+        # Dovecot refuses root as the mail user: as root the mail belongs to nobody.
+        root = os.getuid() == 0
+        uid, gid = (65534, 65534) if root else (os.getuid(), os.getgid())
+        for sub in ("mail", "home", "run", "state"):
+            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+            if root:
+                os.chown(self.workdir / sub, uid, gid)
+        users = ""
+        if not root:
+            import pwd
+
+            me = pwd.getpwuid(os.getuid()).pw_name
+            users = f"default_internal_user = {me}\ndefault_login_user = {me}\ndefault_internal_group = {me}\n"
+        w = self.workdir
+        (w / "dovecot.conf").write_text(f"""protocols = imap
+listen = 127.0.0.1
+base_dir = {w}/run
+state_dir = {w}/state
+log_path = {w}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{w}/mail/%u
+{users}namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+passdb {{
+  driver = static
+  args = password={self.password}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={w}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+}}
+""")
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(w / "dovecot.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self._listening, timeout=20, what="dovecot")
+
+    def _listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                return s.recv(64).startswith(b"* OK")
+        except OSError:
+            return False
+
+    def box(self):
+        from imap_tools import MailBoxUnencrypted
+
+        return MailBoxUnencrypted("127.0.0.1", self.port).login(self.user, self.password)
+
+    def append(self, *messages: bytes) -> None:
+        with self.box() as box:
+            for raw in messages:
+                box.append(raw, "INBOX")
+
+    def count(self, folder: str = "INBOX") -> int:
+        with self.box() as box:
+            if not box.folder.exists(folder):
+                return 0
+            return box.folder.status(folder, ["MESSAGES"])["MESSAGES"]
+
+    def unseen(self, folder: str = "INBOX") -> int:
+        with self.box() as box:
+            return box.folder.status(folder, ["UNSEEN"])["UNSEEN"]
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(10)
+        self.proc = None
+
+
+@pytest.fixture
+def private_imap():
+    if DOVECOT is None:
+        pytest.fail("dovecot is not installed (CI installs dovecot-imapd; see .ci/run)")
+    workdir = Path(tempfile.mkdtemp(prefix="vd-imap-"))  # not under pytest's 0700 tmp: the mail user reads it
+    workdir.chmod(0o755)
+    imap = PrivateImap(port=free_port(), workdir=workdir)
+    imap.start()
+    try:
+        yield imap
+    finally:
+        imap.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # --- Celery worker -----------------------------------------------------------------------------

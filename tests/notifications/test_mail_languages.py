@@ -25,6 +25,7 @@ from .conftest import calendar_part, subject, text_part
 KINDS = [
     "invite", "update", "cancel", "reminder", "visit_ack", "visit_confirmed", "visit_declined",
     "visit_cancelled", "visit_reminder", "coordinator_new_request", "coordinator_rsvp_declined",
+    "decline_counter", "mailbox_forward",
 ]
 
 #: Words both languages write the same way (names of products, schemes, loanwords).
@@ -48,6 +49,8 @@ def _context() -> dict:
         "first_day": "D1", "last_day": "D2", "programme": [N(when="W3", meeting=N(title="Rundgang"), where="R2")],
         "feed": N(https="https://s.example.org/f", webcal="webcal://s.example.org/f", google="https://g.example.org",
                   outlook="https://o.example.org"),
+        "counter_when": "W4", "comment": "Raum belegt", "kept": True,
+        "inbound": N(subject="Abwesenheitsnotiz", sender="lena@holm.example.org"),
     }
 
 

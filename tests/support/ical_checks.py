@@ -117,8 +117,10 @@ def check_bytes(data: bytes, *, method: str | None = None, expect_tzids=None) ->
     assert used_tzids <= defined_tzids, f"TZIDs without VTIMEZONE: {used_tzids - defined_tzids}"
     if expect_tzids is not None:
         assert used_tzids == set(expect_tzids), f"TZIDs {used_tzids} != expected {set(expect_tzids)}"
+    # A DECLINECOUNTER names an event, it does not describe one (RFC 5546 §3.2.8): no times.
+    described = ("UID", "DTSTAMP") if method == "DECLINECOUNTER" else ("UID", "DTSTAMP", "DTSTART", "DTEND")
     for props in event_props:
-        for required in ("UID", "DTSTAMP", "DTSTART", "DTEND"):
+        for required in described:
             assert required in props, f"VEVENT without {required}"
         assert "DURATION" not in props, "VEVENT with DURATION: use DTSTART + DTEND"
     if method is None:
