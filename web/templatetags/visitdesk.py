@@ -23,6 +23,8 @@ DATE_FORMATS = {
     "day": {"en": "j F Y", "de": "j. F Y"},
     "short": {"en": "D j M Y", "de": "D., j. N Y"},
     "short_day_month": {"en": "j M", "de": "j. N"},
+    "day_month": {"en": "j F", "de": "j. F"},
+    "day_time": {"en": "D j M, H:i", "de": "D., j. N, H:i"},
 }
 
 
@@ -55,3 +57,21 @@ def shortdate(value) -> str:
 def shortdaymonth(value) -> str:
     """``21 Dec`` / ``21. Dez.``."""
     return _formatted(value, "short_day_month")
+
+
+@register.filter
+def daymonth(value) -> str:
+    """``22 December`` / ``22. Dezember``."""
+    return _formatted(value, "day_month")
+
+
+@register.filter(expects_localtime=True)
+def daytime(value) -> str:
+    """``Tue 22 Dec, 10:00`` / ``Di., 22. Dez., 10:00`` (in the active time zone)."""
+    return _formatted(value, "day_time")
+
+
+@register.filter
+def told_as(change, mail: str) -> list[str]:
+    """The names of those a repair change mails this way (``update``, ``cancel``, ``invitation``)."""
+    return change.told_as(mail)
