@@ -334,7 +334,9 @@ def test_every_solving_endpoint_refuses_a_limit_above_the_cap_and_the_schema_say
     cap = settings.VISITDESK_SOLVE_MAX_SECONDS
     assert cap < settings.VISITDESK_WEB_TIMEOUT / 2
     client = centre.client()
-    proposal = Proposal.objects.create(visit=centre.visit)
+    from scheduling.programme import visit_frame
+
+    proposal = Proposal.objects.create(visit=centre.visit, settings=visit_frame(centre.visit))
     for path in SOLVING_ENDPOINTS:
         url = path.format(visit=centre.visit.pk, proposal=proposal.pk)
         body = solve_body(centre, time_limit_seconds=cap + 1) if "solve" in path else {"time_limit_seconds": cap + 1}

@@ -31,6 +31,7 @@ from events.models import Participation
 from events.selectors import meetings_for_person
 from visits import booking
 from visits import services as visit_services
+from visits.days import suggested_dates
 from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
 
@@ -129,7 +130,7 @@ def visit_detail(request, pk: int):
 
 def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form=None, decline_form=None, status=200):
     meetings = list(programme_meetings(visit=visit))
-    first_window = visit.preferred_windows.first()
+    suggested = suggested_dates(visit)
     rooms = planner_rooms(visit)
     context = {
         "visit": visit,
@@ -138,7 +139,7 @@ def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form
         "is_coordinator": coordinator,
         "can_decide": coordinator and visit.status == Visit.Status.REQUESTED,
         "confirm_form": confirm_form
-        or ConfirmVisitForm(initial={"starts_on": first_window.start, "ends_on": first_window.end} if first_window else None),
+        or ConfirmVisitForm(initial={"starts_on": suggested[0], "ends_on": suggested[1]} if suggested else None),
         "decline_form": decline_form or DeclineVisitForm(),
         "visit_messages": visit.messages.all() if coordinator else [],
         "admin_visit": admin_url(Visit, visit.pk) if can_use_admin(request.user) else None,
