@@ -121,3 +121,38 @@ def test_repair_shows_its_plan_first_and_changes_only_after_confirmation(centre)
     # Confirming the same plan twice does nothing more and says so.
     again = client.post(f"{url}{proposal.pk}/repair/confirm/", {"plan": token}, follow=True)
     assert "no longer the latest preview" in again.content.decode()
+
+
+GERMAN_MONTHS = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+                 "November", "Dezember"]
+
+
+def test_the_proposal_page_in_german_badge_dates_and_repair(centre):
+    from events import services as event_services
+
+    client = logged_in(centre.coordinator)
+    url = f"/staff/visits/{centre.visit.pk}/proposal/"
+    client.post(f"{url}new/")
+    proposal = Proposal.objects.get(visit=centre.visit)
+    client.post(f"{url}{proposal.pk}/accept/")
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert 'data-testid="proposal-status">Angenommen</span>' in html
+    day = centre.tuesday
+    assert f"Dienstag, {day.day}. {GERMAN_MONTHS[day.month - 1]} {day.year}" in html
+    assert "Nach Absagen und Abwesenheiten reparieren" in html
+    cell = proposal.items.get(key="topic-cell-therapeutics")
+    event_services.participant_rsvp(participation=cell.meeting.participations.get(person_id=cell.spec.host),
+                                    answer="declined")
+    preview = client.post(f"{url}{proposal.pk}/repair/", HTTP_ACCEPT_LANGUAGE="de")
+    page = client.get(preview["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Vorschau der Reparatur" in page and "hat abgesagt" in page and "leitet statt" in page
+    assert "Absage:" in page and "Reparatur bestätigen und" in page
+
+
+def test_proposing_without_topics_asks_for_topics_on_the_page(centre):
+    centre.visit.topics.clear()
+    client = logged_in(centre.coordinator)
+    url = f"/staff/visits/{centre.visit.pk}/proposal/"
+    page = client.post(f"{url}new/", follow=True).content.decode()
+    assert "Add the topics the delegation wants to discuss first" in page
+    assert not Proposal.objects.filter(visit=centre.visit).exists()

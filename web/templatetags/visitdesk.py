@@ -35,31 +35,31 @@ def _formatted(value, kind: str) -> str:
     return date_format(value, DATE_FORMATS[kind].get(lang, DATE_FORMATS[kind]["en"]))
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def longdate(value) -> str:
     """``Wednesday, 9 December 2026`` / ``Mittwoch, 9. Dezember 2026``."""
     return _formatted(value, "long")
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def daydate(value) -> str:
     """``9 December 2026`` / ``9. Dezember 2026``."""
     return _formatted(value, "day")
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def shortdate(value) -> str:
     """``Mon 21 Dec 2026`` / ``Mo., 21. Dez. 2026``."""
     return _formatted(value, "short")
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def shortdaymonth(value) -> str:
     """``21 Dec`` / ``21. Dez.``."""
     return _formatted(value, "short_day_month")
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def daymonth(value) -> str:
     """``22 December`` / ``22. Dezember``."""
     return _formatted(value, "day_month")
