@@ -220,6 +220,8 @@ class VisitSerializer(ModelSerializer):
     coordinator = PersonBriefSerializer(read_only=True, allow_null=True)
     topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     preferred_windows = PreferredWindowSerializer(many=True, read_only=True)
+    duration = serializers.ChoiceField(choices=VisitLength.choices, allow_blank=True, read_only=True,
+                                       help_text="How long the requester asked the visit to be (blank: not said)")
     calendar_url = serializers.SerializerMethodField()
     webcal_url = serializers.SerializerMethodField()
 
@@ -328,6 +330,8 @@ class VisitRequestStatusSerializer(ModelSerializer):
     delegation = serializers.SerializerMethodField()
     topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     preferred_windows = PreferredWindowSerializer(many=True, read_only=True)
+    duration = serializers.ChoiceField(choices=VisitLength.choices, allow_blank=True, read_only=True,
+                                       help_text="How long the requester asked the visit to be (blank: not said)")
     status_url = serializers.SerializerMethodField()
     calendar_url = serializers.SerializerMethodField()
     programme = serializers.SerializerMethodField()
