@@ -369,14 +369,69 @@ class ItemUpdateSerializer(serializers.Serializer):
     removed = serializers.BooleanField(required=False)
 
 
+class RepairInputSerializer(TimeLimitSerializer):
+    confirm = serializers.BooleanField(
+        required=False, default=False,
+        help_text="false (default): only preview — the answer's plan says what would change and who would be "
+                  "mailed, and nothing is written; true: apply (with `plan`, exactly that preview)")
+    plan = serializers.CharField(required=False, max_length=64,
+                                 help_text="The token of the previewed plan to apply (409 repair_plan_stale if the "
+                                           "programme changed since)")
+
+
+class RepairPlacementSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    room = serializers.IntegerField(allow_null=True)
+    room_name = serializers.CharField()
+    host = serializers.IntegerField(allow_null=True)
+    host_name = serializers.CharField()
+
+
+class RepairMailSerializer(serializers.Serializer):
+    person = serializers.IntegerField()
+    name = serializers.CharField()
+    mail = serializers.ChoiceField(choices=["update", "cancel", "invitation"])
+
+
+class RepairChangeSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=["repaired", "not_repaired", "stays_cancelled"],
+                                      help_text="stays_cancelled: a cancelled meeting is never booked again")
+    why = serializers.CharField(source="why_text", help_text="Why it is affected, in the request's language")
+    reason = serializers.CharField(source="reason_text", help_text="Where it goes, or why it cannot be repaired")
+    moved = serializers.BooleanField()
+    new_host = serializers.BooleanField()
+    meeting = serializers.IntegerField(allow_null=True)
+    before = RepairPlacementSerializer()
+    after = RepairPlacementSerializer()
+    mail = RepairMailSerializer(source="told", many=True, help_text="Who will get which mail when it is applied")
+
+
+class RepairPlanSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it back with confirm=true to apply exactly this plan")
+    made_at = serializers.DateTimeField()
+    applied_at = serializers.DateTimeField(allow_null=True, help_text="null: a preview, nothing changed yet")
+    announced = serializers.BooleanField(help_text="false: the visit is not confirmed, so nobody is mailed")
+    changes = RepairChangeSerializer(many=True)
+
+
 class RepairOutputSerializer(ProposalSerializer):
     repaired = serializers.SerializerMethodField()
+    plan = serializers.SerializerMethodField()
 
     class Meta(ProposalSerializer.Meta):
-        fields = [*ProposalSerializer.Meta.fields, "repaired"]
+        fields = [*ProposalSerializer.Meta.fields, "repaired", "plan"]
 
     def get_repaired(self, obj) -> dict[str, str]:
-        return self.context.get("repaired", {})
+        """Each affected item's key with why, in the request's language (a cancelled one included: it stays so)."""
+        plan = self.context.get("plan")
+        return {c.key: c.why_text for c in plan.changes} if plan else {}
+
+    @extend_schema_field(RepairPlanSerializer)
+    def get_plan(self, obj) -> dict:
+        return RepairPlanSerializer(self.context["plan"]).data
 
 
 def _input(serializer_class, data):
@@ -439,15 +494,21 @@ class ProposalResolveView(SchedulingView):
 
 
 class ProposalRepairView(SchedulingView):
-    @extend_schema(tags=["scheduling"], request=TimeLimitSerializer, responses={200: RepairOutputSerializer},
-                   summary="Re-solve only what a declined or absent host (or a cancelled meeting) affects")
+    @extend_schema(tags=["scheduling"], request=RepairInputSerializer, responses={200: RepairOutputSerializer},
+                   summary="Repair after declines and absences: preview what would change (default), or apply it",
+                   description="Re-solves only what a declined or absent host affects. Without `confirm` nothing "
+                               "is written: `plan` lists each affected item's move and new host and who would "
+                               "get an update, a cancellation or an invitation. `confirm: true` with the "
+                               "preview's `plan` token applies exactly that. A cancelled meeting is never "
+                               "booked again.")
     def post(self, request, pk: int):
         proposal = get_object_or_404(Proposal, pk=pk)
-        d = _input(TimeLimitSerializer, request.data)
+        d = _input(RepairInputSerializer, request.data)
         with solve_guard():
-            proposal, repaired = scheduling_services.proposal_repair(proposal=proposal,
-                                                                     time_limit_seconds=d["time_limit_seconds"])
-        return _render(proposal, serializer=RepairOutputSerializer, repaired=repaired)
+            proposal, plan = scheduling_services.proposal_repair(
+                proposal=proposal, time_limit_seconds=d["time_limit_seconds"], confirm=d["confirm"],
+                plan=d.get("plan"))
+        return _render(proposal, serializer=RepairOutputSerializer, plan=plan)
 
 
 class ProposalDiscardView(SchedulingView):

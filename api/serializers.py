@@ -18,7 +18,7 @@ from core.periods import ENDS_BEFORE_START, ends_after_start
 from directory.models import Language, Organisation, Person, Topic
 from events.models import AgendaItem, Event, Meeting, Participation, Room, Venue
 from visits import links as visit_links
-from visits.models import Delegation, PreferredWindow, Visit, VisitMessage
+from visits.models import Delegation, PreferredWindow, Visit, VisitLength, VisitMessage
 from visits.services import MAX_DELEGATION_SIZE
 
 from .fields import (
@@ -220,6 +220,8 @@ class VisitSerializer(ModelSerializer):
     coordinator = PersonBriefSerializer(read_only=True, allow_null=True)
     topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     preferred_windows = PreferredWindowSerializer(many=True, read_only=True)
+    duration = serializers.ChoiceField(choices=VisitLength.choices, allow_blank=True, read_only=True,
+                                       help_text="How long the requester asked the visit to be (blank: not said)")
     calendar_url = serializers.SerializerMethodField()
     webcal_url = serializers.SerializerMethodField()
 
@@ -227,7 +229,7 @@ class VisitSerializer(ModelSerializer):
         model = Visit
         fields = [
             "id", "reference", "status", "delegation", "contact", "host_organisation", "venue", "coordinator",
-            "topics", "purpose", "language", "timezone", "starts_on", "ends_on", "preferred_windows",
+            "topics", "purpose", "duration", "language", "timezone", "starts_on", "ends_on", "preferred_windows",
             "decision_note", "requested_at", "confirmed_at", "closed_at", "updated_at", "calendar_url", "webcal_url",
         ]
         read_only_fields = fields
@@ -286,6 +288,10 @@ class VisitRequestInputSerializer(serializers.Serializer):
         required=False, default=list, max_length=50, help_text="Topic slugs",
     )
     purpose = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    duration = serializers.ChoiceField(
+        choices=VisitLength.choices, required=False, allow_blank=True, default="",
+        help_text="How long the visit should be; confirming without dates takes that many working days "
+                  "inside the first preferred window")
 
 
 class VisitRequestCreatedSerializer(serializers.Serializer):
@@ -324,6 +330,8 @@ class VisitRequestStatusSerializer(ModelSerializer):
     delegation = serializers.SerializerMethodField()
     topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     preferred_windows = PreferredWindowSerializer(many=True, read_only=True)
+    duration = serializers.ChoiceField(choices=VisitLength.choices, allow_blank=True, read_only=True,
+                                       help_text="How long the requester asked the visit to be (blank: not said)")
     status_url = serializers.SerializerMethodField()
     calendar_url = serializers.SerializerMethodField()
     programme = serializers.SerializerMethodField()
@@ -331,7 +339,7 @@ class VisitRequestStatusSerializer(ModelSerializer):
     class Meta:
         model = Visit
         fields = [
-            "reference", "status", "organisation", "delegation", "topics", "purpose", "language", "timezone",
+            "reference", "status", "organisation", "delegation", "topics", "purpose", "duration", "language", "timezone",
             "preferred_windows", "starts_on", "ends_on", "decision_note", "requested_at", "status_url",
             "calendar_url", "programme",
         ]

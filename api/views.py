@@ -509,6 +509,7 @@ class VisitRequestCreateView(PublicMixin, APIView):
             preferred_windows=tuple((w["start"], w["end"]) for w in d["preferred_windows"]),
             topics=tuple(d["topics"]),
             purpose=d["purpose"],
+            duration=d["duration"],
         )
         visit = visit_services.visit_request_submit(data=data)
         body = s.VisitRequestCreatedSerializer({

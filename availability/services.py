@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from core.errors import ValidationFailed
 from core.periods import check_period
@@ -318,16 +319,18 @@ def meeting_availability_problems(
         if person.pk in patterns:
             open_spans = iv.normalize(hours.open_hours(patterns[person.pk], starts_at, ends_at))
             if iv.subtract([(starts_at, ends_at)], open_spans):
-                problems.append(Problem("outside_working_hours", f"{person.name} is outside their working hours.",
-                                        person=person.pk))
+                problems.append(Problem("outside_working_hours", gettext("%(name)s is outside their working hours.")
+                                        % {"name": person.name}, person=person.pk))
         for absence in absences.get(person.pk, []):
-            problems.append(Problem("absent", f"{person.name} is absent.", person=person.pk, detail=absence.reason))
+            problems.append(Problem("absent", gettext("%(name)s is absent then.") % {"name": person.name},
+                                    person=person.pk, detail=absence.reason))
         if person.pk in external:
-            problems.append(Problem("busy_elsewhere", f"{person.name} is busy in their own calendar.",
-                                    person=person.pk))
+            problems.append(Problem("busy_elsewhere", gettext("%(name)s is busy in their own calendar.")
+                                    % {"name": person.name}, person=person.pk))
     if room is not None:
         for closure in RoomClosure.objects.filter(room=room, starts_at__lt=ends_at, ends_at__gt=starts_at):
-            problems.append(Problem("room_closed", f"{room.name} is closed.", room=room.pk, detail=closure.reason))
+            problems.append(Problem("room_closed", gettext("%(room)s is closed then.") % {"room": room.name},
+                                    room=room.pk, detail=closure.reason))
     return problems
 
 
@@ -351,7 +354,11 @@ def meeting_availability_check(
         return False
     if override:
         return True
-    message = " ".join(p.message for p in problems) + ' A coordinator may book anyway with "override_availability": true.'
+    # Said as what the person can do on the page (the "Book anyway" box on the planner's panel and in
+    # the admin); the API's clients read the machine hint in the error's detail (``book_anyway``).
+    what_now = (gettext("To book it all the same, tick “Book anyway”.") if reveal
+                else gettext("Only a coordinator can book it all the same."))
+    message = " ".join([*(p.message for p in problems), what_now])
     raise AvailabilityConflict(message, unavailable=[p.as_dict(reveal=reveal) for p in problems])
 
 

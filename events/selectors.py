@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Min, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from directory.models import Person
 
@@ -23,7 +24,8 @@ def meeting_conflicts(
 ) -> list[Meeting]:
     """Scheduled meetings that overlap [starts_at, ends_at) in the room or for a blocking person.
 
-    Each returned meeting has ``conflict_reason`` set ("room Lab 1" / "Dr. X is chair").
+    Each returned meeting has ``conflict_reason`` set, in the active language ("Lab 1 is booked" /
+    "Dr. X is also in it").
     """
     found: dict[int, Meeting] = {}
     if room_id is not None:
@@ -33,7 +35,7 @@ def meeting_conflicts(
             .exclude(pk=exclude_meeting_id)  # type: ignore[misc]  # None excludes nothing
             .select_related("room")
         ):
-            m.conflict_reason = f"room {m.room.name if m.room else ''} is booked"
+            m.conflict_reason = gettext("%(room)s is booked") % {"room": m.room.name if m.room else ""}
             found[m.pk] = m
     if person_ids:
         for p in (
@@ -44,7 +46,7 @@ def meeting_conflicts(
         ):
             m = found.setdefault(p.meeting_id, p.meeting)
             if not hasattr(m, "conflict_reason"):
-                m.conflict_reason = f"{p.person.name} is {p.role} there"
+                m.conflict_reason = gettext("%(person)s is also in it") % {"person": p.person.name}
     return sorted(found.values(), key=lambda m: (m.starts_at, m.pk))
 
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone as djtz
+from django.utils.translation import gettext
 
 from core.errors import ValidationFailed
 from core.periods import check_period
@@ -77,9 +78,11 @@ def _validate_times(*, starts_at: datetime, ends_at: datetime, tz: str, room: Ro
             (room.bookable_from and local_start.time() < room.bookable_from)
             or (room.bookable_until and local_end.time() > room.bookable_until)
         ):
+            opens = room.bookable_from.strftime("%H:%M") if room.bookable_from else "00:00"
+            closes = room.bookable_until.strftime("%H:%M") if room.bookable_until else "24:00"
             raise ValidationFailed(
-                f"{room.name} can be booked from {room.bookable_from or '00:00'} to "
-                f"{room.bookable_until or '24:00'} ({tz}).",
+                gettext("%(room)s can be booked from %(start)s to %(end)s.") % {
+                    "room": room.name, "start": opens, "end": closes},
                 field="room",
             )
 
@@ -97,7 +100,8 @@ def _conflict_error(conflicts: list[Meeting], reasons: dict[int, str]) -> Schedu
         for m in conflicts
     ]
     names = ", ".join(f"“{c['title']}” ({c['reason']})" for c in described)
-    return ScheduleConflict(f"Overlaps with {names}.", conflicts=described, meetings=conflicts)
+    return ScheduleConflict(gettext("It overlaps with %(meetings)s.") % {"meetings": names}, conflicts=described,
+                            meetings=conflicts)
 
 
 def meeting_times_check(*, starts_at: datetime, ends_at: datetime, timezone: str, room: Room | None) -> None:

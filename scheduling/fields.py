@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from .values import Frame, ItemSpec, Participants, participants_from_json, participants_to_json
+from .values import Frame, ItemSpec, Participants, RepairPlan, participants_from_json, participants_to_json
 
 _ST = TypeVar("_ST")
 _GT = TypeVar("_GT")
@@ -95,3 +95,16 @@ class ParticipantsField(_ValueField[Participants | list[dict[str, Any]], Partici
 
     def is_value(self, value: Any) -> bool:
         return isinstance(value, tuple)
+
+
+class RepairPlanField(_ValueField[RepairPlan | dict[str, Any] | None, RepairPlan | None]):
+    """``RepairPlan`` in Python (or None: no repair previewed yet), its ``to_json()`` in the column."""
+
+    def decode(self, data: Any) -> RepairPlan:
+        return RepairPlan.from_json(data)
+
+    def encode(self, value: RepairPlan) -> dict[str, Any]:
+        return value.to_json()
+
+    def is_value(self, value: Any) -> bool:
+        return isinstance(value, RepairPlan)

@@ -16,7 +16,7 @@ from directory.models import Person, Topic
 from events.models import Meeting, Room
 from visits.models import ProgrammeKind, Visit
 
-from .fields import FrameField, ItemSpecField, ParticipantsField
+from .fields import FrameField, ItemSpecField, ParticipantsField, RepairPlanField
 
 
 class Proposal(models.Model):
@@ -35,6 +35,9 @@ class Proposal(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
+    #: The latest repair plan (``values.RepairPlan``): a preview waiting for the coordinator's
+    #: confirmation, or, once ``applied_at`` is set, what the last repair changed.
+    repair = RepairPlanField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

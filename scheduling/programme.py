@@ -34,6 +34,7 @@ from availability.intervals import Interval
 from core.errors import ValidationFailed
 from directory.models import Person, Topic
 from events.models import Meeting, Room
+from visits.days import working_days
 from visits.models import ProgrammeKind, Visit
 
 from .values import Covered, Frame, ItemParticipant, ItemSpec, Participants
@@ -70,6 +71,8 @@ def visit_days(visit: Visit, *, today: date | None = None) -> list[date]:
             raise ValidationFailed(gettext("The visit has neither dates nor a preferred window still to come."),
                                    field="visit")
         span = (max(window.start, today), window.end)
+        if visit.days_wanted:  # the length the requester asked for, on working days
+            return working_days(span, visit.days_wanted, visit=visit)
     days = [span[0] + timedelta(days=n) for n in range((span[1] - span[0]).days + 1)]
     weekdays = [d for d in days if d.weekday() < 5]
     return (weekdays or days)[:14]

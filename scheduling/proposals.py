@@ -60,6 +60,14 @@ def check_visit_open(visit: Visit) -> None:
             "reference": visit.reference, "status": visit.get_status_display()}, field="visit")
 
 
+def check_has_topics(visit: Visit) -> None:
+    """A programme is built around the topics the delegation asked for: without any, a proposal would
+    be a welcome, lunch and a wrap-up with nothing between, so ask for topics first."""
+    if not visit.topics.exists():
+        raise ValidationFailed(gettext("Add the topics the delegation wants to discuss first (on the visit in the "
+                                       "admin): the programme is built around them."), field="topics")
+
+
 @transaction.atomic
 def proposal_create(
     *, visit: Visit, by: Person | None = None, time_limit_seconds: float = 5.0, rooms: list[int] | None = None,
@@ -67,6 +75,7 @@ def proposal_create(
 ) -> Proposal:
     """Build the visit's programme problem, solve it and store the result as a draft proposal."""
     check_visit_open(visit)
+    check_has_topics(visit)
     if rooms is not None:
         rooms_for(rooms)
     frame = P.visit_frame(visit, rooms=rooms, day_start=day_start, day_end=day_end)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from django.utils import translation
+
 from availability.intervals import Interval
 
 from .problem import MeetingSpec, Pin
@@ -156,4 +158,189 @@ class Frame:
             delegation=tuple(data["delegation"]), seats=data["seats"], coordinator=data.get("coordinator"),
             precedence=tuple((a, b) for a, b in data.get("precedence", ())),
             covered=tuple(Covered.from_json(c) for c in data.get("covered", ())),
+        )
+
+
+# --- a repair's plan: what it will change, shown before anything is written ----------------------
+
+
+def localized(texts: dict[str, str]) -> str:
+    """Of texts stored per language code, the one in the active language (else English, else any)."""
+    language = translation.get_language() or "en"
+    return (texts.get(language) or texts.get(language.split("-")[0]) or texts.get("en")
+            or next(iter(texts.values()), ""))
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an item is (before a repair) or will be (after): time, room and host, names included."""
+
+    starts_at: datetime | None
+    ends_at: datetime | None
+    room: int | None = None
+    room_name: str = ""
+    location: str = ""
+    host: int | None = None
+    host_name: str = ""
+
+    def same_place(self, other: Placement) -> bool:
+        return (self.starts_at, self.ends_at, self.room) == (other.starts_at, other.ends_at, other.room)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"starts_at": _when(self.starts_at), "ends_at": _when(self.ends_at), "room": self.room,
+                "room_name": self.room_name, "location": self.location, "host": self.host,
+                "host_name": self.host_name}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Placement:
+        return cls(starts_at=_parse_when(data.get("starts_at")), ends_at=_parse_when(data.get("ends_at")),
+                   room=data.get("room"), room_name=data.get("room_name") or "", location=data.get("location") or "",
+                   host=data.get("host"), host_name=data.get("host_name") or "")
+
+
+class Mail:
+    """What a participant will receive about a repaired meeting (the notifications' invite kinds)."""
+
+    UPDATE = "update"          # the meeting moved or its agenda changed: a new version of the invitation
+    CANCEL = "cancel"          # taken off the meeting (e.g. the host who declined): a cancellation
+    INVITATION = "invitation"  # newly on the meeting (the next expert): a first invitation
+
+
+@dataclass(frozen=True)
+class Told:
+    """One person and the mail a repair will send them."""
+
+    person: int
+    name: str
+    mail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"person": self.person, "name": self.name, "mail": self.mail}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Told:
+        return cls(person=data["person"], name=data.get("name") or "", mail=data["mail"])
+
+
+class Outcome:
+    """What a repair does with one affected item."""
+
+    REPAIRED = "repaired"              # a new time, room and/or host; its meeting is changed
+    NOT_REPAIRED = "not_repaired"      # no new place was found; the meeting stays as it is and says why
+    STAYS_CANCELLED = "stays_cancelled"  # the coordinator cancelled it: a decision repair keeps
+
+
+@dataclass(frozen=True)
+class RepairChange:
+    """One affected item: why, what happens to it, and who hears what.
+
+    ``why`` and ``reasons`` (the item's new reason) are stored per language code like
+    ``ProposalItem.reasons``; ``spec`` and ``participants`` are what the item becomes when applied.
+    """
+
+    key: str
+    title: str
+    outcome: str
+    why: dict[str, str]
+    before: Placement
+    after: Placement
+    meeting: int | None = None
+    told: tuple[Told, ...] = ()
+    spec: ItemSpec | None = None
+    participants: Participants = ()
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def moved(self) -> bool:
+        return self.outcome == Outcome.REPAIRED and not self.before.same_place(self.after)
+
+    @property
+    def new_host(self) -> bool:
+        return self.outcome == Outcome.REPAIRED and self.before.host != self.after.host
+
+    @property
+    def why_text(self) -> str:
+        """Why it is affected, in the reader's language."""
+        return localized(self.why)
+
+    @property
+    def reason_text(self) -> str:
+        """Why it cannot be repaired (or where it goes), in the reader's language."""
+        return localized(self.reasons)
+
+    def told_as(self, mail: str) -> list[str]:
+        """The names of those who get ``mail`` (a ``Mail`` kind) about this change."""
+        return [t.name for t in self.told if t.mail == mail]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "title": self.title, "outcome": self.outcome, "why": dict(self.why),
+            "before": self.before.to_json(), "after": self.after.to_json(), "meeting": self.meeting,
+            "told": [t.to_json() for t in self.told], "spec": self.spec.to_json() if self.spec else None,
+            "participants": participants_to_json(self.participants), "reasons": dict(self.reasons),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RepairChange:
+        return cls(
+            key=data["key"], title=data.get("title") or "", outcome=data["outcome"], why=dict(data.get("why") or {}),
+            before=Placement.from_json(data["before"]), after=Placement.from_json(data["after"]),
+            meeting=data.get("meeting"), told=tuple(Told.from_json(t) for t in data.get("told", ())),
+            spec=ItemSpec.from_json(data["spec"]) if data.get("spec") else None,
+            participants=participants_from_json(data.get("participants") or []),
+            reasons=dict(data.get("reasons") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class RepairPlan:
+    """What a repair will change (a preview) or changed (``applied_at`` set).
+
+    ``token`` names this plan: confirming with it applies exactly what was shown. ``fingerprint``
+    is the state of the proposal's booked meetings when the plan was made; a confirmation after
+    they changed is refused (preview again). ``announced``: whether participants are told at all
+    (a programme meeting is announced only once its visit is confirmed).
+    """
+
+    token: str
+    made_at: datetime
+    fingerprint: str
+    announced: bool
+    changes: tuple[RepairChange, ...] = ()
+    solver_status: str = ""
+    objective: dict[str, Any] = field(default_factory=dict)
+    applied_at: datetime | None = None
+
+    @property
+    def repairs(self) -> tuple[RepairChange, ...]:
+        return tuple(c for c in self.changes if c.outcome == Outcome.REPAIRED)
+
+    @property
+    def mail_count(self) -> int:
+        return sum(len(c.told) for c in self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token": self.token, "made_at": self.made_at.isoformat(), "fingerprint": self.fingerprint,
+            "announced": self.announced, "changes": [c.to_json() for c in self.changes],
+            "solver_status": self.solver_status, "objective": dict(self.objective),
+            "applied_at": _when(self.applied_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RepairPlan:
+        return cls(
+            token=data["token"], made_at=datetime.fromisoformat(data["made_at"]),
+            fingerprint=data.get("fingerprint") or "", announced=bool(data.get("announced")),
+            changes=tuple(RepairChange.from_json(c) for c in data.get("changes", ())),
+            solver_status=data.get("solver_status") or "", objective=dict(data.get("objective") or {}),
+            applied_at=_parse_when(data.get("applied_at")),
         )

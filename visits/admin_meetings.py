@@ -35,6 +35,7 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone as djtz
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from events import services as event_services
@@ -80,9 +81,9 @@ class MeetingForm(forms.ModelForm):
     )
     override_availability = forms.BooleanField(
         required=False,
-        label="Book against availability",
-        help_text="Book even though a participant is outside working hours, absent or busy, or the room is "
-                  "closed; the meeting records it.",
+        label=_("Book anyway"),
+        help_text=_("Book even though a participant is outside working hours, absent or busy, or the room is "
+                    "closed; the meeting records it."),
     )
 
     class Meta:

@@ -28,6 +28,18 @@ class Delegation(models.Model):
         return self.name
 
 
+class VisitLength(models.TextChoices):
+    """How long the requester wants the visit to be (the request form's question)."""
+
+    HALF_DAY = "half_day", "Half a day"
+    ONE_DAY = "one_day", "One day"
+    TWO_DAYS = "two_days", "Two days"
+
+
+#: The number of programme days each length takes.
+VISIT_LENGTH_DAYS = {VisitLength.HALF_DAY: 1, VisitLength.ONE_DAY: 1, VisitLength.TWO_DAYS: 2}
+
+
 class Visit(models.Model):
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"
@@ -49,6 +61,8 @@ class Visit(models.Model):
     )
     topics = models.ManyToManyField(Topic, blank=True, related_name="visits")
     purpose = models.TextField(blank=True)
+    #: How long the requester asked the visit to be; blank for requests made before the question existed.
+    duration = models.CharField(max_length=10, choices=VisitLength.choices, blank=True, default="")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
     starts_on = models.DateField(null=True, blank=True, help_text="First day, set on confirmation")
@@ -76,6 +90,11 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.delegation.name}"
+
+    @property
+    def days_wanted(self) -> int | None:
+        """Programme days the requested length takes (None: not asked, take the whole window)."""
+        return VISIT_LENGTH_DAYS.get(VisitLength(self.duration)) if self.duration else None
 
 
 class PreferredWindow(models.Model):

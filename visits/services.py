@@ -29,8 +29,9 @@ from directory.models import Organisation, Person, Topic
 from directory.services import organisation_get_or_create, person_create_from_request
 
 from . import booking
+from .days import suggested_dates
 from .errors import InvalidTransition
-from .models import Delegation, PreferredWindow, ReferenceCounter, Visit, VisitMessage
+from .models import Delegation, PreferredWindow, ReferenceCounter, Visit, VisitLength, VisitMessage
 from .signals import announce_visit_change
 
 S = Visit.Status
@@ -65,6 +66,8 @@ class VisitRequestInput:
     members: Sequence[MemberSpec] = field(default_factory=tuple)
     topics: Sequence[Topic] = field(default_factory=tuple)
     purpose: str = ""
+    #: ``VisitLength`` value (half_day, one_day, two_days); blank when not said.
+    duration: str = ""
 
 
 def visit_reference_next(year: int) -> str:
@@ -95,6 +98,12 @@ def validate_windows(windows: Sequence[tuple[date, date]], *, today: date) -> No
             raise ValidationFailed("A window must end on or after its start.", field="preferred_windows")
         if start < today:
             raise ValidationFailed("Preferred dates must not be in the past.", field="preferred_windows")
+
+
+def _duration(value: str) -> str:
+    if value and value not in VisitLength.values:
+        raise ValidationFailed(f"Choose one of: {', '.join(VisitLength.values)}.", field="duration")
+    return value
 
 
 @transaction.atomic
@@ -141,6 +150,7 @@ def visit_request_submit(*, data: VisitRequestInput, host_organisation: Organisa
         contact=contact,
         host_organisation=host_organisation,
         purpose=data.purpose,
+        duration=_duration(data.duration),
         language=data.contact_language,
     )
     visit.topics.set(data.topics)
@@ -158,14 +168,15 @@ def visit_confirm(
     ends_on: date | None = None,
     timezone: str | None = None,
 ) -> Visit:
-    """Confirm a requested visit; dates default to the first preferred window."""
+    """Confirm a requested visit; without dates, the requested length inside the first preferred
+    window, on working days (``days.suggested_dates``; the whole window if no length was asked)."""
     visit = _locked(visit)
     _check_transition(visit, S.CONFIRMED)
     if starts_on is None:
-        window = visit.preferred_windows.first()
-        if window is None:
+        suggested = suggested_dates(visit)
+        if suggested is None:
             raise ValidationFailed("Give the visit's dates.", field="starts_on")
-        starts_on, ends_on = window.start, window.end
+        starts_on, ends_on = suggested
     ends_on = ends_on or starts_on
     if ends_on < starts_on:
         raise ValidationFailed("The visit must end on or after its first day.", field="ends_on")

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from core.text import single_line
 from directory.models import Language, Topic
 from events.models import Participation
-from visits.models import Visit
+from visits.models import Visit, VisitLength
 from visits.services import MAX_DELEGATION_SIZE, MemberSpec, VisitRequestInput
 
 from .labels import label
@@ -121,6 +121,13 @@ class VisitRequestForm(QuietForm):
         help_text=lazy(lambda: gettext("Between 1 and %(max)s.") % {"max": MAX_DELEGATION_SIZE}, str)(),
         widget=forms.NumberInput(attrs={"class": "short"}),
     )
+    duration = forms.ChoiceField(
+        label=_("How long should the visit be?"), required=False, initial=VisitLength.ONE_DAY,
+        choices=[(VisitLength.HALF_DAY, _("Half a day")), (VisitLength.ONE_DAY, _("One day")),
+                 (VisitLength.TWO_DAYS, _("Two days"))],
+        widget=forms.RadioSelect,
+        help_text=_("We plan that many working days inside your first date range."),
+    )
     topics = forms.ModelMultipleChoiceField(
         label=_("Topics of interest"), queryset=Topic.objects.all(), required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -202,6 +209,7 @@ def visit_request_input(form: VisitRequestForm, members: QuietFormSet, windows: 
         preferred_windows=[(w.cleaned_data["start"], w.cleaned_data["end"]) for w in windows.forms if w.cleaned_data],
         topics=list(data["topics"]),
         purpose=data["purpose"],
+        duration=data.get("duration") or "",
     )
 
 

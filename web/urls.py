@@ -25,6 +25,8 @@ urlpatterns = [
          name="staff-visit-proposal-resolve"),
     path("staff/visits/<int:pk>/proposal/<int:proposal_id>/repair/", proposals.proposal_repair,
          name="staff-visit-proposal-repair"),
+    path("staff/visits/<int:pk>/proposal/<int:proposal_id>/repair/confirm/", proposals.proposal_repair_confirm,
+         name="staff-visit-proposal-repair-confirm"),
     path("staff/visits/<int:pk>/proposal/<int:proposal_id>/items/<int:item_id>/", proposals.proposal_item,
          name="staff-visit-proposal-item"),
     path("staff/rooms/<int:pk>/day/<str:day>/", planner_days.room_day, name="staff-room-day"),

@@ -21,13 +21,17 @@ def _book(w):
          "room": w.spare_room.pk, "required": [w.other_person.pk]}]}
 
 
+def _propose(w):
+    w.visit.topics.add(w.topic)  # a visit without topics is asked for them first (400), not proposed for
+    return {"time_limit_seconds": 2}
+
+
 COORDINATORS_ONLY_WRITE = (200, 403, 403, 401, 401)
 MISSING = (404, 403, 403, 401, 401)
 CELLS = [
     ("scheduling-solve", "post", "/api/v1/scheduling/solve/", _solve, COORDINATORS_ONLY_WRITE),
     ("scheduling-book", "post", "/api/v1/scheduling/book/", _book, (201, 403, 403, 401, 401)),
-    ("visit-proposals-create", "post", "/api/v1/visits/{w.visit.pk}/proposals/", lambda w: {"time_limit_seconds": 2},
-     (201, 403, 403, 401, 401)),
+    ("visit-proposals-create", "post", "/api/v1/visits/{w.visit.pk}/proposals/", _propose, (201, 403, 403, 401, 401)),
     ("visit-proposals-list", "get", "/api/v1/visits/{w.visit.pk}/proposals/", None, COORDINATORS_ONLY_WRITE),
     ("proposal-detail", "get", "/api/v1/proposals/999999/", None, MISSING),
     ("proposal-accept", "post", "/api/v1/proposals/999999/accept/", lambda w: {}, MISSING),

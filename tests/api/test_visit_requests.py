@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone as djtz
@@ -68,6 +68,8 @@ def test_wrong_token_is_404(world):
         (lambda b: b["preferred_windows"][0].update(start="99999-01-01"), "preferred_windows"),
         (lambda b: b.update(purpose=["a list"]), "purpose"),
         (lambda b: b.update(delegation="not an object"), "delegation"),
+        (lambda b: b.update(duration="a fortnight"), "duration"),
+        (lambda b: b.update(duration=["one_day"]), "duration"),
     ],
 )
 def test_bad_requests_are_400_with_field_and_store_nothing(world, change, field):
@@ -145,3 +147,55 @@ def test_visit_filters(world, coordinator_client):
     assert refs("?topic=stem-cells") == {world.visit.reference}
     assert coordinator_client.get("/api/v1/visits/?from=yesterday").status_code == 400
     assert coordinator_client.get("/api/v1/visits/?status=bogus").status_code == 400
+
+
+def _next(weekday: int, weeks: int = 5):
+    today = djtz.localdate()
+    return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks)
+
+
+@pytest.mark.parametrize(("duration", "window", "expected"), [
+    # A Saturday-to-Thursday window: two days are Monday and Tuesday, one day (or half) is Monday.
+    ("two_days", (5, 4), (0, 1)),
+    ("one_day", (5, 4), (0, 0)),
+    ("half_day", (5, 4), (0, 0)),
+    # Friday to Tuesday: two days back to back are Monday and Tuesday, not Friday and Monday.
+    ("two_days", (4, 4), (0, 1)),
+])
+def test_confirming_without_dates_takes_the_requested_length_on_working_days(
+        world, coordinator_client, duration, window, expected):
+    start = _next(window[0])
+    end = start + timedelta(days=window[1])
+    body = visit_request_body(31, duration=duration,
+                              preferred_windows=[{"start": start.isoformat(), "end": end.isoformat()}])
+    r = APIClient(REMOTE_ADDR=fresh_client_address()).post("/api/v1/visit-requests/", body, format="json")
+    assert r.status_code == 201, r.content
+    visit = Visit.objects.get(reference=r.json()["reference"])
+    assert visit.duration == duration
+    confirmed = coordinator_client.post(f"/api/v1/visits/{visit.pk}/confirm/", {}, format="json").json()
+    starts_on, ends_on = (date.fromisoformat(confirmed[k]) for k in ("starts_on", "ends_on"))
+    assert (starts_on.weekday(), ends_on.weekday()) == expected
+    assert start <= starts_on <= ends_on <= end and (ends_on - starts_on).days == expected[1] - expected[0]
+    assert confirmed["duration"] == duration
+
+
+def test_a_request_without_a_length_is_confirmed_for_its_whole_first_window(world, coordinator_client):
+    body = visit_request_body(32)
+    assert "duration" not in body
+    r = APIClient(REMOTE_ADDR=fresh_client_address()).post("/api/v1/visit-requests/", body, format="json")
+    visit = Visit.objects.get(reference=r.json()["reference"])
+    assert visit.duration == ""
+    confirmed = coordinator_client.post(f"/api/v1/visits/{visit.pk}/confirm/", {}, format="json").json()
+    window = body["preferred_windows"][0]
+    assert (confirmed["starts_on"], confirmed["ends_on"]) == (window["start"], window["end"])
+
+
+def test_proposing_for_a_visit_without_topics_asks_for_topics_first(world, coordinator_client):
+    from scheduling.models import Proposal
+
+    world.visit.topics.clear()
+    r = coordinator_client.post(f"/api/v1/visits/{world.visit.pk}/proposals/", {"time_limit_seconds": 1},
+                                format="json")
+    assert r.status_code == 400, r.content
+    assert "topics" in r.json()["error"]["fields"] and "topics" in r.json()["error"]["message"]
+    assert not Proposal.objects.filter(visit=world.visit).exists()

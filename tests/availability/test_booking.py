@@ -51,6 +51,30 @@ def test_outside_working_hours_is_a_409_naming_the_reason(setup):
     assert not Meeting.objects.exists()
 
 
+def test_the_refusal_says_what_to_do_in_plain_words_and_keeps_a_hint_for_programs(setup):
+    client, host, _ = setup
+    body = _meeting(host, "2026-12-01T18:00:00+01:00", "2026-12-01T19:00:00+01:00")
+    error = client.post("/api/v1/meetings/", body, format="json").json()["error"]
+    assert error["message"] == "Dr. Host is outside their working hours. To book it all the same, tick “Book anyway”."
+    assert "override_availability" not in error["message"]
+    assert error["book_anyway"] == {"field": "override_availability", "value": True, "who": "coordinators"}
+    german = client.post("/api/v1/meetings/", body, format="json", HTTP_ACCEPT_LANGUAGE="de").json()["error"]
+    assert german["message"] == ("Dr. Host ist außerhalb der Arbeitszeit. Um trotzdem zu buchen, "
+                                 "kreuzen Sie „Trotzdem buchen“ an.")
+    assert client.post("/api/v1/meetings/", {**body, "override_availability": True}, format="json").status_code == 201
+
+
+def test_a_rooms_hours_are_said_once_without_seconds(setup):
+    client, host, _ = setup
+    room = RoomFactory(name="Board room", bookable_from=time(8), bookable_until=time(18))
+    body = _meeting(host, "2026-12-01T16:00:00+01:00", "2026-12-01T19:00:00+01:00", room=room.pk,
+                    override_availability=True)
+    error = client.post("/api/v1/meetings/", body, format="json").json()["error"]
+    assert error["message"] == "Board room can be booked from 08:00 to 18:00."
+    german = client.post("/api/v1/meetings/", body, format="json", HTTP_ACCEPT_LANGUAGE="de").json()["error"]
+    assert german["message"] == "Board room kann von 08:00 bis 18:00 gebucht werden."
+
+
 def test_guests_do_not_block(setup):
     client, host, guest = setup
     Absence.objects.create(person=guest, starts_at="2026-12-01T00:00:00Z", ends_at="2026-12-02T00:00:00Z")

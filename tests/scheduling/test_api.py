@@ -275,7 +275,8 @@ def test_repair_after_a_host_declines_moves_only_the_affected_meeting(centre):
     host = next(p["person"] for p in cell["participants"] if p["role"] == "host")
     meeting = Meeting.objects.get(pk=cell["meeting"])
     event_services.participant_rsvp(participation=meeting.participations.get(person_id=host), answer="declined")
-    response = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {"time_limit_seconds": 5}, format="json")
+    response = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {"time_limit_seconds": 5, "confirm": True},
+                           format="json")
     assert response.status_code == 200, response.content
     body = response.json()
     assert list(body["repaired"]) == ["topic-cell-therapeutics"]
@@ -307,7 +308,7 @@ def test_repair_after_a_host_becomes_absent_moves_the_meeting_and_keeps_the_rest
     # Cem (the only Horizon 2020 expert) is away exactly when his meeting was booked.
     availability_services.absence_create(person=centre.cem, starts_at=parse(h2020["starts_at"]),
                                          ends_at=parse(h2020["ends_at"]))
-    body = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {}, format="json").json()
+    body = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {"confirm": True}, format="json").json()
     assert body["repaired"] == {"topic-horizon-2020": "Dr. Cem Aydin is no longer free then"}
     after = {i["key"]: (i["starts_at"], i["room"]) for i in body["items"]}
     assert after["topic-horizon-2020"] != before["topic-horizon-2020"]
@@ -317,7 +318,7 @@ def test_repair_after_a_host_becomes_absent_moves_the_meeting_and_keeps_the_rest
     assert meeting.starts_at == parse(after["topic-horizon-2020"][0])
     assert meeting.sequence == 1  # participants hear about the move
     assert meeting.participations.filter(person=centre.cem, role="host").exists()
-    nothing = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {}, format="json").json()
+    nothing = client.post(f"/api/v1/proposals/{proposal['id']}/repair/", {"confirm": True}, format="json").json()
     assert nothing["repaired"] == {}
 
 

@@ -178,3 +178,14 @@ def test_the_page_is_translated_to_german(client):
     body = response.content.decode()
     assert '<html lang="de">' in body
     assert "Besuch anfragen" in body
+
+
+@pytest.mark.django_db
+def test_the_form_asks_how_long_the_visit_should_be(client, topics):
+    page = client.get(URL).content.decode()
+    assert "How long should the visit be?" in page
+    assert 'name="duration" value="one_day"' in page and 'value="two_days"' in page
+    assert client.post(URL, form_data(duration="two_days")).status_code == 302
+    assert Visit.objects.get().duration == "two_days"
+    refused = client.post(URL, form_data(duration="a fortnight", contact_email="other@lifescience-nord.example"))
+    assert refused.status_code == 400 and Visit.objects.count() == 1

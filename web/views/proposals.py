@@ -49,7 +49,7 @@ def proposal_page(request: HttpRequest, pk: int) -> HttpResponse:
     raw = request.GET.get("proposal", "")
     proposal = _proposal_of(visit, int(raw) if raw.isdigit() and len(raw) < 18 else None)
     context: dict[str, object] = {"visit": visit, "proposal": proposal, "days": [], "unplaced": [], "removed": [],
-                                  "covered": []}
+                                  "covered": [], "repair_preview": None, "repair_result": None}
     if proposal is not None:
         shown = proposal_view(proposal)
         context["days"] = shown.days
@@ -58,13 +58,23 @@ def proposal_page(request: HttpRequest, pk: int) -> HttpResponse:
         context["can_accept"] = shown.can_accept
         context["objective"] = proposal.objective
         context["covered"] = proposal_covered(proposal=proposal)
+        plan = proposal.repair
+        if plan is not None and plan.applied_at is None and proposal.status != Proposal.Status.DISCARDED:
+            context["repair_preview"] = plan
+        elif plan is not None and plan.applied_at is not None and request.GET.get("repaired") == plan.token:
+            context["repair_result"] = plan
     return render(request, "web/staff/proposal.html", context)
 
 
-def _back(visit: Visit, proposal: Proposal | None = None) -> HttpResponseRedirect:
+def _back(visit: Visit, proposal: Proposal | None = None, *, anchor: str = "",
+          repaired: str = "") -> HttpResponseRedirect:
     response = redirect("web:staff-visit-proposal", pk=visit.pk)
     if proposal is not None:
         response["Location"] += f"?proposal={proposal.pk}"
+        if repaired:
+            response["Location"] += f"&repaired={repaired}"
+    if anchor:
+        response["Location"] += f"#{anchor}"
     return response
 
 
@@ -118,17 +128,37 @@ def proposal_resolve(request: HttpRequest, pk: int, proposal_id: int) -> HttpRes
 @login_required
 @require_POST
 def proposal_repair(request: HttpRequest, pk: int, proposal_id: int) -> HttpResponse:
+    """Work out a repair and show it (moves, new hosts, who gets which mail); nothing changes yet."""
     visit = _visit_or_404(request, pk)
     proposal = _owned(visit, proposal_id)
-    found: dict[str, str] = {}
+    try:
+        plan = scheduling_services.proposal_repair(proposal=proposal, time_limit_seconds=5)[1]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _back(visit, proposal)
+    if not plan.repairs and not any(c.outcome == "not_repaired" for c in plan.changes):
+        messages.info(request, _("Nothing needs repair: every booked host is still available."))
+    return _back(visit, proposal, anchor="repair")
 
-    def repair() -> None:
-        found.update(scheduling_services.proposal_repair(proposal=proposal, time_limit_seconds=5)[1])
 
-    response = _run(request, visit, proposal, repair, _("Repair finished."))
-    if not found:
-        messages.info(request, _("Nothing needed repair: every booked host is still available."))
-    return response
+@login_required
+@require_POST
+def proposal_repair_confirm(request: HttpRequest, pk: int, proposal_id: int) -> HttpResponse:
+    """Apply the repair the coordinator saw (its token); a stale one is refused and nothing changes."""
+    visit = _visit_or_404(request, pk)
+    proposal = _owned(visit, proposal_id)
+    token = request.POST.get("plan", "")[:64]
+    if not token:  # the page applies only a plan it showed
+        messages.error(request, _("Preview the repair first."))
+        return _back(visit, proposal)
+    try:
+        plan = scheduling_services.proposal_repair(proposal=proposal, confirm=True, plan=token)[1]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _back(visit, proposal, anchor="repair")
+    messages.success(request, _("The repair is done: the changes below are booked, and participants get the mails "
+                                "listed."))
+    return _back(visit, proposal, anchor="repair", repaired=plan.token)
 
 
 @login_required

@@ -32,6 +32,7 @@ from events.models import Participation
 from events.selectors import meetings_for_person
 from visits import booking
 from visits import services as visit_services
+from visits.days import suggested_dates
 from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
 
@@ -132,7 +133,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _visit_detail_page(request: HttpRequest, visit: Visit, *, coordinator: bool, confirm_form: Form | None = None,
                        decline_form: Form | None = None, status: int = 200) -> HttpResponse:
     meetings = list(programme_meetings(visit=visit))
-    first_window = visit.preferred_windows.first()
+    suggested = suggested_dates(visit)
     rooms = planner_rooms(visit)
     context: dict[str, object] = {
         "visit": visit,
@@ -141,7 +142,7 @@ def _visit_detail_page(request: HttpRequest, visit: Visit, *, coordinator: bool,
         "is_coordinator": coordinator,
         "can_decide": coordinator and visit.status == Visit.Status.REQUESTED,
         "confirm_form": confirm_form
-        or ConfirmVisitForm(initial={"starts_on": first_window.start, "ends_on": first_window.end} if first_window else None),
+        or ConfirmVisitForm(initial={"starts_on": suggested[0], "ends_on": suggested[1]} if suggested else None),
         "decline_form": decline_form or DeclineVisitForm(),
         "visit_messages": visit.messages.all() if coordinator else [],
         "admin_visit": admin_url(Visit, visit.pk) if can_use_admin(request.user) else None,

@@ -29,21 +29,29 @@ export function api(method, url, body, version) {
   }), () => ({ status: 0, data: null, version: null }));
 }
 
-/** The API's error (message and field errors) as one sentence. */
+/** The API's error (message and field errors) as one sentence, in the server's words: each field's
+ * message once (a domain error repeats its message under its field) and without the API's field names. */
 export function errorMessage(result) {
   if (result.status === 0) return t("network");
   const error = result.data && result.data.error;
   if (!error) return "HTTP " + result.status;
-  const parts = [error.message];
-  if (error.fields) {
-    Object.keys(error.fields).forEach((name) => {
-      const value = error.fields[name];
-      parts.push(name + ": " + (Array.isArray(value)
-        ? value.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(" ")
-        : JSON.stringify(value)));
-    });
-  }
+  const parts = error.message ? [error.message] : [];
+  const said = (text) => parts.some((part) => part.indexOf(text) !== -1);
+  const add = (value) => {
+    if (Array.isArray(value)) value.forEach(add);
+    else if (value && typeof value === "object") Object.keys(value).forEach((key) => add(value[key]));
+    else if (value !== undefined && value !== null && String(value) && !said(String(value))) parts.push(String(value));
+  };
+  if (error.fields) add(error.fields);
   return parts.join(" ");
+}
+
+/** An availability refusal as the people and rooms it names ("Dr. X is absent then."), without the
+ * server's advice about the panel's box: a move is booked anyway by pressing Enter again. */
+export function unavailableMessage(result) {
+  const error = result.data && result.data.error;
+  const problems = (error && error.unavailable) || [];
+  return problems.length ? problems.map((p) => p.message).join(" ") : errorMessage(result);
 }
 
 /** A meeting's URL, or one of its actions ("cancel"). */

@@ -2,7 +2,7 @@
  * If-Match. A refusal puts it back and says why; a refusal only about availability keeps it in place
  * so that a second Enter books it anyway; a stale version reloads it. */
 
-import { api, errorMessage, meetingUrl } from "./api.js";
+import { api, errorMessage, meetingUrl, unavailableMessage } from "./api.js";
 import { abandon, applyMeeting, isPending, reload } from "./blocks.js";
 import { roomName } from "./grid.js";
 import { state } from "./state.js";
@@ -47,7 +47,7 @@ function refused(block, result) {
   if (result.status === 409 && code === "availability_conflict" && state.config.editable) {
     // someone is absent or a room closed: a coordinator may book anyway, but only on purpose
     block.override = true;
-    announce(t("refused_override", { message: errorMessage(result) }), true);
+    announce(t("refused_override", { message: unavailableMessage(result) }), true);
     return false;
   }
   if (result.status === 412) {
