@@ -140,7 +140,8 @@ class VenueSerializer(ModelSerializer):
 
     class Meta:
         model = Venue
-        fields = ["id", "name", "organisation", "street", "postcode", "city", "country", "timezone", "address"]
+        fields = ["id", "name", "organisation", "street", "postcode", "city", "country", "subdivision", "timezone",
+                  "address"]
 
     def validate_country(self, value: str) -> str:
         return _country(value)
@@ -154,7 +155,7 @@ class RoomSerializer(ModelSerializer):
 
     class Meta:
         model = Room
-        fields = ["id", "venue", "name", "capacity", "bookable_from", "bookable_until"]
+        fields = ["id", "venue", "name", "capacity", "bookable_from", "bookable_until", "dining"]
         validators: list = []
 
     def validate(self, attrs):

@@ -8,6 +8,7 @@ events/visits services and records an override on the meeting with ``meeting_mar
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -23,6 +24,7 @@ from events.models import Meeting, Room
 from . import hours
 from . import intervals as iv
 from .errors import AvailabilityConflict
+from .holidays import holiday_on, holiday_spans
 from .models import Absence, ExternalBusy, ExternalCalendar, HoursException, RoomClosure, WeeklyHours
 
 # --- working hours -----------------------------------------------------------------------------
@@ -218,6 +220,13 @@ def meeting_availability_problems(
     if room is not None:
         for closure in RoomClosure.objects.filter(room=room, starts_at__lt=ends_at, ends_at__gt=starts_at):
             problems.append(Problem("room_closed", f"{room.name} is closed.", room=room.pk, detail=closure.reason))
+        venue = room.venue
+        for a, _b in holiday_spans(country=venue.country, subdivision=venue.subdivision, zone=venue.timezone,
+                                   start=starts_at, end=ends_at):
+            day = a.astimezone(zoneinfo.ZoneInfo(venue.timezone)).date()
+            name = holiday_on(country=venue.country, subdivision=venue.subdivision, day=day)
+            problems.append(Problem("room_closed", f"{room.name} is closed: {day:%d %b %Y} is a public holiday ({name}).",
+                                    room=room.pk, detail=name))
     return problems
 
 
