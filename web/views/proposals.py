@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from directory.models import Person
 from scheduling import services as scheduling_services
+from scheduling.check import proposal_check
 from scheduling.models import Proposal, ProposalItem
 from scheduling.selectors import proposal_covered, proposal_detail, proposal_latest
 from visits.selectors import visit_list
@@ -72,6 +73,7 @@ def proposal_page(request, pk: int):
             not i.meeting_id for _, group in context["days"] for i in group)
         context["objective"] = proposal.objective
         context["covered"] = proposal_covered(proposal=proposal)
+        context["check"] = proposal_check(proposal)
     return render(request, "web/staff/proposal.html", context)
 
 

@@ -29,6 +29,7 @@ from directory.models import Person
 from directory.services import person_rotate_feed_token
 from events.models import Participation
 from events.selectors import meetings_for_person
+from visits import rules
 from visits import booking
 from visits import services as visit_services
 from visits.models import Visit
@@ -144,6 +145,9 @@ def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form
         "admin_visit": admin_url(Visit, visit.pk) if can_use_admin(request.user) else None,
     }
     if coordinator:
+        # The rules the booked programme breaks (hand edits are saved all the same; visits.rules).
+        context["check_broken"] = rules.broken(rules.visit_check(visit)) if meetings else []
+        context["show_check"] = bool(meetings)
         people = planner_people(visit, meetings)
         context["planner_config"] = planner_config(visit=visit, timezone=visit.timezone, rooms=rooms, people=people,
                                                    proposal=request.GET.get("proposal"))
