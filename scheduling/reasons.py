@@ -71,6 +71,7 @@ def placed_reason(item: ProposalItem, a: Assignment, *, frame: Frame, busy_peopl
                 "names": ", ".join(names.get(p) or gettext("person %(id)s") % {"id": p} for p in hosts)})
     if room is not None:
         parts.append(gettext("%(room)s: fits %(n)s (%(seats)s seats)") % {
-            "room": room.name, "n": spec.min_capacity or frame.seats, "seats": room.capacity})
+            "room": room.name, "seats": room.capacity,
+            "n": frame.seats + len({p.person for p in item.participants} - set(frame.delegation))})
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]

@@ -29,8 +29,7 @@ from directory.models import Person
 from directory.services import person_rotate_feed_token
 from events.models import Participation
 from events.selectors import meetings_for_person
-from visits import rules
-from visits import booking
+from visits import booking, rules
 from visits import services as visit_services
 from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
