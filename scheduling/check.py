@@ -88,13 +88,17 @@ def finish(visit: Visit, items: Sequence[ProposalItem], *, day_hosts: bool = Tru
     candidates: dict[int, list[int]] = {}
     hosts_by_day: dict[date, list[int]] = {}
     zone = zoneinfo.ZoneInfo(visit.timezone)
+    def day(item: ProposalItem) -> date:
+        assert item.starts_at is not None  # placed
+        return item.starts_at.astimezone(zone).date()
+
     for item in placed:
         if item.kind == ProgrammeKind.TOPIC and item.spec.host is not None:
-            hosts_by_day.setdefault(item.starts_at.astimezone(zone).date(), []).append(item.spec.host)
+            hosts_by_day.setdefault(day(item), []).append(item.spec.host)
     for item in placed:
         extra = list(item.spec.optional)
         if day_hosts and item.kind == ProgrammeKind.LUNCH:
-            extra += hosts_by_day.get(item.starts_at.astimezone(zone).date(), [])
+            extra += hosts_by_day.get(day(item), [])
         candidates[item.pk] = [p for p in dict.fromkeys(extra) if p not in item.spec.required]
     world = programme_of(visit, [replace_participants(i, i.spec.required, candidates[i.pk]) if i.pk in candidates
                                  else i for i in items])

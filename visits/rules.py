@@ -552,7 +552,8 @@ def meeting_kind(meeting: Meeting, slot_kind: str) -> str:
     """The part a booked meeting plays: its programme slot's kind, else a meal is a lunch and a break a break."""
     if slot_kind:
         return slot_kind
-    return {Meeting.Kind.MEAL: ProgrammeKind.LUNCH, Meeting.Kind.BREAK: ProgrammeKind.BREAK}.get(meeting.kind, "")
+    parts: dict[str, str] = {Meeting.Kind.MEAL: ProgrammeKind.LUNCH, Meeting.Kind.BREAK: ProgrammeKind.BREAK}
+    return parts.get(meeting.kind, "")
 
 
 def meeting_entry(meeting: Meeting, *, kind: str, delegation: frozenset[int], size: int) -> Entry:
