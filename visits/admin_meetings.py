@@ -35,6 +35,7 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone as djtz
+from django.utils import translation
 
 from core.errors import DomainError
 from events import services as event_services
@@ -339,7 +340,7 @@ class MeetingAdmin(admin.ModelAdmin):
     def _warn_about_rules(self, request, meeting: Meeting) -> None:
         """A saved edit may break a rule of the visit's programme (``visits.rules``): it stays saved, and
         the coordinator reads which rules the programme now breaks."""
-        results = rules.meeting_check(meeting)
+        results = rules.meeting_check(meeting, language=translation.get_language())
         broken = rules.broken(results or [])
         if broken:
             self.message_user(request, "The programme now breaks these rules: " + " ".join(

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -73,7 +74,7 @@ def proposal_page(request, pk: int):
             not i.meeting_id for _, group in context["days"] for i in group)
         context["objective"] = proposal.objective
         context["covered"] = proposal_covered(proposal=proposal)
-        context["check"] = proposal_check(proposal)
+        context["check"] = proposal_check(proposal, language=get_language())
     return render(request, "web/staff/proposal.html", context)
 
 

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -145,7 +146,7 @@ def _visit_detail_page(request, visit: Visit, *, coordinator: bool, confirm_form
     }
     if coordinator:
         # The rules the booked programme breaks (hand edits are saved all the same; visits.rules).
-        context["check_broken"] = rules.broken(rules.visit_check(visit)) if meetings else []
+        context["check_broken"] = rules.broken(rules.visit_check(visit, language=get_language())) if meetings else []
         context["show_check"] = bool(meetings)
         people = planner_people(visit, meetings)
         context["planner_config"] = planner_config(visit=visit, timezone=visit.timezone, rooms=rooms, people=people,
