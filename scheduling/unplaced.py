@@ -95,7 +95,7 @@ def _closed_days(builder: ModelBuilder, m: MeetingSpec) -> str:
 
 def blocking(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> tuple[str, str]:
     """(rule id, sentence): which rule keeps ``mv`` out of the schedule and why, in the active language."""
-    rule, text = _blocking(builder, mv, placed)
+    rule, text = _why_left_out(builder, mv, placed)
     holiday = _closed_days(builder, mv.spec)
     if holiday and rule in ("room-busy", "capacity", "available", "programme-full", "time-limit"):
         return "holiday", gettext("every day it could be on is a public holiday at the venue (%(names)s)") % {
@@ -103,7 +103,7 @@ def blocking(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment
     return rule, text
 
 
-def _blocking(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> tuple[str, str]:
+def _why_left_out(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> tuple[str, str]:
     p, grid, m, d = builder.p, builder.grid, mv.spec, mv.duration
     length = _minutes_text(m.duration_minutes)
     room_names = {r.id: r.name or gettext("room %(id)s") % {"id": r.id} for r in p.rooms}

@@ -559,8 +559,8 @@ def meeting_kind(meeting: Meeting, slot_kind: str) -> str:
 def meeting_entry(meeting: Meeting, *, kind: str, delegation: frozenset[int], size: int) -> Entry:
     participations = list(meeting.participations.all())
     people = tuple(p.person_id for p in participations)
-    required = tuple(p.person_id for p in participations
-                     if p.role in Participation.BLOCKING_ROLES or p.person_id in delegation)
+    # Whose time it occupies, as booking stored it (``visits.booking.blocking_people``).
+    required = tuple(p.person_id for p in participations if p.blocks_time or p.person_id in delegation)
     hosts = tuple(p.person_id for p in participations if p.role == Participation.Role.HOST) if kind == ProgrammeKind.TOPIC \
         else ()
     return Entry(key=f"meeting-{meeting.pk}", title=meeting.title, kind=kind, starts_at=meeting.starts_at,
