@@ -102,6 +102,8 @@ class Problem:
     #: Days closed by a public holiday at the venue, with its name (for the explanations only).
     closed_days: Mapping[date, str] = field(default_factory=dict)
     time_limit_seconds: float = 10.0
+    #: At most this long for the last stage (earlier starts, fewer rooms: minor); None: what is left.
+    preference_seconds: float | None = None
     #: Deterministic work budget (CP-SAT "deterministic seconds"); None: only the wall-clock limit.
     work_limit: float | None = None
     seed: int = 0

@@ -38,6 +38,8 @@ from .unplaced import in_languages
 from .values import Frame
 from .world import check_frame, day_bounds, names_of, room_specs, rooms_for
 
+#: The last stage (earlier starts, fewer rooms) is polish: a proposal does not wait long for its proof.
+PREFERENCE_SECONDS = 1.0
 #: Busy spans by person id and by room id (``busy_for``).
 World = tuple[dict[int, list[Interval]], dict[int, list[Interval]]]
 
@@ -137,7 +139,7 @@ def solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | 
                          break_minutes=the_rules.break_minutes, fixed=fixed),
         building_gap_minutes=the_rules.walking_gap_minutes, building_gap_hard=True,
         closed_days=rules.visit_holidays(visit, frame.days[0], frame.days[-1]),
-        time_limit_seconds=time_limit_seconds,
+        time_limit_seconds=time_limit_seconds, preference_seconds=PREFERENCE_SECONDS,
     )
     solution = solve(problem)
     by_key = {a.key: a for a in solution.assignments}

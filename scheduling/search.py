@@ -169,10 +169,19 @@ class _Search:
             solver, status = self.run(0.6, self.first)
         self.stages["placement"] = STATUS_NAMES[status]
         self.timings["placement"] = round(time.monotonic() - mark, 4)
+        fallback = status == cp_model.UNKNOWN and bool(greedy)
+        if fallback:
+            # Out of time before CP-SAT found a schedule: the greedy one keeps every hard rule, so it
+            # stands (not proved best) and the later stages start from it.
+            solver, status = _Fixed(greedy), cp_model.FEASIBLE
+            self.stages["placement"] = "feasible"
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             self.stages = {"placement": "unknown" if status == cp_model.UNKNOWN else "infeasible"}
             return None
-        best1 = self.level1_max if complete else round(solver.objective_value)  # type: ignore[union-attr]
+        pin_weight = len(self.builder.vars) + 1
+        best1 = (self.level1_max if complete
+                 else sum(pin_weight if mv.spec.pinned else 1 for mv in greedy) if fallback
+                 else round(solver.objective_value))  # type: ignore[union-attr]
         model.add(self.level1 >= best1)
         self.keep(solver)
         self.best_solver = solver
@@ -216,10 +225,10 @@ class _Search:
             model.add(self.level2 <= best2)
 
     def preferences(self) -> None:
-        """(3) Earlier, fewer delegation rooms, lunch, walking gaps."""
+        """(3) Earlier, fewer delegation rooms, lunch, walking gaps (at most ``preference_seconds``)."""
         self.model.minimize(self.level3)
         mark = time.monotonic()
-        solver3, status3 = self.run(1.0)
+        solver3, status3 = self.run(1.0, cap=self.problem.preference_seconds)
         self.stages["preferences"] = STATUS_NAMES[status3]
         self.timings["preferences"] = round(time.monotonic() - mark, 4)
         if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
