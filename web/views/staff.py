@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -183,6 +184,11 @@ def visit_confirm(request, pk: int):
             messages.error(request, exc.message)
         return _visit_detail_page(request, visit, coordinator=True, confirm_form=form, status=exc.status)
     messages.success(request, _("%(reference)s is confirmed.") % {"reference": visit.reference})
+    holidays = rules.visit_holidays(visit, form.cleaned_data["starts_on"], form.cleaned_data["ends_on"],
+                                    language=get_language())
+    if holidays:  # the venue is closed then, like a room closure: nothing can be booked on those days
+        messages.warning(request, _("Public holiday at the venue: %(days)s. Nothing can be booked that day.") % {
+            "days": ", ".join(f"{date_format(d, 'j F')} ({name})" for d, name in holidays.items())})
     return redirect("web:staff-visit", pk=visit.pk)
 
 
