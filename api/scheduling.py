@@ -29,6 +29,7 @@ from visits.models import Visit
 from .deadline import solve_guard
 from .fields import AwareDateTimeField, BoundedDateField, LocalTimeField, SafePrimaryKeyRelatedField, TimezoneField
 from .permissions import caller_person, is_coordinator
+from .programme_check import ProposalCheckField
 from .views import ApiMixin
 
 ID = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
@@ -313,6 +314,9 @@ class UnplacedItemSerializer(serializers.Serializer):
     key = serializers.CharField()
     title = serializers.CharField()
     reason = serializers.CharField(source="reason_text", help_text="In the request's language")
+    blocked_by = serializers.CharField(help_text="The rule that kept it out (visits.rules ids such as lunch, breaks, "
+                                       "available, holiday; or capacity, room-busy, day-bounds, programme-full, "
+                                       "expertise, time-limit)")
 
 
 class CoveredSerializer(serializers.Serializer):
@@ -329,11 +333,12 @@ class ProposalSerializer(serializers.ModelSerializer):
     items = serializers.SerializerMethodField()
     unplaced = serializers.SerializerMethodField()
     already_in_programme = serializers.SerializerMethodField()
+    programme_check = ProposalCheckField(help_text="Each rule of a good programme, kept or why not")
 
     class Meta:
         model = Proposal
         fields = ["id", "visit", "status", "solver_status", "objective", "items", "unplaced",
-                  "already_in_programme", "created_at", "updated_at", "accepted_at"]
+                  "already_in_programme", "programme_check", "created_at", "updated_at", "accepted_at"]
 
     @extend_schema_field(CoveredSerializer(many=True))
     def get_already_in_programme(self, obj) -> list[dict]:

@@ -31,6 +31,7 @@ from .fields import (
     SingleLineCharField,
     TimezoneField,
 )
+from .programme_check import MeetingCheckField
 
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
 
@@ -140,7 +141,8 @@ class VenueSerializer(ModelSerializer):
 
     class Meta:
         model = Venue
-        fields = ["id", "name", "organisation", "street", "postcode", "city", "country", "timezone", "address"]
+        fields = ["id", "name", "organisation", "street", "postcode", "city", "country", "subdivision", "timezone",
+                  "address"]
 
     def validate_country(self, value: str) -> str:
         return _country(value)
@@ -154,7 +156,7 @@ class RoomSerializer(ModelSerializer):
 
     class Meta:
         model = Room
-        fields = ["id", "venue", "name", "capacity", "bookable_from", "bookable_until"]
+        fields = ["id", "venue", "name", "capacity", "bookable_from", "bookable_until", "dining"]
         validators: list = []
 
     def validate(self, attrs):
@@ -389,13 +391,14 @@ class MeetingSerializer(ModelSerializer):
     agenda_items = AgendaItemSerializer(many=True, read_only=True)
     visit = serializers.SerializerMethodField()
     ics_url = serializers.SerializerMethodField()
+    programme_check = MeetingCheckField()
 
     class Meta:
         model = Meeting
         fields = [
             "id", "uid", "sequence", "status", "title", "description", "starts_at", "ends_at", "timezone", "room",
             "location", "online_url", "kind", "visit", "event", "participants", "agenda_items", "ics_url",
-            "cancelled_at", "created_at", "updated_at", "booked_against_availability",
+            "cancelled_at", "created_at", "updated_at", "booked_against_availability", "programme_check",
         ]
         read_only_fields = fields
 

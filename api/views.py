@@ -324,6 +324,10 @@ class MeetingViewSet(
     def base_queryset(self):
         return meeting_list().select_related("programme_slot")
 
+    def get_serializer_context(self):
+        # One meeting's answer carries its programme's check (api/programme_check.py); lists do not.
+        return {**super().get_serializer_context(), "programme_check": self.action != "list"}
+
     def _respond(self, meeting, code=status.HTTP_200_OK):
         fresh = self.base_queryset().get(pk=meeting.pk)
         data = s.MeetingSerializer(fresh, context=self.get_serializer_context()).data

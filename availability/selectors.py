@@ -27,6 +27,7 @@ from events.models import Meeting, Participation, Room
 
 from . import hours
 from . import intervals as iv
+from .holidays import holiday_spans
 from .models import Absence, ExternalBusy, RoomClosure
 
 Interval = tuple[datetime, datetime]
@@ -57,15 +58,25 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _room_patterns(room_ids: Sequence[int]) -> dict[int, hours.WeekPattern]:
-    out = {}
-    for pk, zone, a, b in Room.objects.filter(pk__in=room_ids).values_list(
-        "pk", "venue__timezone", "bookable_from", "bookable_until"
+def _room_limits(room_ids: Sequence[int], start: datetime, end: datetime,
+                 ) -> tuple[dict[int, hours.WeekPattern], dict[int, list[Interval]]]:
+    """Each room's bookable-hours pattern (rooms bookable any time have none) and its venue's public
+    holidays inside [start, end) as closed whole days: one query for both."""
+    patterns, closed = {}, {}
+    holidays: dict[tuple[str, str, str], list[Interval]] = {}
+    for pk, zone, a, b, country, subdivision in Room.objects.filter(pk__in=room_ids).values_list(
+        "pk", "venue__timezone", "bookable_from", "bookable_until", "venue__country", "venue__subdivision"
     ):
         pattern = hours.room_pattern(zone=zone, bookable_from=a, bookable_until=b)
         if pattern is not None:
-            out[pk] = pattern
-    return out
+            patterns[pk] = pattern
+        if country:
+            key = (country, subdivision, zone)
+            if key not in holidays:
+                holidays[key] = holiday_spans(country=country, subdivision=subdivision, zone=zone, start=start, end=end)
+            if holidays[key]:
+                closed[pk] = holidays[key]
+    return patterns, closed
 
 
 def _use_postgres(engine: str | None) -> bool:
@@ -90,7 +101,8 @@ def busy_intervals(
 
     A person is busy outside their working hours (if any are set), during absences, in imported busy
     times and in every scheduled meeting they take part in (any role); a room outside its bookable
-    hours (its venue's local time), during closures and in scheduled meetings held there. Meetings in
+    hours (its venue's local time), during closures, on its venue's public holidays
+    (``availability.holidays``) and in scheduled meetings held there. Meetings in
     ``exclude_meetings`` are ignored (the one being moved). ``engine`` ("postgres"/"python") is for
     tests; the default follows the database.
     """
@@ -138,7 +150,9 @@ def _busy_python(people_ids: Sequence[int], room_ids: Sequence[int], start: date
         for rid, a, b in RoomClosure.objects.filter(room_id__in=room_ids, starts_at__lt=end, ends_at__gt=start
                                                     ).values_list("room_id", "starts_at", "ends_at"):
             room_pieces[rid].append((a, b))
-    room_patterns = _room_patterns(room_ids)
+    room_patterns, holidays = _room_limits(room_ids, start, end) if room_ids else ({}, {})
+    for rid, spans in holidays.items():
+        room_pieces[rid].extend(spans)
     result_rooms = {}
     for rid in room_ids:
         busy = iv.normalize(room_pieces.get(rid, []))
@@ -210,6 +224,10 @@ ragg AS (
         FROM availability_roomclosure c
         WHERE c.room_id = ANY(%(rooms)s::bigint[])
           AND tstzrange(c.starts_at, c.ends_at, '[)') && tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '[)')
+        UNION ALL
+        -- public holidays at the room's venue (availability.holidays), whole local days
+        SELECT h.id, tstzrange(h.lo, h.hi, '[)')
+        FROM unnest(%(r_hol_id)s::bigint[], %(r_hol_lo)s::timestamptz[], %(r_hol_hi)s::timestamptz[]) AS h(id, lo, hi)
     ) AS pieces
     GROUP BY id
 ),
@@ -242,10 +260,13 @@ def _pattern_params(prefix: str, patterns: dict[int, hours.WeekPattern], start: 
 
 
 def _pg_params(people_ids: Sequence[int], room_ids: Sequence[int], start: datetime, end: datetime, excluded: Sequence[int]) -> dict[str, Any]:
+    room_patterns, closed = _room_limits(room_ids, start, end) if room_ids else ({}, {})
+    holidays = [(rid, a, b) for rid, spans in closed.items() for a, b in spans]
     return {
         "start": start, "end": end, "people": people_ids, "rooms": room_ids, "exclude": excluded,
         **_pattern_params("p", hours.person_patterns(people_ids), start, end, people=True),
-        **_pattern_params("r", _room_patterns(room_ids), start, end, people=False),
+        **_pattern_params("r", room_patterns, start, end, people=False),
+        "r_hol_id": [h[0] for h in holidays], "r_hol_lo": [h[1] for h in holidays], "r_hol_hi": [h[2] for h in holidays],
     }
 
 
@@ -367,3 +388,49 @@ def _slots_postgres(people_ids: Sequence[int], room_ids: Sequence[int], start: d
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [Slot(starts_at=_utc(t), ends_at=_utc(t) + duration, rooms=list(r)) for t, r in rows]
+
+
+# --- why someone is busy -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """One stretch in which a person cannot take part, and why: ``absent`` (an absence),
+    ``outside_working_hours``, ``busy_elsewhere`` (their own calendar) or ``in_meeting`` (``title``)."""
+
+    person: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    title: str = ""
+
+
+def unavailable_reasons(
+    *, people: Iterable[int], start: datetime, end: datetime, exclude_meetings: Iterable[int] = (),
+) -> dict[int, list[Unavailable]]:
+    """Like ``busy_intervals`` for people, but each stretch keeps its cause, so a reader can say
+    "Dr. X is away that day" instead of "busy". Four queries whatever the number of people."""
+    start, end = _utc(start), _utc(end)
+    ids, excluded = _ids(people), _ids(exclude_meetings)
+    out: dict[int, list[Unavailable]] = {p: [] for p in ids}
+    if not ids or start >= end:
+        return out
+    for pid, a, b in Absence.objects.filter(person_id__in=ids, starts_at__lt=end, ends_at__gt=start).values_list(
+            "person_id", "starts_at", "ends_at"):
+        out[pid].append(Unavailable(pid, a, b, "absent"))
+    for pid, a, b in ExternalBusy.objects.filter(person_id__in=ids, starts_at__lt=end, ends_at__gt=start
+                                                 ).values_list("person_id", "starts_at", "ends_at"):
+        out[pid].append(Unavailable(pid, a, b, "busy_elsewhere"))
+    for pid, a, b, title in (
+        Participation.objects.filter(person_id__in=ids, meeting__status=Meeting.Status.SCHEDULED,
+                                     meeting__starts_at__lt=end, meeting__ends_at__gt=start)
+        .exclude(meeting_id__in=excluded)
+        .values_list("person_id", "meeting__starts_at", "meeting__ends_at", "meeting__title")
+    ):
+        out[pid].append(Unavailable(pid, a, b, "in_meeting", title))
+    for pid, pattern in hours.person_patterns(ids).items():
+        closed = iv.subtract([(start, end)], iv.normalize(hours.open_hours(pattern, start, end)))
+        out[pid].extend(Unavailable(pid, a, b, "outside_working_hours") for a, b in closed)
+    for spans in out.values():
+        spans.sort(key=lambda u: (u.starts_at, u.ends_at, u.reason))
+    return out

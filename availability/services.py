@@ -9,6 +9,7 @@ events/visits services and records an override on the meeting with ``meeting_mar
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -27,6 +28,7 @@ from events.models import Meeting, Room
 from . import hours
 from . import intervals as iv
 from .errors import AvailabilityConflict
+from .holidays import holiday_on, holiday_spans
 from .models import Absence, ExternalBusy, ExternalCalendar, HoursException, RoomClosure, WeeklyHours
 
 if TYPE_CHECKING:
@@ -331,6 +333,14 @@ def meeting_availability_problems(
         for closure in RoomClosure.objects.filter(room=room, starts_at__lt=ends_at, ends_at__gt=starts_at):
             problems.append(Problem("room_closed", gettext("%(room)s is closed then.") % {"room": room.name},
                                     room=room.pk, detail=closure.reason))
+        venue = room.venue
+        for a, _b in holiday_spans(country=venue.country, subdivision=venue.subdivision, zone=venue.timezone,
+                                   start=starts_at, end=ends_at):
+            day = a.astimezone(zoneinfo.ZoneInfo(venue.timezone)).date()
+            name = holiday_on(country=venue.country, subdivision=venue.subdivision, day=day)
+            problems.append(Problem("room_closed", gettext("%(room)s is closed: %(day)s is a public holiday (%(name)s).") % {
+                                        "room": room.name, "day": f"{day:%d %b %Y}", "name": name},
+                                    room=room.pk, detail=name))
     return problems
 
 

@@ -9,6 +9,7 @@ see docs/configuration.md.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from datetime import timedelta
@@ -384,6 +385,20 @@ VISITDESK_BUSY_CALENDARS_PER_PERSON = int(env_str("VISITDESK_BUSY_CALENDARS_PER_
 VISITDESK_BUSY_MAX_OCCURRENCES = int(env_str("VISITDESK_BUSY_MAX_OCCURRENCES", "50000"))
 VISITDESK_BUSY_IMPORT_CPU_SECONDS = int(env_str("VISITDESK_BUSY_IMPORT_CPU_SECONDS", "10"))
 VISITDESK_BUSY_IMPORT_MEMORY_MB = int(env_str("VISITDESK_BUSY_IMPORT_MEMORY_MB", "256"))
+# The rules of a visit's programme (visits.rules; proposals keep them, the planner and pages report them).
+VISITDESK_LUNCH_WINDOW = env_str("VISITDESK_LUNCH_WINDOW", "11:30-14:00")
+VISITDESK_BREAK_AFTER_MINUTES = int(env_str("VISITDESK_BREAK_AFTER_MINUTES", "150"))
+VISITDESK_BREAK_MINUTES = int(env_str("VISITDESK_BREAK_MINUTES", "15"))
+VISITDESK_WALKING_GAP_MINUTES = int(env_str("VISITDESK_WALKING_GAP_MINUTES", "10"))
+VISITDESK_MERGE_TOPICS_MINUTES = int(env_str("VISITDESK_MERGE_TOPICS_MINUTES", "120"))
+_lunch = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", VISITDESK_LUNCH_WINDOW)
+if not _lunch or (int(_lunch[1]), int(_lunch[2])) >= (int(_lunch[3]), int(_lunch[4])) or int(_lunch[3]) > 23 \
+        or int(_lunch[2]) > 59 or int(_lunch[4]) > 59:
+    raise ImproperlyConfigured("VISITDESK_LUNCH_WINDOW must look like 11:30-14:00 (start before end)")
+if VISITDESK_BREAK_AFTER_MINUTES < 30 or not 5 <= VISITDESK_BREAK_MINUTES <= 120:
+    raise ImproperlyConfigured("VISITDESK_BREAK_AFTER_MINUTES must be at least 30, VISITDESK_BREAK_MINUTES 5 to 120")
+if not 0 <= VISITDESK_WALKING_GAP_MINUTES <= 120 or not 0 <= VISITDESK_MERGE_TOPICS_MINUTES <= 480:
+    raise ImproperlyConfigured("VISITDESK_WALKING_GAP_MINUTES must be 0 to 120, VISITDESK_MERGE_TOPICS_MINUTES 0 to 480")
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

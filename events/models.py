@@ -38,6 +38,9 @@ class Venue(models.Model):
     postcode = models.CharField(max_length=20, blank=True)
     city = models.CharField(max_length=120, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    #: The region inside ``country`` whose public holidays apply (ISO 3166-2 without the country, e.g.
+    #: ``BE`` for Berlin); with ``country`` it closes the venue's rooms on holidays (``availability.holidays``).
+    subdivision = models.CharField(max_length=10, blank=True)
     timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
 
     class Meta:
@@ -58,6 +61,8 @@ class Room(models.Model):
     capacity = models.PositiveIntegerField(default=10)
     bookable_from = models.TimeField(null=True, blank=True, help_text="Local time; empty means any time")
     bookable_until = models.TimeField(null=True, blank=True)
+    #: A canteen or dining room: a programme's lunch goes here, its meetings do not (``visits.rules``).
+    dining = models.BooleanField(default=False, help_text="A canteen or dining room: lunches go here")
 
     class Meta:
         ordering = ["venue__name", "name"]

@@ -152,6 +152,9 @@ class ModelBuilder:
         for before, after in p.precedence:
             if before not in keys or after not in keys:
                 raise ProblemError(f"Unknown meeting in precedence {before!r} → {after!r}.", field="precedence")
+        for a, b in p.same_day:
+            if a not in keys or b not in keys:
+                raise ProblemError(f"Unknown meeting in same-day pair {a!r}, {b!r}.", field="same_day")
 
     # variables -------------------------------------------------------------------------------
 
@@ -288,6 +291,84 @@ class ModelBuilder:
                 continue
             self.model.add(a.start >= b.start + b.duration).only_enforce_if([a.placed, b.placed])
 
+    def add_same_day(self) -> None:
+        """Pairs that must share a day: one literal per meeting and day, equal for both when both are placed."""
+        if not self.p.same_day:
+            return
+        by_key = {mv.spec.key: mv for mv in self.vars}
+        model = self.model
+        day_lits: dict[int, list[cp_model.IntVar]] = {}
+
+        def lits(mv: MeetingVars) -> list[cp_model.IntVar]:
+            if mv.index not in day_lits:
+                out = []
+                for n, (a, b) in enumerate(self.day_spans):
+                    lit = model.new_bool_var(f"day[{mv.spec.key},{n}]")
+                    model.add_linear_expression_in_domain(mv.start, cp_model.Domain(a, b - 1)).only_enforce_if(lit)
+                    out.append(lit)
+                model.add(sum(out) == mv.placed)
+                day_lits[mv.index] = out
+            return day_lits[mv.index]
+
+        for a_key, b_key in self.p.same_day:
+            a, b = by_key[a_key], by_key[b_key]
+            if a.dead or b.dead:
+                continue
+            for la, lb in zip(lits(a), lits(b), strict=True):
+                model.add_implication(la, lb).only_enforce_if(b.placed)
+                model.add_implication(lb, la).only_enforce_if(a.placed)
+
+    def add_breaks(self) -> None:
+        """No stretch of more than ``max_minutes`` in meetings for the delegation without a pause of
+        ``break_minutes`` (a grid stretch of ``pause`` steps that no counted meeting touches).
+
+        For every window of ``limit + 1`` steps inside a day, some free stretch of ``pause`` steps must
+        overlap it; ``free[s]`` says the steps s … s+pause-1 are free of every counted meeting (the
+        day's edges count as free). Exact on the grid."""
+        rule = self.p.breaks
+        if rule is None:
+            return
+        people = set(rule.people)
+        counted = [mv for mv in self.vars if not mv.dead and not mv.spec.rest and people & set(mv.spec.required)]
+        fixed = self.grid.busy(rule.fixed) if rule.fixed else []
+        if not counted and not fixed:
+            return
+        g = self.grid.g
+        limit = max(1, rule.max_minutes // g)
+        pause = max(1, math.ceil(rule.break_minutes / g))
+        model = self.model
+        free: dict[int, cp_model.IntVar | bool] = {}
+
+        def free_at(s: int, day: Steps) -> cp_model.IntVar | bool:
+            if s in free:
+                return free[s]
+            lo, hi = max(s, day[0]), min(s + pause, day[1])
+            if lo >= hi:
+                free[s] = True
+                return True
+            if iv.overlaps(fixed, lo, hi):
+                free[s] = False
+                return False
+            lit = model.new_bool_var(f"free[{s}]")
+            for mv in counted:
+                first, last = mv.domain[0][0], mv.domain[-1][1] - 1
+                if last + mv.duration <= lo or first >= hi:
+                    continue  # can never touch these steps
+                before = model.new_bool_var(f"free_before[{s},{mv.index}]")
+                model.add(mv.start >= hi).only_enforce_if([lit, mv.placed, before])
+                model.add(mv.start + mv.duration <= lo).only_enforce_if([lit, mv.placed, before.Not()])
+            free[s] = lit
+            return lit
+
+        for day in self.day_spans:
+            for w in range(day[0], day[1] - limit):
+                options = [free_at(s, day) for s in range(w - pause + 1, w + limit + 1)]
+                if any(o is True for o in options):
+                    continue
+                lits = [o for o in options if not isinstance(o, bool)]
+                if lits:  # none: booked meetings already break it there (the check reports it)
+                    model.add_bool_or(lits)
+
     def add_optional_overlaps(self) -> None:
         """Pairs of meetings that share a person for whom at least one of the two is optional."""
         attends: dict[int, list[tuple[MeetingVars, bool]]] = defaultdict(list)
@@ -393,6 +474,8 @@ class ModelBuilder:
                     guard = [differ, a.placed, b.placed, violated.Not()]
                     model.add(b.start >= a.start + a.duration + gap).only_enforce_if([*guard, a_first])
                     model.add(a.start >= b.start + b.duration + gap).only_enforce_if([*guard, a_first.Not()])
+                    if self.p.building_gap_hard:
+                        model.add(violated == 0)
                     self.gap_violations.append(violated)
                     self.secondary_terms.append((WEIGHT_BUILDING_GAP, violated))
 
@@ -402,6 +485,8 @@ class ModelBuilder:
         self.add_rooms()
         self.add_people()
         self.add_precedence()
+        self.add_same_day()
+        self.add_breaks()
         self.add_optional_overlaps()
         self.add_secondary()
 

@@ -65,6 +65,8 @@ class ProposalItem(models.Model):
     #: Why it is where it is (or why not), in English; ``reasons`` holds it per language code.
     reason = models.TextField(blank=True)
     reasons = models.JSONField(default=dict, blank=True, help_text='{"en": "…", "de": "…"}')
+    #: Which rule kept it out of the programme while unplaced (``scheduling.problem.Unplaced.rule``).
+    blocked_by = models.CharField(max_length=30, blank=True)
     pinned = models.BooleanField(default=False)
     removed = models.BooleanField(default=False)
     meeting = models.ForeignKey(Meeting, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

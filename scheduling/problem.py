@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from availability.intervals import Interval
@@ -49,6 +49,8 @@ class MeetingSpec:
     #: The meeting must lie inside one of these [start, end) windows (empty: any day of the problem).
     windows: tuple[Interval, ...] = ()
     pinned: Pin | None = None
+    #: A lunch or a break: time off for ``Problem.breaks``, not time in meetings.
+    rest: bool = False
 
     @property
     def seats(self) -> int:
@@ -62,6 +64,18 @@ class LunchRule:
     start: str = "11:30"
     end: str = "14:00"
     minutes: int = 45
+
+
+@dataclass(frozen=True)
+class BreakRule:
+    """``people`` (a visit's delegation) sit in meetings for at most ``max_minutes`` without a pause of
+    ``break_minutes``; ``fixed`` are meetings of theirs that are already booked (they count too).
+    A meeting marked ``rest`` (lunch, a break) is a pause. Hard: a meeting that cannot keep it stays out."""
+
+    people: tuple[int, ...]
+    max_minutes: int = 150
+    break_minutes: int = 15
+    fixed: tuple[Interval, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,16 @@ class Problem:
     precedence: tuple[tuple[str, str], ...] = ()
     lunch: LunchRule | None = None
     building_gap_minutes: int = 0
+    #: The walking gap as a hard rule (a visit's programme) instead of a preference (batch solving).
+    building_gap_hard: bool = False
+    breaks: BreakRule | None = None
+    #: (a, b) meeting keys that must be on the same day when both are placed (topics with one host).
+    same_day: tuple[tuple[str, str], ...] = ()
+    #: Days closed by a public holiday at the venue, with its name (for the explanations only).
+    closed_days: Mapping[date, str] = field(default_factory=dict)
     time_limit_seconds: float = 10.0
+    #: At most this long for the last stage (earlier starts, fewer rooms: minor); None: what is left.
+    preference_seconds: float | None = None
     #: Deterministic work budget (CP-SAT "deterministic seconds"); None: only the wall-clock limit.
     work_limit: float | None = None
     seed: int = 0
@@ -104,6 +127,9 @@ class Unplaced:
     #: In the language active while solving; ``reasons`` has it in every configured language.
     reason: str
     reasons: dict[str, str] = field(default_factory=dict, compare=False)
+    #: Which rule blocked it: a ``visits.rules`` id (``available``, ``lunch``, ``breaks``…) or one of the
+    #: solver's own (``capacity``, ``room-busy``, ``day-bounds``, ``programme-full``, ``time-limit``).
+    rule: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,15 @@
   to two further experts (optional), the delegation attending, as long as the topic's
   ``meeting_minutes``; the required expert is the one with the most free time in the visit's days
   who is not already hosting another topic, so one absent scientist does not sink the programme;
-* **lunch** each day inside 11:30–14:00 for the delegation (no room: the canteen);
-* a **wrap-up** after the last topic meeting on the last day.
+* **lunch** each day inside the lunch window (``VISITDESK_LUNCH_WINDOW``, 11:30–14:00) for the
+  delegation with the coordinator as its host, in a dining room (``Room.dining``) when the venue has
+  one, else in a meeting room, after the welcome and before the wrap-up; the day's topic hosts are
+  invited as optional guests once the solver has placed the topics (``scheduling.proposals``);
+* a **wrap-up** after the last topic meeting and the last lunch on the last day.
+
+Two topics whose chosen host is the same person become one session when together they last at most
+``VISITDESK_MERGE_TOPICS_MINUTES``; longer ones must share a day (``Frame.same_day``). Meetings take
+rooms that are not dining rooms (when the venue has any). The rules they keep are ``visits.rules``'.
 
 A proposal builds on what is already booked (``existing_programme``): a topic that a scheduled
 meeting of the visit's programme already covers (an agenda item with that topic, or the meeting's
@@ -14,7 +21,7 @@ title naming it) is not proposed again, nor a welcome, lunch (per day) or wrap-u
 already has; those meetings stay busy time for everyone in them (through availability).
 
 Days are the visit's confirmed dates, or else its first preferred window that has not passed
-(weekends skipped when the window has weekdays). Rooms are the visit venue's rooms (all rooms when
+(weekends and the venue's public holidays skipped when that leaves any day). Rooms are the visit venue's rooms (all rooms when
 the visit has no venue) and must seat the delegation's size plus the hosts.
 """
 
@@ -28,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone as djtz
+from django.utils import translation
 from django.utils.translation import gettext
 
 from availability.intervals import Interval
@@ -36,11 +44,12 @@ from directory.models import Person, Topic
 from events.models import Meeting, Room
 from visits.days import working_days
 from visits.models import ProgrammeKind, Visit
+from visits.rules import settings_rules, visit_holidays
 
 from .values import Covered, Frame, ItemParticipant, ItemSpec, Participants
 
 DAY_START, DAY_END = time(9, 0), time(17, 0)
-LUNCH_START, LUNCH_END, LUNCH_MINUTES = time(11, 30), time(14, 0), 60
+LUNCH_MINUTES = 60
 WELCOME_MINUTES = WRAP_UP_MINUTES = 30
 OPTIONAL_EXPERTS = 2
 #: The parts a visit's programme has once (the welcome, the wrap-up) or once a day (lunch).
@@ -74,8 +83,10 @@ def visit_days(visit: Visit, *, today: date | None = None) -> list[date]:
         if visit.days_wanted:  # the length the requester asked for, on working days
             return working_days(span, visit.days_wanted, visit=visit)
     days = [span[0] + timedelta(days=n) for n in range((span[1] - span[0]).days + 1)]
-    weekdays = [d for d in days if d.weekday() < 5]
-    return (weekdays or days)[:14]
+    weekdays = [d for d in days if d.weekday() < 5] or days
+    holidays = visit_holidays(visit, span[0], span[1]) if days else {}
+    working = [d for d in weekdays if d not in holidays]
+    return (working or weekdays)[:14]
 
 
 def visit_frame(visit: Visit, *, rooms: list[int] | None = None, day_start: time = DAY_START,
@@ -160,6 +171,12 @@ def _day_of(day: Interval, spans: list[Interval]) -> list[Interval]:
     return [(a, b) for a, b in spans if a < day[1] and day[0] < b]
 
 
+def room_classes(rooms: Iterable[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(dining rooms, meeting rooms) among ``rooms``; either is empty when the venue has none of them."""
+    dining = dict(Room.objects.filter(pk__in=list(rooms)).values_list("pk", "dining"))
+    return (tuple(pk for pk in rooms if dining.get(pk)), tuple(pk for pk in rooms if not dining.get(pk)))
+
+
 def draft_items(visit: Visit, frame: Frame, *, busy_people: Mapping[int, list[Interval]],
                 bounds: tuple[Interval, ...]) -> list[ItemDraft]:
     """The programme's items, with hosts chosen; the solver decides times and rooms.
@@ -168,6 +185,8 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: Mapping[int, list[In
     lunch (that day) or wrap-up the programme already has.
     """
     delegation = frame.delegation
+    dining, meeting_rooms = room_classes(frame.rooms)
+    meeting_pool = meeting_rooms if dining and meeting_rooms else None
     first_day, last_day = bounds[0], bounds[-1]
     items: list[ItemDraft] = []
     coordinator = (frame.coordinator,) if frame.coordinator and frame.coordinator not in delegation else ()
@@ -205,7 +224,7 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: Mapping[int, list[In
             key="welcome", title="Welcome and introductions", kind=ProgrammeKind.WELCOME,
             participants=chaired(delegation),
             spec=ItemSpec(duration_minutes=WELCOME_MINUTES, required=(*coordinator, *delegation),
-                          min_capacity=frame.seats + len(coordinator),
+                          min_capacity=frame.seats + len(coordinator), rooms=meeting_pool,
                           windows=(cut(first_day, before=min([first_day[0] + timedelta(hours=3),
                                                               *(a for a, _b in _day_of(first_day, booked))]),
                                        minutes=WELCOME_MINUTES),)),
@@ -238,33 +257,77 @@ def draft_items(visit: Visit, frame: Frame, *, busy_people: Mapping[int, list[In
                           *(ItemParticipant(p, "guest") for p in delegation)),
             spec=ItemSpec(duration_minutes=topic.meeting_minutes, required=(host.pk, *delegation),
                           optional=tuple(p.pk for p in further), min_capacity=frame.seats + 1 + len(further),
-                          windows=topic_windows, host=host.pk, experts=tuple(p.pk for p in candidates)),
+                          windows=topic_windows, host=host.pk, experts=tuple(p.pk for p in candidates),
+                          rooms=meeting_pool, topics=(topic.pk,)),
         ))
+    items = merge_same_host(items, visit=visit, limit=settings_rules().merge_topics_minutes)
+    rules = settings_rules()
     for day in bounds:
         local_day = day[0].date()
         if local_day in lunch_days:
             continue
+        # The coordinator hosts lunch (someone of the centre joins every lunch); the day's topic hosts
+        # are added as optional guests once their topics are placed (``scheduling.proposals``).
         items.append(ItemDraft(
-            key=f"lunch-{local_day.isoformat()}", title="Lunch", kind=ProgrammeKind.LUNCH, location="Canteen",
-            participants=tuple(ItemParticipant(p, "guest") for p in delegation),
-            spec=ItemSpec(duration_minutes=LUNCH_MINUTES, required=tuple(delegation), needs_room=False,
-                          windows=(window(day, LUNCH_START, LUNCH_END),)),
+            key=f"lunch-{local_day.isoformat()}", title="Lunch", kind=ProgrammeKind.LUNCH,
+            participants=(*(ItemParticipant(c, "host") for c in coordinator),
+                          *(ItemParticipant(p, "guest") for p in delegation)),
+            spec=ItemSpec(duration_minutes=LUNCH_MINUTES, required=(*coordinator, *delegation),
+                          min_capacity=frame.seats + len(coordinator), rooms=dining or None, rest=True,
+                          windows=(window(day, rules.lunch_start, rules.lunch_end),)),
         ))
     if ProgrammeKind.WRAP_UP not in parts:
         items.append(ItemDraft(
             key="wrap-up", title="Wrap-up and next steps", kind=ProgrammeKind.WRAP_UP,
             participants=chaired(delegation),
             spec=ItemSpec(duration_minutes=WRAP_UP_MINUTES, required=(*coordinator, *delegation),
-                          min_capacity=frame.seats + len(coordinator),
+                          min_capacity=frame.seats + len(coordinator), rooms=meeting_pool,
                           windows=(cut(last_day, after=max([last_day[0], *(b for _a, b in _day_of(last_day, booked))]),
                                        minutes=WRAP_UP_MINUTES),)),
         ))
     return [replace(item, position=n) for n, item in enumerate(items)]
 
 
+def merge_same_host(items: list[ItemDraft], *, visit: Visit, limit: int) -> list[ItemDraft]:
+    """Topics whose host is the same person become one session while together they last at most
+    ``limit`` minutes ("EU funding: Horizon 2020 and Eureka"); the optional experts of both are
+    invited, the delegation once."""
+    out: list[ItemDraft] = []
+    for item in items:
+        host = item.spec.host
+        into = next((n for n, o in enumerate(out) if host is not None and o.kind == ProgrammeKind.TOPIC
+                     and o.spec.host == host and o.spec.duration_minutes + item.spec.duration_minutes <= limit),
+                    None)
+        if into is None:
+            out.append(item)
+            continue
+        base = out[into]
+        optional = tuple(dict.fromkeys(p for p in (*base.spec.optional, *item.spec.optional)
+                                       if p not in base.spec.required))
+        with translation.override(visit.language):
+            title = gettext("%(first)s and %(second)s") % {"first": base.title, "second": item.title}
+        people = {p.person for p in base.participants}
+        out[into] = replace(
+            base, key=f"{base.key}--{item.key.removeprefix('topic-')}"[:60], title=title[:200],
+            participants=(*base.participants, *(p for p in item.participants if p.person not in people)),
+            spec=replace(base.spec, duration_minutes=base.spec.duration_minutes + item.spec.duration_minutes,
+                         optional=optional, min_capacity=(base.spec.min_capacity or 0) + len(optional)
+                         - len(base.spec.optional), experts=tuple(dict.fromkeys((*base.spec.experts,
+                                                                                   *item.spec.experts))),
+                         topics=(*base.spec.topics, *item.spec.topics)))
+    return out
+
+
+def same_day_for(items: Sequence[ItemDraft]) -> tuple[tuple[str, str], ...]:
+    """Topics with one host that stayed separate sessions (too long together) must share a day."""
+    topics = [i for i in items if i.kind == ProgrammeKind.TOPIC and i.spec.host is not None and not i.spec.dead_reason]
+    return tuple((a.key, b.key) for n, a in enumerate(topics) for b in topics[n + 1:] if a.spec.host == b.spec.host)
+
+
 def precedence_for(items: Sequence[ItemDraft]) -> tuple[tuple[str, str], ...]:
-    """The order rules between drafted items: the welcome before every topic, every topic before the wrap-up."""
+    """The order rules between drafted items: the welcome before every topic and lunch, every topic and
+    lunch before the wrap-up (so the wrap-up comes after the last day's lunch)."""
     keys = {i.key for i in items}
-    topic_keys = [i.key for i in items if i.kind == ProgrammeKind.TOPIC and not i.spec.dead_reason]
-    return (tuple(("welcome", k) for k in topic_keys if "welcome" in keys)
-            + tuple((k, "wrap-up") for k in topic_keys if "wrap-up" in keys))
+    inner = [i.key for i in items if i.kind in (ProgrammeKind.TOPIC, ProgrammeKind.LUNCH) and not i.spec.dead_reason]
+    return (tuple(("welcome", k) for k in inner if "welcome" in keys)
+            + tuple((k, "wrap-up") for k in inner if "wrap-up" in keys))

@@ -15,27 +15,31 @@ from datetime import time
 
 from django.db import transaction
 from django.utils import timezone as djtz
+from django.utils import translation
 from django.utils.translation import gettext
 
 from availability.intervals import Interval
 from core.errors import ValidationFailed
 from directory.models import Person
 from events.models import Meeting
-from visits import booking
+from visits import booking, rules
 from visits.models import Visit
 
+from . import check
 from . import programme as P
 from .booking import booking_for_item
 from .busy import busy_for, with_programme
 from .errors import ProposalClosed
 from .models import Proposal, ProposalItem
-from .problem import Pin, Problem
+from .problem import BreakRule, Pin, Problem
 from .reasons import placed_reason
 from .search import solve
 from .unplaced import in_languages
 from .values import Frame
 from .world import check_frame, day_bounds, names_of, room_specs, rooms_for
 
+#: The last stage (earlier starts, fewer rooms) is polish: a proposal does not wait long for its proof.
+PREFERENCE_SECONDS = 1.0
 #: Busy spans by person id and by room id (``busy_for``).
 World = tuple[dict[int, list[Interval]], dict[int, list[Interval]]]
 
@@ -87,7 +91,7 @@ def proposal_create(
     people = set(frame.delegation) | expert_ids | ({frame.coordinator} if frame.coordinator else set())
     busy_people, busy_rooms = world_of(frame, people, visit_id=visit.pk)
     drafts = P.draft_items(visit, frame, busy_people=busy_people, bounds=frame_bounds(frame))
-    frame = replace(frame, precedence=P.precedence_for(drafts))
+    frame = replace(frame, precedence=P.precedence_for(drafts), same_day=P.same_day_for(drafts))
     proposal = Proposal.objects.create(visit=visit, created_by=by, settings=frame)
     ProposalItem.objects.bulk_create(
         ProposalItem(proposal=proposal, key=d.key, position=d.position, title=d.title, kind=d.kind, topic=d.topic,
@@ -129,38 +133,68 @@ def solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | 
             pin = Pin(item.starts_at, item.room_id)
         specs.append(item.spec.meeting(item.key, item.title, pin=pin))
     keys = {s.key for s in specs}
+    visit = proposal.visit
+    the_rules = rules.settings_rules()
+    fixed = tuple((e.starts_at, e.ends_at) for e in rules.booked_entries(visit, exclude=booked) if not e.is_break)
+    bounds = frame_bounds(frame)
     problem = Problem(
-        days=frame_bounds(frame), rooms=room_specs(rooms), meetings=tuple(specs),
+        days=bounds, rooms=room_specs(rooms), meetings=tuple(specs),
         granularity_minutes=frame.granularity_minutes, timezone=frame.timezone,
         busy_people=busy_people, busy_rooms=busy_rooms, people_names=names_of(people | set(frame.delegation)),
         delegation=tuple(frame.delegation),
         precedence=tuple(p for p in frame.precedence if p[0] in keys and p[1] in keys),
-        time_limit_seconds=time_limit_seconds,
+        same_day=tuple(p for p in frame.same_day if p[0] in keys and p[1] in keys),
+        breaks=BreakRule(people=tuple(frame.delegation), max_minutes=the_rules.break_after_minutes,
+                         break_minutes=the_rules.break_minutes, fixed=fixed),
+        building_gap_minutes=the_rules.walking_gap_minutes, building_gap_hard=True,
+        closed_days=rules.visit_holidays(visit, frame.days[0], frame.days[-1]),
+        time_limit_seconds=time_limit_seconds, preference_seconds=PREFERENCE_SECONDS,
     )
     solution = solve(problem)
     by_key = {a.key: a for a in solution.assignments}
     reasons = {u.key: u.reasons or {"en": u.reason} for u in solution.unplaced}
+    blocked = {u.key: u.rule for u in solution.unplaced}
     names = problem.people_names
     for item in items:
+        item.blocked_by = ""
         if item.removed:
             continue
         if item.spec.dead_reason:
             item.starts_at = item.ends_at = item.room = None
+            item.blocked_by = "expertise"
+        elif item.key in by_key:
+            a = by_key[item.key]
+            item.starts_at, item.ends_at = a.starts_at, a.ends_at
+            item.room = rooms.get(a.room) if a.room else None
+        elif not item.meeting_id:
+            item.starts_at = item.ends_at = item.room = None
+            item.blocked_by = blocked.get(item.key, "")
+    # The rules CP-SAT leaves to the end: who can come, lunch hosts, the smallest free room.
+    left_out = check.finish(visit, items)
+    for item in items:
+        if item.removed:
+            continue
+        if item.room_id is not None and (item.room is None or item.room.pk != item.room_id):
+            item.room = rooms.get(item.room_id)
+        if item.spec.dead_reason:
             topic = item.topic.name if item.topic else item.title
             item.reasons = in_languages(lambda topic=topic: gettext(  # type: ignore[misc]
                 "nobody has expertise in %(topic)s (add it to a person's expertise)") % {"topic": topic})
         elif item.key in by_key:
             a = by_key[item.key]
-            item.starts_at, item.ends_at = a.starts_at, a.ends_at
-            item.room = rooms.get(a.room) if a.room else None
             item.reasons = in_languages(lambda item=item, a=a: placed_reason(  # type: ignore[misc]
                 item, a, frame=frame, busy_people=busy_people, names=names, room=item.room, bounds=problem.days))
+            for code, text in item.reasons.items():
+                with translation.override(code):
+                    missing = left_out.reasons(item)
+                    if missing:
+                        item.reasons[code] = text + "; " + gettext("not invited: %(why)s") % {
+                            "why": "; ".join(missing)}
         else:
-            if not item.meeting_id:
-                item.starts_at = item.ends_at = item.room = None
             item.reasons = reasons.get(item.key) or in_languages(lambda: gettext("not placed"))
         item.reason = item.reasons.get("en") or next(iter(item.reasons.values()), "")
-    ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason", "reasons"])
+    ProposalItem.objects.bulk_update(items, ["starts_at", "ends_at", "room", "reason", "reasons", "participants",
+                                             "blocked_by"])
     proposal.solver_status = solution.status
     proposal.objective = {**solution.objective, "solve_seconds": solution.solve_seconds}
     proposal.save(update_fields=["solver_status", "objective", "updated_at"])

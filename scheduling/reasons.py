@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from availability.intervals import Interval
 from events.models import Room
 from visits.models import ProgrammeKind
+from visits.rules import settings_rules
 
 from .models import ProposalItem
 from .problem import Assignment
@@ -52,17 +53,25 @@ def placed_reason(item: ProposalItem, a: Assignment, *, frame: Frame, busy_peopl
         parts.append(gettext("%(host)s: expertise in %(topic)s; free %(day)s %(start)s–%(end)s") % {
             "host": names.get(host, gettext("host")), "topic": topic, "day": dateformat.format(lo, "D"),
             "start": f"{lo:%H:%M}", "end": f"{hi:%H:%M}"})
-        if spec.optional:
+        guests = [p.person for p in item.participants if p.person in spec.optional]
+        if guests:
             parts.append(gettext("also invited (optional): %(names)s") % {
-                "names": ", ".join(names.get(p, "") for p in spec.optional)})
+                "names": ", ".join(names.get(p, "") for p in guests)})
     elif item.kind == ProgrammeKind.WELCOME:
         parts.append(gettext("opens the visit on the first morning, before every topic meeting"))
     elif item.kind == ProgrammeKind.WRAP_UP:
         parts.append(gettext("closes the visit on the last day, after every topic meeting"))
     elif item.kind == ProgrammeKind.LUNCH:
-        parts.append(gettext("lunch for the delegation inside 11:30–14:00"))
+        lunch = settings_rules()
+        parts.append(gettext("lunch for the delegation inside %(start)s–%(end)s") % {
+            "start": f"{lunch.lunch_start:%H:%M}", "end": f"{lunch.lunch_end:%H:%M}"})
+        hosts = [p.person for p in item.participants if p.person not in frame.delegation]
+        if hosts:
+            parts.append(gettext("with %(names)s of the centre") % {
+                "names": ", ".join(names.get(p) or gettext("person %(id)s") % {"id": p} for p in hosts)})
     if room is not None:
         parts.append(gettext("%(room)s: fits %(n)s (%(seats)s seats)") % {
-            "room": room.name, "n": spec.min_capacity or frame.seats, "seats": room.capacity})
+            "room": room.name, "seats": room.capacity,
+            "n": frame.seats + len({p.person for p in item.participants} - set(frame.delegation))})
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]

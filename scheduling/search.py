@@ -169,10 +169,19 @@ class _Search:
             solver, status = self.run(0.6, self.first)
         self.stages["placement"] = STATUS_NAMES[status]
         self.timings["placement"] = round(time.monotonic() - mark, 4)
+        fallback = status == cp_model.UNKNOWN and bool(greedy)
+        if fallback:
+            # Out of time before CP-SAT found a schedule: the greedy one keeps every hard rule, so it
+            # stands (not proved best) and the later stages start from it.
+            solver, status = _Fixed(greedy), cp_model.FEASIBLE
+            self.stages["placement"] = "feasible"
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             self.stages = {"placement": "unknown" if status == cp_model.UNKNOWN else "infeasible"}
             return None
-        best1 = self.level1_max if complete else round(solver.objective_value)  # type: ignore[union-attr]
+        pin_weight = len(self.builder.vars) + 1
+        best1 = (self.level1_max if complete
+                 else sum(pin_weight if mv.spec.pinned else 1 for mv in greedy) if fallback
+                 else round(solver.objective_value))  # type: ignore[union-attr]
         model.add(self.level1 >= best1)
         self.keep(solver)
         self.best_solver = solver
@@ -216,10 +225,10 @@ class _Search:
             model.add(self.level2 <= best2)
 
     def preferences(self) -> None:
-        """(3) Earlier, fewer delegation rooms, lunch, walking gaps."""
+        """(3) Earlier, fewer delegation rooms, lunch, walking gaps (at most ``preference_seconds``)."""
         self.model.minimize(self.level3)
         mark = time.monotonic()
-        solver3, status3 = self.run(1.0)
+        solver3, status3 = self.run(1.0, cap=self.problem.preference_seconds)
         self.stages["preferences"] = STATUS_NAMES[status3]
         self.timings["preferences"] = round(time.monotonic() - mark, 4)
         if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -290,6 +299,7 @@ def _greedy_pass(builder: ModelBuilder, *, soft: bool) -> dict[MeetingVars, tupl
     for b, a in builder.p.precedence:
         before[a].append(by_key[b])
         after[b].append(by_key[a])
+    rules = _GreedyRules(builder)
     for mv in order:
         by_size: list[int] = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r))
         rooms: list[int | None] = [*by_size] if mv.spec.needs_room else [None]
@@ -302,8 +312,11 @@ def _greedy_pass(builder: ModelBuilder, *, soft: bool) -> dict[MeetingVars, tupl
                 continue
             if any(iv.overlaps(people_busy[p], s, e) for p in mv.spec.required):
                 continue
+            if not rules.time_ok(mv, s, e, out):
+                continue
             room = next((r for r in rooms if r is None or (any(a <= s < b for a, b in mv.room_domains[r])
-                                                          and not iv.overlaps(room_busy[r], s, e))), False)
+                                                          and not iv.overlaps(room_busy[r], s, e)
+                                                          and rules.room_ok(mv, s, e, r))), False)
             if room is False:
                 continue
             cost = soft_cost(mv, s, e) if soft else 0
@@ -322,8 +335,72 @@ def _greedy_pass(builder: ModelBuilder, *, soft: bool) -> dict[MeetingVars, tupl
             attending[p].append((s, e, False))
         if room is not None:
             room_busy[room].append((s, e))
+        rules.place(mv, s, e, room)
         out[mv] = (s, room)
     return out
+
+
+class _GreedyRules:
+    """The programme rules the greedy schedule keeps itself (so a complete greedy schedule is a valid
+    one): topics with one host on one day, the delegation's breaks, the walking gap when it is hard."""
+
+    def __init__(self, builder: ModelBuilder) -> None:
+        self.b = builder
+        p = builder.p
+        self.partners: dict[str, list[str]] = defaultdict(list)
+        for a, b in p.same_day:
+            self.partners[a].append(b)
+            self.partners[b].append(a)
+        self.breaks = p.breaks
+        self.people = set(p.breaks.people) if p.breaks else set()
+        self.delegation_busy: list[Steps] = builder.grid.busy(p.breaks.fixed) if p.breaks else []
+        g = builder.grid.g
+        self.limit = max(1, p.breaks.max_minutes // g) if p.breaks else 0
+        self.pause = max(1, math.ceil(p.breaks.break_minutes / g)) if p.breaks else 0
+        self.gap = math.ceil(p.building_gap_minutes / g) if p.building_gap_hard and p.building_gap_minutes else 0
+        self.where: dict[int, list[tuple[int, int, str]]] = defaultdict(list)  # person -> (start, end, building)
+        self.by_key = {mv.spec.key: mv for mv in builder.vars}
+
+    def day(self, s: int) -> int:
+        return next((n for n, (a, b) in enumerate(self.b.day_spans) if a <= s < b), -1)
+
+    def counted(self, mv: MeetingVars) -> bool:
+        return bool(self.breaks) and not mv.spec.rest and bool(self.people & set(mv.spec.required))
+
+    def time_ok(self, mv: MeetingVars, s: int, e: int, placed: dict[MeetingVars, tuple[int, int | None]]) -> bool:
+        for key in self.partners.get(mv.spec.key, ()):
+            other = self.by_key[key]
+            if other in placed and self.day(placed[other][0]) != self.day(s):
+                return False
+        if self.counted(mv):
+            day = self.b.day_spans[self.day(s)] if self.day(s) >= 0 else (s, e)
+            spans = iv.normalize([*iv.clip(self.delegation_busy, day[0], day[1]), (s, e)])
+            run_start, run_end = None, None
+            for a, b in spans:
+                if run_end is not None and a - run_end < self.pause:
+                    run_end = max(run_end, b)
+                else:
+                    run_start, run_end = a, b
+                if run_start is not None and run_end - run_start > self.limit:
+                    return False
+        return True
+
+    def room_ok(self, mv: MeetingVars, s: int, e: int, room: int) -> bool:
+        if not self.gap:
+            return True
+        building = self.b.rooms[room].building
+        for person in mv.spec.required:
+            for a, b, other in self.where[person]:
+                if other != building and a < e + self.gap and s < b + self.gap:
+                    return False
+        return True
+
+    def place(self, mv: MeetingVars, s: int, e: int, room: int | None) -> None:
+        if self.counted(mv):
+            self.delegation_busy = iv.normalize([*self.delegation_busy, (s, e)])
+        if room is not None:
+            for person in mv.spec.required:
+                self.where[person].append((s, e, self.b.rooms[room].building))
 
 
 def _extract(builder: ModelBuilder, solver: cp_model.CpSolver | _Fixed, problem: Problem, started: float, status: str,

@@ -31,10 +31,10 @@ def in_languages(make: Callable[[], str]) -> dict[str, str]:
     return out
 
 
-def unplaced(key: str, make: Callable[[], str]) -> Unplaced:
+def unplaced(key: str, make: Callable[[], str], rule: str = "") -> Unplaced:
     reasons = in_languages(make)
     active = (translation.get_language() or "en") if settings.configured else "en"
-    return Unplaced(key, reasons.get(active) or reasons.get(active.split("-")[0]) or make(), reasons)
+    return Unplaced(key, reasons.get(active) or reasons.get(active.split("-")[0]) or make(), reasons, rule)
 
 
 
@@ -61,11 +61,49 @@ def _minutes_text(minutes: int) -> str:
 
 
 def for_meeting(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> Unplaced:
-    return unplaced(mv.spec.key, lambda: explain(builder, mv, placed))
+    rule = blocking(builder, mv, placed)[0]
+    return unplaced(mv.spec.key, lambda: explain(builder, mv, placed), rule)
 
 
 def explain(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> str:
     """Why ``mv`` is not in the schedule, in the coordinator's words, naming the blocking constraint."""
+    return blocking(builder, mv, placed)[1]
+
+
+def _window_rule(key: str) -> str:
+    """The programme rule behind an item's time window (a proposal's keys say its part)."""
+    if key == "welcome":
+        return "welcome-first"
+    if key == "wrap-up":
+        return "wrap-up-last"
+    if key.startswith("lunch-"):
+        return "lunch"
+    return "windows"
+
+
+def _closed_days(builder: ModelBuilder, m: MeetingSpec) -> str:
+    """The holiday names when every day the meeting could be on is a public holiday at the venue."""
+    closed = builder.p.closed_days
+    if not closed:
+        return ""
+    spans = [builder.grid.window(a, b) for a, b in m.windows] if m.windows else builder.day_spans
+    days = {builder.grid.at(a).astimezone(builder.grid.zone).date() for a, _b in spans}
+    if days and all(d in closed for d in days):
+        return ", ".join(dict.fromkeys(closed[d] for d in sorted(days)))
+    return ""
+
+
+def blocking(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> tuple[str, str]:
+    """(rule id, sentence): which rule keeps ``mv`` out of the schedule and why, in the active language."""
+    rule, text = _why_left_out(builder, mv, placed)
+    holiday = _closed_days(builder, mv.spec)
+    if holiday and rule in ("room-busy", "capacity", "available", "programme-full", "time-limit"):
+        return "holiday", gettext("every day it could be on is a public holiday at the venue (%(names)s)") % {
+            "names": holiday}
+    return rule, text
+
+
+def _why_left_out(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> tuple[str, str]:
     p, grid, m, d = builder.p, builder.grid, mv.spec, mv.duration
     length = _minutes_text(m.duration_minutes)
     room_names = {r.id: r.name or gettext("room %(id)s") % {"id": r.id} for r in p.rooms}
@@ -73,20 +111,21 @@ def explain(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]
         pool = ([m.pinned.room] if m.pinned and m.pinned.room is not None
                 else (list(m.rooms) if m.rooms is not None else list(builder.rooms)))
         if not pool:
-            return gettext("no room is offered for it")
+            return "capacity", gettext("no room is offered for it")
         if not mv.rooms:
             biggest = max(pool, key=lambda r: builder.rooms[r].capacity)
-            return gettext("no room for %(n)s people: the largest is %(room)s with %(seats)s seats") % {
+            return "lunch-room" if m.key.startswith("lunch-") else "capacity", gettext(
+                "no room for %(n)s people: the largest is %(room)s with %(seats)s seats") % {
                 "n": m.seats, "room": room_names[biggest], "seats": builder.rooms[biggest].capacity}
     if m.pinned:
         when = grid.label(grid.floor(m.pinned.starts_at), grid.floor(m.pinned.starts_at) + d)
         if not mv.domain:
             busy = [q for q in m.required if _starts_avoiding_hit(builder, q, grid.floor(m.pinned.starts_at), d)]
-            return ngettext("pinned to %(when)s, but %(names)s is busy then",
+            return "available", ngettext("pinned to %(when)s, but %(names)s is busy then",
                             "pinned to %(when)s, but %(names)s are busy then", len(busy)) % {
                 "when": when, "names": _names(p, busy)}
         if m.needs_room and not mv.room_domains:
-            return gettext("pinned to %(when)s, but %(room)s is booked then") % {
+            return "room-busy", gettext("pinned to %(when)s, but %(room)s is booked then") % {
                 "when": when, "room": room_names[mv.rooms[0]]}
     # Without the other meetings of this problem: days, windows, people.
     free_alone = iv.normalize((a, b - 1 + d) for a, b in mv.domain)
@@ -94,21 +133,22 @@ def explain(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]
         base = _base_without_people(builder, m, d)
         if not base:
             if m.windows:
-                return gettext("%(length)s does not fit inside its time windows") % {"length": length}
-            return gettext("%(length)s does not fit inside the day bounds") % {"length": length}
+                return _window_rule(m.key), gettext("%(length)s does not fit inside its time windows") % {
+                    "length": length}
+            return "day-bounds", gettext("%(length)s does not fit inside the day bounds") % {"length": length}
         blockers = [q for q in m.required if not iv.subtract(base, starts_avoiding(builder.busy_people.get(q, []), d))]
         if blockers:
-            return ngettext(
+            return "available", ngettext(
                 "%(names)s is not free for %(length)s on any of the days (working hours, absences or other meetings)",
                 "%(names)s are not free for %(length)s on any of the days (working hours, absences or other meetings)",
                 len(blockers)) % {"names": _names(p, blockers), "length": length}
-        return gettext("%(names)s are never free together for %(length)s on these days") % {
+        return "available", gettext("%(names)s are never free together for %(length)s on these days") % {
             "names": _names(p, m.required), "length": length}
     if m.needs_room and not mv.room_domains:
         values = {"n": m.seats, "names": _names(p, m.required), "spans": describe_spans(grid, free_alone)}
         if not m.required:
-            return gettext("no room for %(n)s people is free (%(spans)s)") % values
-        return ngettext("no room for %(n)s people is free when %(names)s is free (%(spans)s)",
+            return "room-busy", gettext("no room for %(n)s people is free (%(spans)s)") % values
+        return "room-busy", ngettext("no room for %(n)s people is free when %(names)s is free (%(spans)s)",
                         "no room for %(n)s people is free when %(names)s are free (%(spans)s)",
                         len(m.required)) % values
     # Everything it needs exists; the other meetings of this problem took it.
@@ -131,10 +171,20 @@ def explain(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]
                                            "others": ", ".join(competitors[:4])}
         if order:
             text += gettext("; it must also come after/before %(others)s") % {"others": ", ".join(order)}
-        return text
+        return (_order_rule(builder, m.key) if order else "programme-full"), text
     if order:
-        return gettext("no slot left that keeps it in order with %(others)s") % {"others": ", ".join(order)}
-    return gettext("the time limit ran out before a place was found for it")
+        return _order_rule(builder, m.key), gettext("no slot left that keeps it in order with %(others)s") % {"others": ", ".join(order)}
+    partners = [b if a == m.key else a for a, b in p.same_day if m.key in (a, b)]
+    if partners:
+        return "same-host-topics", gettext("no day left that it can share with %(others)s (the same host)") % {
+            "others": ", ".join(f"“{t}”" for t in _titles(builder, partners))}
+    if p.breaks is not None and set(p.breaks.people) & set(m.required):
+        return "breaks", gettext("no slot left that keeps a %(pause)s break after %(work)s of meetings") % {
+            "pause": _minutes_text(p.breaks.break_minutes), "work": _minutes_text(p.breaks.max_minutes)}
+    if p.building_gap_hard and p.building_gap_minutes:
+        return "walking-gap", gettext("no slot left that keeps %(gap)s to walk between buildings") % {
+            "gap": _minutes_text(p.building_gap_minutes)}
+    return "time-limit", gettext("the time limit ran out before a place was found for it")
 
 
 def _starts_avoiding_hit(builder: ModelBuilder, person: int, s: int, d: int) -> bool:
@@ -146,6 +196,18 @@ def _base_without_people(builder: ModelBuilder, m: MeetingSpec, d: int) -> list[
     if m.windows:
         spans = iv.intersect(spans, iv.normalize(builder.grid.window(a, b) for a, b in m.windows))
     return starts_within(spans, d)
+
+
+def _order_rule(builder: ModelBuilder, key: str) -> str:
+    partners = {b if a == key else a for a, b in builder.p.precedence if key in (a, b)} | {key}
+    if "wrap-up" in partners:
+        return "wrap-up-last"
+    return "welcome-first" if "welcome" in partners else "order"
+
+
+def _titles(builder: ModelBuilder, keys: Sequence[str]) -> list[str]:
+    titles = {mv.spec.key: mv.spec.title for mv in builder.vars}
+    return [titles[k] for k in keys]
 
 
 def _precedence_partners(builder: ModelBuilder, key: str) -> list[str]:

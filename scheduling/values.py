@@ -41,12 +41,18 @@ class ItemSpec:
     experts: tuple[int, ...] = ()
     #: Why the item can never be placed (nobody has the expertise); empty when it can.
     dead_reason: str = ""
+    #: Candidate rooms (None: every room of the proposal): dining rooms for lunch, the others for meetings.
+    rooms: tuple[int, ...] | None = None
+    #: Every topic the item covers (two topics with one host may be one session), in order.
+    topics: tuple[int, ...] = ()
+    #: A lunch or a break: a pause for the breaks rule.
+    rest: bool = False
 
     def meeting(self, key: str, title: str, *, pin: Pin | None = None) -> MeetingSpec:
         """The solver's meeting for this item."""
         return MeetingSpec(key=key, title=title, duration_minutes=self.duration_minutes, required=self.required,
                            optional=self.optional, min_capacity=self.min_capacity, needs_room=self.needs_room,
-                           windows=self.windows, pinned=pin)
+                           windows=self.windows, pinned=pin, rooms=self.rooms, rest=self.rest)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,15 +60,20 @@ class ItemSpec:
             "optional": list(self.optional), "min_capacity": self.min_capacity, "needs_room": self.needs_room,
             "windows": [[a.isoformat(), b.isoformat()] for a, b in self.windows], "host": self.host,
             "experts": list(self.experts), "dead_reason": self.dead_reason,
+            "rooms": list(self.rooms) if self.rooms is not None else None, "topics": list(self.topics),
+            "rest": self.rest,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ItemSpec:
+        rooms = data.get("rooms")
         return cls(
             duration_minutes=data["duration_minutes"], required=tuple(data.get("required", ())),
             optional=tuple(data.get("optional", ())), min_capacity=data.get("min_capacity"),
             needs_room=data.get("needs_room", True), windows=tuple(_interval(w) for w in data.get("windows", ())),
             host=data.get("host"), experts=tuple(data.get("experts", ())), dead_reason=data.get("dead_reason") or "",
+            rooms=tuple(rooms) if rooms is not None else None, topics=tuple(data.get("topics", ())),
+            rest=bool(data.get("rest", False)),
         )
 
 
@@ -139,6 +150,8 @@ class Frame:
     precedence: tuple[tuple[str, str], ...] = ()
     #: What the visit's programme already had (see ``scheduling.programme.existing_programme``).
     covered: tuple[Covered, ...] = field(default=())
+    #: (a, b) item keys on one day (topics with the same host that did not fit one session).
+    same_day: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -147,6 +160,7 @@ class Frame:
             "granularity_minutes": self.granularity_minutes, "rooms": list(self.rooms),
             "delegation": list(self.delegation), "seats": self.seats, "coordinator": self.coordinator,
             "precedence": [list(p) for p in self.precedence], "covered": [c.to_json() for c in self.covered],
+            "same_day": [list(p) for p in self.same_day],
         }
 
     @classmethod
@@ -158,6 +172,7 @@ class Frame:
             delegation=tuple(data["delegation"]), seats=data["seats"], coordinator=data.get("coordinator"),
             precedence=tuple((a, b) for a, b in data.get("precedence", ())),
             covered=tuple(Covered.from_json(c) for c in data.get("covered", ())),
+            same_day=tuple((a, b) for a, b in data.get("same_day", ())),
         )
 
 

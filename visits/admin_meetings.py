@@ -35,6 +35,7 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone as djtz
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
@@ -43,7 +44,7 @@ from events.admin import local_time
 from events.errors import ScheduleConflict
 from events.models import AgendaItem, Meeting, MeetingRevision, Participation
 
-from . import booking
+from . import booking, rules
 from .models import ProgrammeSlot, Visit
 
 #: The meeting fields the admin form edits; all of them go through ``meeting_create``/``meeting_update``.
@@ -335,6 +336,16 @@ class MeetingAdmin(admin.ModelAdmin):
             meeting.sequence, meeting.updated_at = updated.sequence, updated.updated_at
         for formset in formsets:  # written above, not by the formsets themselves
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        self._warn_about_rules(request, meeting)
+
+    def _warn_about_rules(self, request, meeting: Meeting) -> None:
+        """A saved edit may break a rule of the visit's programme (``visits.rules``): it stays saved, and
+        the coordinator reads which rules the programme now breaks."""
+        results = rules.meeting_check(meeting, language=translation.get_language())
+        broken = rules.broken(results or [])
+        if broken:
+            self.message_user(request, "The programme now breaks these rules: " + " ".join(
+                v.message for v in broken), messages.WARNING)
 
     # --- actions ---------------------------------------------------------------------------
 

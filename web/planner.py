@@ -155,6 +155,7 @@ def planner_texts() -> dict[str, str]:
         "busy_room": _("%(room)s is not available %(start)s–%(end)s"),
         "busy_person": _("%(person)s is busy %(start)s–%(end)s"),
         "refused": _("Not saved: %(message)s"),
+        "rules_broken": _("The programme now breaks these rules (saved all the same): %(rules)s"),
         "refused_override": _("Not saved: %(message)s Enter again books it anyway; Escape puts it back."),
         "stale": _("Someone else changed “%(title)s” meanwhile. It is reloaded as it is now; make your change again."),
         "gone": _("This meeting no longer exists or you may not change it."),

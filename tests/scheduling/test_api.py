@@ -192,8 +192,11 @@ def test_a_proposal_covers_welcome_topics_lunch_and_wrap_up_with_reasons(centre)
     # delegation of 4 + host + further experts: only the Seminar room (20) and Board room (8) fit
     assert cell["room"] in (centre.seminar.pk, centre.board.pk) and "fits" in cell["reason"]
     lunches = [i for k, i in items.items() if k.startswith("lunch-")]
-    assert len(lunches) == 2 and all(i["room"] is None for i in lunches)
     members = set(centre.visit.delegation.members.values_list("pk", flat=True))
+    # Lunch is in a room that holds everyone (no dining room here: the smallest meeting room that fits),
+    # and someone of the centre joins it (issue 19: it was a free-text "Canteen" with the delegation alone).
+    assert len(lunches) == 2 and all(i["room"] == centre.board.pk for i in lunches)
+    assert all({p["person"] for p in i["participants"]} - members - {centre.visit.contact_id} for i in lunches)
     assert members <= {p["person"] for p in cell["participants"]}
     fetched = centre.client().get(f"/api/v1/proposals/{proposal['id']}/").json()
     assert fetched["items"] == proposal["items"]

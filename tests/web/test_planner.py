@@ -598,3 +598,23 @@ def test_a_meeting_past_midnight_keeps_its_length_when_moved(page, coordinator, 
     panel.get_by_role("button", name="Save").click()  # ends 00:15 after 21:45 means the next day
     expect(status(page)).to_contain_text("Saved: Night lab (late shift)")
     assert times(meeting("Night lab (late shift)")) == (local(day, 21, 45), local(day + timedelta(days=1), 0, 15))
+
+
+def test_a_move_that_breaks_a_programme_rule_is_saved_and_the_status_line_names_the_rule(page, coordinator,
+                                                                                         confirmed_visit):
+    """Issue 19: the planner saves a hand edit that breaks a rule of the programme (visits.rules) and
+    says which; the visit page lists the broken rules when it is opened again."""
+    day = confirmed_visit.day
+    ProgrammeSlot.objects.filter(meeting__title=WELCOME).update(kind="welcome")
+    open_planner(page, confirmed_visit)
+    welcome = block(page, WELCOME)
+    welcome.focus()
+    for _ in range(20):
+        page.keyboard.press("ArrowDown")  # 14:00–15:00, after the tour and the Horizon meeting
+    page.keyboard.press("Enter")
+    expect(status(page)).to_contain_text("Saved: Welcome and introductions, 14:00–15:00")
+    expect(status(page)).to_contain_text("breaks these rules")
+    expect(status(page)).to_contain_text("starts before the welcome ends")
+    assert times(meeting(WELCOME)) == (local(day, 14), local(day, 15))
+    page.goto(f"/staff/visits/{confirmed_visit.pk}/")
+    expect(page.locator('[data-testid="broken-rule"][data-rule="welcome-first"]').first).to_be_visible()

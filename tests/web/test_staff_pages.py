@@ -171,3 +171,20 @@ def test_password_guessing_is_throttled_per_ip(client, settings):
     blocked = client.post(reverse("web:login"), {"username": "coordinator", "password": "correct-horse-42"},
                           REMOTE_ADDR=ip)
     assert blocked.status_code == 429 and "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_confirming_dates_over_a_holiday_at_the_venue_warns(client, coordinator):
+    """Issue 19: a public holiday at the venue is a closure; confirming over one says so."""
+    from datetime import date
+
+    from events.models import Venue
+
+    client.force_login(coordinator)
+    visit = request_visit()
+    venue = Venue.objects.create(name="Campus Berlin", country="DE", subdivision="BE", timezone="Europe/Berlin")
+    Visit.objects.filter(pk=visit.pk).update(venue=venue)
+    response = client.post(f"/staff/visits/{visit.pk}/confirm/",
+                           {"starts_on": date(2027, 3, 8), "ends_on": date(2027, 3, 9)}, follow=True)
+    assert response.status_code == 200
+    assert "Public holiday at the venue: 8 March (Women&#x27;s Day)" in response.content.decode()

@@ -12,12 +12,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.roles import is_coordinator
 from scheduling import services as scheduling_services
+from scheduling.check import proposal_check
 from scheduling.models import Proposal, ProposalItem
 from scheduling.selectors import proposal_covered, proposal_detail, proposal_latest
 from visits.models import Visit
@@ -58,6 +60,7 @@ def proposal_page(request: HttpRequest, pk: int) -> HttpResponse:
         context["can_accept"] = shown.can_accept
         context["objective"] = proposal.objective
         context["covered"] = proposal_covered(proposal=proposal)
+        context["check"] = proposal_check(proposal, language=get_language())
         plan = proposal.repair
         if plan is not None and plan.applied_at is None and proposal.status != Proposal.Status.DISCARDED:
             context["repair_preview"] = plan

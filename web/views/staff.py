@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,7 +32,7 @@ from directory.models import Person
 from directory.services import person_rotate_feed_token
 from events.models import Participation
 from events.selectors import meetings_for_person
-from visits import booking
+from visits import booking, rules
 from visits import services as visit_services
 from visits.days import suggested_dates
 from visits.models import Visit
@@ -148,6 +150,9 @@ def _visit_detail_page(request: HttpRequest, visit: Visit, *, coordinator: bool,
         "admin_visit": admin_url(Visit, visit.pk) if can_use_admin(request.user) else None,
     }
     if coordinator:
+        # The rules the booked programme breaks (hand edits are saved all the same; visits.rules).
+        context["check_broken"] = rules.broken(rules.visit_check(visit, language=get_language())) if meetings else []
+        context["show_check"] = bool(meetings)
         people = planner_people(visit, meetings)
         context["planner_config"] = planner_config(visit=visit, timezone=visit.timezone, rooms=rooms, people=people,
                                                    proposal=request.GET.get("proposal"))
@@ -183,6 +188,11 @@ def visit_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
         return _visit_detail_page(request, visit, coordinator=True, confirm_form=form, status=exc.status)
     messages.success(request, _("%(reference)s is confirmed.") % {"reference": visit.reference})
+    holidays = rules.visit_holidays(visit, form.cleaned_data["starts_on"], form.cleaned_data["ends_on"],
+                                    language=get_language())
+    if holidays:  # the venue is closed then, like a room closure: nothing can be booked on those days
+        messages.warning(request, _("Public holiday at the venue: %(days)s. Nothing can be booked that day.") % {
+            "days": ", ".join(f"{date_format(d, 'j F')} ({name})" for d, name in holidays.items())})
     return redirect("web:staff-visit", pk=visit.pk)
 
 

@@ -162,8 +162,10 @@ class Command(BaseCommand):
         venue, _ = Venue.objects.get_or_create(
             name=f"{HOST_ORG} – Campus",
             defaults={"organisation": centre, "street": "Forschungsallee 10", "postcode": "13125",
-                      "city": "Berlin", "country": "DE", "timezone": TZ_NAME},
+                      "city": "Berlin", "country": "DE", "subdivision": "BE", "timezone": TZ_NAME},
         )
+        if not venue.subdivision and venue.country == "DE":  # loaded before venues had one: Berlin's holidays
+            Venue.objects.filter(pk=venue.pk).update(subdivision="BE")
         rooms = {}
         for key, name, capacity, hours in [
             ("seminar", "Seminar room", 60, (time(8), time(20))),
@@ -177,6 +179,9 @@ class Command(BaseCommand):
             )
             if rooms[key].bookable_from is None and rooms[key].bookable_until is None:  # loaded before rooms had hours
                 Room.objects.filter(pk=rooms[key].pk).update(bookable_from=hours[0], bookable_until=hours[1])
+        if not rooms["cafeteria"].dining:  # where lunches go (visits.rules: lunch in a room that holds everyone)
+            Room.objects.filter(pk=rooms["cafeteria"].pk).update(dining=True)
+            rooms["cafeteria"].dining = True
         people = {seed.key: self.person(seed, centre) for seed in CENTRE_PEOPLE}
         expertise = {"director": ["stem-cell-rd", "cell-therapeutics"], "lab": ["stem-cell-rd", "cell-therapeutics"],
                      "grants": ["horizon-2020", "eureka"], "host": ["horizon-2020"]}

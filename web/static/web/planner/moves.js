@@ -8,6 +8,7 @@ import { roomName } from "./grid.js";
 import { state } from "./state.js";
 import { announce, t } from "./text.js";
 import { hhmm, localToIso } from "./time.js";
+import { brokenRules, rulesNote } from "./rules.js";
 import { recordUndo } from "./undo.js";
 
 /** Save a moved or resized block; resolves to true once saved (or when nothing was pending). */
@@ -34,7 +35,7 @@ export function saveMove(block) {
       announce(t("saved", {
         title: updated.title, start: hhmm(updated.start), end: hhmm(updated.end),
         room: updated.lane ? updated.lane.label : roomName(updated.room)
-      }));
+      }) + rulesNote(result.data), brokenRules(result.data).length > 0);
       return true;
     }
     return refused(block, result);

@@ -6,6 +6,7 @@
 import { api, errorMessage, meetingUrl } from "./api.js";
 import { applyMeeting, showBusy } from "./blocks.js";
 import { personName, roomName } from "./grid.js";
+import { brokenRules, rulesNote } from "./rules.js";
 import { state } from "./state.js";
 import { announce, el, fmt, t } from "./text.js";
 import { hhmm, isoToLocal, localToIso, minutesFrom } from "./time.js";
@@ -240,7 +241,8 @@ function save() {
       closePanel(true);
       if (block.el) block.el.focus();
       announce(t("created", { title: result.data.title, start: hhmm(block.start), end: hhmm(block.end),
-                              room: block.lane ? block.lane.label : roomName(block.room) }));
+                              room: block.lane ? block.lane.label : roomName(block.room) }) + rulesNote(result.data),
+               brokenRules(result.data).length > 0);
     });
     return;
   }
@@ -252,7 +254,8 @@ function save() {
     closePanel(true);
     block.el.focus();
     announce(t("saved", { title: block.title, start: hhmm(block.start), end: hhmm(block.end),
-                          room: block.lane ? block.lane.label : roomName(block.room) }));
+                          room: block.lane ? block.lane.label : roomName(block.room) }) + rulesNote(result.data),
+             brokenRules(result.data).length > 0);
   });
 }
 
