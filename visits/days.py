@@ -1,9 +1,9 @@
 """Which days a visit can take place on, and the dates a confirmation suggests.
 
 ``is_working_day`` is the one place that decides whether a day can hold a programme: Monday to
-Friday today. Public holidays at the venue (issue 19: the ``holidays`` package by the venue's
-country and subdivision) join here, and with them every caller — the confirmation's default
-dates and the confirm form's pre-filled ones.
+Friday, and not a public holiday at the visit's venue (``availability.holidays``: the ``holidays``
+package by the venue's country and subdivision). Every caller — the confirmation's default dates
+and the confirm form's pre-filled ones — follows it.
 """
 
 from __future__ import annotations
@@ -12,12 +12,19 @@ from datetime import date, timedelta
 
 from django.utils import timezone as djtz
 
+from availability.holidays import holiday_on
+
 from .models import Visit
 
 
 def is_working_day(day: date, *, visit: Visit | None = None) -> bool:
-    """Whether ``day`` can hold a programme (``visit``: whose venue's holidays count, once they do)."""
-    return day.weekday() < 5
+    """Whether ``day`` can hold a programme (``visit``: whose venue's public holidays count)."""
+    if day.weekday() >= 5:
+        return False
+    venue = visit.venue if visit is not None else None
+    if venue is None or not venue.country:
+        return True
+    return not holiday_on(country=venue.country, subdivision=venue.subdivision, day=day)
 
 
 def working_days(window: tuple[date, date], count: int, *, visit: Visit | None = None) -> list[date]:

@@ -40,3 +40,18 @@ def test_suggested_dates_skip_a_window_that_has_passed(db):
     assert suggested_dates(visit, today=MONDAY) == (MONDAY + timedelta(days=7),) * 2
     # Inside a window that has begun, the days already gone are not offered.
     assert suggested_dates(visit, today=MONDAY + timedelta(days=8)) == (MONDAY + timedelta(days=8),) * 2
+
+
+@pytest.mark.django_db
+def test_a_public_holiday_at_the_venue_is_not_a_working_day():
+    from tests.factories import VenueFactory
+    from visits.models import Visit
+
+    visit = Visit(venue=VenueFactory(country="DE", subdivision="BE"))
+    christmas = date(2026, 12, 25)  # a Friday
+    assert not is_working_day(christmas, visit=visit) and is_working_day(christmas)
+    # Wednesday 23 to Tuesday 29 December: two working days back to back skip the holidays (25, 26)
+    assert working_days((date(2026, 12, 23), date(2026, 12, 29)), 2, visit=visit) == [date(2026, 12, 23),
+                                                                                       date(2026, 12, 24)]
+    assert working_days((date(2026, 12, 24), date(2026, 12, 29)), 2, visit=visit) == [date(2026, 12, 28),
+                                                                                       date(2026, 12, 29)]
