@@ -11,13 +11,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone as djtz
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from directory.models import Person, Topic
 from events.models import Meeting
 from tests.factories import RoomFactory, VenueFactory
+from tests.support.dates import working_day_from
 from visits import booking
 
 from .conftest import needs_services, wait_for
@@ -45,7 +45,7 @@ def test_repair_after_a_cancellation_books_nothing_cancelled_and_mails_only_afte
     eve = Person.objects.create(name="Dr. Eve Marx", email="eve@centre.example.org")
     eve.expertise.set([eureka])
 
-    start = djtz.localdate() + timedelta(days=30)
+    start = working_day_from(30)  # not a weekend or a holiday at the venue, whatever today is
     requested = APIClient().post("/api/v1/visit-requests/", {
         "organisation": {"name": "Life Science Nord", "country": "DE", "website": "https://example.org"},
         "contact": {"name": "Dr. Hinrich Habeck", "email": "habeck@lsn.example.org", "language": "en"},

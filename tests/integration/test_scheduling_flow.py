@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone as djtz
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from directory.models import Person, Topic
 from events.models import Meeting
 from tests.factories import RoomFactory, VenueFactory
+from tests.support.dates import working_day_from
 
 from .conftest import needs_services, wait_for
 from .test_notifications_flow import imip
@@ -37,7 +37,7 @@ def test_a_requested_visit_gets_a_proposed_programme_booked_and_invited(on_postg
     eve = Person.objects.create(name="Dr. Eve Marx", email="eve@centre.example.org")
     eve.expertise.set([eureka])
 
-    start = djtz.localdate() + timedelta(days=30)
+    start = working_day_from(30)  # not a weekend or a holiday at the venue, whatever today is
     requested = APIClient().post("/api/v1/visit-requests/", {
         "organisation": {"name": "Life Science Nord", "country": "DE", "website": "https://example.org"},
         "contact": {"name": "Dr. Hinrich Habeck", "email": "habeck@lsn.example.org", "language": "en"},
