@@ -39,6 +39,11 @@ class Venue(models.Model):
     city = models.CharField(max_length=120, blank=True)
     country = models.CharField(max_length=2, blank=True)
     timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
+    directions = models.TextField(
+        blank=True,
+        help_text="How to get there (public transport, parking, which entrance, whom to ask at the gate); "
+        "printed in the visit programme.",
+    )
 
     class Meta:
         ordering = ["name"]
