@@ -63,3 +63,8 @@ def delegation_people_ids(visit: Visit) -> set[int]:
     """The delegation's members and lead: the people a programme meeting occupies exclusively."""
     lead = {visit.delegation.lead_id} if visit.delegation.lead_id is not None else set()
     return set(visit.delegation.members.values_list("pk", flat=True)) | lead
+
+
+def programme_recipient_ids(visit: Visit) -> set[int]:
+    """Who receives a visit's programme mail: the delegation (members and lead) and the requester."""
+    return delegation_people_ids(visit) | {visit.contact_id}
