@@ -29,11 +29,14 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import pgettext
 
+from core.errors import ValidationFailed
 from directory.models import Language
 from events.models import Meeting, Participation
 from events.selectors import meeting_list
@@ -48,6 +51,15 @@ DOCUMENT_VERSION = "1"
 HOST_ORDER = (Participation.Role.CHAIR, Participation.Role.HOST, Participation.Role.PRESENTER)
 #: Cached PDFs live a week at most; a new programme version is a new key anyway.
 CACHE_SECONDS = 7 * 24 * 3600
+
+
+def requested_language(value: str | None) -> str | None:
+    """``?lang=`` as given: None when absent, the code when it is a document language, else a 400."""
+    if value is None or value == "":
+        return None
+    if value.lower() not in LANGUAGES:
+        raise ValidationFailed(f"Choose one of: {', '.join(LANGUAGES)}.", field="lang")
+    return value.lower()
 
 
 def document_language(*candidates: str | None) -> str:
@@ -288,3 +300,30 @@ def programme_pdf(visit: Visit, *, lang: str) -> tuple[bytes, str]:
 
 def programme_filename(visit: Visit, lang: str, extension: str = "pdf") -> str:
     return f"programme-{visit.reference}-{lang}.{extension}"
+
+
+# --- HTTP (every interface serves the document the same way) ------------------------------------
+
+
+def programme_response(request: HttpRequest, visit: Visit, *, lang: str, fmt: str,
+                       links: dict[str, str] | None = None) -> HttpResponse:
+    """The page (``fmt="html"``) or the PDF, with an ETag of the programme version and language (a
+    client holding this version gets 304 without anything being built), never cached by shared caches
+    (the document names people), never indexed."""
+    version = programme_version(visit)
+    etag = f'"{version}-{lang}-{fmt}"'
+    response: HttpResponse | None = get_conditional_response(request, etag=etag)
+    if response is None:
+        if fmt == "pdf":
+            pdf, _ = programme_pdf(visit, lang=lang)
+            response = HttpResponse(pdf, content_type="application/pdf")
+            response["Content-Disposition"] = f'inline; filename="{programme_filename(visit, lang)}"'
+        else:
+            document = programme_document(visit, lang=lang, version=version)
+            response = HttpResponse(programme_html(document, links=links), content_type="text/html; charset=utf-8")
+    response["ETag"] = etag
+    response["Content-Language"] = lang
+    response["Cache-Control"] = "private, no-cache"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    patch_vary_headers(response, ["Accept-Language"])
+    return response
