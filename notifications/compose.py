@@ -467,7 +467,9 @@ def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
 def file_part(extra: Attachment) -> MIMEBase:
     """An attachment part, base64 (a PDF is binary; an .ics keeps its CRLFs and folds byte for byte),
     named on Content-Type and Content-Disposition like ``attachment``."""
-    part = MIMEBase(extra.maintype, extra.subtype, **dict(extra.params), name=extra.filename)
+    part = MIMEBase(extra.maintype, extra.subtype, name=extra.filename)
+    for key, value in extra.params:
+        part.set_param(key, value)
     part.set_payload(extra.data)
     encoders.encode_base64(part)
     part.add_header("Content-Disposition", "attachment", filename=extra.filename)

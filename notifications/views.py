@@ -14,20 +14,20 @@ cross-site form could not forge it.
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.urls import reverse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from calendars.links import feed_links, visit_feed_url
+from core.errors import ValidationFailed
 from directory.models import Person
 from directory.services import person_set_reminders_opt_out
 from events.errors import MeetingCancelled
 from events.models import Participation
 from visits import booking
-from core.errors import ValidationFailed
 from visits.models import Visit
 from visits.programme_document import document_language, other_language, programme_response, requested_language
 from visits.selectors import VISIBLE_VISIT_STATES, programme_meetings

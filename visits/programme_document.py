@@ -30,9 +30,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.formats import date_format
 from django.utils.translation import pgettext
 
@@ -278,7 +278,7 @@ def other_language(lang: str) -> tuple[str, str]:
 
 def render_pdf(html: str) -> bytes:
     """HTML → A4 PDF bytes (WeasyPrint; fonts from fontconfig, DejaVu Sans on Debian)."""
-    from weasyprint import CSS, HTML  # a heavy import, needed only here
+    from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # untyped; a heavy import, needed only here
 
     stylesheet = CSS(filename=str(STYLESHEET))
     return bytes(HTML(string=html, base_url=str(STYLESHEET.parent)).write_pdf(stylesheets=[stylesheet]))
