@@ -2,7 +2,7 @@
 
 A member's *view* of a visit's programme maps each meeting id to ``[SEQUENCE, "scheduled" |
 "cancelled"]``: the scheduled programme meetings they take part in (the whole programme for someone
-in none of them, e.g. a requester who does not travel), plus every meeting they were told about
+on none of the programme's meetings, e.g. a requester who does not travel), plus every meeting they were told about
 before that is gone for them now — cancelled, or they were taken off it — as "cancelled", so the
 next .ics removes it from their calendar (``STATUS:CANCELLED`` with the meeting's UID). The view's
 hash is its *fingerprint*: the reconciler owes a mail exactly when the fingerprint differs from the
@@ -39,7 +39,10 @@ def person_view(*, person_id: int, meetings: Iterable[ProgrammeMeeting], told: M
     not), given what they were ``told`` (``ProgrammeState.meetings``, or None)."""
     meetings = list(meetings)
     scheduled = [m for m in meetings if m.scheduled]
-    theirs = [m for m in scheduled if person_id in m.participants] or scheduled
+    # Someone on none of the programme's meetings (cancelled ones included: a member whose only
+    # meeting was cancelled still has just that one) follows the whole programme.
+    takes_part = any(person_id in m.participants for m in meetings)
+    theirs = [m for m in scheduled if person_id in m.participants] if takes_part else scheduled
     view: View = {str(m.id): [m.sequence, SCHEDULED] for m in theirs}
     sequences = {str(m.id): m.sequence for m in meetings}
     for key, (sequence, _status) in (told or {}).items():
