@@ -677,6 +677,10 @@ def _programme(row: OutboxMessage, person: Person, lang: str) -> Rendered:
         raise Stale("the programme changed again; the mail owed for that replaces this one")
     first = row.kind == Kind.PROGRAMME
     diff = programme.difference(view, None if first or state is None else state.meetings)
+    # Moved and moved back (renamed and renamed back) before the mail went out: the entry they have
+    # is still right, as for invites (``net_changes``); nothing worth a mail is left.
+    diff = replace(diff, changed=tuple((i, told) for i, told in diff.changed
+                                       if net_changes(meetings[i], told) != {}))
     if not first and not diff:
         raise Stale("nothing changed since the person was last told")
 
