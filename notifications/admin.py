@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from . import dispatch
-from .models import InviteState, OutboxMessage
+from .models import InviteState, OutboxMessage, ProgrammeState
 
 
 @admin.register(OutboxMessage)
@@ -45,6 +45,19 @@ class InviteStateAdmin(admin.ModelAdmin):
     search_fields = ("person__email", "meeting__title", "uid")
     list_select_related = ("person", "meeting")
     readonly_fields = [f.name for f in InviteState._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ProgrammeState)
+class ProgrammeStateAdmin(admin.ModelAdmin):
+    """What each delegation member was last told about their visit's programme (read-only)."""
+
+    list_display = ["person", "visit", "revision", "told_at"]
+    list_select_related = ["person", "visit"]
+    search_fields = ["person__name", "person__email", "visit__reference"]
+    readonly_fields = [f.name for f in ProgrammeState._meta.fields]
 
     def has_add_permission(self, request):
         return False

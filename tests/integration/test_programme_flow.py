@@ -136,11 +136,13 @@ def test_accept_sends_one_programme_mail_per_member_then_one_update_per_change(s
     german = next(r for r in first if r.rcpt_tos[0] == "habeck@lsn.example.org")
     assert str(german.message["Subject"]).startswith("Ihr Programm: LSN delegation")
 
-    # One change: moved by an hour. One update per member, saying so, with the new SEQUENCE.
-    moved_id = next(i["meeting"] for i in accepted.json()["items"] if i["key"] == "topic-cell-therapeutics")
+    # One change: the wrap-up moved to the end of the day. One update per member,
+    # saying so, with the new SEQUENCE.
+    moved_id = next(i["meeting"] for i in accepted.json()["items"] if i["key"] == "wrap-up")
     before = api.get(f"/api/v1/meetings/{moved_id}/").json()
-    new_start = datetime.fromisoformat(before["starts_at"]) + timedelta(hours=1)
-    new_end = datetime.fromisoformat(before["ends_at"]) + timedelta(hours=1)
+    length = datetime.fromisoformat(before["ends_at"]) - datetime.fromisoformat(before["starts_at"])
+    new_start = max(end for _start, end in truth.values()) + timedelta(minutes=30)  # after everything else
+    new_end = new_start + length
     moved = api.post(f"/api/v1/meetings/{moved_id}/reschedule/", {
         "starts_at": new_start.isoformat(), "ends_at": new_end.isoformat(), "override_availability": True,
     }, format="json")
@@ -160,7 +162,7 @@ def test_accept_sends_one_programme_mail_per_member_then_one_update_per_change(s
         assert int(event["SEQUENCE"]) == moved.json()["sequence"]
 
     # A cancellation: one more update each; the .ics says STATUS:CANCELLED for that UID.
-    cancelled_id = next(i["meeting"] for i in accepted.json()["items"] if i["key"] == "wrap-up")
+    cancelled_id = next(i["meeting"] for i in accepted.json()["items"] if i["key"] == "topic-cell-therapeutics")
     cancelled = api.post(f"/api/v1/meetings/{cancelled_id}/cancel/", {}, format="json").json()
     enqueue_dispatch(times=2)
     wait_for(lambda: len(programme_mails(smtp_server)) == 3 * len(delegation), timeout=90, what="the cancellation")
