@@ -146,7 +146,7 @@ class VisitAdmin(admin.ModelAdmin):
     autocomplete_fields = ["delegation", "contact", "host_organisation", "venue", "coordinator"]
     filter_horizontal = ["topics"]
     readonly_fields = ["reference", "status", "links", "add_meeting", "requested_at", "confirmed_at", "closed_at",
-                       "updated_at", "status_token", "feed_token", "programme_sent_at", "programme"]
+                       "updated_at", "status_token", "feed_token", "programme_sent_at", "programme_document"]
     fieldsets = [
         (None, {"fields": ["reference", "status", "delegation", "contact", "host_organisation", "venue",
                            "coordinator"]}),
@@ -159,7 +159,7 @@ class VisitAdmin(admin.ModelAdmin):
         ("Decision", {"fields": ["decision_note", "confirmed_at", "closed_at", "updated_at"],
                       "description": "The decision note is sent as the reason with “Decline” and “Cancel”."}),
         ("Programme and links", {
-            "fields": ["add_meeting", "delegation_mail", "programme_sent_at", "programme", "links", "status_token",
+            "fields": ["add_meeting", "delegation_mail", "programme_sent_at", "programme_document", "links", "status_token",
                        "feed_token"],
             "description": "The delegation gets the programme in one mail (PDF and calendar file) when a proposal is "
                            "accepted or with the action “Send programme”; each later change is one update mail.",
@@ -188,7 +188,7 @@ class VisitAdmin(admin.ModelAdmin):
                            visit_status_url(obj), link_for("visit-feed", obj))
 
     @admin.display(description="programme document")
-    def programme(self, obj) -> str:
+    def programme_document(self, obj) -> str:
         if not obj.pk:
             return "–"
         url = reverse("admin:visits_visit_programme", args=[obj.pk])
