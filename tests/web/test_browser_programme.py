@@ -38,12 +38,14 @@ def pdf_to_png(pdf: bytes, name: str, *, pages: int = 1) -> list[Path]:
     pdftoppm = shutil.which("pdftoppm")
     assert pdftoppm, "pdftoppm is missing: install poppler-utils (see .ci/run)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob(f"{name}-[0-9]*.png"):
+        old.unlink()
     source = SCREENSHOTS / f"{name}.pdf"
     source.write_bytes(pdf)
     subprocess.run([pdftoppm, "-png", "-r", "80", "-f", "1", "-l", str(pages), str(source), str(SCREENSHOTS / name)],
                    check=True, timeout=60)
     # pdftoppm numbers the pages (name-1.png, or name-01.png for 10+ pages)
-    found = sorted(SCREENSHOTS.glob(f"{name}-*.png"))
+    found = sorted(SCREENSHOTS.glob(f"{name}-[0-9]*.png"))
     assert len(found) >= pages
     for png in found:
         assert png.stat().st_size > 10_000, f"{png} looks blank"
