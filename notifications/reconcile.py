@@ -41,8 +41,8 @@ from core.roles import coordinator_user_q, coordinator_users
 from directory.models import Person
 from directory.services import person_get_or_create
 from events.models import Meeting, Participation
-from visits.models import ProgrammeSlot, Visit
-from visits.selectors import VISIBLE_VISIT_STATES, meeting_visible_q, programme_mail_q, programme_recipient_ids
+from visits.models import Delegation, ProgrammeSlot, Visit
+from visits.selectors import VISIBLE_VISIT_STATES, meeting_visible_q, programme_mail_q
 
 from . import programme
 from .models import IMIP_KINDS, PROGRAMME_KINDS, InviteState, Kind, OutboxMessage, ProgrammeState
@@ -241,9 +241,18 @@ def owed_programmes(*, now: datetime) -> list[OwedProgramme]:
         return []
     meetings = programme_meetings_of([v.pk for v in visits])
     states = {(s.visit_id, s.person_id): s for s in ProgrammeState.objects.filter(visit__in=visits)}
+    # ``programme_recipient_ids`` for every visit in one query: members, lead and requester.
+    members: dict[int, set[int]] = defaultdict(set)
+    for delegation_id, person_id in Delegation.members.through.objects.filter(
+        delegation_id__in={v.delegation_id for v in visits}
+    ).values_list("delegation_id", "person_id"):
+        members[delegation_id].add(person_id)
     owed = []
     for visit in visits:
-        for person_id in sorted(programme_recipient_ids(visit)):
+        recipients = members[visit.delegation_id] | {visit.contact_id}
+        if visit.delegation.lead_id is not None:
+            recipients.add(visit.delegation.lead_id)
+        for person_id in sorted(recipients):
             state = states.get((visit.pk, person_id))
             if state is None and visit.status not in VISIBLE_VISIT_STATES:
                 continue

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from directory.models import Person, Topic
 from events.models import Meeting
-from visits.models import Visit
 from tests.factories import RoomFactory, VenueFactory
+from visits.models import Visit
 
 from .conftest import needs_services, wait_for
 from .test_notifications_flow import imip
