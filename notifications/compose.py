@@ -715,7 +715,8 @@ def _programme(row: OutboxMessage, person: Person, lang: str) -> Rendered:
             **programme_links(visit, person),
             "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
             "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
-            "product_links": [m.online_url for m in shown if m.online_url],
+            # Set by coordinators, not typed by the requester: the online links and whom to call.
+            "product_links": [*(m.online_url for m in shown if m.online_url), document.coordinator_email],
         }
     subject, text, html = render("programme" if first else "programme_update", lang, context)
     ics_name = f"programme-{visit.reference}.ics"

@@ -112,6 +112,7 @@ def test_send_programme_gives_each_member_and_the_requester_one_mail(programme, 
     assert 'href="https://calendar.google.com/calendar/render?cid=webcal' in html
     assert 'href="https://outlook.live.com/calendar/0/addfromweb?url=' in html
     assert "+49 30 9406 2711" in text and "S-Bahn S2" in text
+    assert "s.krueger@campus.example" in text, "the coordinator's address is ours to show, not defused"
     # Sent once: another dispatch (and another reconcile) owes nothing.
     assert send() == []
     assert ProgrammeState.objects.filter(visit=visit).count() == len(recipients(programme))
