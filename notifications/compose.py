@@ -306,12 +306,16 @@ def _trusted_links(context: dict[str, Any]) -> Callable[[str], bool]:
     return trusted
 
 
+#: Where the HTML part puts the programme's time table (a line of the text template's HTML rendering).
+PROGRAMME_MARKER = "@@programme-table@@"
+
+
 def render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html): the text template's first line is the subject.
 
     A mail with a programme (``doc`` in the context) shows it as a time table in the HTML part: the
     text template is rendered a second time with ``for_html`` (leaving its plain-text time table out)
-    and ``email.html`` adds the table after that body."""
+    and ``email.html`` puts the table where that rendering has ``programme_marker``."""
     context = {**context, "lang": lang, "site_url": settings.SITE_URL}
     with translation.override(lang):
         raw = render_to_string(f"notifications/{template}.txt", context)
@@ -320,14 +324,17 @@ def render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str,
         trusted = _trusted_links(context)
         body = defang_links(body.strip("\n") + "\n", trusted=trusted)
         subject = defang_links(subject, trusted=trusted)
-        html_body = body
+        html_body, html_after = body, ""
         if context.get("doc") is not None:
-            raw_html = render_to_string(f"notifications/{template}.txt", {**context, "for_html": True})
+            raw_html = render_to_string(f"notifications/{template}.txt",
+                                        {**context, "for_html": True, "programme_marker": PROGRAMME_MARKER})
             html_body = defang_links(raw_html.strip("\n").partition("\n")[2].strip("\n") + "\n", trusted=trusted)
+            html_body, _, html_after = html_body.partition(PROGRAMME_MARKER + "\n")
             context["doc"] = defanged_document(context["doc"])
         html = render_to_string(
             "notifications/email.html",
-            {**context, "subject": subject, "body": body, "body_html": link_html(html_body, trusted=trusted)},
+            {**context, "subject": subject, "body": body, "body_html": link_html(html_body, trusted=trusted),
+             "body_html_after": link_html(html_after, trusted=trusted) if html_after else ""},
         )
     return " ".join(subject.split()), body, html
 
