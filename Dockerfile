@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 RUN apt-get update \
- && apt-get install -y --no-install-recommends curl gettext \
+ && apt-get install -y --no-install-recommends curl gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /app --uid 10001 visitdesk
 

@@ -115,7 +115,7 @@ class PersonSerializer(ModelSerializer):
     class Meta:
         model = Person
         fields = [
-            "id", "name", "email", "organisation", "job_title", "language", "timezone", "expertise",
+            "id", "name", "email", "organisation", "job_title", "phone", "language", "timezone", "expertise",
             "reminders_opt_out", "has_account", "needs_review", "created_at", "updated_at",
         ]
         read_only_fields = ["needs_review", "created_at", "updated_at"]
@@ -142,7 +142,7 @@ class VenueSerializer(ModelSerializer):
     class Meta:
         model = Venue
         fields = ["id", "name", "organisation", "street", "postcode", "city", "country", "subdivision", "timezone",
-                  "address"]
+                  "address", "directions"]
 
     def validate_country(self, value: str) -> str:
         return _country(value)
@@ -233,6 +233,7 @@ class VisitSerializer(ModelSerializer):
             "id", "reference", "status", "delegation", "contact", "host_organisation", "venue", "coordinator",
             "topics", "purpose", "duration", "language", "timezone", "starts_on", "ends_on", "preferred_windows",
             "decision_note", "requested_at", "confirmed_at", "closed_at", "updated_at", "calendar_url", "webcal_url",
+            "delegation_mail", "programme_sent_at",
         ]
         read_only_fields = fields
 

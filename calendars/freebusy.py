@@ -53,9 +53,12 @@ def render_freebusy(*, person: Person, start: datetime, end: datetime) -> tuple[
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
-    name = f"{settings.VISITDESK_ORGANIZER_NAME} – {person.name} (free/busy)"
-    cal.add("name", name)
-    cal.add("x-wr-calname", name)
+    name = " ".join(f"{settings.VISITDESK_ORGANIZER_NAME} – {person.name} (free/busy)".split())
+    # TEXT, escaped like every other calendar's name (calendars.ical._calendar): icalendar treats NAME
+    # and X-WR-CALNAME as unknown and would write "Müller, Anna" raw, which vobject cuts at the comma
+    # and libical reads without the backslash.
+    cal.add("name", icalendar.vText(name))
+    cal.add("x-wr-calname", icalendar.vText(name))
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", icalendar.vDuration(timedelta(hours=1)))
     fb = icalendar.FreeBusy()

@@ -82,6 +82,7 @@ PARTSTAT: dict[str, str] = {
     "tentative": "TENTATIVE",
 }
 METHODS = ("REQUEST", "CANCEL")
+PUBLISH = "PUBLISH"
 
 # Zones that are UTC under another name: written as ...Z with no TZID, never as a "GMT" VTIMEZONE.
 _UTC_NAMES = frozenset(
@@ -557,4 +558,38 @@ def render_decline_counter(meeting: MeetingData, *, organizer_name: str, organiz
         event.add("comment", _text(comment))
     cal = _calendar(method="DECLINECOUNTER")
     cal.add_component(event)
+    return cast(bytes, cal.to_ical())
+
+
+def render_publish(meetings: Iterable[MeetingData], *, organizer_name: str, organizer_email: str,
+                   cancelled: Iterable[int] = (), link: Callable[[int], str] | None = None,
+                   name: str = "", language: str = FEED_LANGUAGE) -> bytes:
+    """One ``METHOD:PUBLISH`` object holding several meetings: the programme a delegation member
+    imports in one step (RFC 5546 §3.2.1). Each VEVENT keeps the meeting's UID and SEQUENCE, so a
+    later PUBLISH of the same programme updates the events it created instead of adding copies, and
+    the same event arriving through the visit feed or an invite is recognised as the same.
+
+    PUBLISH wants an ORGANIZER and no ATTENDEE (libical's restriction check enforces both); DTSTAMP
+    is the moment it is built, as for invites. ``cancelled``: ids of meetings this reader must see
+    leave their calendar — cancelled meetings (already ``is_cancelled``) and meetings they were told
+    about before but no longer take part in — written with ``STATUS:CANCELLED``.
+    ``link(meeting_id)``: the VEVENT URL for this reader. ``language``: of the words the renderer adds.
+    """
+    meetings = list(meetings)
+    gone = set(cancelled)
+    stamp = djtz.now().astimezone(UTC).replace(microsecond=0)
+    cal = _calendar(method=PUBLISH, name=name)
+    ranges = _tz_ranges((meeting_tzid(m), m.starts_at, m.ends_at) for m in meetings if uses_tzid(m))
+    for tzid in sorted(ranges):
+        cal.add_component(Timezone.from_ical(vtimezone_bytes(tzid, *ranges[tzid])))
+    for meeting in meetings:
+        event = meeting_vevent(meeting, audience=PRIVATE, attendees=[], url=link(meeting.id) if link else None,
+                               language=language)
+        event.pop("DTSTAMP")
+        event.add("dtstamp", stamp)
+        if meeting.id in gone and not meeting.is_cancelled:
+            event.pop("STATUS")
+            event.add("status", "CANCELLED")
+        event.add("organizer", _address(organizer_email, name=organizer_name))
+        cal.add_component(event)
     return cast(bytes, cal.to_ical())

@@ -87,7 +87,7 @@ class PersonAdmin(admin.ModelAdmin):
     filter_horizontal = ["expertise"]
     readonly_fields = ["feed_token", "created_at", "updated_at", "needs_review", "same_address"]
     fieldsets = [
-        (None, {"fields": ["name", "email", "organisation", "job_title", "expertise"]}),
+        (None, {"fields": ["name", "email", "phone", "organisation", "job_title", "expertise"]}),
         ("Review", {"fields": ["needs_review", "same_address"]}),
         ("Preferences", {"fields": ["language", "timezone", "reminders_opt_out"]}),
         ("Account and calendar", {"fields": ["user", "feed_token", "created_at", "updated_at"]}),

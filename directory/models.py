@@ -87,6 +87,9 @@ class Person(models.Model):
         Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
     )
     job_title = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="Shown where people need to call: a coordinator's in the visit programme."
+    )
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
     user = models.OneToOneField(

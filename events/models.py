@@ -42,6 +42,11 @@ class Venue(models.Model):
     #: ``BE`` for Berlin); with ``country`` it closes the venue's rooms on holidays (``availability.holidays``).
     subdivision = models.CharField(max_length=10, blank=True)
     timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
+    directions = models.TextField(
+        blank=True,
+        help_text="How to get there (public transport, parking, which entrance, whom to ask at the gate); "
+        "printed in the visit programme.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from core.errors import DomainError
 
 from . import dispatch, replies
-from .models import CounterProposal, HeldAnswer, InboundMessage, InviteState, OutboxMessage
+from .models import CounterProposal, HeldAnswer, InboundMessage, InviteState, OutboxMessage, ProgrammeState
 
 
 @admin.register(OutboxMessage)
@@ -127,3 +127,14 @@ class CounterProposalAdmin(admin.ModelAdmin):
     def decline(self, request, queryset):
         _decide(self, request, queryset, lambda c: replies.counter_decline(counter=c, user=request.user),
                 "proposal(s) declined")
+@admin.register(ProgrammeState)
+class ProgrammeStateAdmin(admin.ModelAdmin):
+    """What each delegation member was last told about their visit's programme (read-only)."""
+
+    list_display = ["person", "visit", "revision", "told_at"]
+    list_select_related = ["person", "visit"]
+    search_fields = ["person__name", "person__email", "visit__reference"]
+    readonly_fields = [f.name for f in ProgrammeState._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -22,12 +22,13 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email import encoders
+from email import encoders, message_from_bytes
 from email.charset import Charset
 from email.headerregistry import Address
 from email.mime.base import MIMEBase
+from email.mime.message import MIMEMessage
 from email.utils import formataddr
 from typing import Any, cast
 
@@ -39,19 +40,21 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
-from calendars.ical import render_decline_counter, render_invite
-from calendars.links import feed_links, meeting_link_for_person, visit_feed_url
+from calendars.ical import render_decline_counter, render_invite, render_publish
+from calendars.links import feed_links, meeting_link_for_person, meeting_links_for_person, visit_feed_url
 from calendars.snapshot import attendee_data, meeting_data
 from core.links import link_for
 from core.text import defang_links, link_html
 from directory.models import Person
 from events.models import AgendaItem, Meeting, MeetingRevision, Participation
+from events.selectors import meeting_list
 from visits.links import visit_status_url
 from visits.models import Visit
-from visits.selectors import programme_meetings, visible_meeting_ids
+from visits.programme_document import Document, programme_document, programme_filename, programme_pdf
+from visits.selectors import VISIBLE_VISIT_STATES, programme_meetings, programme_recipient_ids, visible_meeting_ids
 
-from . import links
-from .models import CounterProposal, InboundMessage, InviteState, Kind, OutboxMessage
+from . import links, programme
+from .models import CounterProposal, InboundMessage, InviteState, Kind, OutboxMessage, ProgrammeState
 
 LANGUAGES = ("en", "de")
 
@@ -239,8 +242,29 @@ class Told:
 
 
 @dataclass(frozen=True)
+class ProgrammeTold:
+    """What a programme mail tells its recipient: their view of the visit's programme
+    (``notifications.programme``); ``dispatch`` stores it in ``ProgrammeState`` once sent."""
+
+    visit_id: int
+    fingerprint: str
+    meetings: dict[str, list[int | str]]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a mail: ``maintype/subtype`` with extra Content-Type ``params``."""
+
+    data: bytes
+    filename: str
+    maintype: str
+    subtype: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Rendered:
-    """One mail as rendered, and (for iTIP mails) what its recipient was told."""
+    """One mail as rendered, and (for iTIP and programme mails) what its recipient was told."""
 
     subject: str
     text: str
@@ -249,8 +273,8 @@ class Rendered:
     method: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     told: Told | None = None
-    #: further attachments: (filename, bytes, MIME type) — a forwarded message
-    attachments: tuple[tuple[str, bytes, str], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    programme_told: ProgrammeTold | None = None
 
 
 #: Renders one outbox row for its recipient in their language (raises Stale when it is owed no more).
@@ -258,12 +282,20 @@ Builder = Callable[[OutboxMessage, Person, str], Rendered]
 
 
 def _trusted_links(context: dict[str, Any]) -> Callable[[str], bool]:
-    """Links a mail may show as links: this site's, its webcal:// twins, the organizer's address and
-    the online link of the meeting the mail is about (set by coordinators, not by requesters)."""
+    """Links a mail may show as links: this site's, its webcal:// twins, the organizer's address, and
+    every link the product itself made for this mail — the feed's "add to Google Calendar / Outlook"
+    links (another site's, so the site rule alone defused them into unclickable text), the online
+    link of the meeting the mail is about and ``product_links`` (e.g. a programme's online links);
+    all set by coordinators or built here, never typed by a requester. Matching is exact: a
+    requester's text that merely contains such a link is still defused."""
     site = settings.SITE_URL.rstrip("/")
     host = site.split("://", 1)[-1]
     organizer = settings.VISITDESK_ORGANIZER_EMAIL.lower()
     extra = {m.online_url for m in [context.get("meeting")] if m is not None and getattr(m, "online_url", None)}
+    feed = context.get("feed")
+    if isinstance(feed, dict):
+        extra.update(v for v in feed.values() if isinstance(v, str) and v)
+    extra.update(v for v in context.get("product_links", ()) if v)
 
     def trusted(token: str) -> bool:
         lowered = token.lower()
@@ -275,8 +307,16 @@ def _trusted_links(context: dict[str, Any]) -> Callable[[str], bool]:
     return trusted
 
 
+#: Where the HTML part puts the programme's time table (a line of the text template's HTML rendering).
+PROGRAMME_MARKER = "@@programme-table@@"
+
+
 def render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html): the text template's first line is the subject."""
+    """(subject, text, html): the text template's first line is the subject.
+
+    A mail with a programme (``doc`` in the context) shows it as a time table in the HTML part: the
+    text template is rendered a second time with ``for_html`` (leaving its plain-text time table out)
+    and ``email.html`` puts the table where that rendering has ``programme_marker``."""
     context = {**context, "lang": lang, "site_url": settings.SITE_URL}
     with translation.override(lang):
         raw = render_to_string(f"notifications/{template}.txt", context)
@@ -285,11 +325,37 @@ def render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str,
         trusted = _trusted_links(context)
         body = defang_links(body.strip("\n") + "\n", trusted=trusted)
         subject = defang_links(subject, trusted=trusted)
+        html_body, html_after = body, ""
+        if context.get("doc") is not None:
+            raw_html = render_to_string(f"notifications/{template}.txt",
+                                        {**context, "for_html": True, "programme_marker": PROGRAMME_MARKER})
+            html_body = defang_links(raw_html.strip("\n").partition("\n")[2].strip("\n") + "\n", trusted=trusted)
+            html_body, _, html_after = html_body.partition(PROGRAMME_MARKER + "\n")
+            context["doc"] = defanged_document(context["doc"])
         html = render_to_string(
             "notifications/email.html",
-            {**context, "subject": subject, "body": body, "body_html": link_html(body, trusted=trusted)},
+            {**context, "subject": subject, "body": body, "body_html": link_html(html_body, trusted=trusted),
+             "body_html_after": link_html(html_after, trusted=trusted) if html_after else ""},
         )
     return " ".join(subject.split()), body, html
+
+
+def defanged_document(doc: Document) -> Document:
+    """The programme with what a requester typed (the delegation's and organisation's names, the members'
+    names and titles) defused like any typed text in a mail: HTML escaping alone does not stop a mail
+    client from turning ``www.example.org`` into a link."""
+
+    def never(_token: str) -> bool:
+        return False
+
+    def clean(text: str) -> str:
+        return defang_links(text, trusted=never)
+
+    return replace(
+        doc, delegation=clean(doc.delegation), organisation=clean(doc.organisation),
+        delegation_members=tuple(replace(p, name=clean(p.name), job_title=clean(p.job_title))
+                                 for p in doc.delegation_members),
+    )
 
 
 def preload(rows: list[OutboxMessage]) -> None:
@@ -401,9 +467,26 @@ def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     if rendered.calendar is not None:
         name = {"REQUEST": "invite.ics", "CANCEL": "cancel.ics"}.get(rendered.method or "", "reply.ics")
         mail.attach(attachment(rendered.calendar, name))
-    for filename, data, mimetype in rendered.attachments:
-        mail.attach(filename, data, mimetype)
+    for extra in rendered.attachments:
+        mail.attach(file_part(extra))
     return mail
+
+
+def file_part(extra: Attachment) -> MIMEBase:
+    """An attachment part, base64 (a PDF is binary; an .ics keeps its CRLFs and folds byte for byte),
+    named on Content-Type and Content-Disposition like ``attachment``."""
+    if (extra.maintype, extra.subtype) == ("message", "rfc822"):
+        # A forwarded message travels as itself (RFC 2046 §5.2.1: no base64 for message/rfc822).
+        forwarded = MIMEMessage(message_from_bytes(extra.data))
+        forwarded.add_header("Content-Disposition", "attachment", filename=extra.filename)
+        return forwarded
+    part = MIMEBase(extra.maintype, extra.subtype, name=extra.filename)
+    for key, value in extra.params:
+        part.set_param(key, value)
+    part.set_payload(extra.data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=extra.filename)
+    return part
 
 
 # --- per kind --------------------------------------------------------------------------------
@@ -587,8 +670,112 @@ def _mailbox_forward(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     context = {"person": person, "inbound": inbound, "kept": inbound.raw is not None,
                "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL}
     subject, text, html = render("mailbox_forward", lang, context)
-    attachments = ((("message.eml", bytes(inbound.raw), "message/rfc822"),) if inbound.raw is not None else ())
+    attachments = ((Attachment(bytes(inbound.raw), "message.eml", "message", "rfc822"),)
+                   if inbound.raw is not None else ())
     return Rendered(subject, text, html, attachments=attachments)
+
+
+# --- the delegation's programme mail ---------------------------------------------------------
+
+
+def programme_links(visit: Visit, person: Person) -> dict[str, str]:
+    """Where this reader finds the programme page and PDF: the requester through their status page,
+    a member through their signed itinerary link (neither needs an account)."""
+    if person.pk == visit.contact_id:
+        return {"status_url": visit_status_url(visit), "itinerary_url": "",
+                "programme_url": link_for("visit-programme", visit)}
+    return {"status_url": "", "itinerary_url": links.itinerary_url(visit_id=visit.pk, person=person),
+            "programme_url": links.itinerary_programme_url(visit_id=visit.pk, person=person)}
+
+
+def _change_words(meeting: Meeting, since_sequence: int, lang: str) -> str:
+    lines = describe_changes(meeting, since_sequence, lang)
+    with translation.override(lang):
+        return "; ".join(lines) if lines else gettext("details changed")
+
+
+def _programme(row: OutboxMessage, person: Person, lang: str) -> Rendered:
+    """One mail with the whole programme (first time, or sent again) or with what changed: the programme
+    in the body, the PDF and one METHOD:PUBLISH .ics with the reader's meetings attached.
+
+    Rendered from what is stored now, and refused (``Stale``) unless that is exactly the view the row
+    was owed for (``payload.fingerprint``) and nobody was told anything since (``payload.revision``):
+    a later change has its own row, so two rows never tell the same thing."""
+    from .reconcile import PROGRAMME_CLOSED_STATES  # reconcile imports nothing of compose; keep it so
+
+    visit = Visit.objects.select_related("delegation__organisation", "contact", "coordinator", "venue").get(
+        pk=cast(int, row.visit_id))
+    if visit.delegation_mail != Visit.DelegationMail.PROGRAMME or visit.programme_sent_at is None:
+        raise Stale("the visit's delegation receives per-meeting invitations")
+    if person.pk not in programme_recipient_ids(visit):
+        raise Stale("the person is no longer in the delegation")
+    state = ProgrammeState.objects.filter(person=person, visit=visit).first()
+    if visit.status not in VISIBLE_VISIT_STATES and (state is None or visit.status not in PROGRAMME_CLOSED_STATES):
+        raise Stale(f"the visit is {visit.status}")
+    if (state.revision if state else 0) != row.payload.get("revision"):
+        raise Stale("another programme mail reached the person meanwhile")
+    meetings = {m.pk: m for m in meeting_list().filter(programme_slot__visit=visit)}
+    view = programme.person_view(
+        person_id=person.pk,
+        meetings=[programme.ProgrammeMeeting(id=m.pk, sequence=m.sequence, scheduled=not m.is_cancelled,
+                                             participants=frozenset(p.person_id for p in m.participations.all()))
+                  for m in meetings.values()],
+        told=state.meetings if state else None,
+    )
+    current = programme.fingerprint(view)
+    if current != row.payload.get("fingerprint"):
+        raise Stale("the programme changed again; the mail owed for that replaces this one")
+    first = row.kind == Kind.PROGRAMME
+    diff = programme.difference(view, None if first or state is None else state.meetings)
+    # Moved and moved back (renamed and renamed back) before the mail went out: the entry they have
+    # is still right, as for invites (``net_changes``); nothing worth a mail is left.
+    diff = replace(diff, changed=tuple((i, told) for i, told in diff.changed
+                                       if net_changes(meetings[i], told) != {}))
+    if not first and not diff:
+        raise Stale("nothing changed since the person was last told")
+
+    shown = sorted((meetings[int(k)] for k in view), key=lambda m: (m.starts_at, m.pk))
+    cancelled = {int(k) for k, (_seq, status) in view.items() if status == programme.CANCELLED}
+    document = programme_document(visit, lang=lang)
+    pdf, _version = programme_pdf(visit, lang=lang)
+    calendar = render_publish(
+        [meeting_data(m, with_attendees=False) for m in shown],
+        organizer_name=settings.VISITDESK_ORGANIZER_NAME, organizer_email=settings.VISITDESK_ORGANIZER_EMAIL,
+        cancelled=cancelled, link=meeting_links_for_person(person),
+        name=f"{visit.delegation.name} – {visit.reference}", language=lang,
+    )
+
+    def line(meeting: Meeting) -> dict[str, Any]:
+        return {"meeting": meeting, "when": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang),
+                "where": where(meeting)}
+
+    with translation.override(lang):
+        changes = {
+            "added": [line(meetings[i]) for i in diff.added],
+            "changed": [{**line(meetings[i]), "what": _change_words(meetings[i], told, lang)} for i, told in diff.changed],
+            "cancelled": [{**line(meetings[i]), "removed": not meetings[i].is_cancelled} for i in diff.cancelled],
+        }
+        context = {
+            "person": person,
+            "visit": visit,
+            "doc": document,
+            "first": first,
+            "changes": changes if not first else None,
+            "feed": feed_links(visit_feed_url(visit)),
+            **programme_links(visit, person),
+            "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
+            "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
+            # Set by coordinators, not typed by the requester: the online links and whom to call.
+            "product_links": [*(m.online_url for m in shown if m.online_url), document.coordinator_email],
+        }
+    subject, text, html = render("programme" if first else "programme_update", lang, context)
+    ics_name = f"programme-{visit.reference}.ics"
+    attachments = (
+        Attachment(pdf, programme_filename(visit, lang), "application", "pdf"),
+        Attachment(calendar, ics_name, "text", "calendar", (("method", "PUBLISH"), ("charset", "utf-8"))),
+    )
+    told = ProgrammeTold(visit_id=visit.pk, fingerprint=current, meetings=view)
+    return Rendered(subject, text, html, attachments=attachments, programme_told=told)
 
 
 BUILDERS: dict[Kind, Builder] = {
@@ -605,4 +792,6 @@ BUILDERS: dict[Kind, Builder] = {
     Kind.COORDINATOR_RSVP_DECLINED: _rsvp_declined,
     Kind.DECLINE_COUNTER: _decline_counter,
     Kind.MAILBOX_FORWARD: _mailbox_forward,
+    Kind.PROGRAMME: _programme,
+    Kind.PROGRAMME_UPDATE: _programme,
 }

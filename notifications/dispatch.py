@@ -39,7 +39,7 @@ from django.utils import timezone
 from visits import booking
 
 from . import compose
-from .models import InviteState, Kind, OutboxMessage
+from .models import InviteState, Kind, OutboxMessage, ProgrammeState
 from .reconcile import reconcile
 from .transports import MailTransport, TransportError
 
@@ -91,9 +91,16 @@ def _finish(row: OutboxMessage, **fields: Any) -> bool:
     return bool(done)
 
 
-def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = None) -> None:
-    """One UPDATE right after the server's 250 (a reminder); an invite also records what was ``told``."""
+def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = None,
+              programme: compose.ProgrammeTold | None = None) -> None:
+    """One UPDATE right after the server's 250 (a reminder); an invite also records what was ``told``,
+    a programme mail the ``programme`` view it told."""
     now = timezone.now()
+    if programme is not None:
+        with transaction.atomic():
+            if _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error=""):
+                record_programme_told(person_id=row.person_id, told=programme, now=now)
+        return
     if told is None:
         _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error="")
         return
@@ -117,6 +124,18 @@ def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = N
             # The update just sent asked again (PARTSTAT=NEEDS-ACTION): the old answer no longer
             # holds, so feeds and the API stop showing it; an answer given since it was built stays.
             booking.meeting_answer_reset(meeting_id=meeting_id, person_id=row.person_id, answered_before=told.built_at)
+
+
+def record_programme_told(*, person_id: int, told: compose.ProgrammeTold, now: datetime) -> None:
+    """What the person now has of the programme; ``revision`` rises so a mail owed before is stale."""
+    state = ProgrammeState.objects.select_for_update().filter(person_id=person_id, visit_id=told.visit_id).first()
+    if state is None:
+        ProgrammeState.objects.create(person_id=person_id, visit_id=told.visit_id, fingerprint=told.fingerprint,
+                                      meetings=told.meetings, told_at=now)
+        return
+    state.fingerprint, state.meetings, state.told_at = told.fingerprint, told.meetings, now
+    state.revision += 1
+    state.save()
 
 
 def mark_retry(row: OutboxMessage, error: str) -> None:
@@ -173,10 +192,10 @@ def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | No
         transport.close()  # whatever state the session is in, the next message starts a fresh one
         _finish(row, state=State.FAILED, last_error=f"could not send the message: {_error_text(exc)}"[:4000])
         return "failed"
-    if marks is not None and rendered.told is None:
+    if marks is not None and rendered.told is None and rendered.programme_told is None:
         marks.add(row, message_id)
     else:
-        mark_sent(row, message_id, rendered.told)
+        mark_sent(row, message_id, rendered.told, rendered.programme_told)
     return "sent"
 
 

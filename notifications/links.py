@@ -89,3 +89,9 @@ def itinerary_token_current(tag: str, person: Person) -> bool:
 
 def itinerary_url(*, visit_id: int, person: Person) -> str:
     return absolute(reverse("notifications:itinerary", kwargs={"token": itinerary_token(visit_id=visit_id, person=person)}))
+
+
+def itinerary_programme_url(*, visit_id: int, person: Person, pdf: bool = False) -> str:
+    """The programme page (or its PDF) behind the same signed itinerary token, in the member's language."""
+    name = "notifications:itinerary-programme-pdf" if pdf else "notifications:itinerary-programme"
+    return absolute(reverse(name, kwargs={"token": itinerary_token(visit_id=visit_id, person=person)}))

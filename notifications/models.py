@@ -33,10 +33,14 @@ class Kind(models.TextChoices):
     COORDINATOR_RSVP_DECLINED = "coordinator_rsvp_declined", "Coordinator: RSVP declined"
     DECLINE_COUNTER = "decline_counter", "Counter-proposal declined (DECLINECOUNTER)"
     MAILBOX_FORWARD = "mailbox_forward", "Organiser mailbox: forwarded to a coordinator"
+    PROGRAMME = "programme", "Programme (PDF and .ics) to the delegation"
+    PROGRAMME_UPDATE = "programme_update", "Programme updated (what changed, PDF and .ics)"
 
 
 #: Kinds that carry an iMIP calendar object.
 IMIP_KINDS = frozenset({Kind.INVITE, Kind.UPDATE, Kind.CANCEL})
+#: Kinds that carry a visit's whole programme to one delegation member or the requester.
+PROGRAMME_KINDS = frozenset({Kind.PROGRAMME, Kind.PROGRAMME_UPDATE})
 
 
 class OutboxMessage(models.Model):
@@ -229,3 +233,25 @@ class CounterProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} proposes {self.starts_at:%Y-%m-%d %H:%M} for {self.meeting_id} ({self.state})"
+class ProgrammeState(models.Model):
+    """What one delegation member (or the requester) was last told about a visit's programme.
+
+    ``meetings`` maps each meeting id the mail's .ics held to ``[SEQUENCE, "scheduled" | "cancelled"]``;
+    ``fingerprint`` is a hash of it. The reconciler owes a programme mail whenever the programme as the
+    person should see it now hashes differently, and the next mail's "what changed" is the difference
+    between ``meetings`` and now. Written in the same transaction that marks the mail sent, so it never
+    claims more than was delivered; ``revision`` rises with every mail and is part of the outbox key.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="programme_states")
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    meetings = models.JSONField(default=dict)
+    revision = models.PositiveIntegerField(default=1)
+    told_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint("person", "visit", name="programme_state_unique_person_visit")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}/visit {self.visit_id}: r{self.revision}"

@@ -15,6 +15,12 @@ Rules (see docs in the module functions):
 - reminders: due = start − offset, computed on the wall clock of the meeting's time zone for whole
   days (a "1 day before" reminder keeps its local time across DST); rescheduling moves pending ones;
   a reminder whose moment had already passed when it became owed is never created.
+- programme mails: each delegation member and the requester of a confirmed visit whose delegation
+  hears by programme mail (``Visit.delegation_mail``) and whose programme was released (first booked
+  or "Send programme") is owed one mail whenever their view of the programme differs from what
+  ``ProgrammeState`` says they were told (``notifications.programme``); it waits the settle time and
+  is superseded by any later change, so a burst of edits is one "programme updated" mail. They get
+  no per-meeting invitation for that visit (``visits.selectors.programme_mail_q``).
 - workflow mails: one per visit transition, to the requester and the coordinators.
 """
 
@@ -35,10 +41,11 @@ from core.roles import coordinator_user_q, coordinator_users
 from directory.models import Person
 from directory.services import person_get_or_create
 from events.models import Meeting, Participation
-from visits.models import ProgrammeSlot, Visit
-from visits.selectors import VISIBLE_VISIT_STATES, meeting_visible_q
+from visits.models import Delegation, ProgrammeSlot, Visit
+from visits.selectors import VISIBLE_VISIT_STATES, meeting_visible_q, programme_mail_q
 
-from .models import IMIP_KINDS, InviteState, Kind, OutboxMessage
+from . import programme
+from .models import IMIP_KINDS, PROGRAMME_KINDS, InviteState, Kind, OutboxMessage, ProgrammeState
 
 State = OutboxMessage.State
 
@@ -62,6 +69,7 @@ def reconcile(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     return {
         "imip": reconcile_invites(now=now),
+        "programme": reconcile_programmes(now=now),
         "reminders": reconcile_reminders(now=now),
         "workflow": reconcile_workflow_mails(now=now),
     }
@@ -114,8 +122,12 @@ class Owed:
 
 def owed_invites(*, now: datetime) -> list[Owed]:
     told = InviteState.objects.filter(person=OuterRef("person_id"), meeting=OuterRef("meeting_id"))
+    # The delegation of a visit that hears by programme mail gets no REQUEST per meeting. Whether a
+    # CANCEL is owed still asks the full set below: switching a visit to the programme mail never
+    # cancels what members already have (the programme mail's .ics updates the same UIDs).
     requests = (
         desired_participations(now=now)
+        .exclude(programme_mail_q())
         .annotate(
             told_seq=Subquery(told.values("sequence")[:1]),
             told_method=Subquery(told.values("method")[:1]),
@@ -170,6 +182,118 @@ def reconcile_invites(*, now: datetime) -> int:
             for o in owed
         ]
     )
+
+
+# --- the delegation's programme mail ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwedProgramme:
+    key: str
+    kind: str
+    person_id: int
+    visit_id: int
+    fingerprint: str
+    revision: int
+
+
+def programme_meetings_of(visit_ids: list[int]) -> dict[int, list[programme.ProgrammeMeeting]]:
+    """Every programme meeting of the visits (scheduled or not) with its participants, by visit."""
+    participants: dict[int, set[int]] = defaultdict(set)
+    for meeting_id, person_id in Participation.objects.filter(
+        meeting__programme_slot__visit_id__in=visit_ids
+    ).order_by().values_list("meeting_id", "person_id"):
+        participants[meeting_id].add(person_id)
+    out: dict[int, list[programme.ProgrammeMeeting]] = defaultdict(list)
+    for visit_id, meeting_id, sequence, status in ProgrammeSlot.objects.filter(visit_id__in=visit_ids).order_by(
+        "meeting_id"
+    ).values_list("visit_id", "meeting_id", "meeting__sequence", "meeting__status"):
+        out[visit_id].append(programme.ProgrammeMeeting(
+            id=meeting_id, sequence=sequence, scheduled=status == Meeting.Status.SCHEDULED,
+            participants=frozenset(participants[meeting_id])))
+    return out
+
+
+#: A visit cancelled after its programme went out still owes its delegation the update that takes the
+#: meetings out of their calendars (an update only: nobody gets a first programme of a cancelled visit).
+PROGRAMME_CLOSED_STATES = (Visit.Status.CANCELLED,)
+
+
+def programme_mail_visits(*, now: datetime) -> QuerySet[Visit]:
+    """Visits whose delegation may be owed programme mails: released, not over, and confirmed (or just
+    completed) — or cancelled since."""
+    return Visit.objects.filter(
+        status__in=(*VISIBLE_VISIT_STATES, *PROGRAMME_CLOSED_STATES), delegation_mail=Visit.DelegationMail.PROGRAMME,
+        programme_sent_at__isnull=False, ends_on__gte=(now - timedelta(days=1)).date(),
+    ).select_related("delegation")
+
+
+def programme_kind(state: ProgrammeState | None, visit: Visit) -> str:
+    """The whole programme for someone never told or told before the coordinator sent it again; else an update."""
+    if state is None or visit.programme_sent_at is None or state.told_at < visit.programme_sent_at:
+        return Kind.PROGRAMME
+    return Kind.PROGRAMME_UPDATE
+
+
+def owed_programmes(*, now: datetime) -> list[OwedProgramme]:
+    visits = list(programme_mail_visits(now=now))
+    if not visits:
+        return []
+    meetings = programme_meetings_of([v.pk for v in visits])
+    states = {(s.visit_id, s.person_id): s for s in ProgrammeState.objects.filter(visit__in=visits)}
+    # ``programme_recipient_ids`` for every visit in one query: members, lead and requester.
+    members: dict[int, set[int]] = defaultdict(set)
+    for delegation_id, person_id in Delegation.members.through.objects.filter(
+        delegation_id__in={v.delegation_id for v in visits}
+    ).values_list("delegation_id", "person_id"):
+        members[delegation_id].add(person_id)
+    owed = []
+    for visit in visits:
+        recipients = members[visit.delegation_id] | {visit.contact_id}
+        if visit.delegation.lead_id is not None:
+            recipients.add(visit.delegation.lead_id)
+        for person_id in sorted(recipients):
+            state = states.get((visit.pk, person_id))
+            if state is None and visit.status not in VISIBLE_VISIT_STATES:
+                continue
+            view = programme.person_view(person_id=person_id, meetings=meetings.get(visit.pk, []),
+                                         told=state.meetings if state else None)
+            if state is None and not programme.has_scheduled(view):
+                continue  # nothing to send yet
+            current = programme.fingerprint(view)
+            kind = programme_kind(state, visit)
+            if state is not None and (kind == Kind.PROGRAMME_UPDATE or visit.status not in VISIBLE_VISIT_STATES):
+                if state.fingerprint == current:
+                    continue  # they have exactly this
+                kind = Kind.PROGRAMME_UPDATE
+            revision = state.revision if state else 0
+            key = programme.outbox_key(visit_id=visit.pk, person_id=person_id, kind=kind, fingerprint=current,
+                                       revision=revision)
+            owed.append(OwedProgramme(key, kind, person_id, visit.pk, current, revision))
+    return owed
+
+
+def reconcile_programmes(*, now: datetime) -> int:
+    """Create the programme mails owed; cancel pending ones a later change superseded. A person with a
+    programme mail in flight (``sending``) gets nothing new until it ended: the next run compares
+    with what that mail told them, so two workers never send the same change twice."""
+    owed = owed_programmes(now=now)
+    keys = {o.key for o in owed}
+    pending = OutboxMessage.objects.filter(state__in=(State.PENDING, State.SENDING), kind__in=PROGRAMME_KINDS)
+    in_flight = set()
+    stale = []
+    for pk, key, state, visit_id, person_id in pending.values_list("pk", "key", "state", "visit_id", "person_id"):
+        if state == State.SENDING:
+            in_flight.add((visit_id, person_id))
+        elif key not in keys:
+            stale.append(pk)
+    _cancel_pending(stale, "superseded by a later change")
+    due = now + settle_delay()
+    return _create([
+        OutboxMessage(key=o.key, kind=o.kind, person_id=o.person_id, visit_id=o.visit_id, due_at=due,
+                      payload={"fingerprint": o.fingerprint, "revision": o.revision})
+        for o in owed if (o.visit_id, o.person_id) not in in_flight
+    ])
 
 
 # --- reminders -------------------------------------------------------------------------------

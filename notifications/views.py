@@ -13,21 +13,24 @@ cross-site form could not forge it.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from calendars.links import feed_links, visit_feed_url
+from core.errors import ValidationFailed
 from directory.models import Person
 from directory.services import person_set_reminders_opt_out
 from events.errors import MeetingCancelled
 from events.models import Participation
 from visits import booking
 from visits.models import Visit
-from visits.selectors import programme_meetings
+from visits.programme_document import document_language, other_language, programme_response, requested_language
+from visits.selectors import VISIBLE_VISIT_STATES, programme_meetings
 
 from . import links
 from .compose import format_span, language_of, where
@@ -93,14 +96,9 @@ def reminders_opt_out(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "notifications/opt_out.html", {"lang": lang, "person": person, "done": done})
 
 
-@never_cache
-@require_safe
-def itinerary(request: HttpRequest, token: str) -> HttpResponse:
-    """A delegation member's read-only view of the visit: dates, programme, calendar feed.
-
-    Unlike the requester's status page it offers no cancel, no messages: members receive this link,
-    the requester the status link. 404 for a forged or revoked link or someone no longer a member.
-    """
+def _member_and_visit(token: str) -> tuple[Person, Visit]:
+    """The member and visit a signed itinerary link names; 404 for a forged or revoked link or
+    someone no longer a member."""
     found = links.read_itinerary_token(token)
     if found is None:
         raise Http404
@@ -109,6 +107,36 @@ def itinerary(request: HttpRequest, token: str) -> HttpResponse:
     visit = Visit.objects.select_related("delegation").filter(pk=visit_id, delegation__members=person).first()
     if person is None or visit is None or not links.itinerary_token_current(tag, person):
         raise Http404
+    return person, visit
+
+
+@require_safe
+def itinerary_programme(request: HttpRequest, token: str, fmt: str) -> HttpResponse:
+    """The programme page or PDF behind a member's itinerary link, in their language (``?lang=`` chooses)."""
+    person, visit = _member_and_visit(token)
+    if visit.status not in VISIBLE_VISIT_STATES:
+        raise Http404
+    try:
+        lang = document_language(requested_language(request.GET.get("lang")), language_of(person))
+    except ValidationFailed as exc:
+        return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
+    other, other_name = other_language(lang)
+    page = reverse("notifications:itinerary-programme", kwargs={"token": token})
+    page_links = {"pdf": reverse("notifications:itinerary-programme-pdf", kwargs={"token": token}) + f"?lang={lang}",
+                  "other_lang": f"{page}?lang={other}", "other_lang_code": other, "other_lang_name": other_name,
+                  "back": reverse("notifications:itinerary", kwargs={"token": token})}
+    return programme_response(request, visit, lang=lang, fmt=fmt, links=page_links)
+
+
+@never_cache
+@require_safe
+def itinerary(request: HttpRequest, token: str) -> HttpResponse:
+    """A delegation member's read-only view of the visit: dates, programme, calendar feed.
+
+    Unlike the requester's status page it offers no cancel, no messages: members receive this link,
+    the requester the status link. 404 for a forged or revoked link or someone no longer a member.
+    """
+    person, visit = _member_and_visit(token)
     lang = language_of(person)
     shown = visit.status in (Visit.Status.CONFIRMED, Visit.Status.COMPLETED)
     programme = [
@@ -120,6 +148,8 @@ def itinerary(request: HttpRequest, token: str) -> HttpResponse:
         response = render(request, "notifications/itinerary.html", {
             "lang": lang, "person": person, "visit": visit, "programme": programme,
             "feed": feed_links(visit_feed_url(visit)) if shown else None,
+            "programme_page": reverse("notifications:itinerary-programme", kwargs={"token": token}) if shown else "",
+            "programme_pdf": reverse("notifications:itinerary-programme-pdf", kwargs={"token": token}) if shown else "",
         })
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

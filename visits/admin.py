@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.timezone import localdate
 
@@ -28,6 +28,7 @@ from . import (
 )
 from .links import visit_status_url
 from .models import Delegation, PreferredWindow, ProgrammeSlot, Visit, VisitMessage
+from .programme_document import document_language, programme_filename, programme_response, requested_language
 
 # Mails to coordinators link the visit's admin page; the admin says where that is (core.links).
 link_register("visit-admin", lambda visit: reverse("admin:visits_visit_change", args=[visit.pk]))
@@ -145,7 +146,7 @@ class VisitAdmin(admin.ModelAdmin):
     autocomplete_fields = ["delegation", "contact", "host_organisation", "venue", "coordinator"]
     filter_horizontal = ["topics"]
     readonly_fields = ["reference", "status", "links", "add_meeting", "requested_at", "confirmed_at", "closed_at",
-                       "updated_at", "status_token", "feed_token"]
+                       "updated_at", "status_token", "feed_token", "programme_sent_at", "programme_document"]
     fieldsets = [
         (None, {"fields": ["reference", "status", "delegation", "contact", "host_organisation", "venue",
                            "coordinator"]}),
@@ -157,11 +158,16 @@ class VisitAdmin(admin.ModelAdmin):
         }),
         ("Decision", {"fields": ["decision_note", "confirmed_at", "closed_at", "updated_at"],
                       "description": "The decision note is sent as the reason with “Decline” and “Cancel”."}),
-        ("Programme and links", {"fields": ["add_meeting", "links", "status_token", "feed_token"]}),
+        ("Programme and links", {
+            "fields": ["add_meeting", "delegation_mail", "programme_sent_at", "programme_document", "links", "status_token",
+                       "feed_token"],
+            "description": "The delegation gets the programme in one mail (PDF and calendar file) when a proposal is "
+                           "accepted or with the action “Send programme”; each later change is one update mail.",
+        }),
     ]
     inlines = [PreferredWindowInline, ProgrammeSlotInline, VisitMessageInline, NewVisitMessageInline]
-    actions = ["confirm_visits", "decline_visits", "cancel_visits", "complete_visits", "rotate_status_links",
-               "rotate_feed_links"]
+    actions = ["confirm_visits", "decline_visits", "cancel_visits", "complete_visits", "send_programme",
+               "programme_pdf", "rotate_status_links", "rotate_feed_links"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_programme=Count("programme", distinct=True))
@@ -180,6 +186,30 @@ class VisitAdmin(admin.ModelAdmin):
             return "–"
         return format_html('<a href="{0}">status page</a> · <a href="{1}">programme feed</a>',
                            visit_status_url(obj), link_for("visit-feed", obj))
+
+    @admin.display(description="programme document")
+    def programme_document(self, obj) -> str:
+        if not obj.pk:
+            return "–"
+        url = reverse("admin:visits_visit_programme", args=[obj.pk])
+        return format_html('<a href="{0}?lang=en">PDF (English)</a> · <a href="{0}?lang=de">PDF (Deutsch)</a>', url)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/programme.pdf", self.admin_site.admin_view(self.programme_pdf_view),
+                 name="visits_visit_programme"),
+            *super().get_urls(),
+        ]
+
+    def programme_pdf_view(self, request, pk: int):
+        visit = self.get_object(request, str(pk))
+        if visit is None or not self.has_view_permission(request, visit):
+            raise Http404
+        try:
+            lang = document_language(requested_language(request.GET.get("lang")), visit.language)
+        except DomainError as error:
+            return HttpResponseBadRequest(error.message, content_type="text/plain; charset=utf-8")
+        return programme_response(request, visit, lang=lang, fmt="pdf")
 
     @admin.display(description="new programme meeting")
     def add_meeting(self, obj) -> str:
@@ -274,6 +304,24 @@ class VisitAdmin(admin.ModelAdmin):
     def complete_visits(self, request, queryset):
         by = acting_person(request)
         self._transition(request, queryset, "Completed", lambda v: services.visit_complete(visit=v, by=by))
+
+    # --- the programme -------------------------------------------------------------------------
+
+    @admin.action(description="Send programme to the delegation (one mail each: PDF and calendar file)")
+    def send_programme(self, request, queryset):
+        by = acting_person(request)
+        self._transition(request, queryset, "Programme sent",
+                         lambda v: services.visit_programme_send(visit=v, by=by))
+
+    @admin.action(description="Programme as PDF (one visit; in the visit's language)")
+    def programme_pdf(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one visit for its programme PDF.", messages.WARNING)
+            return None
+        visit = queryset.get()
+        response = programme_response(request, visit, lang=document_language(visit.language), fmt="pdf")
+        response["Content-Disposition"] = f'attachment; filename="{programme_filename(visit, visit.language)}"'
+        return response
 
     # --- link rotation -------------------------------------------------------------------------
 

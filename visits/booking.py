@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from django.db import transaction
+from django.utils import timezone as djtz
 from django.utils.translation import gettext
 
 from availability import services as availability_services
@@ -60,6 +61,7 @@ __all__ = [
     "meeting_reschedule",
     "programme_book",
     "programme_cancel",
+    "programme_has_meetings",
     "programme_is_open",
 ]
 
@@ -409,11 +411,22 @@ def booking_fields(spec: BookingSpec, *, timezone: str) -> dict[str, Any]:
                 location=spec.location, kind=spec.kind, description=spec.description)
 
 
+def programme_has_meetings(visit: Visit) -> bool:
+    return Meeting.objects.filter(programme_slot__visit=visit, status=Meeting.Status.SCHEDULED).exists()
+
+
+def _release_programme(visit: Visit) -> None:
+    """The first booked programme (a proposal accepted, a batch booked) goes to the delegation as one
+    mail: mark it released unless it was already (later bookings are changes, told as updates)."""
+    Visit.objects.filter(pk=visit.pk, programme_sent_at__isnull=True).update(programme_sent_at=djtz.now())
+
+
 @transaction.atomic
 def programme_book(*, bookings: Sequence[BookingSpec], timezone: str, visit: Visit | None = None) -> list[Meeting]:
     """Book every suggestion or none, in time order, each re-checked against the world as it is now
     (``WorldChanged`` names who became busy), then booked like any other meeting (availability,
-    overlaps, the delegation's exclusivity)."""
+    overlaps, the delegation's exclusivity). A visit's first booked programme is released to its
+    delegation (``Visit.programme_sent_at``)."""
     created = []
     delegation = _delegation(visit)
     for spec in sorted(bookings, key=lambda b: (b.starts_at, b.key)):
@@ -421,4 +434,6 @@ def programme_book(*, bookings: Sequence[BookingSpec], timezone: str, visit: Vis
         created.append(meeting_create(visit=visit, participants=spec.participants, agenda_items=list(spec.agenda),
                                       booker=COORDINATOR, programme_kind=spec.programme_kind if visit else "",
                                       **booking_fields(spec, timezone=timezone)))
+    if visit is not None and created:
+        _release_programme(visit)
     return created

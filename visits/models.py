@@ -48,6 +48,12 @@ class Visit(models.Model):
         DECLINED = "declined", "Declined"
         CANCELLED = "cancelled", "Cancelled"
 
+    class DelegationMail(models.TextChoices):
+        """How the delegation hears about its programme (hosts and other staff always get per-meeting invites)."""
+
+        PROGRAMME = "programme", "One programme mail (PDF and .ics), one update mail per change"
+        INVITES = "invites", "A calendar invitation per meeting"
+
     reference = models.CharField(max_length=20, unique=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
     delegation = models.ForeignKey(Delegation, on_delete=models.PROTECT, related_name="visits")
@@ -70,6 +76,16 @@ class Visit(models.Model):
     status_token = models.CharField(max_length=64, unique=True, default=new_url_token, editable=False)
     feed_token = models.CharField(max_length=64, unique=True, default=new_url_token, editable=False)
     decision_note = models.TextField(blank=True, help_text="Reason given on decline or cancellation")
+    delegation_mail = models.CharField(
+        max_length=10, choices=DelegationMail.choices, default=DelegationMail.PROGRAMME,
+        help_text="Programme: each member and the requester get one mail with the whole programme once it is "
+        "sent, then one update per change. Invites: a calendar invitation per meeting, as for hosts.",
+    )
+    programme_sent_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the programme was released to the delegation (proposal accepted or “Send programme”); "
+        "until then the delegation receives no programme mail.",
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

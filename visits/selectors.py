@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from directory.models import Person
 from events.models import Meeting
 from events.selectors import feed_window_q, meeting_list
 
-from .models import Visit
+from .models import Delegation, Visit
 
 # --- which meetings participants may hear about ------------------------------------------------
 
@@ -63,3 +63,23 @@ def delegation_people_ids(visit: Visit) -> set[int]:
     """The delegation's members and lead: the people a programme meeting occupies exclusively."""
     lead = {visit.delegation.lead_id} if visit.delegation.lead_id is not None else set()
     return set(visit.delegation.members.values_list("pk", flat=True)) | lead
+
+
+def programme_recipient_ids(visit: Visit) -> set[int]:
+    """Who receives a visit's programme mail: the delegation (members and lead) and the requester."""
+    return delegation_people_ids(visit) | {visit.contact_id}
+
+
+def programme_mail_q(prefix: str = "") -> Q:
+    """Participations (``prefix`` to reach them, e.g. ``""`` on Participation) whose person hears about
+    the meeting through their visit's programme mail instead of a per-meeting invitation: the
+    delegation's members and lead and the requester, in a visit whose ``delegation_mail`` is the
+    programme. Hosts and other staff are never covered: they keep their invitations."""
+    visit = f"{prefix}meeting__programme_slot__visit__"
+    member = Delegation.members.through.objects.filter(
+        delegation_id=OuterRef(f"{visit}delegation_id"), person_id=OuterRef(f"{prefix}person_id"))
+    return Q(**{f"{visit}delegation_mail": Visit.DelegationMail.PROGRAMME}) & (
+        Exists(member)
+        | Q(**{f"{prefix}person_id": F(f"{visit}contact_id")})
+        | Q(**{f"{prefix}person_id": F(f"{visit}delegation__lead_id")})
+    )

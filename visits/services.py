@@ -252,6 +252,28 @@ def visit_message_add(*, visit: Visit, body: str, kind: str = VisitMessage.Kind.
 
 
 @transaction.atomic
+def visit_programme_send(*, visit: Visit, by: Person | None = None) -> Visit:
+    """"Send programme": the delegation (each member and the requester) gets the whole programme in one
+    mail — again, if it had it already. The mail itself is owed by the notifications reconciliation,
+    which compares ``programme_sent_at`` with when each person was last told."""
+    visit = _locked(visit)
+    if visit.status != S.CONFIRMED:
+        raise InvalidTransition(
+            f"Visit {visit.reference} is {visit.get_status_display().lower()}; only a confirmed visit's "
+            "programme can be sent.", detail={"status": visit.status})
+    if visit.delegation_mail != Visit.DelegationMail.PROGRAMME:
+        raise InvalidTransition(
+            f"Visit {visit.reference}'s delegation receives a calendar invitation per meeting; choose the "
+            "programme mail for this visit first.", detail={"delegation_mail": visit.delegation_mail})
+    if not booking.programme_has_meetings(visit):
+        raise ValidationFailed("The programme has no scheduled meeting yet.", field="programme")
+    visit.programme_sent_at = djtz.now()
+    visit.save(update_fields=["programme_sent_at", "updated_at"])
+    announce_visit_change(visit.pk, "programme")
+    return visit
+
+
+@transaction.atomic
 def visit_rotate_feed_token(*, visit: Visit) -> Visit:
     """A new programme-feed secret: the old feed URL and its meeting links answer 404 from now on."""
     visit.feed_token = new_url_token()

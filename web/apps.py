@@ -14,3 +14,6 @@ class WebConfig(AppConfig):
 
         # Mails and the admin link the requester's status page without knowing it is a web page.
         link_register("visit-status", lambda visit: reverse("web:visit-status", kwargs={"token": visit.status_token}))
+        # ... and the programme page behind it (the requester's way to the programme document).
+        link_register("visit-programme", lambda visit: reverse(
+            "web:visit-status-programme", kwargs={"token": visit.status_token, "fmt": "html"}))

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from .views import availability, planner_days, proposals, public, staff
+from .views import availability, planner_days, programme, proposals, public, staff
 
 app_name = "web"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("visits/request/sent/", public.visit_request_sent, name="visit-request-sent"),
     path("visits/status/<str:token>/", public.visit_status, name="visit-status"),
     path("visits/status/<str:token>/cancel/", public.visit_cancel, name="visit-cancel"),
+    re_path(r"^visits/status/(?P<token>[^/]+)/programme\.(?P<fmt>pdf|html)$", programme.status_programme,
+            name="visit-status-programme"),
     path("visits/status/<str:token>/other-dates/", public.visit_reschedule, name="visit-reschedule"),
     path("staff/login/", staff.LoginView.as_view(), name="login"),
     path("staff/logout/", staff.LogoutView.as_view(), name="logout"),
@@ -17,6 +19,9 @@ urlpatterns = [
     path("staff/visits/<int:pk>/", staff.visit_detail, name="staff-visit"),
     path("staff/visits/<int:pk>/confirm/", staff.visit_confirm, name="staff-visit-confirm"),
     path("staff/visits/<int:pk>/decline/", staff.visit_decline, name="staff-visit-decline"),
+    path("staff/visits/<int:pk>/send-programme/", programme.send_programme, name="staff-visit-send-programme"),
+    re_path(r"^staff/visits/(?P<pk>[0-9]+)/programme\.(?P<fmt>pdf|html)$", programme.staff_programme,
+            name="staff-visit-programme"),
     path("staff/visits/<int:pk>/proposal/", proposals.proposal_page, name="staff-visit-proposal"),
     path("staff/visits/<int:pk>/proposal/new/", proposals.proposal_create, name="staff-visit-proposal-create"),
     path("staff/visits/<int:pk>/proposal/<int:proposal_id>/accept/", proposals.proposal_accept,

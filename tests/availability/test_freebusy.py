@@ -56,3 +56,33 @@ def test_freebusy_lists_periods_only(person):
 
 def test_wrong_token_is_404():
     assert Client().get("/calendars/people/not-a-token/freebusy.ics").status_code == 404
+
+
+def test_the_calendar_name_is_escaped_text_for_every_reader(settings):
+    """NAME / X-WR-CALNAME are TEXT: a comma, a semicolon or a backslash in a name is escaped, so vobject
+    reads the whole name (not the part before the comma) and libical keeps the backslash."""
+    import vobject
+
+    from tests.support import ical_checks
+
+    settings.VISITDESK_ORGANIZER_NAME = "Campus; Visits"
+    person = PersonFactory(name="Müller, Anna \\ Dr.")
+    response = Client().get(f"/calendars/people/{person.feed_token}/freebusy.ics")
+    body = response.content
+    assert_valid_ical(body)
+    expected = "Campus; Visits – Müller, Anna \\ Dr. (free/busy)"
+    unfolded = body.replace(b"\r\n ", b"").decode()
+    assert "NAME:Campus\\; Visits – Müller\\, Anna \\\\ Dr. (free/busy)\r\n" in unfolded
+    assert "X-WR-CALNAME:Campus\\; Visits – Müller\\, Anna \\\\ Dr. (free/busy)\r\n" in unfolded
+    parsed = vobject.readOne(body.decode())
+    assert parsed.contents["x-wr-calname"][0].value == expected
+    if ical_checks.ICalGLib is not None:
+        lib = ical_checks.ICalGLib
+        root = lib.Parser.parse_string(body.decode())
+        prop = root.get_first_property(lib.PropertyKind.X_PROPERTY)
+        while prop is not None and prop.get_x_name() != "X-WR-CALNAME":
+            prop = root.get_next_property(lib.PropertyKind.X_PROPERTY)
+        assert prop is not None
+        # libical hands X- values back as written; unescaping them gives the name exactly once.
+        raw = prop.get_value_as_string()
+        assert raw.replace("\\\\", "\x00").replace("\\,", ",").replace("\\;", ";").replace("\x00", "\\") == expected

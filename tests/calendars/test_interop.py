@@ -16,6 +16,9 @@ VTIMEZONE it carries, when installed), and every VEVENT's start and end must equ
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
+import email.utils
 import socket
 import subprocess
 import sys
@@ -40,7 +43,8 @@ from tests.factories import EventFactory, PersonFactory, UserFactory, VisitFacto
 from tests.support import ical_checks
 from tests.support.ical_checks import assert_valid_ical
 from visits import booking
-from visits.services import visit_confirm
+from visits.models import Visit
+from visits.services import visit_confirm, visit_programme_send
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +73,9 @@ def scene(settings):
     # One guest per meeting: several cases overlap in time (both 02:30s), and a person cannot be in
     # two meetings at once.
     guests = [PersonFactory(name=f"Guest {i}", email=f"guest{i}@lsn.example.org") for i in range(len(CASES))]
-    visit = VisitFactory()
+    # Per-meeting invitations for the delegation (the visit's choice): this test follows each iTIP
+    # message; the programme mail's one PUBLISH .ics is checked in the test after it.
+    visit = VisitFactory(delegation_mail=Visit.DelegationMail.INVITES)
     visit.delegation.members.add(*guests)
     visit = visit_confirm(visit=visit, starts_on=datetime(2027, 1, 12).date(), ends_on=datetime(2027, 11, 7).date())
     public = EventFactory(title="Cell therapy info day", is_public=True)
@@ -180,6 +186,77 @@ def test_every_artefact_gives_the_apis_instants_in_every_consumer(client, scene)
     send_and_check()
     assert kinds == {"REQUEST": len(meetings) + 1, "CANCEL": 1}
     assert sorted(sequences[moved.uid]) == [0, 1], "the update keeps the UID and raises SEQUENCE"
+
+
+def programme_calendars(messages) -> dict[str, bytes]:
+    """Recipient address → the METHOD:PUBLISH .ics attached to their programme mail."""
+    found = {}
+    for message in messages:
+        parsed = email.message_from_bytes(message.message().as_bytes(linesep="\r\n"), policy=email.policy.default)
+        for part in parsed.walk():
+            if part.get_content_type() == "text/calendar" and part.get_param("method") == "PUBLISH":
+                assert part.get_content_disposition() == "attachment"
+                found[email.utils.parseaddr(parsed["To"])[1]] = part.get_payload(decode=True)
+    return found
+
+
+def test_the_programme_mails_one_calendar_gives_the_apis_instants_in_every_consumer(client, scene, settings):
+    """The delegation's programme mail: one METHOD:PUBLISH .ics per recipient, holding their meetings with
+    the meetings' own UIDs and SEQUENCEs, read by every consumer as the API's instants — first, after a
+    move into the repeated autumn hour, and with a cancelled meeting as STATUS:CANCELLED."""
+    _guests, _invites_visit, _meetings, api = scene
+    cases = CASES[::2]  # the programme's share of the cases (the others are a public event's above)
+    guests = [PersonFactory(name=f"Member {i}", email=f"member{i}@lsn.example.org") for i in range(len(cases))]
+    visit = VisitFactory()  # the default: the delegation hears by programme mail
+    visit.delegation.members.add(*guests)
+    visit = visit_confirm(visit=visit, starts_on=datetime(2027, 1, 12).date(), ends_on=datetime(2027, 11, 7).date())
+    meetings = [
+        booking.meeting_create(visit=visit, title=f"Programme: {title}", timezone=zone,
+                               starts_at=datetime.fromisoformat(start), ends_at=datetime.fromisoformat(end),
+                               location="Hall 2", participants=[ParticipantSpec(guests[index], "guest")])
+        for index, (title, zone, start, end) in enumerate(cases)
+    ]
+    visit_programme_send(visit=visit)
+    truth = {m.uid: api_instants(api, m) for m in meetings}
+    requester = visit.contact.email  # in none of the meetings: the whole programme
+
+    def send() -> dict[str, bytes]:
+        before = len(mail.outbox)
+        dispatch.dispatch_due()
+        return programme_calendars(m for m in mail.outbox[before:] if m.to and "programme" in m.extra_headers.get(
+            "X-Visitdesk-Key", ""))
+
+    def check(calendar: bytes, uids: set[str], what: str) -> icalendar.Calendar:
+        cal = assert_valid_ical(calendar, method="PUBLISH")
+        assert {str(e["UID"]) for e in cal.walk("VEVENT")} == uids, what
+        assert_instants(calendar, {u: truth[u] for u in uids}, what=what)
+        return cal
+
+    first = send()
+    assert set(first) == {requester} | {g.email for g in guests}
+    check(first[requester], set(truth), "the requester's whole programme")
+    for meeting, guest in zip(meetings, guests, strict=True):
+        cal = check(first[guest.email], {meeting.uid}, f"programme of {guest.name}")
+        assert int(cal.walk("VEVENT")[0]["SEQUENCE"]) == meeting.sequence == 0
+
+    moved = meetings[2]  # "Berlin first to second 02:30" → into the second 02:35
+    booking.meeting_reschedule(meeting=moved, starts_at=datetime.fromisoformat("2027-10-31T02:35:00+01:00"),
+                               ends_at=datetime.fromisoformat("2027-10-31T02:55:00+01:00"))
+    truth[moved.uid] = api_instants(api, moved)
+    update = send()
+    assert set(update) == {requester, guests[2].email}, "only those whose programme changed"
+    cal = check(update[requester], set(truth), "the requester's update")
+    assert {str(e["UID"]): int(e["SEQUENCE"]) for e in cal.walk("VEVENT")}[moved.uid] == 1
+
+    cancelled = meetings[1]
+    booking.meeting_cancel(meeting=cancelled)
+    update = send()
+    assert set(update) == {requester, guests[1].email}
+    for address in update:
+        uids = set(truth) if address == requester else {cancelled.uid}
+        cal = check(update[address], uids, f"cancellation for {address}")
+        event = next(e for e in cal.walk("VEVENT") if str(e["UID"]) == cancelled.uid)
+        assert str(event["STATUS"]) == "CANCELLED" and int(event["SEQUENCE"]) == 1
 
 
 # --- a real CalDAV server --------------------------------------------------------------------

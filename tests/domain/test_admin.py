@@ -342,7 +342,7 @@ def test_adding_a_visit_in_the_admin_gets_a_reference(client, coordinator, submi
     template = submit_request()
     response = client.post(reverse("admin:visits_visit_add"), {
         "delegation": template.delegation_id, "contact": template.contact_id, "language": "en",
-        "timezone": "Europe/Berlin", "purpose": "Phoned in",
+        "timezone": "Europe/Berlin", "purpose": "Phoned in", "delegation_mail": "programme",
         **management("preferred_windows", 0, 0), **management("programme", 0, 0),
         **management("messages", 0, 0), **management("messages-2", 0, 0),  # history + new-note inlines
         "_save": "Save",
@@ -367,7 +367,7 @@ def visit_post(visit: Visit, **fields) -> dict:
         "delegation": visit.delegation_id, "contact": visit.contact_id, "host_organisation": "", "venue": "",
         "coordinator": visit.coordinator_id or "", "purpose": visit.purpose, "language": visit.language,
         "timezone": visit.timezone, "starts_on": visit.starts_on or "", "ends_on": visit.ends_on or "",
-        "decision_note": visit.decision_note, "_save": "Save",
+        "decision_note": visit.decision_note, "delegation_mail": visit.delegation_mail, "_save": "Save",
     }
     windows = list(visit.preferred_windows.all())
     data.update(management("preferred_windows", len(windows), len(windows)))
@@ -422,3 +422,23 @@ def test_detaching_a_meeting_from_the_programme_keeps_the_meeting(client, coordi
     assert not ProgrammeSlot.objects.exists()
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.SCHEDULED
+
+
+def test_programme_actions_send_and_download_the_programme(client, coordinator):
+    from tests.support.programmes import build_long_programme
+
+    programme = build_long_programme(language="en")
+    visit = programme.visit
+    response = client.post(reverse("admin:visits_visit_changelist"),
+                           {"action": "programme_pdf", "_selected_action": [visit.pk]})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="programme-{visit.reference}-en.pdf"'
+    assert "Programme sent" in " ".join(post_action(client, "send_programme", [visit]))
+    visit.refresh_from_db()
+    assert visit.programme_sent_at is not None
+    page = client.get(reverse("admin:visits_visit_change", args=[visit.pk])).content.decode()
+    link = reverse("admin:visits_visit_programme", args=[visit.pk])
+    assert f'href="{link}?lang=de"' in page
+    german = client.get(link, {"lang": "de"})
+    assert german.status_code == 200 and german["Content-Language"] == "de"
+    assert client.get(link, {"lang": "fr"}).status_code == 400

@@ -14,6 +14,7 @@ from directory.models import Person, Topic
 from events.models import Meeting
 from tests.factories import RoomFactory, VenueFactory
 from tests.support.dates import working_day_from
+from visits.models import Visit
 
 from .conftest import needs_services, wait_for
 from .test_notifications_flow import imip
@@ -64,9 +65,16 @@ def test_a_requested_visit_gets_a_proposed_programme_booked_and_invited(on_postg
     booked = {i["key"]: i["meeting"] for i in accepted.json()["items"]}
     meetings = Meeting.objects.filter(pk__in=booked.values()).prefetch_related("participations__person")
     assert meetings.count() == len(booked) and set(booked) >= {"welcome", "topic-cell-therapeutics", "wrap-up"}
-    expected = {(p.person.email.lower(), m.uid) for m in meetings for p in m.participations.all()}
+    # Hosts: an invitation per meeting. The delegation: the programme in one mail (the visit's default),
+    # sent because accepting booked the visit's first programme.
+    visit = Visit.objects.get(pk=visit_id)
+    delegation = {p.email.lower() for p in visit.delegation.members.all()} | {visit.contact.email.lower()}
+    expected = {(p.person.email.lower(), m.uid) for m in meetings for p in m.participations.all()
+                if p.person.email.lower() not in delegation}
     assert ("ada@centre.example.org", Meeting.objects.get(pk=booked["topic-cell-therapeutics"]).uid) in expected
     wait_for(lambda: expected <= {(to, str(ev["UID"])) for to, ev, _ in imip(smtp_server, method="REQUEST")},
-             timeout=90, what="an invite per participant per booked meeting")
+             timeout=90, what="an invite per host per booked meeting")
+    wait_for(lambda: {r.rcpt_tos[0].lower() for r in smtp_server.snapshot() if r.key.startswith("programme:")}
+             == delegation, timeout=90, what="one programme mail per delegation member")
     keys = smtp_server.sent_keys()
     assert len(keys) == len(set(keys)), "a message was sent twice"

@@ -64,6 +64,29 @@ def test_confirmation_lists_the_programme_and_the_feed_links(requested_visit, ho
     assert "Stem cell lab tour" in body and feed in body and "webcal://" + feed.split("://")[1] in body
 
 
+def test_the_confirmations_subscribe_links_are_clickable_and_typed_links_are_not(requested_visit, send):
+    """Google Calendar and Outlook links are made by the product: whole in the text part (no zero-width
+    space for a mail client's auto-linker to trip on) and ``<a href>`` in the HTML part. A link the
+    requester typed (here into the delegation's name) is still defused in both."""
+    from calendars.links import feed_links
+    from visits.models import Delegation
+
+    visit = requested_visit()
+    Delegation.objects.filter(pk=visit.delegation_id).update(name="LSN see www.phish.example/login")
+    send()
+    visit_services.visit_confirm(visit=visit)
+    confirmed = by_kind(send())["confirmed"][0]
+    text = text_part(confirmed)
+    html = next(p for p in confirmed.walk() if p.get_content_type() == "text/html").get_content()
+    links = feed_links(visit_feed_url(visit))
+    for name in ("https", "webcal", "google", "outlook"):
+        assert links[name] in text, f"{name} link is broken up in the text part"
+        assert f'href="{links[name].replace("&", "&amp;")}"' in html, f"{name} link is not a link in the HTML part"
+    assert "\u200b" not in "".join(line for line in text.splitlines() if "calendar.google.com" in line or "outlook" in line)
+    assert "www.phish.example" not in text and "www.\u200bphish.\u200bexample" in text
+    assert "phish.example/login\"" not in html and 'href="http://www.phish' not in html
+
+
 def test_decline_and_cancel_each_mail_the_requester_once(requested_visit, send):
     declined = requested_visit()
     cancelled = requested_visit()

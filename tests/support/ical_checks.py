@@ -127,7 +127,13 @@ def check_bytes(data: bytes, *, method: str | None = None, expect_tzids=None) ->
         assert not methods, f"a feed carries no METHOD, found {methods}"
     else:
         assert methods == [method], f"METHOD {methods} != {method}"
-        assert len(event_props) == 1, "an iTIP message carries exactly one VEVENT"
+        if method.upper() == "PUBLISH":
+            # RFC 5546 §3.2.1: PUBLISH may carry many events; each names its ORGANIZER and no ATTENDEE.
+            assert event_props, "a PUBLISH carries at least one VEVENT"
+            for props in event_props:
+                assert "ORGANIZER" in props and "ATTENDEE" not in props, f"PUBLISH VEVENT with {sorted(props)}"
+        else:
+            assert len(event_props) == 1, "an iTIP message carries exactly one VEVENT"
 
 
 def check_libical(data: bytes, *, method: str | None = None) -> None:

@@ -23,7 +23,7 @@ from visits import services as visit_services
 from visits.booking import programme_is_open
 from visits.links import visit_status_url
 from visits.models import Visit, VisitMessage
-from visits.selectors import programme_meetings, visit_by_status_token
+from visits.selectors import VISIBLE_VISIT_STATES, programme_meetings, visit_by_status_token
 
 from ..forms import (
     MAX_MEMBERS,
@@ -176,6 +176,7 @@ def _status_page(request: HttpRequest, visit: Visit, *, reschedule_form: Resched
         "days": itinerary(meetings, visit.timezone),
         "feed": feed_links(visit_feed_url(visit)),
         "is_open": programme_is_open(visit),
+        "programme_document": visit.status in VISIBLE_VISIT_STATES,
         "reschedule_form": reschedule_form or RescheduleForm(),
         "visit_messages": visit.messages.filter(from_requester=True),
     }

@@ -90,6 +90,12 @@ STAFF_HOURS = {
     "coordinator": {d: (time(8, 30), time(16, 30)) for d in range(5)},
 }
 DIRECTOR_AWAY = "Conference: ISSCR regional meeting, Heidelberg"
+VENUE_DIRECTIONS = (
+    "S-Bahn S2 to Berlin-Buch, then bus 893 to “Campus Nord” (25 minutes from Berlin Hauptbahnhof). "
+    "By car: A10, exit Berlin-Weißensee; visitor parking at gate 2. Please register at the reception in "
+    "building A (main entrance)."
+)
+COORDINATOR_PHONE = "+49 30 9406 2711"
 
 
 def next_weekday(day: date) -> date:
@@ -162,10 +168,13 @@ class Command(BaseCommand):
         venue, _ = Venue.objects.get_or_create(
             name=f"{HOST_ORG} – Campus",
             defaults={"organisation": centre, "street": "Forschungsallee 10", "postcode": "13125",
-                      "city": "Berlin", "country": "DE", "subdivision": "BE", "timezone": TZ_NAME},
+                      "city": "Berlin", "country": "DE", "subdivision": "BE", "timezone": TZ_NAME,
+                      "directions": VENUE_DIRECTIONS},
         )
         if not venue.subdivision and venue.country == "DE":  # loaded before venues had one: Berlin's holidays
             Venue.objects.filter(pk=venue.pk).update(subdivision="BE")
+        if not venue.directions:  # loaded before venues had directions
+            Venue.objects.filter(pk=venue.pk).update(directions=VENUE_DIRECTIONS)
         rooms = {}
         for key, name, capacity, hours in [
             ("seminar", "Seminar room", 60, (time(8), time(20))),
@@ -183,6 +192,8 @@ class Command(BaseCommand):
             Room.objects.filter(pk=rooms["cafeteria"].pk).update(dining=True)
             rooms["cafeteria"].dining = True
         people = {seed.key: self.person(seed, centre) for seed in CENTRE_PEOPLE}
+        if not people["coordinator"].phone:  # whom the delegation calls: printed in the programme
+            Person.objects.filter(pk=people["coordinator"].pk).update(phone=COORDINATOR_PHONE)
         expertise = {"director": ["stem-cell-rd", "cell-therapeutics"], "lab": ["stem-cell-rd", "cell-therapeutics"],
                      "grants": ["horizon-2020", "eureka"], "host": ["horizon-2020"]}
         for key, slugs in expertise.items():
@@ -233,7 +244,8 @@ class Command(BaseCommand):
         visit = visit_services.visit_confirm(visit=visit, by=people["coordinator"], starts_on=day, ends_on=day,
                                              timezone=TZ_NAME)
         self.build_programme(visit, day, rooms, people, delegation_people, topics)
-        return visit
+        # The coordinator's "Send programme": the delegation gets the whole programme in one mail.
+        return visit_services.visit_programme_send(visit=visit, by=people["coordinator"])
 
     def build_programme(self, visit, day, rooms, people, delegation, topics) -> None:
         guests = [ParticipantSpec(person=p, role=Participation.Role.GUEST) for p in delegation]
