@@ -114,3 +114,18 @@ def test_the_long_programme_as_a_page_on_a_phone_and_as_pdf_pages(browser, live_
         shot(small, "programme-page-long-phone")
     finally:
         phone.close()
+
+
+def test_the_demo_requests_proposal_shows_a_programme_check_with_every_rule_kept(page, settings):  # noqa: F811
+    """The README's picture of "Propose programme": the pending demo request, proposed with no hand edits."""
+    load_demo(settings)
+    visit = Visit.objects.get(status=Visit.Status.REQUESTED)
+    sign_in(page, "coordinator", "demo")
+    page.goto(f"/staff/visits/{visit.pk}/proposal/")
+    page.get_by_role("button", name="Propose programme").click()
+    check = page.get_by_test_id("programme-check")
+    expect(check).to_be_visible()
+    rules = check.get_by_test_id("rule")
+    assert rules.count() >= 8
+    assert [rules.nth(i).get_attribute("data-kept") for i in range(rules.count())] == ["yes"] * rules.count()
+    shot(page, "proposal-check")
