@@ -51,6 +51,9 @@ CELLS = [
     ("delegations-list", "get", "/api/v1/delegations/", None, (200, 200, 200, 401, 401)),
     ("delegation-own", "get", "/api/v1/delegations/{w.visit.delegation_id}/", None, (200, 200, 404, 401, 401)),
     ("visits-list", "get", "/api/v1/visits/", None, (200, 200, 200, 401, 401)),
+    # What calendar clients answered (the organiser mailbox): for coordinators to decide, nobody else.
+    ("counter-proposals-list", "get", "/api/v1/counter-proposals/", None, (200, 403, 403, 401, 401)),
+    ("held-answers-list", "get", "/api/v1/held-answers/", None, (200, 403, 403, 401, 401)),
     ("visit-own", "get", "/api/v1/visits/{w.visit.pk}/", None, (200, 200, 404, 401, 401)),
     ("visit-other", "get", "/api/v1/visits/{w.other_visit.pk}/", None, (200, 404, 200, 401, 401)),
     ("visit-confirm", "post", "/api/v1/visits/{w.visit.pk}/confirm/", lambda w: {}, (200, 403, 404, 401, 401)),

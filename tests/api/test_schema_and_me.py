@@ -28,7 +28,8 @@ def test_schema_is_complete():
     meeting = schema["components"]["schemas"]["Meeting"]["properties"]
     assert {"id", "uid", "sequence", "status", "ics_url", "participants", "agenda_items"} <= set(meeting)
     request = schema["components"]["schemas"]["VisitRequestInputRequest"]["properties"]
-    assert set(request) == {"organisation", "contact", "delegation", "preferred_windows", "topics", "purpose"}
+    assert set(request) == {"organisation", "contact", "delegation", "preferred_windows", "topics", "purpose",
+                            "duration"}
 
 
 def test_swagger_ui_is_served_without_a_cdn():
