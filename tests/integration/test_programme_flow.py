@@ -16,7 +16,6 @@ import icalendar
 import pytest
 import recurring_ical_events
 from django.contrib.auth import get_user_model
-from django.utils import timezone as djtz
 from pypdf import PdfReader
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -24,6 +23,7 @@ from rest_framework.test import APIClient
 from directory.models import Person, Topic
 from tests.factories import RoomFactory, VenueFactory
 from tests.support import ical_checks
+from tests.support.dates import working_day_from
 from tests.support.ical_checks import assert_valid_ical
 from visits.models import Visit
 
@@ -89,7 +89,7 @@ def test_accept_sends_one_programme_mail_per_member_then_one_update_per_change(s
     ada = Person.objects.create(name="Dr. Ada Lind", email="ada@centre.example.org", job_title="Head of Cell Therapy")
     ada.expertise.set([cell])
 
-    start = djtz.localdate() + timedelta(days=30)
+    start = working_day_from(30)  # not a weekend or a holiday at the venue, whatever today is
     requested = APIClient().post("/api/v1/visit-requests/", {
         "organisation": {"name": "Life Science Nord", "country": "DE", "website": "https://example.org"},
         "contact": {"name": "Dr. Hinrich Habeck", "email": "habeck@lsn.example.org", "language": "de"},

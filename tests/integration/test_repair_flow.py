@@ -19,6 +19,7 @@ from events.models import Meeting
 from tests.factories import RoomFactory, VenueFactory
 from tests.support.dates import working_day_from
 from visits import booking
+from visits.models import Visit
 
 from .conftest import needs_services, wait_for
 from .test_notifications_flow import imip
@@ -57,6 +58,9 @@ def test_repair_after_a_cancellation_books_nothing_cancelled_and_mails_only_afte
     }, format="json")
     assert requested.status_code == 201, requested.content
     visit_id = api.get("/api/v1/visits/").json()["results"][0]["id"]
+    # Per-meeting invitations for the delegation too: this test follows each meeting's own mails (the
+    # default, one programme mail per change, is tested in test_programme_flow.py).
+    Visit.objects.filter(pk=visit_id).update(delegation_mail=Visit.DelegationMail.INVITES)
     assert api.post(f"/api/v1/visits/{visit_id}/confirm/", {}, format="json").status_code == 200
     proposal = api.post(f"/api/v1/visits/{visit_id}/proposals/", {"time_limit_seconds": 5}, format="json").json()
     accepted = api.post(f"/api/v1/proposals/{proposal['id']}/accept/", {}, format="json")
