@@ -37,19 +37,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bench.pg import server_url, with_db
+from bench.pg import admin_sql, server_url, with_db
 
 BENCH_DB = "vd_bench_availability"
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS, ROOMS, MEETINGS, IMPORTED = 30, 10, 20_000, 20_000
 REPEATS = {"API": 40, "python": 15, "naive": 8, "naive_orm": 3}
 
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def main() -> dict:
@@ -71,8 +65,8 @@ def main() -> dict:
     env["VISITDESK_VAR_DIR"] = str(var)
     print(f"Availability benchmark on {urlparse(bench_url)._replace(netloc=urlparse(bench_url).hostname or '').geturl()}"
           f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin(server, f'CREATE DATABASE "{BENCH_DB}"')
+    admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin_sql(server, f'CREATE DATABASE "{BENCH_DB}"')
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         done = subprocess.run([sys.executable, "-m", "bench.availability", "run"], cwd=ROOT, env=env,
@@ -84,7 +78,7 @@ def main() -> dict:
         print("\n".join(lines[:-1]))
         results = json.loads(lines[-1])
     finally:
-        _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         shutil.rmtree(var, ignore_errors=True)
     print(table(results))
     return results

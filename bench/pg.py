@@ -16,3 +16,11 @@ def server_url(bench: str) -> str:
 
 def with_db(url: str, name: str) -> str:
     return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+def admin_sql(url: str, sql: str) -> None:
+    """Run ``sql`` (CREATE/DROP DATABASE) on the server's maintenance database, outside a transaction."""
+    import psycopg
+
+    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql)

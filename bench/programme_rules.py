@@ -28,18 +28,12 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench.pg import server_url, with_db
+from bench.pg import admin_sql, server_url, with_db
 
 BENCH_DB = "vd_bench_programme_rules"
 ROOT = Path(__file__).resolve().parent.parent
 STARTS = [date(2027, 3, 8), date(2027, 5, 6), date(2027, 6, 7), date(2027, 9, 14), date(2027, 10, 11)]
 
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -54,8 +48,8 @@ def main(argv: list[str] | None = None) -> dict:
            "DJANGO_ALLOWED_HOSTS": "testserver", "DJANGO_LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "ignore"}
     env.pop("REDIS_URL", None)
     print(f"Programme-rules benchmark on {BENCH_DB} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin(server, f'CREATE DATABASE "{BENCH_DB}"')
+    admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin_sql(server, f'CREATE DATABASE "{BENCH_DB}"')
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         done = subprocess.run([sys.executable, "-m", "bench.programme_rules", "child", *(["--quick"] if quick else [])],
@@ -66,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit("bench.programme_rules child failed")
         results = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
-        _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     return results
 
 

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.pg import server_url, with_db
+from bench.pg import admin_sql, server_url, with_db
 
 BENCH_DB = "vd_bench_reminders"
 DEFAULT_N = 10_000
@@ -46,12 +46,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _wait(predicate, timeout: float, what: str):
@@ -166,8 +160,8 @@ def main(n: int | None = None) -> dict:
     procs: list[subprocess.Popen] = []
     redis_proc = None
     try:
-        _admin(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        _admin(server, f"CREATE DATABASE {BENCH_DB}")
+        admin_sql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin_sql(server, f"CREATE DATABASE {BENCH_DB}")
         if shutil.which("redis-server"):
             redis_port = _free_port()
             redis_proc = subprocess.Popen(
@@ -283,7 +277,7 @@ def main(n: int | None = None) -> dict:
             redis_proc.terminate()
             redis_proc.wait(10)
         try:
-            _admin(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            admin_sql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         except Exception as exc:
             print(f"could not drop {BENCH_DB}: {exc}", file=sys.stderr)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bench.pg import server_url, with_db
+from bench.pg import admin_sql, server_url, with_db
 
 BENCH_DB = "vd_bench_scheduling"
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +37,6 @@ SEED = 2
 LIMITS = (1, 5, 10, 30)
 BEST = 120
 
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -67,8 +61,8 @@ def main(argv: list[str] | None = None) -> dict:
     env.pop("REDIS_URL", None)
     print(f"Scheduling benchmark on {urlparse(url).path.strip('/')} (load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs)")
-    _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin(server, f'CREATE DATABASE "{BENCH_DB}"')
+    admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin_sql(server, f'CREATE DATABASE "{BENCH_DB}"')
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         done = subprocess.run([sys.executable, "-m", "bench.scheduling", "child", *(["--quick"] if quick else [])],
@@ -79,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit("bench.scheduling child failed")
         results = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
-        _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     return results
 
 
