@@ -53,7 +53,7 @@ from visits.models import Visit
 from visits.programme_document import Document, programme_document, programme_filename, programme_pdf
 from visits.selectors import VISIBLE_VISIT_STATES, programme_meetings, programme_recipient_ids, visible_meeting_ids
 
-from . import links, programme
+from . import answers, links, programme
 from .models import CounterProposal, InboundMessage, InviteState, Kind, OutboxMessage, ProgrammeState
 
 LANGUAGES = ("en", "de")
@@ -675,6 +675,89 @@ def _mailbox_forward(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     return Rendered(subject, text, html, attachments=attachments)
 
 
+# --- the coordinator's answer summary --------------------------------------------------------
+
+#: How a participant's role is named in a summary line.
+ROLE_WORDS = {
+    Participation.Role.HOST: gettext_lazy("host"),
+    Participation.Role.CHAIR: gettext_lazy("chair"),
+    Participation.Role.PRESENTER: gettext_lazy("presenter"),
+    Participation.Role.GUEST: gettext_lazy("guest"),
+}
+#: One summary line per answer: who (with their role) and what.
+ANSWER_LINES = {
+    answers.Answer.ACCEPTED: gettext_lazy("%(who)s accepted"),
+    answers.Answer.DECLINED: gettext_lazy("%(who)s declined"),
+    answers.Answer.TENTATIVE: gettext_lazy("%(who)s answered maybe (tentative)"),
+    answers.Answer.COUNTER: gettext_lazy("%(who)s proposes another time: %(when)s"),
+    answers.Answer.HELD: gettext_lazy("%(who)s: an answer from another address, held until you confirm it"),
+}
+#: The subject's counts, in the order they are named.
+ANSWER_COUNTS = (
+    (answers.Answer.DECLINED, gettext_lazy("%(n)s declined")),
+    (answers.Answer.COUNTER, gettext_lazy("%(n)s new time proposed")),
+    (answers.Answer.TENTATIVE, gettext_lazy("%(n)s tentative")),
+    (answers.Answer.ACCEPTED, gettext_lazy("%(n)s accepted")),
+    (answers.Answer.HELD, gettext_lazy("%(n)s held")),
+)
+
+
+def _answer_summary(row: OutboxMessage, person: Person, lang: str) -> Rendered:
+    """The answers to invitations given in one window (``payload.since`` … ``payload.until``), for one
+    coordinator, per meeting as they stand now; nothing to say (all were taken back or reset) is Stale."""
+    from .reconcile import coordinators_for  # reconcile imports nothing of compose; keep it so
+
+    since = datetime.fromisoformat(row.payload["since"])
+    until = datetime.fromisoformat(row.payload["until"])
+    rows = answers.answers_between(since=since, until=until)
+    every = [p.pk for p in coordinators_for(None)] if any(r.coordinator_id is None for r in rows) else []
+    mine = answers.answers_for(person.pk, rows, every)
+    if not mine:
+        raise Stale("no answers left in this window")
+    meetings = {m.pk: m for m in Meeting.objects.filter(pk__in={r.meeting_id for r in mine})
+                .select_related("programme_slot__visit__delegation")}
+    roles = {(m, p): role for m, p, role in Participation.objects.filter(meeting_id__in=meetings).order_by()
+             .values_list("meeting_id", "person_id", "role")}
+    names = dict(Person.objects.filter(pk__in={r.person_id for r in mine}).values_list("pk", "name"))
+    counters = {c.pk: c for c in CounterProposal.objects.filter(pk__in=[r.counter_id for r in mine if r.counter_id])}
+    repairs = answers.repair_proposals(meetings)
+    by_meeting: dict[int, list[answers.AnswerRow]] = {}
+    for r in sorted(mine, key=lambda r: (r.at, r.person_id)):
+        by_meeting.setdefault(r.meeting_id, []).append(r)
+    with translation.override(lang):
+        shown = []
+        for meeting in sorted((meetings[i] for i in by_meeting), key=lambda m: (m.starts_at, m.pk)):
+            slot = getattr(meeting, "programme_slot", None)
+            visit = slot.visit if slot is not None else None
+            lines = []
+            for r in by_meeting[meeting.pk]:
+                role = roles.get((meeting.pk, r.person_id))
+                who = names.get(r.person_id, "")
+                if role in ROLE_WORDS:
+                    who = f"{who} ({ROLE_WORDS[role]})"
+                counter = counters.get(r.counter_id or 0)
+                when = format_span(counter.starts_at, counter.ends_at, meeting.timezone, lang) if counter else ""
+                lines.append(str(ANSWER_LINES[r.answer]) % {"who": who, "when": when})
+            repair = repairs.get(meeting.pk)
+            shown.append({
+                "title": meeting.title,
+                "when": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang),
+                "visit": f"{visit.reference} · {visit.delegation.name}" if visit is not None else "",
+                "lines": lines,
+                "needs_repair": any(r.answer == answers.Answer.DECLINED and r.required for r in by_meeting[meeting.pk]),
+                "repair_url": link_for("visit-repair", repair) if repair else "",
+                "visit_url": link_for("visit-planner", visit) + "#answers" if visit is not None else "",
+            })
+        tally = {kind: sum(1 for r in mine if r.answer == kind) for kind, _ in ANSWER_COUNTS}
+        counts = ", ".join(str(words) % {"n": tally[kind]} for kind, words in ANSWER_COUNTS if tally[kind])
+        context = {
+            "person": person, "meetings": shown, "counts": counts, "total": len(mine),
+            "until": format_moment(until, person.timezone, lang, with_date=True),
+        }
+    subject, text, html = render("answer_summary", lang, context)
+    return Rendered(subject, text, html)
+
+
 # --- the delegation's programme mail ---------------------------------------------------------
 
 
@@ -790,6 +873,7 @@ BUILDERS: dict[Kind, Builder] = {
     Kind.VISIT_CANCELLED: _visit("visit_cancelled", require=(Visit.Status.CANCELLED,)),
     Kind.COORDINATOR_NEW_REQUEST: _visit("coordinator_new_request"),
     Kind.COORDINATOR_RSVP_DECLINED: _rsvp_declined,
+    Kind.ANSWER_SUMMARY: _answer_summary,
     Kind.DECLINE_COUNTER: _decline_counter,
     Kind.MAILBOX_FORWARD: _mailbox_forward,
     Kind.PROGRAMME: _programme,

@@ -30,7 +30,9 @@ class Kind(models.TextChoices):
     VISIT_DECLINED = "visit_declined", "Visit declined"
     VISIT_CANCELLED = "visit_cancelled", "Visit cancelled"
     COORDINATOR_NEW_REQUEST = "coordinator_new_request", "Coordinator: new request"
+    #: No longer owed (one ``ANSWER_SUMMARY`` per window instead); kept so rows sent before still read.
     COORDINATOR_RSVP_DECLINED = "coordinator_rsvp_declined", "Coordinator: RSVP declined"
+    ANSWER_SUMMARY = "answer_summary", "Coordinator: the answers of one settle window"
     DECLINE_COUNTER = "decline_counter", "Counter-proposal declined (DECLINECOUNTER)"
     MAILBOX_FORWARD = "mailbox_forward", "Organiser mailbox: forwarded to a coordinator"
     PROGRAMME = "programme", "Programme (PDF and .ics) to the delegation"

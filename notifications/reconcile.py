@@ -22,6 +22,9 @@ Rules (see docs in the module functions):
   is superseded by any later change, so a burst of edits is one "programme updated" mail. They get
   no per-meeting invitation for that visit (``visits.selectors.programme_mail_q``).
 - workflow mails: one per visit transition, to the requester and the coordinators.
+- answer summaries: a coordinator hears of answers to invitations (accepted, declined, tentative,
+  "propose new time", held for a check) in one mail per settle window, not one per answer
+  (``notifications.answers``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from events.models import Meeting, Participation
 from visits.models import Delegation, ProgrammeSlot, Visit
 from visits.selectors import VISIBLE_VISIT_STATES, meeting_visible_q, programme_mail_q
 
-from . import programme
+from . import answers, programme
 from .models import IMIP_KINDS, PROGRAMME_KINDS, InviteState, Kind, OutboxMessage, ProgrammeState
 
 State = OutboxMessage.State
@@ -72,6 +75,7 @@ def reconcile(*, now: datetime | None = None) -> dict[str, int]:
         "programme": reconcile_programmes(now=now),
         "reminders": reconcile_reminders(now=now),
         "workflow": reconcile_workflow_mails(now=now),
+        "answers": reconcile_answer_summaries(now=now),
     }
 
 
@@ -521,24 +525,24 @@ def reconcile_workflow_mails(*, now: datetime) -> int:
         ).values_list("pk", flat=True)
         _cancel_pending(list(stale), "the visit was closed before this was sent")
 
-    declined = (
-        Participation.objects.filter(rsvp=Participation.Rsvp.DECLINED, responded_at__gte=since)
-        .filter(meeting_visible_q("meeting__"))
-        .select_related("meeting__programme_slot__visit__coordinator")
-    )
-    for participation in declined:
-        slot = getattr(participation.meeting, "programme_slot", None)
-        meeting_visit = slot.visit if slot else None
-        stamp = int(cast(datetime, participation.responded_at).timestamp())  # set with rsvp
-        for coordinator in coordinators_for(meeting_visit):
-            if coordinator.pk == participation.person_id:
-                continue
-            owe(
-                f"rsvp-declined:{participation.meeting_id}:{participation.person_id}:{stamp}:{coordinator.pk}",
-                Kind.COORDINATOR_RSVP_DECLINED,
-                coordinator.pk,
-                meeting_visit,
-                meeting_id=participation.meeting_id,
-                decliner=participation.person_id,
-            )
     return _create(rows)
+
+
+# --- the coordinator's answer summary ---------------------------------------------------------
+
+
+def reconcile_answer_summaries(*, now: datetime) -> int:
+    """Owe each coordinator one summary per window of answers (``notifications.answers``): the first
+    answer after their last summary opens a window of ``VISITDESK_ANSWER_DIGEST_SECONDS``; the mail is
+    due when it closes, whatever came in meanwhile."""
+    since = now - WORKFLOW_WINDOW
+    rows = answers.answers_between(since=since)
+    if not rows:
+        return 0
+    every = [p.pk for p in coordinators_for(None)] if any(r.coordinator_id is None for r in rows) else []
+    owed = answers.owed_summaries(rows=rows, every_coordinator=every, first_since=since)
+    return _create([
+        OutboxMessage(key=o.key, kind=Kind.ANSWER_SUMMARY, person_id=o.person_id, due_at=o.due_at,
+                      payload={"since": o.since.isoformat(), "until": o.until.isoformat()})
+        for o in owed
+    ])

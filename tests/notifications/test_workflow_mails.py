@@ -1,4 +1,4 @@
-"""Requesters and coordinators hear of each visit transition once; RSVP declines reach coordinators."""
+"""Requesters and coordinators hear of each visit transition once (answers to invitations: test_answer_summary.py)."""
 
 from __future__ import annotations
 
@@ -113,20 +113,3 @@ def test_cancelling_a_confirmed_visit_cancels_every_invite_and_mails_the_request
     kinds = sorted(m["X-Visitdesk-Key"].split(":")[0] + ":" + m["X-Visitdesk-Key"].split(":")[3 if m["X-Visitdesk-Key"].startswith("imip") else 2] for m in sent)
     assert kinds == ["imip:CANCEL", "visit:cancelled"]
     assert not OutboxMessage.objects.filter(meeting=meeting, kind=Kind.REMINDER, state="pending").exists()
-
-
-def test_an_rsvp_decline_reaches_the_visits_coordinator(requested_visit, host, coordinator, send):
-    visit = requested_visit()
-    start = timezone.now() + timedelta(days=20)
-    meeting = booking.meeting_create(
-        visit=visit, title="Lab tour", starts_at=start, ends_at=start + timedelta(hours=1),
-        participants=[event_services.ParticipantSpec(host, "host")],
-    )
-    visit_services.visit_confirm(visit=visit, by=coordinator)
-    send()
-    participation = meeting.participations.get(person=host)
-    event_services.participant_rsvp(participation=participation, answer="declined")
-    sent = [m for m in send() if m["X-Visitdesk-Key"].startswith("rsvp-declined")]
-    assert [to_addr(m) for m in sent] == [coordinator.email]
-    assert subject(sent[0]) == f"{host.name} declined: Lab tour"
-    assert send() == []
