@@ -375,7 +375,7 @@ class ParticipationSerializer(ModelSerializer):
 
     class Meta:
         model = Participation
-        fields = ["person", "name", "email", "role", "rsvp", "responded_at"]
+        fields = ["person", "name", "email", "role", "rsvp", "responded_at", "blocks_time"]
 
 
 class AgendaItemSerializer(ModelSerializer):

@@ -192,4 +192,9 @@ def planner_texts() -> dict[str, str]:
         "draft": _("Draft"),
         "cancelled_flag": _("Cancelled"),
         "person_day": _("%(name)s's day"),
+        # answers to the invitations (static/web/planner/answers.js; the same words as _block_answers.html)
+        "answer_declined": _("Declined: %(names)s"),
+        "answer_declined_guest": _("Guest declined: %(names)s"),
+        "answer_tentative": _("Maybe: %(names)s"),
+        "answer_waiting": _("No answer yet: %(names)s"),
     }

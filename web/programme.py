@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 
 from events.models import AgendaItem, Meeting, Participation, Room
 from events.selectors import meeting_version
+
+from .answers import MeetingAnswers
 
 SLOT_MINUTES = 15
 
@@ -110,6 +112,8 @@ class Block:
     end: int
     sub: int = 0  # 0 normally; 1, 2… for meetings that overlap another in the same lane (shown indented)
     conflicts: list[str] = field(default_factory=list)
+    #: Declines, maybe and no answer yet, for coordinators (``web.answers``); None: nothing to show.
+    answers: MeetingAnswers | None = None
 
     @property
     def version(self) -> str:
@@ -203,7 +207,8 @@ def _sub_lanes(entries: list[Entry]) -> dict[int, int]:
     return sub
 
 
-def day_timeline(day: Day, *, rooms: Iterable[Room] = (), zone: str | None = None) -> Timeline:
+def day_timeline(day: Day, *, rooms: Iterable[Room] = (), zone: str | None = None,
+                 answers: Mapping[int, MeetingAnswers] | None = None) -> Timeline:
     """Lay one day out: a lane per room (``rooms`` first, in order), quarter-hour rows from 08:00 to
     19:00 or wider when meetings need it."""
     tz = zoneinfo.ZoneInfo(zone) if zone else (day.entries[0].starts.tzinfo if day.entries else zoneinfo.ZoneInfo("UTC"))
@@ -245,16 +250,20 @@ def day_timeline(day: Day, *, rooms: Iterable[Room] = (), zone: str | None = Non
             start = minutes(e.starts) - origin
             end = max(start + SLOT_MINUTES, minutes(e.ends) - origin)
             blocks.append(Block(entry=e, lane=lane_index, start=start, end=end, sub=sub[e.meeting.pk],
-                                conflicts=reasons.get(e.meeting.pk, [])))
+                                conflicts=reasons.get(e.meeting.pk, []),
+                                answers=(answers or {}).get(e.meeting.pk)))
     blocks.sort(key=lambda b: (b.entry.starts, b.lane, b.entry.meeting.pk))
     hours = [HourMark(label=f"{h:02d}:00", offset=h * 60 - origin) for h in range(first_hour, last_hour)]
     return Timeline(day=day.day, lanes=lanes, hours=hours, blocks=blocks, origin=origin,
                     minutes=(last_hour - first_hour) * 60)
 
 
-def timelines(meetings: Iterable[Meeting], zone: str, *, rooms: Iterable[Room] = (), days: Iterable[date] = ()) -> list[Timeline]:
-    """The planner's days: every day in ``days`` (the visit's dates) and every day with a meeting."""
+def timelines(meetings: Iterable[Meeting], zone: str, *, rooms: Iterable[Room] = (), days: Iterable[date] = (),
+              answers: Mapping[int, MeetingAnswers] | None = None) -> list[Timeline]:
+    """The planner's days: every day in ``days`` (the visit's dates) and every day with a meeting;
+    ``answers`` (coordinators only) marks the blocks whose people declined or have not answered."""
     by_day = {d.day: d for d in itinerary(meetings, zone)}
     wanted = sorted(set(list(days)[:MAX_DAYS]) | set(by_day))
     rooms = list(rooms)
-    return [day_timeline(by_day.get(d) or Day(day=d, entries=[]), rooms=rooms, zone=zone) for d in wanted]
+    return [day_timeline(by_day.get(d) or Day(day=d, entries=[]), rooms=rooms, zone=zone, answers=answers)
+            for d in wanted]

@@ -21,6 +21,7 @@ from core.roles import is_coordinator
 from directory.models import Person
 from events.models import Meeting, Participation, Room
 
+from ..answers import meeting_answers
 from ..planner import NewParticipant, meetings_on_day, planner_config, planner_people, planner_rooms, planner_texts
 from ..programme import itinerary, timelines
 
@@ -39,7 +40,8 @@ def _page(request: HttpRequest, *, day: date, zone: str, heading: str, meetings:
         "heading": heading,
         "day": day,
         "zone": zone,
-        "timelines": [tl for tl in timelines(meetings, zone, rooms=rooms, days=[day]) if tl.day == day],
+        "timelines": [tl for tl in timelines(meetings, zone, rooms=rooms, days=[day], answers=meeting_answers(meetings))
+                      if tl.day == day],
         "days": [d for d in itinerary(meetings, zone) if d.day == day],
         "is_coordinator": True,
         "planner_config": planner_config(visit=None, timezone=zone, rooms=rooms, people=people,

@@ -38,6 +38,7 @@ from visits.days import suggested_dates
 from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
 
+from ..answers import meeting_answers, needing_repair
 from ..forms import RSVP_CHOICES, ConfirmVisitForm, DeclineVisitForm, RsvpForm, VisitFilterForm
 from ..planner import planner_config, planner_days, planner_people, planner_rooms, planner_texts
 from ..programme import itinerary, timelines
@@ -137,9 +138,12 @@ def _visit_detail_page(request: HttpRequest, visit: Visit, *, coordinator: bool,
     meetings = list(programme_meetings(visit=visit))
     suggested = suggested_dates(visit)
     rooms = planner_rooms(visit)
+    # Who declined, who has not answered: coordinators only (a host's read-only view shows the programme).
+    answers = meeting_answers(meetings, visit_id=visit.pk) if coordinator else {}
     context: dict[str, object] = {
         "visit": visit,
-        "timelines": timelines(meetings, visit.timezone, rooms=rooms, days=planner_days(visit)),
+        "timelines": timelines(meetings, visit.timezone, rooms=rooms, days=planner_days(visit), answers=answers),
+        "declines": needing_repair(answers),
         "days": itinerary(meetings, visit.timezone),
         "is_coordinator": coordinator,
         "can_decide": coordinator and visit.status == Visit.Status.REQUESTED,

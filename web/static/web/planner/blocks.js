@@ -3,8 +3,10 @@
  * answer. A block is
  *   {id, el, grid, lane, start, end (minutes of its grid's day; end may pass 1440), room, people,
  *    blocking (people who cannot be in two places), title, status, version (for If-Match),
- *    sub (steps aside when cancelled), saved (the last saved position), override, saving}. */
+ *    sub (steps aside when cancelled), saved (the last saved position), override, saving,
+ *    repair (where a repair after a decline is previewed, or "")}. */
 
+import { drawAnswers } from "./answers.js";
 import { api, meetingUrl } from "./api.js";
 import { busyReasons, forgetBusy, loadBusy } from "./busy.js";
 import { gridForDay, laneForRoom, personName, place, rememberPerson, roomName } from "./grid.js";
@@ -31,7 +33,8 @@ export function readBlock(node, grid) {
     title: node.dataset.title,
     status: node.dataset.status,
     version: node.dataset.version,
-    sub: +node.dataset.sub || 0
+    sub: +node.dataset.sub || 0,
+    repair: node.dataset.repair || ""
   };
   // a meeting running past midnight is clipped on the grid; keep its real length so a move keeps it
   if (state.config && node.dataset.startsAt && node.dataset.endsAt) {
@@ -231,6 +234,7 @@ function fillBlock(block, data, participants) {
   const handle = el("span", "tl-resize");
   handle.setAttribute("aria-hidden", "true");
   node.appendChild(handle);
+  drawAnswers(node, data);
 }
 
 /** The block a DOM node belongs to (the node or an ancestor is its button), or null. */

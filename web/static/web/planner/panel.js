@@ -3,6 +3,7 @@
  * asking). Saving POSTs or PATCHes the meeting; a stale save keeps what was typed and takes the
  * other person's values for the fields left alone, so a second Save is a conscious overwrite. */
 
+import { showPanelAnswers } from "./answers.js";
 import { api, errorMessage, meetingUrl } from "./api.js";
 import { applyMeeting, showBusy } from "./blocks.js";
 import { personName, roomName } from "./grid.js";
@@ -66,6 +67,7 @@ export function openNew(day, start, end, room, selection) {
   panel.returnFocus = document.activeElement;
   fill(panel.current.data, day, start, end, room);
   panel.node.querySelector("[data-cancel-meeting]").hidden = true;
+  showPanelAnswers(panel.node, null, "");
   show(t("new_meeting"));
 }
 
@@ -81,6 +83,7 @@ export function openFor(block) {
     const starts = isoToLocal(result.data.starts_at);
     fill(result.data, starts.day, starts.minutes, minutesFrom(starts.day, result.data.ends_at), result.data.room);
     panel.node.querySelector("[data-cancel-meeting]").hidden = result.data.status !== "scheduled";
+    showPanelAnswers(panel.node, result.data, block.repair);
     show(t("edit_meeting", { title: updated.title }));
   });
 }
