@@ -25,7 +25,7 @@ from .conftest import calendar_part, subject, text_part
 KINDS = [
     "invite", "update", "cancel", "reminder", "visit_ack", "visit_confirmed", "visit_declined",
     "visit_cancelled", "visit_reminder", "coordinator_new_request", "coordinator_rsvp_declined",
-    "decline_counter", "mailbox_forward",
+    "decline_counter", "mailbox_forward", "answer_summary",
 ]
 
 #: Words both languages write the same way (names of products, schemes, loanwords).
@@ -51,6 +51,12 @@ def _context() -> dict:
                   outlook="https://o.example.org"),
         "counter_when": "W4", "comment": "Raum belegt", "kept": True,
         "inbound": N(subject="Abwesenheitsnotiz", sender="lena@holm.example.org"),
+        # the coordinator's answer summary (its lines and counts are worded in compose, under the language)
+        "meetings": [{"title": "Rundgang", "when": "W5", "visit": "V-2026-0042 · LSN Gruppe", "lines": ["Z1"],
+                      "needs_repair": True, "repair_url": "https://s.example.org/p", "visit_url": "https://s.example.org/v"},
+                     {"title": "Mittagessen", "when": "W6", "visit": "", "lines": ["Z2"], "needs_repair": True,
+                      "repair_url": "", "visit_url": ""}],
+        "counts": "K1", "total": 2, "until": "U1",
     }
 
 
