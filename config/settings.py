@@ -366,6 +366,9 @@ VISITDESK_REMINDERS_DELEGATION = [int(x) for x in env_list("VISITDESK_REMINDERS_
 VISITDESK_REMINDERS_HOST = [int(x) for x in env_list("VISITDESK_REMINDERS_HOST", ["1440", "60"])]
 # Invites/updates wait this long so several quick edits reach participants as one update.
 VISITDESK_NOTIFY_SETTLE_SECONDS = int(env_str("VISITDESK_NOTIFY_SETTLE_SECONDS", "60"))
+# Answers to invitations reach the coordinator as one summary per window: the first answer opens it, the
+# mail goes when it closes (notifications.answers).
+VISITDESK_ANSWER_DIGEST_SECONDS = int(env_str("VISITDESK_ANSWER_DIGEST_SECONDS", "600"))
 # Reminders marked sent per UPDATE: 1 = at most one duplicate per crashed worker (docs/performance.md).
 VISITDESK_OUTBOX_MARK_EVERY = int(env_str("VISITDESK_OUTBOX_MARK_EVERY", "1"))
 VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DAYS", "30"))
