@@ -46,7 +46,8 @@ class MeetingAnswers:
     #: Guests who declined: news, no hole.
     declined_guests: tuple[str, ...] = ()
     tentative: tuple[str, ...] = ()
-    #: People the meeting needs who have not answered yet.
+    #: Hosts, chairs and presenters who have not answered yet (the delegation usually hears by programme
+    #: mail, which asks for no answer: their silence is no news).
     waiting: tuple[str, ...] = ()
     repair: Repair | None = None
 
@@ -56,8 +57,8 @@ class MeetingAnswers:
 
     @property
     def quiet(self) -> bool:
-        """Only tentative answers or silence: shown subtly."""
-        return not self.declined and bool(self.tentative or self.waiting)
+        """A maybe and no decline: shown subtly (no answer yet is only said to screen readers)."""
+        return not self.declined and bool(self.tentative)
 
 
 def _names(participations: Iterable[Participation]) -> tuple[str, ...]:
@@ -78,7 +79,8 @@ def meeting_answers(meetings: Iterable[Meeting], *, visit_id: int | None = None)
             declined=_names(p for p in declined if p.blocks_time),
             declined_guests=_names(p for p in declined if not p.blocks_time),
             tentative=_names(p for p in people if p.rsvp == Participation.Rsvp.TENTATIVE),
-            waiting=_names(p for p in people if p.blocks_time and p.rsvp == Participation.Rsvp.NEEDS_ACTION),
+            waiting=_names(p for p in people if p.role in Participation.BLOCKING_ROLES
+                           and p.rsvp == Participation.Rsvp.NEEDS_ACTION),
         )
         if shown.declined or shown.declined_guests or shown.tentative or shown.waiting:
             out[meeting.pk] = shown

@@ -15,7 +15,8 @@ export function answersOf(participants) {
     declined: names(declined.filter((p) => p.blocks_time)),
     declinedGuests: names(declined.filter((p) => !p.blocks_time)),
     tentative: names(participants.filter((p) => p.rsvp === "tentative")),
-    waiting: names(participants.filter((p) => p.blocks_time && p.rsvp === "needs-action"))
+    // hosts, chairs and presenters only: the delegation usually hears by programme mail, which asks nothing
+    waiting: names(participants.filter((p) => p.role !== "guest" && p.rsvp === "needs-action"))
   };
 }
 
@@ -43,7 +44,7 @@ export function drawAnswers(node, data) {
   add("tl-answer", "answer_tentative", "tentative", a.tentative);
   add("visually-hidden", "answer_waiting", "waiting", a.waiting);
   node.classList.toggle("declined", a.declined.length > 0);
-  node.classList.toggle("awaiting", !a.declined.length && (a.tentative.length + a.waiting.length) > 0);
+  node.classList.toggle("awaiting", !a.declined.length && a.tentative.length > 0);
 }
 
 /** The side panel's answers box: who declined and, for a meeting from a proposal, the repair button
