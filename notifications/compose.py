@@ -678,11 +678,11 @@ def _mailbox_forward(row: OutboxMessage, person: Person, lang: str) -> Rendered:
 # --- the coordinator's answer summary --------------------------------------------------------
 
 #: How a participant's role is named in a summary line.
-ROLE_WORDS = {
-    Participation.Role.HOST: gettext_lazy("host"),
-    Participation.Role.CHAIR: gettext_lazy("chair"),
-    Participation.Role.PRESENTER: gettext_lazy("presenter"),
-    Participation.Role.GUEST: gettext_lazy("guest"),
+ROLE_WORDS: dict[str, Any] = {
+    Participation.Role.HOST.value: gettext_lazy("host"),
+    Participation.Role.CHAIR.value: gettext_lazy("chair"),
+    Participation.Role.PRESENTER.value: gettext_lazy("presenter"),
+    Participation.Role.GUEST.value: gettext_lazy("guest"),
 }
 #: One summary line per answer: who (with their role) and what.
 ANSWER_LINES = {
@@ -731,7 +731,7 @@ def _answer_summary(row: OutboxMessage, person: Person, lang: str) -> Rendered:
             visit = slot.visit if slot is not None else None
             lines = []
             for r in by_meeting[meeting.pk]:
-                role = roles.get((meeting.pk, r.person_id))
+                role = roles.get((meeting.pk, r.person_id), "")
                 who = names.get(r.person_id, "")
                 if role in ROLE_WORDS:
                     who = f"{who} ({ROLE_WORDS[role]})"
