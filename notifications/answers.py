@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Max, Q
 
 from events.models import Participation
 from scheduling.models import Proposal, ProposalItem
@@ -92,12 +92,12 @@ def answers_between(*, since: datetime, until: datetime | None = None) -> list[A
         .values_list("meeting_id", "person_id", "rsvp", "responded_at", coordinator, "blocks_time")
     ]
     created = Q(created_at__gt=since) if until is None else Q(created_at__gt=since, created_at__lte=until)
+    counters = list(CounterProposal.objects.filter(created, meeting_visible_q("meeting__")).order_by(
+    ).values_list("pk", "meeting_id", "person_id", "created_at", coordinator))
     required_of = {(m, p): b for m, p, b in Participation.objects.filter(
-        meeting_id__in={r.meeting_id for r in rows} | set(
-            CounterProposal.objects.filter(created).values_list("meeting_id", flat=True))
-    ).order_by().values_list("meeting_id", "person_id", "blocks_time")}
-    for pk, m, p, at, c in CounterProposal.objects.filter(created, meeting_visible_q("meeting__")).order_by(
-    ).values_list("pk", "meeting_id", "person_id", "created_at", coordinator):
+        meeting_id__in={c[1] for c in counters}).order_by().values_list("meeting_id", "person_id", "blocks_time")
+    } if counters else {}
+    for pk, m, p, at, c in counters:
         rows.append(AnswerRow(meeting_id=m, person_id=p, answer=Answer.COUNTER, at=at, coordinator_id=c,
                               required=required_of.get((m, p), False), counter_id=pk))
     for m, p, at, c in HeldAnswer.objects.filter(created, meeting_visible_q("meeting__"),
@@ -140,11 +140,14 @@ def owed_summaries(*, rows: list[AnswerRow], every_coordinator: Iterable[int],
             moments[owner].append(row.at)
     if not moments:
         return []
-    last: dict[int, tuple[str, dict[str, str]]] = {}
-    for person_id, state, payload in OutboxMessage.objects.filter(
-        kind=Kind.ANSWER_SUMMARY, person_id__in=moments
-    ).order_by("person_id", "-id").values_list("person_id", "state", "payload"):
-        last.setdefault(person_id, (state, payload))
+    # Each coordinator's latest window (its row, whatever became of it): one row each, not their history.
+    latest = OutboxMessage.objects.filter(kind=Kind.ANSWER_SUMMARY, person_id__in=moments).order_by().values(
+        "person_id").annotate(last=Max("id")).values("last")
+    last: dict[int, tuple[str, dict[str, str]]] = {
+        person_id: (state, payload)
+        for person_id, state, payload in OutboxMessage.objects.filter(pk__in=latest).values_list(
+            "person_id", "state", "payload")
+    }
     owed = []
     for person_id, times in sorted(moments.items()):
         previous = last.get(person_id)

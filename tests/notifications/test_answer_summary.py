@@ -152,3 +152,28 @@ def test_the_builder_refuses_a_row_for_someone_else(programme, host, coordinator
         payload={"since": (timezone.now() - timedelta(hours=1)).isoformat(), "until": timezone.now().isoformat()})
     with pytest.raises(compose.Stale):
         compose.build_message(row)
+
+
+def test_a_worker_killed_while_sending_the_summary_sends_it_once_and_the_next_window_waits(programme, host,
+                                                                                         coordinator, send):
+    from notifications import dispatch
+    from notifications.reconcile import reconcile_answer_summaries
+
+    _visit, lab, _talk, guest, _ole = programme
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        answer(lab, host, "declined")
+        reconcile_answer_summaries(now=timezone.now())
+        clock.shift(timedelta(seconds=WINDOW + 6))
+        claimed = [r for r in dispatch.claim() if r.kind == Kind.ANSWER_SUMMARY]
+        assert len(claimed) == 1  # ... and the worker dies here, the row left in "sending"
+        answer(lab, guest, "accepted")  # after the window: the next one, which waits for this row's end
+        assert reconcile_answer_summaries(now=timezone.now()) == 0
+        assert OutboxMessage.objects.filter(kind=Kind.ANSWER_SUMMARY).count() == 1
+        assert dispatch.recover_stuck(older_than=timedelta(0)) >= 1
+        first = summaries(send())
+        assert len(first) == 1 and "declined" in text_part(first[0]) and "Lars" not in text_part(first[0])
+        clock.shift(timedelta(seconds=WINDOW + 6))
+        second = summaries(send())
+        assert len(second) == 1 and "Lars Nilsson (guest) accepted" in text_part(second[0])
+    assert list(OutboxMessage.objects.filter(kind=Kind.ANSWER_SUMMARY).values_list("state", flat=True)) == [
+        "sent", "sent"]
