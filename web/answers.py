@@ -79,7 +79,8 @@ def meeting_answers(meetings: Iterable[Meeting], *, visit_id: int | None = None)
             declined=_names(p for p in declined if p.blocks_time),
             declined_guests=_names(p for p in declined if not p.blocks_time),
             tentative=_names(p for p in people if p.rsvp == Participation.Rsvp.TENTATIVE),
-            waiting=_names(p for p in people if p.role in Participation.BLOCKING_ROLES
+            # whose time it blocks as host, chair or presenter: not the delegation (``exclusive``)
+            waiting=_names(p for p in people if p.blocks_time and not p.exclusive
                            and p.rsvp == Participation.Rsvp.NEEDS_ACTION),
         )
         if shown.declined or shown.declined_guests or shown.tentative or shown.waiting:

@@ -86,6 +86,10 @@ def test_maybe_is_quiet_and_a_guests_decline_needs_no_repair(centre, booked):
     if guest is not None:
         assert f"Guest declined: {guest.person.name}" in block
     assert 'data-testid="declines"' not in page
+    # No answer yet: said (to screen readers) of the hosts, never of the delegation, who hear by programme mail.
+    welcome = proposal.items.get(key="welcome")
+    waiting = re.search(r'data-answer="waiting">([^<]*)<', _block(page, welcome.meeting_id)).group(1)
+    assert "Carla Coordinator" in waiting and "Anna Berg" not in waiting and "Jens Holm" not in waiting
 
 
 def test_a_host_sees_no_answers_and_a_hand_booked_meeting_says_where_to_act(centre, booked):
