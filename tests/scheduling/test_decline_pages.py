@@ -65,6 +65,11 @@ def test_a_hosts_decline_marks_the_block_and_the_visit_page_offers_the_repair(ce
     others = [i for i in proposal.items.exclude(pk=cell.pk) if i.meeting_id]
     assert all('data-answer="declined"' not in _block(page, i.meeting_id) for i in others)
 
+    # In German: the same, in the reader's words.
+    german = client.get(f"/staff/visits/{centre.visit.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert f"Abgesagt: {host.person.name}" in _block(german, cell.meeting_id)
+    assert "Einem Termin fehlt jemand, den er braucht" in german and "Reparatur ansehen…" in german
+
     # The button works: the preview is shown on the proposal page with its confirm button.
     preview = client.post(repair)
     html = client.get(preview["Location"]).content.decode()
