@@ -172,3 +172,10 @@ def repair_proposals(meeting_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     ).order_by("meeting_id", "-proposal_id").values_list("meeting_id", "proposal__visit_id", "proposal_id"):
         out.setdefault(meeting_id, (visit_id, proposal_id))
     return out
+
+
+def pending_counters(meeting_ids: Iterable[int]) -> list[CounterProposal]:
+    """Open "propose new time" answers (iTIP COUNTER) to these meetings, oldest first, with the person and
+    the meeting loaded: the visit page lists them with Accept and Decline, the planner shades the time."""
+    return list(CounterProposal.objects.filter(meeting_id__in=list(meeting_ids), state=CounterProposal.State.PENDING)
+                .select_related("person", "meeting").order_by("created_at", "id"))

@@ -22,7 +22,7 @@ from datetime import datetime
 from django.urls import reverse
 
 from events.models import Meeting, Participation
-from notifications.answers import repair_proposals
+from notifications.answers import pending_counters, repair_proposals
 
 
 @dataclass(frozen=True)
@@ -99,3 +99,42 @@ def meeting_answers(meetings: Iterable[Meeting], *, visit_id: int | None = None)
 def needing_repair(answers: dict[int, MeetingAnswers]) -> list[MeetingAnswers]:
     """The visit page's list: meetings someone they need declined, in programme order."""
     return sorted((a for a in answers.values() if a.needs_repair), key=lambda a: (a.starts_at, a.meeting_id))
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A "propose new time" (iTIP COUNTER from Outlook, Gmail, Apple Calendar…) waiting for the coordinator:
+    the visit page lists it with Accept and Decline, the planner shades the proposed time in the meeting's
+    lane with who asked. ``current`` is False when the meeting moved after the proposal was made: accepting
+    it is then refused (``notifications.replies.counter_accept``), declining still tells the person."""
+
+    id: int
+    meeting: Meeting
+    person: str
+    starts_at: datetime
+    ends_at: datetime
+    comment: str
+    current: bool
+    accept: str
+    decline: str
+
+    @property
+    def meeting_id(self) -> int:
+        return self.meeting.pk
+
+    @property
+    def title(self) -> str:
+        return self.meeting.title
+
+
+def counters_for(meetings: Iterable[Meeting], *, visit_id: int) -> list[Counter]:
+    """The open counter-proposals to the visit's scheduled meetings, oldest first."""
+    scheduled = [m.pk for m in meetings if m.status == Meeting.Status.SCHEDULED]
+    out = []
+    for c in pending_counters(scheduled):
+        kwargs = {"pk": visit_id, "counter_id": c.pk}
+        out.append(Counter(id=c.pk, meeting=c.meeting, person=c.person.name, starts_at=c.starts_at,
+                           ends_at=c.ends_at, comment=c.comment, current=c.sequence >= c.meeting.sequence,
+                           accept=reverse("web:staff-visit-counter-accept", kwargs=kwargs),
+                           decline=reverse("web:staff-visit-counter-decline", kwargs=kwargs)))
+    return out

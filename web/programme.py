@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from events.models import AgendaItem, Meeting, Participation, Room
 from events.selectors import meeting_version
 
-from .answers import MeetingAnswers
+from .answers import Counter, MeetingAnswers
 
 SLOT_MINUTES = 15
 
@@ -131,6 +131,16 @@ class Block:
 
 
 @dataclass
+class CounterShade:
+    """A time someone proposed for a meeting (``web.answers.Counter``), shaded in the meeting's lane."""
+
+    counter: Counter
+    lane: int
+    start: int  # minutes after the grid's first row
+    end: int
+
+
+@dataclass
 class HourMark:
     label: str
     offset: int  # minutes after the grid's first row
@@ -144,6 +154,7 @@ class Timeline:
     blocks: list[Block]
     origin: int  # minutes after local midnight of the first row
     minutes: int  # minutes the grid shows
+    counters: list[CounterShade] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -208,9 +219,10 @@ def _sub_lanes(entries: list[Entry]) -> dict[int, int]:
 
 
 def day_timeline(day: Day, *, rooms: Iterable[Room] = (), zone: str | None = None,
-                 answers: Mapping[int, MeetingAnswers] | None = None) -> Timeline:
+                 answers: Mapping[int, MeetingAnswers] | None = None, counters: Iterable[Counter] = ()) -> Timeline:
     """Lay one day out: a lane per room (``rooms`` first, in order), quarter-hour rows from 08:00 to
-    19:00 or wider when meetings need it."""
+    19:00 or wider when meetings or proposed times need it. ``counters``: proposed times on this day,
+    shaded in their meeting's lane."""
     tz = zoneinfo.ZoneInfo(zone) if zone else (day.entries[0].starts.tzinfo if day.entries else zoneinfo.ZoneInfo("UTC"))
     midnight = datetime.combine(day.day, time(0), tzinfo=tz)
 
@@ -218,8 +230,11 @@ def day_timeline(day: Day, *, rooms: Iterable[Room] = (), zone: str | None = Non
         # clip meetings running past midnight to this day's grid
         return max(0, min(24 * 60, int((dt - midnight).total_seconds() // 60)))
 
-    first_hour = min([DAY_START_HOUR] + [minutes(e.starts) // 60 for e in day.entries])
-    last_hour = max([DAY_END_HOUR] + [math.ceil(minutes(e.ends) / 60) for e in day.entries])
+    proposed = [c for c in counters if c.starts_at.astimezone(tz).date() == day.day]
+    first_hour = min([DAY_START_HOUR] + [minutes(e.starts) // 60 for e in day.entries]
+                     + [minutes(c.starts_at) // 60 for c in proposed])
+    last_hour = max([DAY_END_HOUR] + [math.ceil(minutes(e.ends) / 60) for e in day.entries]
+                    + [math.ceil(minutes(c.ends_at) / 60) for c in proposed])
     last_hour = min(24, max(last_hour, first_hour + 1))
     origin = first_hour * 60
 
@@ -230,8 +245,8 @@ def day_timeline(day: Day, *, rooms: Iterable[Room] = (), zone: str | None = Non
         lanes.append(Lane(index=len(lanes), label=room.name, room_id=room.pk, key=f"room:{room.pk}",
                           venue=room.venue.name))
     extra: dict[str, str] = {}
-    for e in day.entries:
-        key, label = _lane_key(e.meeting)
+    for meeting in [e.meeting for e in day.entries] + [c.meeting for c in proposed]:
+        key, label = _lane_key(meeting)
         if key not in index_of:
             extra[key] = label
     for key in sorted(extra, key=lambda k: (not k.startswith("room:"), k == "none", extra[k].lower())):
@@ -254,16 +269,22 @@ def day_timeline(day: Day, *, rooms: Iterable[Room] = (), zone: str | None = Non
                                 answers=(answers or {}).get(e.meeting.pk)))
     blocks.sort(key=lambda b: (b.entry.starts, b.lane, b.entry.meeting.pk))
     hours = [HourMark(label=f"{h:02d}:00", offset=h * 60 - origin) for h in range(first_hour, last_hour)]
+    shades = [CounterShade(counter=c, lane=index_of[_lane_key(c.meeting)[0]], start=minutes(c.starts_at) - origin,
+                           end=max(minutes(c.starts_at) - origin + SLOT_MINUTES, minutes(c.ends_at) - origin))
+              for c in proposed]
     return Timeline(day=day.day, lanes=lanes, hours=hours, blocks=blocks, origin=origin,
-                    minutes=(last_hour - first_hour) * 60)
+                    minutes=(last_hour - first_hour) * 60, counters=shades)
 
 
 def timelines(meetings: Iterable[Meeting], zone: str, *, rooms: Iterable[Room] = (), days: Iterable[date] = (),
-              answers: Mapping[int, MeetingAnswers] | None = None) -> list[Timeline]:
+              answers: Mapping[int, MeetingAnswers] | None = None, counters: Iterable[Counter] = ()) -> list[Timeline]:
     """The planner's days: every day in ``days`` (the visit's dates) and every day with a meeting;
-    ``answers`` (coordinators only) marks the blocks whose people declined or have not answered."""
+    ``answers`` (coordinators only) marks the blocks whose people declined or have not answered,
+    ``counters`` (coordinators only) shades the times people proposed instead, on the days shown."""
+    counters = list(counters)
     by_day = {d.day: d for d in itinerary(meetings, zone)}
     wanted = sorted(set(list(days)[:MAX_DAYS]) | set(by_day))
     rooms = list(rooms)
-    return [day_timeline(by_day.get(d) or Day(day=d, entries=[]), rooms=rooms, zone=zone, answers=answers)
+    return [day_timeline(by_day.get(d) or Day(day=d, entries=[]), rooms=rooms, zone=zone, answers=answers,
+                         counters=counters)
             for d in wanted]

@@ -80,3 +80,77 @@ def test_a_declined_host_is_marked_and_the_repair_preview_is_one_click_away(page
     assert Meeting.objects.get(pk=meeting.pk).sequence == sequence
     assert meeting.participations.filter(person_id=host.person_id).exists()
     assert page.csp_violations == []
+
+
+def test_a_proposed_new_time_is_shaded_in_the_meetings_lane_and_accepted_from_the_visit_page(page, centre):  # noqa: F811
+    """An iTIP COUNTER (as the organiser mailbox records it): the planner shades the proposed time in the
+    meeting's room lane without catching the pointer, and Accept on the visit page moves the meeting."""
+
+    from notifications.models import CounterProposal
+
+    centre.coordinator.set_password("coord-pass-1234")
+    centre.coordinator.save()
+    proposal = scheduling_services.proposal_create(visit=centre.visit, by=centre.coordinator_person,
+                                                   time_limit_seconds=5)
+    scheduling_services.proposal_accept(proposal=proposal)
+    item = Proposal.objects.get(pk=proposal.pk).items.get(key="topic-cell-therapeutics")
+    meeting = Meeting.objects.get(pk=item.meeting_id)
+    host = meeting.participations.select_related("person").get(person_id=item.spec.host).person
+    starts_at = _free_time(meeting)
+    counter = CounterProposal.objects.create(meeting=meeting, person=host, starts_at=starts_at,
+                                             ends_at=starts_at + (meeting.ends_at - meeting.starts_at),
+                                             sequence=meeting.sequence)
+
+    page.goto("/staff/login/")
+    page.locator("#id_username").fill("coord")
+    page.locator("#id_password").fill("coord-pass-1234")
+    page.locator("#id_password").press("Enter")
+    expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile("Sign in"))
+    page.goto(f"/staff/visits/{centre.visit.pk}/")
+
+    shade = page.locator(f'.tl-counter[data-counter="{counter.pk}"]')
+    expect(shade).to_contain_text(f"{host.name} proposes")
+    placed = shade.evaluate("n => [getComputedStyle(n).gridColumnStart, getComputedStyle(n).gridRowStart, "
+                            "getComputedStyle(n).pointerEvents]")
+    lane = int(shade.get_attribute("data-lane"))
+    assert placed[0] == str(lane + 2) and placed[1] not in ("auto", "") and placed[2] == "none"
+    # The shade sits in the column of the meeting's room.
+    head = page.locator(f'[data-planner-grid] [data-lane-head="{lane}"]').nth(1)
+    assert head.get_attribute("data-room") == str(meeting.room_id)
+    shot(page, "planner-counter")
+    assert not page.csp_violations
+
+    page.get_by_test_id("counter").get_by_test_id("counter-accept").click()
+    expect(page.locator(".messages")).to_contain_text("moved to the proposed time")
+    meeting.refresh_from_db()
+    assert meeting.starts_at == counter.starts_at
+    expect(page.locator(".tl-counter")).to_have_count(0)
+
+
+def _free_time(meeting):
+    """A start on the visit's days where the meeting could move: its room free and everyone available."""
+    from datetime import timedelta
+
+    from core.errors import DomainError
+    from events.models import Participation
+    from events.selectors import meeting_conflicts
+    from events.services import ParticipantSpec
+
+    length = meeting.ends_at - meeting.starts_at
+    people = [ParticipantSpec(person=p.person, role=p.role)
+              for p in Participation.objects.filter(meeting=meeting).select_related("person")]
+    for day in (1, 0):
+        for quarter in sorted(range(-16, 24), key=abs):
+            start = meeting.starts_at + timedelta(days=day, minutes=15 * quarter)
+            if start == meeting.starts_at or meeting_conflicts(starts_at=start, ends_at=start + length,
+                                                               room_id=meeting.room_id, person_ids=[],
+                                                               exclude_meeting_id=meeting.pk):
+                continue
+            try:
+                booking.meeting_check(meeting=meeting, starts_at=start, ends_at=start + length, room=meeting.room,
+                                      participants=people, visit=meeting.programme_slot.visit,
+                                      booker=booking.COORDINATOR)
+            except DomainError:
+                continue
+            return start
+    raise AssertionError("no free time for the meeting on the visit's days")

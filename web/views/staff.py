@@ -32,13 +32,15 @@ from directory.models import Person
 from directory.services import person_rotate_feed_token
 from events.models import Participation
 from events.selectors import meetings_for_person
+from notifications import replies
+from notifications.models import CounterProposal
 from visits import booking, rules
 from visits import services as visit_services
 from visits.days import suggested_dates
 from visits.models import Visit
 from visits.selectors import programme_meetings, visit_list, visits_visible_to_person
 
-from ..answers import meeting_answers, needing_repair
+from ..answers import counters_for, meeting_answers, needing_repair
 from ..forms import RSVP_CHOICES, ConfirmVisitForm, DeclineVisitForm, RsvpForm, VisitFilterForm
 from ..planner import planner_config, planner_days, planner_people, planner_rooms, planner_texts
 from ..programme import itinerary, timelines
@@ -140,10 +142,13 @@ def _visit_detail_page(request: HttpRequest, visit: Visit, *, coordinator: bool,
     rooms = planner_rooms(visit)
     # Who declined, who has not answered: coordinators only (a host's read-only view shows the programme).
     answers = meeting_answers(meetings, visit_id=visit.pk) if coordinator else {}
+    counters = counters_for(meetings, visit_id=visit.pk) if coordinator else []
     context: dict[str, object] = {
         "visit": visit,
-        "timelines": timelines(meetings, visit.timezone, rooms=rooms, days=planner_days(visit), answers=answers),
+        "timelines": timelines(meetings, visit.timezone, rooms=rooms, days=planner_days(visit), answers=answers,
+                               counters=counters),
         "declines": needing_repair(answers),
+        "counters": counters,
         "days": itinerary(meetings, visit.timezone),
         "is_coordinator": coordinator,
         "can_decide": coordinator and visit.status == Visit.Status.REQUESTED,
@@ -214,6 +219,45 @@ def visit_decline(request: HttpRequest, pk: int) -> HttpResponse:
         return _visit_detail_page(request, visit, coordinator=True, decline_form=form, status=exc.status)
     messages.success(request, _("%(reference)s is declined.") % {"reference": visit.reference})
     return redirect("web:staff-visit", pk=visit.pk)
+
+
+def _visit_counter_or_404(request: HttpRequest, pk: int, counter_id: int) -> CounterProposal:
+    """A counter-proposal to a meeting of this visit (a coordinator's); anything else is 404."""
+    visit = _coordinator_visit_or_404(request, pk)
+    return get_object_or_404(CounterProposal.objects.select_related("meeting"), pk=counter_id,
+                             meeting__programme_slot__visit=visit)
+
+
+@login_required
+@require_POST
+def counter_accept(request: HttpRequest, pk: int, counter_id: int) -> HttpResponse:
+    """Move the meeting to the time the person proposed (through ``visits.booking``: overlaps and
+    availability are checked as for any move, and everyone gets the update)."""
+    counter = _visit_counter_or_404(request, pk, counter_id)
+    try:
+        replies.counter_accept(counter=counter, user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("web:staff-visit", kwargs={"pk": pk}) + "#counters")
+    messages.success(request, _("%(title)s moved to the proposed time; everyone gets the update.")
+                     % {"title": counter.meeting.title})
+    return redirect("web:staff-visit", pk=pk)
+
+
+@login_required
+@require_POST
+def counter_decline(request: HttpRequest, pk: int, counter_id: int) -> HttpResponse:
+    """Keep the meeting where it is; the person's calendar gets METHOD:DECLINECOUNTER."""
+    counter = _visit_counter_or_404(request, pk, counter_id)
+    comment = request.POST.get("comment", "")[:1000]
+    try:
+        replies.counter_decline(counter=counter, user=request.user, comment=comment)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("web:staff-visit", kwargs={"pk": pk}) + "#counters")
+    messages.success(request, _("The proposal for %(title)s is declined; the person is told the meeting stays.")
+                     % {"title": counter.meeting.title})
+    return redirect("web:staff-visit", pk=pk)
 
 
 # --- a host's own meetings -------------------------------------------------------------------

@@ -12,7 +12,7 @@
 
 import { anyPending, blockOf, draw, readBlock, selectBlock } from "./planner/blocks.js";
 import { busyReasons } from "./planner/busy.js";
-import { gridForDay, readGrid, roomLanes } from "./planner/grid.js";
+import { gridForDay, place, readGrid, roomLanes } from "./planner/grid.js";
 import { onKeyDown, onKeyUp } from "./planner/keyboard.js";
 import { initPanel, openFor, openNew } from "./planner/panel.js";
 import {
@@ -59,6 +59,10 @@ function start() {
   document.querySelectorAll("[data-planner-grid]").forEach((node) => {
     const grid = readGrid(node);
     state.grids.push(grid);
+    // times people proposed instead (iTIP COUNTER), shaded in their meeting's lane; never in the way of a drag
+    node.querySelectorAll(".tl-counter").forEach((shade) => {
+      place(shade, grid, +shade.dataset.lane, grid.origin + (+shade.dataset.start), grid.origin + (+shade.dataset.end));
+    });
     node.querySelectorAll(".tl-block").forEach((blockNode) => {
       const block = readBlock(blockNode, grid);
       draw(block);
