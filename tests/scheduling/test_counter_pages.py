@@ -17,6 +17,7 @@ from django.utils import translation
 from events.models import Meeting
 from notifications.models import CounterProposal, Kind, OutboxMessage
 from scheduling.models import Proposal
+from tests.support.programmes import free_time_for
 from visits import booking
 
 from .test_page import assert_csp_clean, logged_in
@@ -40,11 +41,13 @@ def booked(centre):
     return client, proposal
 
 
-def _counter(proposal, key="topic-cell-therapeutics", *, later=timedelta(days=1)):
-    """The host of one meeting proposes the same hour a day later (the visit's second day)."""
+def _counter(proposal, key="topic-cell-therapeutics", *, free=False):
+    """The host of one meeting proposes the same hour a day later (the visit's second day), or with
+    ``free`` a time the meeting can move to."""
     item = proposal.items.get(key=key)
     meeting = item.meeting
     host = meeting.participations.get(person_id=item.spec.host).person
+    later = (free_time_for(meeting) - meeting.starts_at) if free else timedelta(days=1)
     return CounterProposal.objects.create(meeting=meeting, person=host, starts_at=meeting.starts_at + later,
                                           ends_at=meeting.ends_at + later, comment="Tuesdays are full for me",
                                           sequence=meeting.sequence)
@@ -85,7 +88,7 @@ def test_the_visit_page_lists_the_proposal_and_the_planner_shades_its_time(centr
 
 def test_accepting_moves_the_meeting_and_declining_owes_declinecounter(centre, booked):
     client, proposal = booked
-    counter = _counter(proposal)
+    counter = _counter(proposal, free=True)
     meeting = counter.meeting
     response = client.post(f"/staff/visits/{centre.visit.pk}/counters/{counter.pk}/accept/")
     assert response.status_code == 302

@@ -13,8 +13,10 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from core.errors import DomainError
 from directory.models import Person
 from events.models import Meeting, Participation, Room, Venue
+from events.selectors import meeting_conflicts
 from events.services import AgendaSpec, ParticipantSpec
 from tests.factories import PersonFactory, RoomFactory, TopicFactory, VenueFactory
 from visits import booking
@@ -119,3 +121,25 @@ def build_long_programme(*, language: str = "de", send: bool = False) -> LongPro
     if send:
         visit = visit_services.visit_programme_send(visit=visit, by=coordinator)
     return LongProgramme(visit, meetings, days, rooms, venue, coordinator, members)
+
+
+def free_time_for(meeting: Meeting) -> datetime:
+    """A start on the visit's days where the meeting could move: its room free and everyone available."""
+    length = meeting.ends_at - meeting.starts_at
+    people = [ParticipantSpec(person=p.person, role=p.role)
+              for p in Participation.objects.filter(meeting=meeting).select_related("person")]
+    for day in (1, 0):
+        for quarter in sorted(range(-16, 24), key=abs):
+            start = meeting.starts_at + timedelta(days=day, minutes=15 * quarter)
+            if start == meeting.starts_at or meeting_conflicts(starts_at=start, ends_at=start + length,
+                                                               room_id=meeting.room_id, person_ids=[],
+                                                               exclude_meeting_id=meeting.pk):
+                continue
+            try:
+                booking.meeting_check(meeting=meeting, starts_at=start, ends_at=start + length, room=meeting.room,
+                                      participants=people, visit=meeting.programme_slot.visit,
+                                      booker=booking.COORDINATOR)
+            except DomainError:
+                continue
+            return start
+    raise AssertionError("no free time for the meeting on the visit's days")

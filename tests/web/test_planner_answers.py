@@ -14,6 +14,7 @@ from events.models import Meeting
 from scheduling import services as scheduling_services
 from scheduling.models import Proposal
 from tests.scheduling.conftest import centre  # noqa: F401 (the fixture)
+from tests.support.programmes import free_time_for
 from visits import booking
 
 from .test_browser import axe_violations, shot
@@ -96,7 +97,7 @@ def test_a_proposed_new_time_is_shaded_in_the_meetings_lane_and_accepted_from_th
     item = Proposal.objects.get(pk=proposal.pk).items.get(key="topic-cell-therapeutics")
     meeting = Meeting.objects.get(pk=item.meeting_id)
     host = meeting.participations.select_related("person").get(person_id=item.spec.host).person
-    starts_at = _free_time(meeting)
+    starts_at = free_time_for(meeting)
     counter = CounterProposal.objects.create(meeting=meeting, person=host, starts_at=starts_at,
                                              ends_at=starts_at + (meeting.ends_at - meeting.starts_at),
                                              sequence=meeting.sequence)
@@ -126,31 +127,3 @@ def test_a_proposed_new_time_is_shaded_in_the_meetings_lane_and_accepted_from_th
     assert meeting.starts_at == counter.starts_at
     expect(page.locator(".tl-counter")).to_have_count(0)
 
-
-def _free_time(meeting):
-    """A start on the visit's days where the meeting could move: its room free and everyone available."""
-    from datetime import timedelta
-
-    from core.errors import DomainError
-    from events.models import Participation
-    from events.selectors import meeting_conflicts
-    from events.services import ParticipantSpec
-
-    length = meeting.ends_at - meeting.starts_at
-    people = [ParticipantSpec(person=p.person, role=p.role)
-              for p in Participation.objects.filter(meeting=meeting).select_related("person")]
-    for day in (1, 0):
-        for quarter in sorted(range(-16, 24), key=abs):
-            start = meeting.starts_at + timedelta(days=day, minutes=15 * quarter)
-            if start == meeting.starts_at or meeting_conflicts(starts_at=start, ends_at=start + length,
-                                                               room_id=meeting.room_id, person_ids=[],
-                                                               exclude_meeting_id=meeting.pk):
-                continue
-            try:
-                booking.meeting_check(meeting=meeting, starts_at=start, ends_at=start + length, room=meeting.room,
-                                      participants=people, visit=meeting.programme_slot.visit,
-                                      booker=booking.COORDINATOR)
-            except DomainError:
-                continue
-            return start
-    raise AssertionError("no free time for the meeting on the visit's days")
