@@ -35,7 +35,7 @@ from .models import TEST_EVENT, EventType, WebhookDelivery, WebhookEndpoint, Web
 #: How long the previous secret keeps signing after a rotation.
 ROTATION_GRACE = timedelta(hours=24)
 #: Statuses of a visit that are events of their own.
-VISIT_EVENTS = {
+VISIT_EVENTS: dict[str, str] = {
     Visit.Status.REQUESTED: EventType.VISIT_REQUESTED,
     Visit.Status.CONFIRMED: EventType.VISIT_CONFIRMED,
     Visit.Status.CANCELLED: EventType.VISIT_CANCELLED,

@@ -142,8 +142,8 @@ def test_an_unknown_endpoint_is_a_404_for_coordinators(world):
 
 
 def test_the_schema_names_every_payload():
-    from rest_framework.test import APIClient
     import yaml
+    from rest_framework.test import APIClient
 
     schema = yaml.safe_load(APIClient().get("/api/schema/").content)
     components = schema["components"]["schemas"]
