@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from webhooks import selectors, services
 from webhooks.delivery import body_of
@@ -36,6 +37,13 @@ class CoordinatorsOnly(BasePermission):
         if not is_coordinator(request.user):
             raise PermissionDenied(self.message)
         return True
+
+
+class WebhookWriteThrottle(UserRateThrottle):
+    """Registering or changing an endpoint resolves its host, and a test event makes the worker POST:
+    per user, one rate (``VISITDESK_THROTTLE_WEBHOOKS``)."""
+
+    scope = "webhooks"
 
 
 # --- the payloads, for the schema ----------------------------------------------------------------
@@ -230,6 +238,11 @@ class WebhookEndpointViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
     def get_queryset(self):
         return selectors.endpoints()
+
+    def get_throttles(self):
+        if self.action in ("create", "update", "partial_update", "test", "rotate_secret"):
+            return [WebhookWriteThrottle()]
+        return super().get_throttles()
 
     @extend_schema(responses={201: WebhookEndpointCreatedSerializer},
                    summary="Register an endpoint; the answer holds its signing secret, shown this once")

@@ -309,6 +309,8 @@ VISITDESK_THROTTLE_RATES = {
     "login": env_str("VISITDESK_THROTTLE_LOGIN", "10/minute"),
     # Adding a calendar and "sync now" (each queues a fetch), per user: API and page alike.
     "calendar_sync": env_str("VISITDESK_THROTTLE_CALENDAR_SYNC", "10/hour"),
+    # Registering or changing a webhook endpoint, a test event, a new secret: per user (coordinators).
+    "webhooks": env_str("VISITDESK_THROTTLE_WEBHOOKS", "60/hour"),
 }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
