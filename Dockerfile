@@ -22,6 +22,7 @@ COPY visits ./visits
 COPY calendars ./calendars
 COPY scheduling ./scheduling
 COPY notifications ./notifications
+COPY webhooks ./webhooks
 COPY api ./api
 COPY web ./web
 COPY templates ./templates

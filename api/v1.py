@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import availability, counters, programme, views, visit_links
+from . import availability, counters, programme, views, visit_links, webhooks
 from . import scheduling as scheduling_api
 from .people_review import PersonMergeView, PersonReviewView
 from .root import ApiRootView
@@ -23,6 +23,7 @@ router.register("room-closures", availability.RoomClosureViewSet, basename="room
 router.register("external-calendars", availability.ExternalCalendarViewSet, basename="external-calendar")
 router.register("counter-proposals", counters.CounterProposalViewSet, basename="counter-proposal")
 router.register("held-answers", counters.HeldAnswerViewSet, basename="held-answer")
+router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     path("availability/", availability.AvailabilityView.as_view(), name="availability"),

@@ -101,19 +101,21 @@ def _public(address: str) -> bool:
     return _globally_reachable(ip)
 
 
-def resolve_checked(host: str, port: int) -> list[str]:
-    """The addresses of ``host`` to connect to (in resolver order), after checking all of them."""
+def resolve_checked(host: str, port: int, *, what: str = "calendar") -> list[str]:
+    """The addresses of ``host`` to connect to (in resolver order), after checking all of them.
+
+    ``what`` names the address's use in the error (the calendar's host, the webhook's host)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise FeedError(f"The calendar's host {host[:100]!r} cannot be resolved.") from exc
+        raise FeedError(f"The {what}'s host {host[:100]!r} cannot be resolved.") from exc
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
-        raise FeedError(f"The calendar's host {host[:100]!r} has no address.")
+        raise FeedError(f"The {what}'s host {host[:100]!r} has no address.")
     if not settings.VISITDESK_BUSY_FETCH_ALLOW_PRIVATE:
         refused = [a for a in addresses if not _public(a)]
         if refused:
-            raise FeedError(f"Refusing to fetch from {host[:100]!r}: it resolves to a private or local address.")
+            raise FeedError(f"Refusing to connect to {host[:100]!r}: it resolves to a private or local address.")
     return list(dict.fromkeys(addresses))
 
 
@@ -338,3 +340,43 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
         finally:
             conn.close()
     raise FeedError(f"More than {MAX_REDIRECTS} redirects.")
+
+
+@dataclass(frozen=True)
+class PostResult:
+    status: int
+    reason: str
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float, what: str = "webhook") -> PostResult:
+    """POST ``body`` to ``url`` under the same rules as a calendar fetch — every address checked, the
+    connection pinned to the checked address, TLS verified for the real name, one deadline for the
+    whole exchange — and no redirect followed (a 3xx is the answer). At most 64 KiB of the answer's
+    body are read and dropped: only the status matters. FeedError says what went wrong in words."""
+    deadline = Deadline(timeout)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise FeedError(f"The {what}'s address is not an http(s) URL.")
+    https = scheme == "https"
+    port = parts.port or (443 if https else 80)
+    addresses = resolve_checked(parts.hostname, port, what=what)
+    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
+    try:
+        conn = connection_class(parts.hostname, port, addresses=addresses, deadline=deadline)
+    except DeadlinePassed as exc:
+        raise FeedError(f"The {what}'s server did not answer within {timeout:g} s.") from exc
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Length": str(len(body)), **headers})
+        response = conn.getresponse()
+        response.read(65536)
+        return PostResult(response.status, str(response.reason)[:60])
+    except TimeoutError as exc:
+        raise FeedError(f"The {what}'s server did not answer within {timeout:g} s.") from exc
+    except ssl.SSLError as exc:
+        raise FeedError(f"TLS failed: {str(exc.reason or type(exc).__name__)[:100]}.") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise FeedError(f"The {what}'s server could not be reached: {type(exc).__name__}.") from exc
+    finally:
+        conn.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-BENCHMARKS = ("bench.feeds", "bench.reminders", "bench.availability", "bench.scheduling")
+BENCHMARKS = ("bench.feeds", "bench.reminders", "bench.availability", "bench.scheduling", "bench.webhooks")
 
 
 def main() -> None:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "calendars",
     "scheduling",
     "notifications",
+    "webhooks",
     # Interfaces: depend on the domain apps, nothing depends on them.
     "api",
     "web",
@@ -250,6 +251,8 @@ CELERY_BEAT_SCHEDULE = {
     "sync-external-calendars": {"task": "availability.sync_due_calendars", "schedule": timedelta(minutes=5)},
     # Render on write has a safety net: fragments a lost message or a bulk import left stale.
     "render-stale-calendar-fragments": {"task": "calendars.render_stale", "schedule": timedelta(minutes=10)},
+    # Webhooks: retries that came due, a sweep for changes whose signal was lost, stuck deliveries.
+    "dispatch-webhooks": {"task": "webhooks.dispatch_due", "schedule": timedelta(seconds=60)},
     # Calendar clients' answers to invites (does nothing while VISITDESK_ORGANIZER_IMAP_URL is unset).
     "read-organizer-mailbox": {
         "task": "notifications.read_organizer_mailbox",
@@ -306,6 +309,8 @@ VISITDESK_THROTTLE_RATES = {
     "login": env_str("VISITDESK_THROTTLE_LOGIN", "10/minute"),
     # Adding a calendar and "sync now" (each queues a fetch), per user: API and page alike.
     "calendar_sync": env_str("VISITDESK_THROTTLE_CALENDAR_SYNC", "10/hour"),
+    # Registering or changing a webhook endpoint, a test event, a new secret: per user (coordinators).
+    "webhooks": env_str("VISITDESK_THROTTLE_WEBHOOKS", "60/hour"),
 }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -353,6 +358,7 @@ SPECTACULAR_SETTINGS = {
         "MeetingStatusEnum": "events.models.Meeting.Status",
         "VisitLinkEnum": "api.visit_links.LINKS",  # the rotate-links input and its answer share one name
         "ProposalStatusEnum": "scheduling.models.Proposal.Status",
+        "WebhookEventTypeEnum": "webhooks.models.EventType",
     },
 }
 
@@ -375,6 +381,11 @@ VISITDESK_CANCELLED_IN_FEEDS_DAYS = int(env_str("VISITDESK_CANCELLED_IN_FEEDS_DA
 # A feed read renders at most this many stale VEVENT fragments itself; with more it answers 503 +
 # Retry-After and leaves them to the worker (calendars.fragments).
 VISITDESK_FEED_RENDER_ON_READ = int(env_str("VISITDESK_FEED_RENDER_ON_READ", "500"))
+# Signed webhooks (webhooks app): seconds one delivery may take (connect to last byte), and how long an
+# endpoint may fail without a single success before it is disabled. Their addresses pass the same
+# check as calendar imports (VISITDESK_BUSY_FETCH_ALLOW_PRIVATE below lifts it for tests only).
+VISITDESK_WEBHOOK_TIMEOUT = float(env_str("VISITDESK_WEBHOOK_TIMEOUT", "10"))
+VISITDESK_WEBHOOK_DISABLE_AFTER_HOURS = float(env_str("VISITDESK_WEBHOOK_DISABLE_AFTER_HOURS", "24"))
 # Busy times imported from people's own calendars (availability app).
 VISITDESK_BUSY_FETCH_ALLOW_PRIVATE = env_bool("VISITDESK_BUSY_FETCH_ALLOW_PRIVATE", False)
 # One wall-clock deadline for a whole fetch (connect, TLS, headers, body, redirects), in seconds.

@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from api.availability import CalendarSyncThrottle
+from api.webhooks import WebhookWriteThrottle
 from directory.models import Person
 from events import services as event_services
 from events.models import Meeting, Room
@@ -35,6 +36,7 @@ def _generous_throttles(monkeypatch):
     """Rates these tests will not hit (the cache is shared with parallel workers, so it is not cleared)."""
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", dict(GENEROUS_RATES))
     monkeypatch.setattr(CalendarSyncThrottle, "THROTTLE_RATES", {"calendar_sync": "10000/min"})
+    monkeypatch.setattr(WebhookWriteThrottle, "THROTTLE_RATES", {"webhooks": "10000/min"})
 
 
 def fresh_client_address() -> str:

@@ -13,6 +13,7 @@ import pytest
 from tests.api.availability_cells import CELLS as AVAILABILITY_CELLS
 from tests.api.conftest import next_week, visit_request_body
 from tests.api.scheduling_cells import CELLS as SCHEDULING_CELLS
+from tests.api.webhook_cells import CELLS as WEBHOOK_CELLS
 
 ROLES = ("coordinator", "host", "other_host", "anonymous", "requester")
 
@@ -105,6 +106,7 @@ CELLS = [
 
 CELLS += AVAILABILITY_CELLS
 CELLS += SCHEDULING_CELLS
+CELLS += WEBHOOK_CELLS
 
 
 def _cases():

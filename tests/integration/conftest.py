@@ -369,17 +369,18 @@ class Worker:
 
 
 @contextlib.contextmanager
-def private_task_queue(app_label: str):
-    """Route ``<app_label>.*`` tasks to a queue of their own, in this process and in the worker started on it.
+def private_task_queue(*app_labels: str):
+    """Route ``<app_label>.*`` tasks (of each label given) to a queue of their own, in this process and in the
+    worker started on it.
 
     Parallel test processes share one Redis: without a private queue one session's worker would take
     (and run against the wrong database) the tasks another session sends.
     """
     from config.celery import app
 
-    queue = f"vd-{app_label[:5]}-{uuid.uuid4().hex[:10]}"
+    queue = f"vd-{app_labels[0][:5]}-{uuid.uuid4().hex[:10]}"
     saved = app.conf.task_routes
-    app.conf.task_routes = {f"{app_label}.*": {"queue": queue}}
+    app.conf.task_routes = {f"{label}.*": {"queue": queue} for label in app_labels}
     app.amqp.flush_routes()
     app.amqp.__dict__.pop("router", None)
     try:
