@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["core", "directory", "events", "availability", "visits", "calendars", "scheduling", "notifications"]
+LAYERS = ["core", "directory", "events", "availability", "visits", "calendars", "scheduling", "notifications", "history"]
 INTERFACES = ["api", "web"]
 ALL = LAYERS + INTERFACES
 
