@@ -1,9 +1,8 @@
 """The Celery application. Configuration lives in Django settings under the ``CELERY_`` prefix."""
 
+import logging.config
 import os
 from pathlib import Path
-
-import logging.config
 
 from celery import Celery
 from celery.beat import PersistentScheduler

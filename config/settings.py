@@ -22,8 +22,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from .logging import logging_config
 from .env import development_mode, email_settings_from_url, env_bool, env_list, env_str, web_timeout_seconds
+from .logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VISITDESK_VAR_DIR", str(BASE_DIR / "var")))

@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 import pghistory
-from pghistory import runtime as pghistory_runtime
 from celery.signals import task_postrun, task_prerun
 from django.db import connection
+from pghistory import runtime as pghistory_runtime
 
 #: The task's own pghistory context while it runs (entered in prerun, left in postrun).
 _TASK_CONTEXT_ATTR = "_visitdesk_history_context"
@@ -38,7 +38,7 @@ def _task_started(task_id: str | None = None, task: Any = None, **_: Any) -> Non
         return
     headers = getattr(task.request, "__django_structlog__", None) or {}
     ctx = pghistory.context(via="worker", task=task.name, task_id=task_id, request_id=headers.get("request_id"))
-    ctx.__enter__()
+    ctx.__enter__()  # type: ignore[no-untyped-call]  # left in _task_finished
     setattr(task.request, _TASK_CONTEXT_ATTR, ctx)
 
 

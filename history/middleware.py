@@ -40,5 +40,5 @@ class HistoryMiddleware(PgHistoryMiddleware):
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not recording():
             return self.get_response(request)
-        response: HttpResponse = super().__call__(request)
+        response: HttpResponse = super().__call__(request)  # type: ignore[no-untyped-call]
         return response

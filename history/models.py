@@ -27,6 +27,7 @@ from availability.models import Absence, HoursException, WeeklyHours
 from events.models import AgendaItem, Meeting, Participation
 from visits.models import ProgrammeSlot, Visit
 
+
 def _event_model(tracked: type[models.Model], name: str, *, exclude: list[str] | None = None) -> Any:
     # Every tracked row: created, changed (only when a stored column changes) and deleted. New trackers
     # per model: pghistory narrows an update tracker's condition to the model's columns in place.

@@ -137,8 +137,10 @@ def _meetings_history(meeting_ids: list[int]) -> list[Entry]:
         (event_models.AgendaItemEvent, "agenda item", {"meeting_id__in": meeting_ids}),
         (event_models.ProgrammeSlotEvent, "programme slot", {"meeting_id__in": meeting_ids}),
     ]
-    fetched = [(m, name, list(m.objects.filter(**where).select_related("pgh_context").order_by("pgh_id")))
-               for m, name, where in sources]
+    fetched: list[tuple[type[models.Model], str, list[Any]]] = [
+        (m, name, list(m._default_manager.filter(**where).select_related("pgh_context").order_by("pgh_id")))
+        for m, name, where in sources
+    ]
     person_ids = {e.person_id for m, name, events in fetched if name == "participation" for e in events}
     people = dict(Person.objects.filter(pk__in=person_ids).values_list("pk", "name")) if person_ids else {}
     entries: list[Entry] = []
@@ -183,7 +185,7 @@ def object_history(obj: models.Model, *, limit: int = DEFAULT_LIMIT) -> list[Ent
     event_model = TRACKED.get(type(obj))
     if event_model is None:
         return []
-    events = event_model.objects.filter(pgh_obj_id=obj.pk).select_related("pgh_context").order_by("pgh_id")
+    events = event_model._default_manager.filter(pgh_obj_id=obj.pk).select_related("pgh_context").order_by("pgh_id")
     return _newest_first(_entries(event_model, str(obj._meta.verbose_name), 0, events, {}), limit)
 
 
@@ -195,7 +197,7 @@ def working_hours_history(person: Person, *, limit: int = DEFAULT_LIMIT) -> list
     for rank, (event_model, name) in enumerate([(event_models.WeeklyHoursEvent, "weekly hours"),
                                                 (event_models.HoursExceptionEvent, "hours exception"),
                                                 (event_models.AbsenceEvent, "absence")]):
-        events = event_model.objects.filter(person_id=person.pk).select_related("pgh_context").order_by("pgh_id")
+        events = event_model._default_manager.filter(person_id=person.pk).select_related("pgh_context").order_by("pgh_id")
         entries.extend(_entries(event_model, name, rank, events, {}))
     return _newest_first(entries, limit)
 

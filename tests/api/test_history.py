@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone as djtz
 from django.urls import reverse
+from django.utils import timezone as djtz
 
 from availability.models import Absence
 from history.models import MeetingEvent, ParticipationEvent
