@@ -21,6 +21,8 @@ from history.context import recording
 from history.selectors import DEFAULT_LIMIT, meeting_history, visit_history
 from visits.models import Visit
 
+from .views import ApiMixin
+
 
 class IsCoordinator(BasePermission):
     message = "Only coordinators may read the change history."
@@ -56,7 +58,7 @@ def _answer(entries) -> Response:
     return Response(HistorySerializer({"recorded": recording(), "entries": entries}).data)
 
 
-class MeetingHistoryView(APIView):
+class MeetingHistoryView(ApiMixin, APIView):
     permission_classes = [IsCoordinator]
 
     @extend_schema(responses=HistorySerializer, summary="A meeting's change history",
@@ -66,7 +68,7 @@ class MeetingHistoryView(APIView):
         return _answer(meeting_history(get_object_or_404(Meeting, pk=pk)))
 
 
-class VisitHistoryView(APIView):
+class VisitHistoryView(ApiMixin, APIView):
     permission_classes = [IsCoordinator]
 
     @extend_schema(responses=HistorySerializer, summary="A visit's change history",
