@@ -23,6 +23,7 @@ COPY calendars ./calendars
 COPY scheduling ./scheduling
 COPY notifications ./notifications
 COPY webhooks ./webhooks
+COPY history ./history
 COPY api ./api
 COPY web ./web
 COPY templates ./templates

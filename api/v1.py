@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import availability, counters, programme, views, visit_links, webhooks
+from . import availability, counters, history, programme, views, visit_links, webhooks
 from . import scheduling as scheduling_api
 from .people_review import PersonMergeView, PersonReviewView
 from .root import ApiRootView
@@ -33,6 +33,8 @@ urlpatterns = [
     path("visits/<int:pk>/programme.pdf", programme.ProgrammePdfView.as_view(), name="visit-programme-pdf"),
     path("visits/<int:pk>/programme.html", programme.ProgrammeHtmlView.as_view(), name="visit-programme-html"),
     path("visits/<int:pk>/send-programme/", programme.SendProgrammeView.as_view(), name="visit-send-programme"),
+    path("meetings/<int:pk>/history/", history.MeetingHistoryView.as_view(), name="meeting-history"),
+    path("visits/<int:pk>/history/", history.VisitHistoryView.as_view(), name="visit-history"),
     path("people/<int:pk>/review/", PersonReviewView.as_view(), name="person-review"),
     path("people/<int:pk>/merge/", PersonMergeView.as_view(), name="person-merge"),
     path("me/", views.MeView.as_view(), name="me"),

@@ -1,16 +1,29 @@
 """The Celery application. Configuration lives in Django settings under the ``CELERY_`` prefix."""
 
+import logging.config
 import os
 from pathlib import Path
 
 from celery import Celery
 from celery.beat import PersistentScheduler
+from celery.signals import setup_logging
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("visitdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each task's log lines carry the request_id of the request that queued it; one line per task ends it.
+app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@setup_logging.connect
+def _logging_from_settings(**kwargs):
+    """Workers and beat log like the web processes (config/logging.py), not in Celery's own format."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 class VarFolderScheduler(PersistentScheduler):

@@ -23,6 +23,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import development_mode, email_settings_from_url, env_bool, env_list, env_str, web_timeout_seconds
+from .logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VISITDESK_VAR_DIR", str(BASE_DIR / "var")))
@@ -61,6 +62,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Change history (PostgreSQL triggers; history/), metrics (/metrics) and structured logs.
+    "pgtrigger",
+    "pghistory",
+    "django_prometheus",
+    "django_structlog",
     # Domain apps, lowest first: each may import only the ones above it in this list.
     "core",
     "directory",
@@ -71,13 +77,22 @@ INSTALLED_APPS = [
     "scheduling",
     "notifications",
     "webhooks",
+    # Who changed what: event tables of the apps above, filled by PostgreSQL triggers.
+    "history",
     # Interfaces: depend on the domain apps, nothing depends on them.
     "api",
     "web",
 ]
 
 MIDDLEWARE = [
+    # Counts and times every request, also those the middleware below answers (django-prometheus).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.health.HealthCheckMiddleware",
+    # /metrics for the scraper holding VISITDESK_METRICS_TOKEN (before host validation, like /healthz).
+    "config.metrics.MetricsMiddleware",
+    # A request id for every log line of the request and of the tasks it queues (django-structlog);
+    # one line per request when it ends.
+    "django_structlog.middlewares.RequestMiddleware",
     "config.middleware.BadInputMiddleware",
     "config.middleware.DatabaseStallMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -87,10 +102,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who made the changes of this request, for the change history (PostgreSQL only; history/).
+    "history.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.SecretLinkNoStoreMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -448,12 +466,29 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    # WeasyPrint logs every layout step of every programme PDF at INFO; its warnings still show.
-    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
-}
+# --- Change history (history/, docs/operations.md "Change history") ----------------------------
+# pghistory's triggers are installed by ``migrate`` (post-migrate), not by migrations of the tracked
+# apps: the domain apps' migrations stay free of the history app. SQLite gets no triggers.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+PGHISTORY_INSTALL_CONTEXT_FUNC_ON_MIGRATE = True
+
+# --- Metrics (/metrics, docs/operations.md "Metrics") --------------------------------------------
+# Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, /metrics answers 404.
+VISITDESK_METRICS_TOKEN = env_str("VISITDESK_METRICS_TOKEN")
+# django-prometheus would query every database for unapplied migrations when a process starts.
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# --- Logs (config/logging.py, docs/configuration.md "Logs") ---------------------------------------
+# "console": coloured, aligned lines for a person (the default in development mode, so `make run`
+# stays readable); "json": one JSON object per line for a log collector (the default otherwise).
+VISITDESK_LOG_FORMAT = env_str("VISITDESK_LOG_FORMAT", "console" if DEBUG else "json")
+if VISITDESK_LOG_FORMAT not in ("console", "json"):
+    raise ImproperlyConfigured("VISITDESK_LOG_FORMAT must be console or json")
+# One line per request (request_finished) and per task (task_succeeded / task_failed); the start lines
+# (request_started, task_enqueued, task_started) are DEBUG.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10
+DJANGO_STRUCTLOG_CELERY_TASK_START_LOG_LEVEL = 10
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = True
+LOGGING = logging_config(VISITDESK_LOG_FORMAT, env_str("DJANGO_LOG_LEVEL", "INFO"))

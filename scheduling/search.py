@@ -30,6 +30,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from availability import intervals as iv
+from core.metrics import solver_finished
 
 from .model import Grid, MeetingVars, ModelBuilder, Steps
 from .problem import Assignment, Problem, Solution
@@ -90,6 +91,12 @@ def _weighted(terms: list[tuple[int, cp_model.LinearExpr]]) -> Any:
 def solve(problem: Problem) -> Solution:
     """Place the problem's meetings: the best schedule found in the time (or work) limit, every meeting
     either assigned or explained."""
+    solution = _solve(problem)
+    solver_finished(solution.status, solution.solve_seconds)  # /metrics: visitdesk_solver_seconds
+    return solution
+
+
+def _solve(problem: Problem) -> Solution:
     search = _Search(problem)
     placement = search.place()
     if placement is None:

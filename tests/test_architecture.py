@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["core", "directory", "events", "availability", "visits", "calendars", "scheduling", "notifications", "webhooks"]
+LAYERS = ["core", "directory", "events", "availability", "visits", "calendars", "scheduling", "notifications", "webhooks",
+          "history"]
 INTERFACES = ["api", "web"]
 ALL = LAYERS + INTERFACES
 

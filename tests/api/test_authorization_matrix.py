@@ -91,6 +91,9 @@ CELLS = [
      lambda w: {"rsvp": "accepted", "person": w.host_person.pk}, (200, 200, 404, 401, 401)),
     ("meeting-rsvp-for-someone-else", "post", "/api/v1/meetings/{w.meeting.pk}/rsvp/",
      lambda w: {"rsvp": "declined", "person": w.visit.contact_id}, (200, 403, 404, 401, 401)),
+    # The change history: coordinators only, whatever the caller may otherwise see of the meeting or visit.
+    ("meeting-history", "get", "/api/v1/meetings/{w.meeting.pk}/history/", None, (200, 403, 403, 401, 401)),
+    ("visit-history", "get", "/api/v1/visits/{w.visit.pk}/history/", None, (200, 403, 403, 401, 401)),
     ("events-list", "get", "/api/v1/events/", None, (200, 200, 200, 200, 200)),
     ("event-public", "get", "/api/v1/events/{w.public_meeting.event_id}/", None, (200, 200, 200, 200, 200)),
     ("me", "get", "/api/v1/me/", None, (200, 200, 200, 401, 401)),
