@@ -44,6 +44,7 @@ from .fields import clean_token
 from .filters import MeetingFilter, VisitFilter
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import idempotent
+from .pagination import KeysetPagination
 from .parsers import SafeJSONParser
 from .permissions import (
     CoordinatorWritesOthersRead,
@@ -76,7 +77,7 @@ class ApiMixin:
     parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     authentication_classes = [SafeTokenAuthentication, SessionAuthentication]
-    pagination_class = Pagination
+    pagination_class = KeysetPagination  # keyset pages, ?page=N still answered (api/pagination.py)
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     schema = VisitdeskAutoSchema()
 
