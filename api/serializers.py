@@ -11,14 +11,16 @@ import re
 
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone as djtz
 from rest_framework import serializers
+from rest_framework.settings import ISO_8601, api_settings
 
 from calendars import links as calendar_links
 from core.periods import ENDS_BEFORE_START, ends_after_start
 from directory.models import Language, Organisation, Person, Topic
 from events.models import AgendaItem, Event, Meeting, Participation, Room, Venue
 from visits import links as visit_links
-from visits.models import Delegation, PreferredWindow, Visit, VisitLength, VisitMessage
+from visits.models import Delegation, PreferredWindow, ProgrammeSlot, Visit, VisitLength, VisitMessage
 from visits.services import MAX_DELEGATION_SIZE
 
 from .fields import (
@@ -386,6 +388,78 @@ class AgendaItemSerializer(ModelSerializer):
         fields = ["position", "title", "topic", "presenter", "minutes", "notes"]
 
 
+def _datetime_writer(field: serializers.Field):
+    """``field.to_representation`` for aware date-times, with the zone looked up once instead of per value.
+
+    Exactly DRF's ISO 8601 output (``DateTimeField.to_representation``: the current zone, ``Z`` for
+    UTC); any other field or format keeps the field's own method.
+    """
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if type(field) is not serializers.DateTimeField or not isinstance(output_format, str) \
+            or output_format.lower() != ISO_8601 or getattr(field, "timezone", None) is not None:
+        return field.to_representation
+    zone = field.default_timezone()
+    if zone is None:
+        return field.to_representation
+
+    def write(value):
+        if not value or not djtz.is_aware(value):
+            return field.to_representation(value)
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
+
+
+class MeetingListSerializer(serializers.ListSerializer):
+    """A page of meetings at the speed of the database (issue 21: a page of 100 cost 7x a bare ``values()``).
+
+    The same JSON as ``MeetingSerializer`` per row, built without a model instance or a serializer
+    field per related row: the view hands over bare ``Meeting`` rows (no joins, no prefetch), and
+    participants, agenda items and programme slots of the whole page are read with ``values()`` in
+    three queries. Date-times go through the serializer's own fields, so they read exactly alike.
+    With ``programme_check`` in the context (never for lists) each row takes the ordinary path.
+    """
+
+    def to_representation(self, data):
+        meetings = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        if self.context.get("programme_check") or not meetings:
+            return super().to_representation(meetings)
+        when = _datetime_writer(self.child.fields["starts_at"])
+        answered = _datetime_writer(self.child.fields["participants"].child.fields["responded_at"])
+        ids = [m.pk for m in meetings]
+        people: dict[int, list[dict]] = {pk: [] for pk in ids}
+        for row in (Participation.objects.filter(meeting_id__in=ids).order_by("role", "person__name", "pk")
+                    .values_list("meeting_id", "person_id", "person__name", "person__email", "role", "rsvp",
+                                 "responded_at")):
+            people[row[0]].append({"person": row[1], "name": row[2], "email": row[3], "role": row[4],
+                                   "rsvp": row[5], "responded_at": None if row[6] is None else answered(row[6])})
+        agenda: dict[int, list[dict]] = {pk: [] for pk in ids}
+        for row in (AgendaItem.objects.filter(meeting_id__in=ids).order_by("meeting", "position", "pk")
+                    .values_list("meeting_id", "position", "title", "topic__slug", "presenter_id", "minutes", "notes")):
+            agenda[row[0]].append({"position": row[1], "title": row[2], "topic": row[3], "presenter": row[4],
+                                   "minutes": row[5], "notes": row[6]})
+        if all(hasattr(m, "listed_visit_id") for m in meetings):  # the view joined it into the page's query
+            visits = {m.pk: m.listed_visit_id for m in meetings}
+        else:
+            visits = dict(ProgrammeSlot.objects.filter(meeting_id__in=ids).order_by().values_list("meeting_id", "visit_id"))
+        marker = 987654321  # one reverse() for the page, not one per row
+        prefix, _, suffix = calendar_links.meeting_ics_url(Meeting(pk=marker)).partition(str(marker))
+        return [
+            {
+                "id": m.pk, "uid": m.uid, "sequence": m.sequence, "status": m.status, "title": m.title,
+                "description": m.description, "starts_at": when(m.starts_at), "ends_at": when(m.ends_at),
+                "timezone": m.timezone, "room": m.room_id, "location": m.location, "online_url": m.online_url,
+                "kind": m.kind, "visit": visits.get(m.pk), "event": m.event_id, "participants": people[m.pk],
+                "agenda_items": agenda[m.pk], "ics_url": f"{prefix}{m.pk}{suffix}",
+                "cancelled_at": None if m.cancelled_at is None else when(m.cancelled_at),
+                "created_at": when(m.created_at), "updated_at": when(m.updated_at),
+                "booked_against_availability": m.booked_against_availability, "programme_check": None,
+            }
+            for m in meetings
+        ]
+
+
 class MeetingSerializer(ModelSerializer):
     online_url = OptionalURLField(read_only=True)
     participants = ParticipationSerializer(source="participations", many=True, read_only=True)
@@ -402,6 +476,7 @@ class MeetingSerializer(ModelSerializer):
             "cancelled_at", "created_at", "updated_at", "booked_against_availability", "programme_check",
         ]
         read_only_fields = fields
+        list_serializer_class = MeetingListSerializer
 
     def get_visit(self, obj: Meeting) -> int | None:
         slot = getattr(obj, "programme_slot", None)
