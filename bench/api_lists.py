@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 from bench.pg import admin_sql, server_url, with_db
 
@@ -39,7 +38,7 @@ REPEAT = 15
 
 
 def _load() -> str:
-    return "load %.1f" % os.getloadavg()[0]
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def bench_env(database_url: str, var: Path) -> dict[str, str]:
