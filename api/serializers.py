@@ -420,6 +420,12 @@ def _value_writer(field: serializers.Field):
     return lambda value: None if value is None else write(value)
 
 
+def _field_value(field: serializers.Field, instance: object):
+    """What ``Serializer.to_representation`` writes for one field (None without asking the field)."""
+    value = field.get_attribute(instance)
+    return None if value is None else field.to_representation(value)
+
+
 def _column(field: serializers.Field) -> str | None:
     """The ``values()`` path of a read-only field of a related row; None when only the field itself can tell."""
     source = field.source
@@ -484,9 +490,10 @@ class MeetingListSerializer(serializers.ListSerializer):
             elif isinstance(field, serializers.PrimaryKeyRelatedField) and "." not in field.source:
                 writers.append((name, lambda m, attr=f"{field.source}_id": getattr(m, attr)))
             elif (column := _column(field)) is not None and "__" not in column:
-                writers.append((name, lambda m, attr=column, write=_value_writer(field): write(getattr(m, attr))))
+                write = _value_writer(field)
+                writers.append((name, lambda m, attr=column, write=write: write(getattr(m, attr))))
             else:
-                writers.append((name, lambda m, field=field: field.to_representation(field.get_attribute(m))))
+                writers.append((name, lambda m, field=field: _field_value(field, m)))
         return [{name: write(m) for name, write in writers} for m in meetings]
 
     def _nested(self, name: str, ids: list[int]) -> dict[int, list[dict]] | None:
