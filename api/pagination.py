@@ -134,6 +134,11 @@ def _after(keys: list[_Key], values: list[Any]) -> Q:
             same = Q(**{key.name: value})
         condition |= equal & later
         equal &= same
+    first, start = keys[0], values[0]
+    if start is not None and not first.nullable:
+        # Redundant, but a plain range on the leading key is what lets the database start the index
+        # scan at the position instead of filtering every row before it (depth would cost linearly).
+        condition = Q(**{f"{first.name}__{'lte' if first.descending else 'gte'}": start}) & condition
     return condition
 
 
