@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 
+from django.db.models import F
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -30,7 +31,7 @@ from rest_framework.views import APIView
 from core.links import absolute
 from directory.models import Organisation, Person, Topic
 from directory.services import person_rotate_feed_token
-from events.models import Participation, Room, Venue
+from events.models import Meeting, Participation, Room, Venue
 from events.selectors import event_list, meeting_list
 from visits import booking
 from visits import services as visit_services
@@ -44,6 +45,7 @@ from .fields import clean_token
 from .filters import MeetingFilter, VisitFilter
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import idempotent
+from .pagination import KeysetPagination
 from .parsers import SafeJSONParser
 from .permissions import (
     CoordinatorWritesOthersRead,
@@ -76,7 +78,7 @@ class ApiMixin:
     parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     authentication_classes = [SafeTokenAuthentication, SessionAuthentication]
-    pagination_class = Pagination
+    pagination_class = KeysetPagination  # keyset pages, ?page=N still answered (api/pagination.py)
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     schema = VisitdeskAutoSchema()
 
@@ -322,6 +324,8 @@ class MeetingViewSet(
     ordering_fields = ["starts_at", "ends_at", "title", "updated_at"]
 
     def base_queryset(self):
+        if self.action == "list":  # bare rows: the list serializer reads relations per page (MeetingListSerializer)
+            return Meeting.objects.annotate(listed_visit_id=F("programme_slot__visit_id"))
         return meeting_list().select_related("programme_slot")
 
     def get_serializer_context(self):

@@ -26,6 +26,7 @@ may write to. The database is dropped at the end.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import secrets
@@ -41,8 +42,11 @@ from bench.pg import server_url, with_db
 
 #: BENCH_FEEDS_DB: a database name of its own when several checkouts share one PostgreSQL server.
 BENCH_DB = os.environ.get("BENCH_FEEDS_DB", "vd_bench")
-SIZES = (1_000, 10_000)
+#: BENCH_FEEDS_SIZES: comma-separated feed sizes (default 1,000, 10,000 and 50,000 meetings).
+SIZES = tuple(int(x) for x in os.environ.get("BENCH_FEEDS_SIZES", "1000,10000,50000").split(","))
 ROOT = Path(__file__).resolve().parent.parent
+#: BENCH_FEEDS_NAIVE_MAX: the naive baseline (minutes at 50,000) only up to this size.
+NAIVE_MAX = int(os.environ.get("BENCH_FEEDS_NAIVE_MAX", "10000"))
 
 
 # --- parent process: database, orchestration, table ---------------------------------------------
@@ -73,7 +77,7 @@ def _forget_cached_feeds(redis_url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    for pattern in ("*visitdesk:feed-body:*", "*visitdesk:feed-state:*"):
+    for pattern in ("*visitdesk:feed-body*", "*visitdesk:feed-state:*"):
         for key in client.scan_iter(pattern, count=1000):
             client.delete(key)
 
@@ -137,13 +141,34 @@ def main() -> dict:
             _forget_cached_feeds(redis_url)
             fragments = _child(["probe", feed["path"]], fragments_env)  # stored fragments, no cached body
             cached = _child(["probe", feed["path"]], fragments_env)  # a new process finds the body cached
-            naive = _child(["naive", str(feed["person_id"])], env)
+            naive = _child(["naive", str(feed["person_id"])], env) if size <= NAIVE_MAX else None
             results[size] = {"fragments": fragments, "cached": cached, "naive": naive}
     finally:
         _admin(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         shutil.rmtree(var, ignore_errors=True)
     print(table(results))
+    print()
+    print(compression_table(results))
     return results
+
+
+def compression_table(results: dict) -> str:
+    """Item 5 of issue 21: body size raw vs gzip, and what a cached poll costs with each."""
+    head = ("| meetings | body raw | gzip | ratio | gzip once (after a change) | cache read: raw body (before) "
+            "| cache read: gzip body (now) | cached poll, gzip client | cached poll, identity client "
+            "| 304 | load |")
+    rows = [head, "|" + "---|" * 11]
+    for size, r in results.items():
+        c = r["cached"]
+        rows.append(
+            f"| {size:,} | {c['bytes'] / 1e6:.1f} MB | {c['bytes_gz'] / 1e6:.2f} MB | {c['bytes'] / c['bytes_gz']:.1f}× "
+            f"| {_ms(c['gzip_s']).strip()} | {_ms(c['raw_get_s']).strip()} | {_ms(c['gz_get_s']).strip()} "
+            f"({c['raw_get_s'] / c['gz_get_s']:.1f}× less) "
+            f"| {_ms(c['repeat_gz']['s']).strip()}, {c['repeat_gz']['queries']} q "
+            f"| {_ms(c['repeat']['s']).strip()}, {c['repeat']['queries']} q "
+            f"| {_ms(c['not_modified']['s']).strip()} | {c['load']:.1f} |"
+        )
+    return "\n".join(rows)
 
 
 def table(results: dict) -> str:
@@ -154,6 +179,15 @@ def table(results: dict) -> str:
     rows = [head, "|" + "---|" * 10]
     for size, r in results.items():
         fragments, cached, naive = r["fragments"], r["cached"], r["naive"]
+        if naive is None:
+            rows.append(
+                f"| {size:,} | {_ms(fragments['first']['s'])}, {fragments['first']['queries']} q "
+                f"| {_ms(cached['first']['s'])}, {cached['first']['queries']} q "
+                f"| {_ms(cached['repeat']['s'])}, {cached['repeat']['queries']} q "
+                f"| {_ms(cached['not_modified']['s'])}, {cached['not_modified']['queries']} q "
+                f"| (not run) | | | | {fragments['bytes'] / 1e6:.1f} MB |"
+            )
+            continue
         rows.append(
             f"| {size:,} | {_ms(fragments['first']['s'])}, {fragments['first']['queries']} q "
             f"| {_ms(cached['first']['s'])}, {cached['first']['queries']} q "
@@ -240,6 +274,7 @@ def _timed_request(client, path: str, **headers) -> tuple[dict, object]:
     with CaptureQueriesContext(connection) as ctx:
         started = time.perf_counter()
         response = client.get(path, headers=headers)
+        response.body_bytes = _content(response)  # a streamed body is sent (decompressed) here: timed too
         elapsed = time.perf_counter() - started
     return {"s": elapsed, "queries": len(ctx.captured_queries), "status": response.status_code}, response
 
@@ -262,9 +297,35 @@ def probe(path: str) -> dict:
     repeat, again = _timed_request(client, path)
     not_modified, _ = _timed_request(client, path, If_None_Match=response["ETag"])
     assert first["status"] == repeat["status"] == 200 and not_modified["status"] == 304, (first, repeat, not_modified)
-    assert response.content == again.content, "feed bodies differ between requests"
+    raw = response.body_bytes
+    assert raw == again.body_bytes, "feed bodies differ between requests"
+    repeat_gz, zipped = _timed_request(client, path, Accept_Encoding="gzip")
+    assert zipped["Content-Encoding"] == "gzip" and gzip.decompress(zipped.content) == raw, "gzip round trip differs"
+
+    from calendars.feeds import gzip_body
+
+    started = time.perf_counter()
+    compressed = gzip_body(raw)
+    gzip_s = time.perf_counter() - started
+    # What a cached poll copies out of the cache: the whole raw body before, the compressed one now.
+    cache.set("bench-raw-body", raw, 600)
+    cache.set("bench-gz-body", compressed, 600)
+    raw_get_s = min(_timed(lambda: cache.get("bench-raw-body")) for _ in range(3))
+    gz_get_s = min(_timed(lambda: cache.get("bench-gz-body")) for _ in range(3))
+    cache.delete_many(["bench-raw-body", "bench-gz-body"])
     return {"urlconf_s": urlconf, "first": first, "repeat": repeat, "not_modified": not_modified,
-            "bytes": len(response.content)}
+            "bytes": len(raw), "bytes_gz": len(compressed), "repeat_gz": repeat_gz, "gzip_s": gzip_s,
+            "raw_get_s": raw_get_s, "gz_get_s": gz_get_s, "load": os.getloadavg()[0]}
+
+
+def _content(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
 
 
 def naive(person_id: int) -> dict:
@@ -293,7 +354,7 @@ def naive(person_id: int) -> dict:
         return {"s": elapsed, "queries": len(ctx.captured_queries)}, body
 
     first, body = one_request()
-    repeat, _ = one_request()
+    repeat = one_request()[0] if len(body) < 20_000_000 else first  # big feeds: once is enough (minutes)
     return {"first": first, "repeat": repeat, "bytes": len(body)}
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-BENCHMARKS = ("bench.feeds", "bench.reminders", "bench.availability", "bench.scheduling", "bench.webhooks")
+BENCHMARKS = ("bench.feeds", "bench.api_lists", "bench.bulk_import", "bench.reminders", "bench.availability",
+              "bench.scheduling", "bench.webhooks")
 
 
 def main() -> None:

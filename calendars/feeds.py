@@ -6,7 +6,11 @@ Calendar clients poll every subscribed feed every few hours, forever, so a poll 
   memoized until the schedule changes (``schedule_changed``) or for at most five minutes, and a
   conditional request whose validator still matches is answered 304 before any body is built;
 * a body is the calendar head, the VTIMEZONEs and a join of pre-rendered VEVENTs
-  (``calendars.fragments.render_cached_feed``), a constant number of queries however many meetings.
+  (``calendars.fragments.render_cached_feed``), a constant number of queries however many meetings;
+* the body is cached gzip-compressed under its ETag (a 50,000-meeting feed is ~65 MB of text and a
+  tenth of that compressed) and sent as it is stored to clients that accept gzip (calendar clients
+  do), decompressed on the way out — streamed, for big ones — to those that do not. A 304 never
+  reads the body from the cache at all. ``Vary: Accept-Encoding`` on every answer.
 
 Private feeds carry their secret in the path (Google Calendar cannot send credentials); an unknown
 or rotated token is a plain 404, indistinguishable from a URL that never existed.
@@ -14,19 +18,22 @@ or rotated token is a plain 404, indistinguishable from a URL that never existed
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import cast
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.cache import get_conditional_response
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
@@ -51,6 +58,66 @@ STATE_MEMO_SECONDS = 300
 #: Seconds a client is asked to wait while the worker renders a large batch of changed entries.
 RETRY_AFTER_PREPARING = 30
 GENERATION_KEY = "visitdesk:schedule-generation"
+#: Cached bodies are gzip at this level: ~8x smaller for feeds, ~60 MB/s on one core (docs/performance.md).
+GZIP_LEVEL = 5
+#: A body decompressed for a client without gzip is streamed above this size, in pieces of about STREAM_PIECE.
+STREAM_OVER = 1 << 20
+STREAM_PIECE = 64 * 1024
+
+
+def accepts_gzip(request: HttpRequest) -> bool:
+    """Whether ``Accept-Encoding`` allows gzip (``gzip`` or ``*`` with a q-value above 0; RFC 9110 12.5.3)."""
+    quality: dict[str, float] = {}
+    for item in request.headers.get("Accept-Encoding", "").split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if coding:
+            quality[coding.lower()] = q
+    q = quality.get("gzip", quality.get("x-gzip", quality.get("*", 0.0)))
+    return q > 0
+
+
+def gzip_body(body: bytes) -> bytes:
+    """gzip without a timestamp: the same body always gives the same bytes."""
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def _gunzip_pieces(compressed: bytes) -> Iterator[bytes]:
+    decompressor = zlib.decompressobj(wbits=31)  # 31: the gzip container
+    view = memoryview(compressed)
+    for start in range(0, len(view), STREAM_PIECE):
+        piece = decompressor.decompress(view[start:start + STREAM_PIECE])
+        if piece:
+            yield piece
+    tail = decompressor.flush()
+    if tail:
+        yield tail
+
+
+def _body_response(compressed: bytes, *, gzipped: bool, raw: bytes | None = None) -> HttpResponse | StreamingHttpResponse:
+    """The stored (compressed) body as the client asked for it; ``raw``: the uncompressed body if at hand."""
+    response: HttpResponse | StreamingHttpResponse
+    if gzipped:
+        response = HttpResponse(compressed, content_type=CONTENT_TYPE)
+        response["Content-Encoding"] = "gzip"
+    elif raw is not None:
+        response = HttpResponse(raw, content_type=CONTENT_TYPE)
+    else:
+        size = int.from_bytes(compressed[-4:], "little")  # gzip's ISIZE: the length mod 2**32
+        if size < STREAM_OVER:
+            response = HttpResponse(gzip.decompress(compressed), content_type=CONTENT_TYPE)
+        else:
+            response = StreamingHttpResponse(_gunzip_pieces(compressed), content_type=CONTENT_TYPE)
+            if len(compressed) < 2**32:
+                response["Content-Length"] = str(size)
+    return response
 
 
 def throttled_response(request: HttpRequest) -> HttpResponse | None:
@@ -114,7 +181,7 @@ def serve_feed(
     private: bool = True,
     changed_at: datetime | None = None,
     link: Callable[[int], str] | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Answer a feed request: 429 when throttled, 304 when the client's copy is current, else the body.
 
     ``meetings`` builds the feed's queryset; it is only called when needed (building a queryset
@@ -134,8 +201,11 @@ def serve_feed(
     stamps = [t for t in (state.last_change, changed_at) if t is not None]
     last_modified = int(max(stamps).timestamp()) if stamps else None
 
+    gzipped = accepts_gzip(request)
     headers = {
-        "ETag": etag,
+        # Weak for the compressed representation (like Django's GZipMiddleware); If-None-Match
+        # compares weakly, so either form a client sends back matches.
+        "ETag": "W/" + etag if gzipped else etag,
         "Cache-Control": ("private" if private else "public") + ", max-age=300",
     }
     if last_modified is not None:
@@ -143,16 +213,19 @@ def serve_feed(
     if private:
         headers["X-Robots-Tag"] = "noindex, nofollow"
 
+    response: HttpResponse | StreamingHttpResponse | None
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
         # The ETag names everything the body is made of, so the body rendered for it can be served
-        # again as is: clients that do not revalidate (and new worker processes) cost one query.
-        body_key = f"visitdesk:feed-body:{etag.strip(chr(34))}"
-        body = cache.get(body_key)
-        if body is None:
+        # again as is: clients that do not revalidate (and new worker processes) cost one query and
+        # one cache read of the compressed body (never read for a 304).
+        body_key = f"visitdesk:feed-body-gz:{etag.strip(chr(34))}"
+        compressed = cache.get(body_key)
+        raw = None
+        if compressed is None:
             try:
-                body = fragments.render_cached_feed(meetings(), name=name, audience=audience,
-                                                    description=description, state=state, link=link)
+                raw = fragments.render_cached_feed(meetings(), name=name, audience=audience,
+                                                   description=description, state=state, link=link)
             except fragments.TooManyStale:
                 # Many entries changed at once (an import, a renderer change) and the worker is still
                 # rendering them: a client keeps its copy on 503 and comes back; nothing is half-served.
@@ -160,11 +233,13 @@ def serve_feed(
                                         content_type="text/plain; charset=utf-8")
                 response["Retry-After"] = str(RETRY_AFTER_PREPARING)
                 return response
-            cache.set(body_key, body, BODY_CACHE_SECONDS)
-        response = HttpResponse(body, content_type=CONTENT_TYPE)
+            compressed = gzip_body(raw)
+            cache.set(body_key, compressed, BODY_CACHE_SECONDS)
+        response = _body_response(compressed, gzipped=gzipped, raw=raw)
         response["Content-Disposition"] = f'inline; filename="{filename}"'
     for key, value in headers.items():
         response[key] = value
+    patch_vary_headers(response, ("Accept-Encoding",))
     return response
 
 
@@ -173,7 +248,7 @@ def _calendar_name(suffix: str) -> str:
 
 
 @require_safe
-def public_feed(request: HttpRequest) -> HttpResponse:
+def public_feed(request: HttpRequest) -> HttpResponseBase:
     return serve_feed(
         request,
         public_meetings,
@@ -186,7 +261,7 @@ def public_feed(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def person_feed(request: HttpRequest, token: str) -> HttpResponse:
+def person_feed(request: HttpRequest, token: str) -> HttpResponseBase:
     person = Person.objects.filter(feed_token=token).only("pk", "name", "updated_at", "feed_token").first() if token else None
     if person is None:
         raise Http404
@@ -203,7 +278,7 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_safe
-def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_ics(request: HttpRequest, pk: int) -> HttpResponseBase:
     """One meeting as .ics: public-event meetings for anyone, others for staff and participants only.
 
     Anyone else gets 404, so the URL does not even confirm that a private meeting exists.
@@ -228,18 +303,18 @@ def meeting_ics(request: HttpRequest, pk: int) -> HttpResponse:
         private=privileged or not is_public,
         link=lambda meeting_id: absolute(request.path),
     )
-    response["Vary"] = "Cookie, Authorization"
+    patch_vary_headers(response, ("Cookie", "Authorization"))
     return _as_download(response, meeting)
 
 
-def _as_download(response: HttpResponse, meeting: Meeting) -> HttpResponse:
+def _as_download(response: HttpResponseBase, meeting: Meeting) -> HttpResponseBase:
     if response.status_code == 200:
         response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
     return response
 
 
 @require_safe
-def meeting_ics_signed(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+def meeting_ics_signed(request: HttpRequest, pk: int, token: str) -> HttpResponseBase:
     """One meeting as .ics through the link invites, reminders and person feeds carry: no account.
 
     The token names the person and is signed with their current feed token

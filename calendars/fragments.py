@@ -3,14 +3,15 @@ feed bodies joined from them (``render_cached_feed``, with the validator's ``fee
 
 Feeds join stored fragments (``MeetingICal``); this module is also how they get there:
 
-* **on write** — after a change commits, ``schedule_changed`` queues ``calendars.render_fragments``
-  for its meetings, and the worker renders them (``receivers``, ``tasks``);
+* **on write** — after a change commits, ``schedule_changed`` asks for one coalesced
+  ``calendars.render_stale`` task (``render_queue``: never more than one waiting), and the worker
+  renders whatever is stale when it runs (``receivers``, ``tasks``);
 * **after a deployment** that changes the renderer or the settings baked into fragments —
   ``manage.py render_calendar_fragments`` renders every stale fragment in the feed window;
 * **on read, bounded** — a feed that still finds stale fragments renders up to
   ``VISITDESK_FEED_RENDER_ON_READ`` of them itself (so a feed is always correct right after a
-  change, before the worker ran); more than that and it answers 503 with Retry-After and queues
-  the rest for the worker instead of keeping a request busy for seconds.
+  change, before the worker ran); more than that and it answers 503 with Retry-After and asks the
+  worker (coalesced, like on write) instead of keeping a request busy for seconds.
 
 No two processes render the same fragment at the same time: each chunk is rendered in one
 transaction holding a PostgreSQL advisory lock per meeting (taken in id order, so two writers
@@ -116,12 +117,16 @@ class TooManyStale(Exception):
 
 
 def render_on_read(meeting_ids: list[int]) -> None:
-    """The read path's bounded fallback: render a few stale fragments now, or hand many to the worker."""
+    """The read path's bounded fallback: render a few stale fragments now, or hand many to the worker.
+
+    Handing over is the coalesced ``render_stale_soon``: while a render task is already queued (the
+    usual case during an import, with every subscriber polling), a read queues nothing more.
+    """
     limit = settings.VISITDESK_FEED_RENDER_ON_READ
     if len(meeting_ids) > limit:
-        from .tasks import render_fragments_later
+        from .tasks import render_stale_soon
 
-        render_fragments_later(meeting_ids)
+        render_stale_soon(countdown=0)
         raise TooManyStale(len(meeting_ids))
     render(meeting_ids)
 

@@ -21,3 +21,16 @@ class MeetingICal(models.Model):
 
     class Meta:
         db_table = "events_meetingical"  # moved from events without moving the table (docs/architecture.md)
+
+
+class RenderRequest(models.Model):
+    """The one "render what is stale" task that is queued and not yet started (``calendars.render_queue``).
+
+    A single row (``pk=1``): ``queued_at`` is set by whoever queues the task and cleared by the task
+    when it starts, so ten thousand commits (or subscribers polling a feed that is still being
+    prepared) while a render is waiting queue nothing more. Kept in the database rather than the
+    cache because web and worker processes must agree on it whatever their cache key prefix.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    queued_at = models.DateTimeField(null=True, blank=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .tasks import render_fragments_later
+from .tasks import render_stale_soon
 
 
 def on_schedule_changed(sender: object, meeting_ids: Iterable[int] = (), **kwargs: Any) -> None:
-    """After commit (``events.signals``): render the changed meetings' fragments in the worker."""
+    """After commit (``events.signals``): have the worker render what is stale, coalesced with other changes."""
     if meeting_ids:
-        render_fragments_later(list(meeting_ids))
+        render_stale_soon()

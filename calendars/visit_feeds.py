@@ -6,7 +6,8 @@ pre-rendered VEVENTs as every other feed.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_safe
 
 from events.models import Meeting
@@ -19,7 +20,7 @@ from .links import visit_meeting_links, visit_meeting_url
 
 
 @require_safe
-def visit_feed(request: HttpRequest, token: str) -> HttpResponse:
+def visit_feed(request: HttpRequest, token: str) -> HttpResponseBase:
     # One query for the visit (delegation joined for the calendar name), one aggregate for the validator.
     visit = Visit.objects.select_related("delegation").filter(feed_token=token).first() if token else None
     if visit is None:
@@ -38,7 +39,7 @@ def visit_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_safe
-def visit_meeting(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+def visit_meeting(request: HttpRequest, token: str, pk: int) -> HttpResponseBase:
     """One programme meeting's .ics for whoever holds the visit feed link (no account needed)."""
     visit = Visit.objects.filter(feed_token=token).first() if token else None
     meeting = Meeting.objects.filter(pk=pk, programme_slot__visit=visit).first() if visit else None

@@ -13,6 +13,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("visitdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+#: Render work on a queue of its own, so a mail backlog never holds calendar fragments back and a
+#: bulk import's renders never delay invites; every other task stays on the default ``celery`` queue.
+#: Workers consume both (``-Q celery,calendars``: kombu takes from the two in turn) or one each
+#: (docker-compose.yml runs a ``worker-calendars`` service); docs/operations.md.
+RENDER_QUEUE = "calendars"
+app.conf.task_routes = {"calendars.*": {"queue": RENDER_QUEUE}}
 app.autodiscover_tasks()
 # Each task's log lines carry the request_id of the request that queued it; one line per task ends it.
 app.steps["worker"].add(DjangoStructLogInitStep)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
-from calendars import fragments, ical, tasks
-from calendars.models import MeetingICal
+from calendars import fragments, ical, render_queue, tasks
+from calendars.models import MeetingICal, RenderRequest
 from events.models import Meeting
 from events.services import meeting_update
 from tests.factories import PersonFactory
@@ -27,28 +29,78 @@ def _current(meeting: Meeting) -> bool:
 
 @pytest.fixture
 def queued(monkeypatch):
-    """What the after-commit receiver hands the worker (instead of a broker)."""
-    calls: list[list[int]] = []
-    monkeypatch.setattr(tasks.render_fragments, "apply_async", lambda args, **kw: calls.append(args[0]))
+    """The render tasks handed to the broker (instead of a broker): one entry per ``apply_async``."""
+    calls: list[dict] = []
+    monkeypatch.setattr(tasks.render_stale, "apply_async", lambda *args, **kw: calls.append(kw))
+    monkeypatch.setattr(tasks.RENDERS, "paused_until", 0.0)
     return calls
 
 
-def test_a_committed_change_queues_its_meetings_for_the_worker(make_meeting, queued,
-                                                               django_capture_on_commit_callbacks):
+def test_a_committed_change_queues_a_render_for_the_worker(make_meeting, queued,
+                                                           django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         meeting = make_meeting(participants=[(PersonFactory(), "host")])
-    assert queued == [[meeting.pk]]
+    assert len(queued) == 1 and queued[0]["countdown"] == tasks.COALESCE_SECONDS
     assert not _current(meeting)  # nothing rendered in the request
 
-    assert tasks.render_fragments(queued[0]) == 1  # what the worker runs
+    assert tasks.render_stale() == 1  # what the worker runs
     assert _current(meeting)
-    assert tasks.render_fragments(queued[0]) == 0  # already current: nothing rendered twice
+    assert tasks.render_stale() == 0  # already current: nothing rendered twice
 
     with django_capture_on_commit_callbacks(execute=True):
         meeting_update(meeting=meeting, title="Moved talk")
-    assert queued[-1] == [meeting.pk] and not _current(meeting)
-    tasks.render_fragments(queued[-1])
+    assert len(queued) == 2 and not _current(meeting)  # the task that ran released the claim
+    tasks.render_stale()
     assert _current(meeting)
+
+
+def test_many_commits_queue_one_render_task(make_meeting, queued, django_capture_on_commit_callbacks):
+    """A burst of changes (an import through the API) waits for one task, which renders them all."""
+    meetings = []
+    for i in range(6):
+        with django_capture_on_commit_callbacks(execute=True):  # six separate commits
+            meetings.append(make_meeting(title=f"M{i}", participants=[(PersonFactory(), "host")]))
+    assert len(queued) == 1
+    assert render_queue.is_claimed()
+
+    assert tasks.render_stale() == 6
+    assert all(_current(m) for m in meetings) and not render_queue.is_claimed()
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting_update(meeting=meetings[0], title="After the render")
+    assert len(queued) == 2
+
+
+def test_a_claim_whose_task_never_started_expires(make_meeting, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_meeting()
+    RenderRequest.objects.filter(pk=render_queue.ROW).update(
+        queued_at=timezone.now() - render_queue.CLAIM_EXPIRES - timedelta(seconds=1))  # its message was lost
+    with django_capture_on_commit_callbacks(execute=True):
+        make_meeting()
+    assert len(queued) == 2
+
+
+def test_a_broker_failure_releases_the_claim(make_meeting, monkeypatch, django_capture_on_commit_callbacks):
+    def down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.render_stale, "apply_async", down)
+    monkeypatch.setattr(tasks.RENDERS, "paused_until", 0.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_meeting()  # the write succeeds whatever the broker does
+    assert not render_queue.is_claimed()  # the next change (or beat) tries again
+
+
+def test_a_render_task_is_bounded_and_queues_its_continuation(make_meeting, queued, monkeypatch):
+    meetings = [make_meeting(title=f"M{i}") for i in range(5)]
+    monkeypatch.setattr(tasks, "MAX_PER_TASK", 2)
+    queued.clear()
+    assert tasks.render_stale() == 2
+    assert [call["countdown"] for call in queued] == [0]  # the rest follows at once, behind other work
+    assert tasks.render_stale() == 2
+    assert tasks.render_stale() == 1
+    assert len(queued) == 2  # the last one found nothing more to do
+    assert all(_current(m) for m in meetings)
 
 
 def test_the_deployment_command_renders_everything_stale_once(make_meeting, queued, monkeypatch):
@@ -72,7 +124,9 @@ def test_the_command_can_hand_the_work_to_the_worker(make_meeting, queued):
     out = StringIO()
     call_command("render_calendar_fragments", "--queue", stdout=out)
     assert "queued 3" in out.getvalue()
-    assert sorted(pk for batch in queued for pk in batch) == sorted(m.pk for m in meetings)
+    assert queued == [{"countdown": 0, "retry": False}]  # one task; it renders in bounded steps
+    assert tasks.render_stale() == 3
+    assert all(_current(m) for m in meetings)
 
 
 def test_a_read_renders_a_few_stale_fragments_but_hands_many_to_the_worker(make_meeting, queued, settings):
@@ -80,11 +134,31 @@ def test_a_read_renders_a_few_stale_fragments_but_hands_many_to_the_worker(make_
     settings.VISITDESK_FEED_RENDER_ON_READ = 2
     with pytest.raises(fragments.TooManyStale):
         fragments.render_on_read([m.pk for m in meetings])
-    assert queued == [sorted(m.pk for m in meetings)]
+    assert queued == [{"countdown": 0, "retry": False}]
     assert not any(_current(m) for m in meetings)
 
     fragments.render_on_read([m.pk for m in meetings[:2]])
     assert [_current(m) for m in meetings] == [True, True, False]
+
+
+def test_a_read_never_queues_a_render_already_queued(make_meeting, queued, settings, client,
+                                                     django_capture_on_commit_callbacks):
+    """Subscribers polling a feed while an import is being rendered add nothing to the queue."""
+    from calendars.links import person_feed_url
+
+    person = PersonFactory()
+    for i in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            make_meeting(title=f"M{i}", participants=[(person, "guest")])
+    assert len(queued) == 1  # the writes' one task, not started yet
+    settings.VISITDESK_FEED_RENDER_ON_READ = 2
+    for _poll in range(5):
+        assert client.get(person_feed_url(person)).status_code == 503
+    assert len(queued) == 1
+
+    tasks.render_stale()  # the worker starts it: the claim is released, the rest rendered
+    assert client.get(person_feed_url(person)).status_code == 200
+    assert len(queued) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -134,7 +208,7 @@ def calendars_worker(tmp_path):
            "DATABASE_URL": worker_database_url(), "DATABASE_CONN_MAX_AGE": "0",
            "VISITDESK_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
     with private_task_queue("calendars") as queue:
-        proc = Worker(env=env, queue=queue, log=tmp_path / "worker.log")
+        proc = Worker(env=env, queue=queue, log=tmp_path / "worker.log", concurrency=1)  # one process, as in the issue
         proc.start()
         try:
             yield proc
@@ -153,6 +227,33 @@ def test_a_real_worker_renders_the_fragment_after_commit(calendars_worker, make_
     assert "Renamed on the record" in MeetingICal.objects.get(meeting=meeting).private
 
 
+@pytest.mark.integration
+@needs_services
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_writes_ends_with_a_complete_feed(calendars_worker, make_meeting, client, settings):
+    """40 meetings committed one by one while the subscriber polls: a handful of coalesced renders
+    (not one per commit), and the feed ends complete, every meeting in it and nothing stale."""
+    from calendars.links import person_feed_url
+
+    settings.VISITDESK_FEED_RENDER_ON_READ = 5  # polls during the burst hand the work over, as under an import
+    person = PersonFactory()
+    meetings = []
+    for i in range(40):
+        meetings.append(make_meeting(title=f"Imported {i}", participants=[(person, "guest")]))  # autocommit
+        if i % 10 == 9:
+            assert client.get(person_feed_url(person)).status_code in (200, 503)
+
+    def complete() -> bool:
+        response = client.get(person_feed_url(person))
+        return response.status_code == 200 and all(m.uid in response.content.decode() for m in meetings)
+
+    wait_for(complete, timeout=90, what="the feed to list every meeting of the burst")
+    assert fragments.stale_ids([m.pk for m in meetings]) == []
+    log = calendars_worker.log.read_text(errors="replace").splitlines()
+    ran = sum("Task calendars.render_stale[" in line and "succeeded" in line for line in log)
+    assert 1 <= ran < len(meetings) // 2, ran  # coalesced: far fewer tasks than commits
+
+
 def test_a_feed_with_too_many_stale_entries_answers_503_and_queues_them(client, make_meeting, queued, settings):
     from calendars.links import person_feed_url
 
@@ -162,9 +263,9 @@ def test_a_feed_with_too_many_stale_entries_answers_503_and_queues_them(client, 
 
     response = client.get(person_feed_url(person))
     assert response.status_code == 503 and int(response["Retry-After"]) > 0
-    assert sorted(pk for batch in queued for pk in batch) == sorted(m.pk for m in meetings)
+    assert len(queued) == 1
 
-    tasks.render_fragments(queued[-1])  # the worker catches up; the next poll is a normal feed
+    tasks.render_stale()  # the worker catches up; the next poll is a normal feed
     again = client.get(person_feed_url(person))
     assert again.status_code == 200
     assert all(m.uid in again.content.decode() for m in meetings)

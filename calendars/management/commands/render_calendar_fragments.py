@@ -28,11 +28,12 @@ class Command(BaseCommand):
         started = time.perf_counter()
         stale = fragments.stale_ids()
         if queue:
-            from calendars.tasks import render_fragments_later
+            from calendars.tasks import render_stale_soon
 
-            for start in range(0, len(stale), fragments.CHUNK):
-                render_fragments_later(stale[start:start + fragments.CHUNK])
-            self.stdout.write(f"queued {len(stale)} stale calendar fragments")
+            # One coalesced task; it renders in bounded steps and queues its own continuation.
+            queued = render_stale_soon(countdown=0)
+            self.stdout.write(f"queued {len(stale)} stale calendar fragments"
+                              + ("" if queued else " (a render task was already waiting)"))
             return
         rendered = fragments.render(stale)
         self.stdout.write(f"rendered {rendered} calendar fragments in {time.perf_counter() - started:.1f} s")
