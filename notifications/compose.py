@@ -19,8 +19,11 @@ display name a visitor types survives as one quoted or encoded address.
 
 from __future__ import annotations
 
+import logging
 import re
+import secrets
 import zoneinfo
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -38,6 +41,8 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from calendars.ical import render_decline_counter, render_invite, render_publish
@@ -53,10 +58,11 @@ from visits.models import Visit
 from visits.programme_document import Document, programme_document, programme_filename, programme_pdf
 from visits.selectors import VISIBLE_VISIT_STATES, programme_meetings, programme_recipient_ids, visible_meeting_ids
 
-from . import links, programme
+from . import fastmime, links, programme
 from .models import CounterProposal, InboundMessage, InviteState, Kind, OutboxMessage, ProgrammeState
 
 LANGUAGES = ("en", "de")
+logger = logging.getLogger(__name__)
 
 # Every word a mail says comes from the gettext catalogue (locale/<lang>/LC_MESSAGES/django.po), as
 # on the pages; the mail is rendered under ``translation.override(recipient's language)``.
@@ -224,6 +230,19 @@ class CalendarMail(EmailMultiAlternatives):
             encoders.encode_base64(part)
             msg.attach(part)
         return msg
+
+
+class PrebuiltMail(CalendarMail):
+    """A reminder: its bytes are written by ``fastmime`` (the same bytes, without Django's MIME tree)
+    whenever it has the usual text + HTML shape; otherwise Django builds it."""
+
+    def message(self) -> Any:
+        data = fastmime.prebuilt(self)
+        return super().message() if data is None else fastmime.PrebuiltMessage(data)
+
+
+#: Kinds whose mails are plain text + HTML and sent by the thousand.
+PREBUILT_KINDS = frozenset({Kind.REMINDER, Kind.VISIT_REMINDER})
 
 
 @dataclass(frozen=True)
@@ -453,7 +472,8 @@ def unsubscribe_headers(person: Person) -> tuple[str, dict[str, str]]:
 
 def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     person = row.person
-    mail = CalendarMail(
+    mail_class = PrebuiltMail if row.kind in PREBUILT_KINDS else CalendarMail
+    mail = mail_class(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -493,17 +513,29 @@ def file_part(extra: Attachment) -> MIMEBase:
 
 
 def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict[str, Any]:
+    return {**_meeting_shared(meeting, lang), **_meeting_personal(meeting, person, lang)}
+
+
+def _meeting_shared(meeting: Meeting, lang: str) -> dict[str, Any]:
+    """What a mail about ``meeting`` says alike to everyone reading it in ``lang``."""
     return {
-        "person": person,
         "meeting": meeting,
-        "when": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang, person.timezone),
         "when_short": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang),
         "where": where(meeting),
         "agenda": list(meeting.agenda_items.all()),
-        # The recipient's own signed link: guests have no account to open the staff one.
-        "ics_url": meeting_link_for_person(meeting.pk, person),
         "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
         "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
+    }
+
+
+def _meeting_personal(meeting: Meeting, person: Person, lang: str, when: str | None = None) -> dict[str, Any]:
+    """What differs per reader: the name, the time in their own zone, their signed links."""
+    return {
+        "person": person,
+        "when": when if when is not None else format_span(
+            meeting.starts_at, meeting.ends_at, meeting.timezone, lang, person.timezone),
+        # The recipient's own signed link: guests have no account to open the staff one.
+        "ics_url": meeting_link_for_person(meeting.pk, person),
     }
 
 
@@ -576,6 +608,124 @@ def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     context["opt_out_url"] = opt_out
     subject, text, html = render("reminder", lang, context)
     return Rendered(subject, text, html, headers=headers)
+
+
+# --- reminders in bulk: rendered once per (meeting, language), filled in per person -----------
+
+
+class NotShareable(Exception):
+    """A template asked a shared rendering for something of the reader it does not hold."""
+
+
+class _Reader:
+    """The reader in a shared rendering: the name is a token; asking for anything else of the person
+    raises (Django's templates let that exception through), and the rows render one by one."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise NotShareable(f"the template asks for person.{attribute}")
+
+
+class SharedRendering:
+    """``render(template, lang, context)`` done once with tokens in place of each reader's own values.
+
+    ``fill`` puts one reader's values in and then does exactly what ``render`` does after the
+    template: the same defusing of links over the whole text and the same HTML, so the mail is byte
+    for byte the one ``render`` gives for that reader (``tests/notifications/test_reminder_batch.py``).
+    The tokens carry a random nonce, so nothing typed by a person can look like one.
+    """
+
+    FIELDS = ("name", "when", "ics_url", "opt_out_url")
+    #: Random per process, so the token patterns are compiled once (``re`` caches them).
+    NONCE = secrets.token_hex(8)
+
+    def __init__(self, template: str, lang: str, shared: dict[str, Any]) -> None:
+        nonce = self.NONCE
+        self.token = {name: f"VDFILL{nonce}{i}X" for i, name in enumerate(self.FIELDS)}
+        subject_token, body_token, body_html_token = (f"VDFILL{nonce}{tag}X" for tag in ("S", "B", "H"))
+        context = {
+            **shared, "person": _Reader(self.token["name"]), "when": self.token["when"],
+            "ics_url": self.token["ics_url"], "opt_out_url": self.token["opt_out_url"],
+            "lang": lang, "site_url": settings.SITE_URL,
+        }
+        if context.get("doc") is not None:
+            raise NotShareable("a programme mail renders its HTML twice")
+        self.lang = lang
+        with translation.override(lang):
+            self.raw = render_to_string(f"notifications/{template}.txt", context)
+            self.trusted = _trusted_links(context)
+            self.html = render_to_string(
+                "notifications/email.html",
+                {**context, "subject": subject_token, "body": body_token, "body_html": mark_safe(body_html_token),  # noqa: S308 - a token
+                 "body_html_after": ""},
+            )
+        self._raw_tokens = re.compile("|".join(self.token.values()))
+        self._html_tokens = re.compile(f"{subject_token}|{body_html_token}|{self.token['opt_out_url']}")
+        self._html_keys = {subject_token: "subject", body_html_token: "body_html", self.token["opt_out_url"]: "opt_out"}
+        # A token a template changed (a filter) or one without a value here (``body``) would reach the mail.
+        if nonce in self._raw_tokens.sub("", self.raw).lower() or nonce in self._html_tokens.sub("", self.html).lower():
+            raise NotShareable("a template transforms or drops a reader's value")
+
+    def fill(self, values: dict[str, str]) -> tuple[str, str, str]:
+        """(subject, text, html) for one reader; ``values`` by ``FIELDS``."""
+        by_token = {self.token[name]: values[name] for name in self.FIELDS}
+        raw = self._raw_tokens.sub(lambda m: by_token[m.group(0)], self.raw)
+        subject, _, body = raw.strip("\n").partition("\n")
+        body = defang_links(body.strip("\n") + "\n", trusted=self.trusted)
+        subject = defang_links(subject, trusted=self.trusted)
+        html_values = {"subject": escape(subject), "body_html": link_html(body, trusted=self.trusted),
+                       "opt_out": escape(values["opt_out_url"])}
+        html = self._html_tokens.sub(lambda m: html_values[self._html_keys[m.group(0)]], self.html)
+        return " ".join(subject.split()), body, html
+
+
+def _reminder_values(row: OutboxMessage, person: Person, lang: str, when: str) -> tuple[dict[str, str], dict[str, str]]:
+    meeting = cast(Meeting, row.meeting)
+    personal = _meeting_personal(meeting, person, lang, when)
+    opt_out, headers = unsubscribe_headers(person)
+    return {"name": person.name, "when": personal["when"], "ics_url": personal["ics_url"], "opt_out_url": opt_out}, headers
+
+
+def build_reminders(rows: list[OutboxMessage]) -> dict[int, Rendered]:
+    """The meeting reminders among ``rows`` (preloaded), rendered once per (meeting, language) and
+    filled in per person: the template, the dates and the place are the meeting's; the name, the time
+    in the reader's own zone and the signed links are theirs.
+
+    A row left out (opted out, meeting started, not wanted any more, a template that cannot be
+    shared, any error) is built on its own by ``build_message``, which says why or fails that row."""
+    now = timezone.now()
+    groups: dict[tuple[int, str], list[OutboxMessage]] = defaultdict(list)
+    for row in rows:
+        if row.kind != Kind.REMINDER or row.meeting is None or row.person.reminders_opt_out:
+            continue
+        if row.meeting.starts_at <= now or not is_wanted(row):
+            continue
+        groups[(row.meeting.pk, language_of(row.person))].append(row)
+    out: dict[int, Rendered] = {}
+    for (_meeting_id, lang), members in groups.items():
+        meeting = cast(Meeting, members[0].meeting)
+        try:
+            with translation.override(lang):
+                shared = SharedRendering("reminder", lang, _meeting_shared(meeting, lang))
+        except Exception:  # NotShareable, or a template bug each row then reports on its own
+            logger.debug("reminders of meeting %s render one by one", meeting.pk, exc_info=True)
+            continue
+        spans: dict[str, str] = {}
+        for row in members:
+            person = row.person
+            try:
+                if person.timezone not in spans:
+                    spans[person.timezone] = format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang,
+                                                         person.timezone)
+                values, headers = _reminder_values(row, person, lang, spans[person.timezone])
+                subject, text, html = shared.fill(values)
+            except Exception:
+                logger.debug("reminder %s renders on its own", row.pk, exc_info=True)
+                continue
+            out[row.pk] = Rendered(subject, text, html, headers=headers)
+    return out
 
 
 def _visit_context(visit: Visit, person: Person, lang: str) -> dict[str, Any]:
