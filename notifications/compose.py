@@ -19,6 +19,7 @@ display name a visitor types survives as one quoted or encoded address.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
@@ -100,8 +101,12 @@ def language_of(person: Person) -> str:
 # --- formatting ------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def format_span(starts_at: datetime, ends_at: datetime, tz: str, lang: str, viewer_tz: str | None = None) -> str:
-    """"Monday, 1 December 2026, 10:00–11:00 (Europe/Berlin)", plus the viewer's own zone if different."""
+    """"Monday, 1 December 2026, 10:00–11:00 (Europe/Berlin)", plus the viewer's own zone if different.
+
+    Cached: a pure function of its arguments, asked for the same spans again and again by a batch of
+    reminders (many meetings share their times)."""
     zone = zoneinfo.ZoneInfo(tz)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     with translation.override(lang):
@@ -462,8 +467,9 @@ def unsubscribe_headers(person: Person) -> tuple[str, dict[str, str]]:
     """(the HTTPS opt-out URL, the RFC 8058 headers): an https URL that opts out on a bare POST, and a
     ``mailto:`` for clients that only mail (it reaches the organiser's mailbox with the token in the
     subject)."""
-    url = links.opt_out_url(person_id=person.pk)
-    mailto = f"mailto:{settings.VISITDESK_UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{links.opt_out_token(person_id=person.pk)}"
+    token = links.opt_out_token(person_id=person.pk)  # one signature for both: the same token in both links
+    url = links.opt_out_url(person_id=person.pk, token=token)
+    mailto = f"mailto:{settings.VISITDESK_UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{token}"
     return url, {
         "List-Unsubscribe": f"<{url}>, <{mailto}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
