@@ -139,7 +139,7 @@ def record_sent(row: OutboxMessage, message_id: str) -> bool:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     quote = connection.ops.quote_name
     sql = (
-        f"UPDATE {quote(OutboxMessage._meta.db_table)} SET {quote('state')} = %s, {quote('sent_at')} = %s, "
+        f"UPDATE {quote(OutboxMessage._meta.db_table)} SET {quote('state')} = %s, {quote('sent_at')} = %s, "  # noqa: S608 - quoted names, bound values
         f"{quote('message_id')} = %s, {quote('last_error')} = '', {quote('updated_at')} = %s "
         f"WHERE {quote('id')} = %s AND {quote('state')} = %s AND {quote('claim_token')} = %s"
     )

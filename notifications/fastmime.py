@@ -31,12 +31,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.message import (
-    ADDRESS_HEADERS,
-    DNS_NAME,
-    RFC5322_EMAIL_LINE_LENGTH_LIMIT,
-    forbid_multi_line_headers,
-)
+from django.core.mail.message import ADDRESS_HEADERS, RFC5322_EMAIL_LINE_LENGTH_LIMIT, forbid_multi_line_headers
+from django.core.mail.utils import DNS_NAME
 
 #: The generator's policy for ``as_bytes(linesep="\r\n")`` (Django's MIME classes use compat32).
 _POLICY = email_policy.compat32.clone(linesep="\r\n")
@@ -117,7 +113,7 @@ class _LinearCharset(Charset):
 
     def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
         codec = self.output_codec or "us-ascii"
-        encoder_module = self._get_encoder(string.encode(codec))
+        encoder_module = self._get_encoder(string.encode(codec))  # type: ignore[attr-defined]
         encoder = functools.partial(encoder_module.header_encode, charset=codec)
         qp = encoder_module is quoprimime
         extra = len(self.get_output_charset() or "") + RFC2047_CHROME_LEN
@@ -128,7 +124,7 @@ class _LinearCharset(Charset):
         for character in string:
             octets = character.encode(codec)
             if qp:
-                added = sum(len(quoprimime._QUOPRI_HEADER_MAP[o]) for o in octets)
+                added = quoprimime.header_length(octets)
                 length = qp_length + added
             else:
                 groups, leftover = divmod(byte_count + len(octets), 3)
@@ -139,7 +135,7 @@ class _LinearCharset(Charset):
                 else:
                     lines.append(encoder("".join(current).encode(codec)))
                 current = [character]
-                qp_length = sum(len(quoprimime._QUOPRI_HEADER_MAP[o]) for o in octets) if qp else 0
+                qp_length = quoprimime.header_length(octets) if qp else 0
                 byte_count = len(octets)
                 maxlen = next(maxlengths) - extra
             else:

@@ -7,9 +7,8 @@ also finds changes by their ``updated_at`` and makes a full pass every few minut
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import logging
+from collections.abc import Iterable
 
 from .reconcile import mark_dirty
 from .tasks import nudge_after_commit

@@ -161,7 +161,10 @@ def reconcile_changes(*, now: datetime | None = None) -> dict[str, int]:
         scope = changed_since(mark.changes_until - OVERLAP, now=now, dirty=dirty)
         if len(scope.meetings) > FULL_ABOVE or len(scope.visits) > FULL_ABOVE:
             scope = None
-    stats = reconcile(now=now, scope=scope)
+    if scope is not None and not scope.meetings and not scope.visits:
+        stats = {"imip": 0, "programme": 0, "reminders": 0, "workflow": 0}  # nothing changed: no work
+    else:
+        stats = reconcile(now=now, scope=scope)
     held = scope is not None and bool(scope.deferred_meetings or scope.deferred_visits)
     done = [pk for pk, m, v in dirty
             if scope is None or not (m in scope.deferred_meetings or v in scope.deferred_visits)]
