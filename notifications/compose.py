@@ -616,121 +616,165 @@ def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     return Rendered(subject, text, html, headers=headers)
 
 
-# --- reminders in bulk: rendered once per (meeting, language), filled in per person -----------
+# --- reminders in bulk: rendered once per shape and language, filled in per meeting and person ----
 
 
 class NotShareable(Exception):
-    """A template asked a shared rendering for something of the reader it does not hold."""
+    """A template asked a shared rendering for something it does not hold."""
 
 
-class _Reader:
-    """The reader in a shared rendering: the name is a token; asking for anything else of the person
-    raises (Django's templates let that exception through), and the rows render one by one."""
+class _StandIn:
+    """An object in a shared rendering: each attribute it holds is a token (or an empty value, so a
+    template's ``{% if %}`` goes the same way); asking for any other attribute raises (Django's
+    templates let that exception through) and the rows render one by one."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, **attributes: Any) -> None:
+        self.__dict__.update(attributes)
 
     def __getattr__(self, attribute: str) -> Any:
-        raise NotShareable(f"the template asks for person.{attribute}")
+        raise NotShareable(f"the template asks for {attribute}")
+
+
+#: Random per process, so the token patterns are compiled once (``re`` caches them).
+_NONCE = secrets.token_hex(8)
 
 
 class SharedRendering:
-    """``render(template, lang, context)`` done once with tokens in place of each reader's own values.
+    """``render(template, lang, context)`` done once with tokens in place of the values that differ
+    between the mails it serves.
 
-    ``fill`` puts one reader's values in and then does exactly what ``render`` does after the
-    template: the same defusing of links over the whole text and the same HTML, so the mail is byte
-    for byte the one ``render`` gives for that reader (``tests/notifications/test_reminder_batch.py``).
-    The tokens carry a random nonce, so nothing typed by a person can look like one.
+    ``fill`` puts one mail's values in and then does exactly what ``render`` does after the template:
+    the same defusing of links over the whole text (with the meeting's own trusted links) and the
+    same HTML, so the mail is byte for byte the one ``render`` gives for that reader
+    (``tests/notifications/test_reminder_batch.py``). The tokens carry a random nonce, so nothing
+    typed by a person can look like one.
     """
 
-    FIELDS = ("name", "when", "ics_url", "opt_out_url")
-    #: Random per process, so the token patterns are compiled once (``re`` caches them).
-    NONCE = secrets.token_hex(8)
-
-    def __init__(self, template: str, lang: str, shared: dict[str, Any]) -> None:
-        nonce = self.NONCE
-        self.token = {name: f"VDFILL{nonce}{i}X" for i, name in enumerate(self.FIELDS)}
-        subject_token, body_token, body_html_token = (f"VDFILL{nonce}{tag}X" for tag in ("S", "B", "H"))
-        context = {
-            **shared, "person": _Reader(self.token["name"]), "when": self.token["when"],
-            "ics_url": self.token["ics_url"], "opt_out_url": self.token["opt_out_url"],
-            "lang": lang, "site_url": settings.SITE_URL,
-        }
+    def __init__(self, template: str, lang: str, context: dict[str, Any], tokens: dict[str, str]) -> None:
         if context.get("doc") is not None:
             raise NotShareable("a programme mail renders its HTML twice")
-        self.lang = lang
+        subject_token, body_token, body_html_token = (f"VDFILL{_NONCE}{tag}X" for tag in ("S", "B", "H"))
+        self.token = tokens
+        context = {**context, "lang": lang, "site_url": settings.SITE_URL}
         with translation.override(lang):
             self.raw = render_to_string(f"notifications/{template}.txt", context)
-            self.trusted = _trusted_links(context)
             self.html = render_to_string(
                 "notifications/email.html",
                 {**context, "subject": subject_token, "body": body_token, "body_html": mark_safe(body_html_token),  # noqa: S308 - a token
                  "body_html_after": ""},
             )
-        self._raw_tokens = re.compile("|".join(self.token.values()))
-        self._html_tokens = re.compile(f"{subject_token}|{body_html_token}|{self.token['opt_out_url']}")
-        self._html_keys = {subject_token: "subject", body_html_token: "body_html", self.token["opt_out_url"]: "opt_out"}
+        self._by_token = {token: name for name, token in tokens.items()}
+        self._raw_tokens = re.compile("|".join(sorted(self._by_token, key=len, reverse=True)))
+        self._html_keys = {subject_token: "subject", body_html_token: "body_html", tokens["opt_out_url"]: "opt_out"}
+        self._html_tokens = re.compile("|".join(self._html_keys))
         # A token a template changed (a filter) or one without a value here (``body``) would reach the mail.
-        if nonce in self._raw_tokens.sub("", self.raw).lower() or nonce in self._html_tokens.sub("", self.html).lower():
-            raise NotShareable("a template transforms or drops a reader's value")
+        if _NONCE in self._raw_tokens.sub("", self.raw).lower() or _NONCE in self._html_tokens.sub("", self.html).lower():
+            raise NotShareable("a template transforms or drops a value")
 
-    def fill(self, values: dict[str, str]) -> tuple[str, str, str]:
-        """(subject, text, html) for one reader; ``values`` by ``FIELDS``."""
-        by_token = {self.token[name]: values[name] for name in self.FIELDS}
-        raw = self._raw_tokens.sub(lambda m: by_token[m.group(0)], self.raw)
+    def fill(self, values: dict[str, str], trusted: Callable[[str], bool]) -> tuple[str, str, str]:
+        """(subject, text, html) for one mail; ``values`` by the names of ``tokens``, ``trusted`` as
+        ``render`` makes it from the mail's own context."""
+        raw = self._raw_tokens.sub(lambda m: values[self._by_token[m.group(0)]], self.raw)
         subject, _, body = raw.strip("\n").partition("\n")
-        body = defang_links(body.strip("\n") + "\n", trusted=self.trusted)
-        subject = defang_links(subject, trusted=self.trusted)
-        html_values = {"subject": escape(subject), "body_html": link_html(body, trusted=self.trusted),
+        body = defang_links(body.strip("\n") + "\n", trusted=trusted)
+        subject = defang_links(subject, trusted=trusted)
+        html_values = {"subject": escape(subject), "body_html": link_html(body, trusted=trusted),
                        "opt_out": escape(values["opt_out_url"])}
         html = self._html_tokens.sub(lambda m: html_values[self._html_keys[m.group(0)]], self.html)
         return " ".join(subject.split()), body, html
 
 
-def _reminder_values(row: OutboxMessage, person: Person, lang: str, when: str) -> tuple[dict[str, str], dict[str, str]]:
-    meeting = cast(Meeting, row.meeting)
-    personal = _meeting_personal(meeting, person, lang, when)
-    opt_out, headers = unsubscribe_headers(person)
-    return {"name": person.name, "when": personal["when"], "ics_url": personal["ics_url"], "opt_out_url": opt_out}, headers
+def _token(name: str) -> str:
+    return f"VDFILL{_NONCE}{name}X"
+
+
+def _reminder_shape(meeting: Meeting, lang: str) -> tuple[Any, ...]:
+    """What decides the reminder template's branches: which values are empty, the agenda's length,
+    minutes (a plural) and presenters. Meetings of one shape share one rendering."""
+    agenda = tuple((item.minutes, item.presenter is not None) for item in meeting.agenda_items.all())
+    scalars = (meeting.title, where(meeting), meeting.online_url, meeting.description)
+    return lang, tuple(bool(v) for v in scalars), agenda
+
+
+def _shared_reminder(meeting: Meeting, lang: str) -> SharedRendering:
+    """The reminder rendered with tokens for the meeting's own words and the reader's values."""
+    def token(name: str, value: Any) -> str:
+        return _token(name) if value else ""
+
+    agenda = [
+        _StandIn(title=token(f"a{i}t", item.title), minutes=item.minutes,
+                 presenter=_StandIn(name=token(f"a{i}p", item.presenter.name)) if item.presenter is not None else None)
+        for i, item in enumerate(meeting.agenda_items.all())
+    ]
+    context = {
+        "meeting": _StandIn(title=token("title", meeting.title), online_url=token("online", meeting.online_url),
+                            description=token("description", meeting.description)),
+        "when_short": _token("when_short"), "where": token("where", where(meeting)), "agenda": agenda,
+        "organizer_name": settings.VISITDESK_ORGANIZER_NAME, "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
+        "person": _StandIn(name=_token("name")), "when": _token("when"), "ics_url": _token("ics_url"),
+        "opt_out_url": _token("opt_out_url"),
+    }
+    names = ["title", "online", "description", "when_short", "where", "name", "when", "ics_url", "opt_out_url"]
+    names += [f"a{i}{part}" for i in range(len(agenda)) for part in ("t", "p")]
+    return SharedRendering("reminder", lang, context, {name: _token(name) for name in names})
+
+
+def _meeting_values(meeting: Meeting, lang: str) -> dict[str, str]:
+    shared = _meeting_shared(meeting, lang)
+    values = {"title": meeting.title, "online": meeting.online_url, "description": meeting.description,
+              "when_short": shared["when_short"], "where": shared["where"]}
+    for i, item in enumerate(shared["agenda"]):
+        values[f"a{i}t"] = item.title
+        values[f"a{i}p"] = item.presenter.name if item.presenter is not None else ""
+    return values
 
 
 def build_reminders(rows: list[OutboxMessage]) -> dict[int, Rendered]:
-    """The meeting reminders among ``rows`` (preloaded), rendered once per (meeting, language) and
-    filled in per person: the template, the dates and the place are the meeting's; the name, the time
-    in the reader's own zone and the signed links are theirs.
+    """The meeting reminders among ``rows`` (preloaded), rendered once per shape and language (at
+    most once per meeting and language) and filled in per meeting and person: the title, dates,
+    place and agenda are the meeting's; the name, the time in the reader's own zone and the signed
+    links are theirs.
 
     A row left out (opted out, meeting started, not wanted any more, a template that cannot be
     shared, any error) is built on its own by ``build_message``, which says why or fails that row."""
     now = timezone.now()
-    groups: dict[tuple[int, str], list[OutboxMessage]] = defaultdict(list)
-    for row in rows:
-        if row.kind != Kind.REMINDER or row.meeting is None or row.person.reminders_opt_out:
-            continue
-        if row.meeting.starts_at <= now or not is_wanted(row):
-            continue
-        groups[(row.meeting.pk, language_of(row.person))].append(row)
+    renderings: dict[tuple[Any, ...], SharedRendering | None] = {}
+    meeting_values: dict[tuple[int, str], tuple[dict[str, str], Callable[[str], bool]]] = {}
     out: dict[int, Rendered] = {}
-    for (_meeting_id, lang), members in groups.items():
-        meeting = cast(Meeting, members[0].meeting)
-        try:
-            with translation.override(lang):
-                shared = SharedRendering("reminder", lang, _meeting_shared(meeting, lang))
-        except Exception:  # NotShareable, or a template bug each row then reports on its own
-            logger.debug("reminders of meeting %s render one by one", meeting.pk, exc_info=True)
+    for row in rows:
+        meeting, person = row.meeting, row.person
+        if row.kind != Kind.REMINDER or meeting is None or person.reminders_opt_out:
             continue
-        spans: dict[str, str] = {}
-        for row in members:
-            person = row.person
-            try:
-                if person.timezone not in spans:
-                    spans[person.timezone] = format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang,
-                                                         person.timezone)
-                values, headers = _reminder_values(row, person, lang, spans[person.timezone])
-                subject, text, html = shared.fill(values)
-            except Exception:
-                logger.debug("reminder %s renders on its own", row.pk, exc_info=True)
+        if meeting.starts_at <= now or not is_wanted(row):
+            continue
+        lang = language_of(person)
+        try:
+            shape = _reminder_shape(meeting, lang)
+            if shape not in renderings:
+                try:
+                    renderings[shape] = _shared_reminder(meeting, lang)
+                except Exception:  # NotShareable, or a template bug each row then reports on its own
+                    logger.debug("reminders of shape %s render one by one", shape, exc_info=True)
+                    renderings[shape] = None
+            shared = renderings[shape]
+            if shared is None:
                 continue
-            out[row.pk] = Rendered(subject, text, html, headers=headers)
+            if (meeting.pk, lang) not in meeting_values:
+                values = _meeting_values(meeting, lang)
+                trusted = _trusted_links({"meeting": meeting})
+                meeting_values[(meeting.pk, lang)] = values, trusted
+            values, trusted = meeting_values[(meeting.pk, lang)]
+            opt_out, headers = unsubscribe_headers(person)
+            personal = _meeting_personal(meeting, person, lang)
+            subject, text, html = shared.fill(
+                {**values, "name": person.name, "when": personal["when"], "ics_url": personal["ics_url"],
+                 "opt_out_url": opt_out},
+                trusted,
+            )
+        except Exception:
+            logger.debug("reminder %s renders on its own", row.pk, exc_info=True)
+            continue
+        out[row.pk] = Rendered(subject, text, html, headers=headers)
     return out
 
 

@@ -15,7 +15,7 @@ import time_machine
 from events.services import AgendaSpec
 from notifications import compose, dispatch, fastmime, links
 from notifications.models import Kind, OutboxMessage
-from tests.factories import PersonFactory
+from tests.factories import PersonFactory, RoomFactory
 
 from .conftest import berlin
 
@@ -144,3 +144,29 @@ class _Null:
 
     def close(self):
         pass
+
+
+def test_meetings_of_one_shape_share_one_rendering_and_keep_their_own_words(standalone, room, monkeypatch):
+    titles = ["Visit of www.evil.example", "Lab tour <b>Zellkultur</b>", "Müller & Söhne: Kooperation"]
+    with time_machine.travel(berlin(2026, 5, 4, 8, 0), tick=False) as clock:
+        for i, title in enumerate(titles):
+            host = PersonFactory(name=f"Host {i}", email=f"h{i}@example.org", language="en")
+            standalone(start=berlin(2026, 5, 4, 10, i * 15), people=[(host, "host")], title=title,
+                       description=f"Topic {i}: see https://example.org/{i}",
+                       room={0: room, 1: None, 2: RoomFactory(name="Room C")}[i],
+                       location="Hall 7" if i == 1 else "")
+        dispatch.dispatch_due(transport=_Null())
+        clock.move_to(berlin(2026, 5, 4, 9, 31))
+        rows = _due_rows()
+        assert len(rows) == 3
+        count = []
+        real = compose.SharedRendering
+        monkeypatch.setattr(compose, "SharedRendering", lambda *a, **k: count.append(1) or real(*a, **k))
+        batch = compose.build_reminders(rows)
+        assert len(count) == 1  # three meetings, one rendering
+        for row, title in zip(rows, titles, strict=True):
+            one = compose.build_message(row)
+            assert batch[row.pk] == one
+            assert one.subject.startswith("Reminder: ")
+        assert "www.evil.example" not in batch[rows[0].pk].subject  # defused as one by one
+        assert "Hall 7" in batch[rows[1].pk].text and "Room C" in batch[rows[2].pk].text
