@@ -24,7 +24,6 @@ import logging
 import re
 import secrets
 import zoneinfo
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime

@@ -164,9 +164,11 @@ def test_meetings_of_one_shape_share_one_rendering_and_keep_their_own_words(stan
         monkeypatch.setattr(compose, "SharedRendering", lambda *a, **k: count.append(1) or real(*a, **k))
         batch = compose.build_reminders(rows)
         assert len(count) == 1  # three meetings, one rendering
-        for row, title in zip(rows, titles, strict=True):
+        for row in rows:
             one = compose.build_message(row)
             assert batch[row.pk] == one
             assert one.subject.startswith("Reminder: ")
+        assert "Lab tour <b>Zellkultur</b>" in batch[rows[1].pk].subject
+        assert "Lab tour &lt;b&gt;Zellkultur&lt;/b&gt;" in batch[rows[1].pk].html
         assert "www.evil.example" not in batch[rows[0].pk].subject  # defused as one by one
         assert "Hall 7" in batch[rows[1].pk].text and "Room C" in batch[rows[2].pk].text
