@@ -19,7 +19,10 @@ display name a visitor types survives as one quoted or encoded address.
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+import secrets
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -38,6 +41,8 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from calendars.ical import render_decline_counter, render_invite, render_publish
@@ -53,10 +58,11 @@ from visits.models import Visit
 from visits.programme_document import Document, programme_document, programme_filename, programme_pdf
 from visits.selectors import VISIBLE_VISIT_STATES, programme_meetings, programme_recipient_ids, visible_meeting_ids
 
-from . import answers, links, programme
+from . import answers, fastmime, links, programme
 from .models import CounterProposal, InboundMessage, InviteState, Kind, OutboxMessage, ProgrammeState
 
 LANGUAGES = ("en", "de")
+logger = logging.getLogger(__name__)
 
 # Every word a mail says comes from the gettext catalogue (locale/<lang>/LC_MESSAGES/django.po), as
 # on the pages; the mail is rendered under ``translation.override(recipient's language)``.
@@ -94,8 +100,12 @@ def language_of(person: Person) -> str:
 # --- formatting ------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def format_span(starts_at: datetime, ends_at: datetime, tz: str, lang: str, viewer_tz: str | None = None) -> str:
-    """"Monday, 1 December 2026, 10:00–11:00 (Europe/Berlin)", plus the viewer's own zone if different."""
+    """"Monday, 1 December 2026, 10:00–11:00 (Europe/Berlin)", plus the viewer's own zone if different.
+
+    Cached: a pure function of its arguments, asked for the same spans again and again by a batch of
+    reminders (many meetings share their times)."""
     zone = zoneinfo.ZoneInfo(tz)
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     with translation.override(lang):
@@ -224,6 +234,19 @@ class CalendarMail(EmailMultiAlternatives):
             encoders.encode_base64(part)
             msg.attach(part)
         return msg
+
+
+class PrebuiltMail(CalendarMail):
+    """A reminder: its bytes are written by ``fastmime`` (the same bytes, without Django's MIME tree)
+    whenever it has the usual text + HTML shape; otherwise Django builds it."""
+
+    def message(self) -> Any:
+        data = fastmime.prebuilt(self)
+        return super().message() if data is None else fastmime.PrebuiltMessage(data)
+
+
+#: Kinds whose mails are plain text + HTML and sent by the thousand.
+PREBUILT_KINDS = frozenset({Kind.REMINDER, Kind.VISIT_REMINDER})
 
 
 @dataclass(frozen=True)
@@ -443,8 +466,9 @@ def unsubscribe_headers(person: Person) -> tuple[str, dict[str, str]]:
     """(the HTTPS opt-out URL, the RFC 8058 headers): an https URL that opts out on a bare POST, and a
     ``mailto:`` for clients that only mail (it reaches the organiser's mailbox with the token in the
     subject)."""
-    url = links.opt_out_url(person_id=person.pk)
-    mailto = f"mailto:{settings.VISITDESK_UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{links.opt_out_token(person_id=person.pk)}"
+    token = links.opt_out_token(person_id=person.pk)  # one signature for both: the same token in both links
+    url = links.opt_out_url(person_id=person.pk, token=token)
+    mailto = f"mailto:{settings.VISITDESK_UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{token}"
     return url, {
         "List-Unsubscribe": f"<{url}>, <{mailto}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -453,7 +477,8 @@ def unsubscribe_headers(person: Person) -> tuple[str, dict[str, str]]:
 
 def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     person = row.person
-    mail = CalendarMail(
+    mail_class = PrebuiltMail if row.kind in PREBUILT_KINDS else CalendarMail
+    mail = mail_class(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -493,17 +518,29 @@ def file_part(extra: Attachment) -> MIMEBase:
 
 
 def _meeting_context(meeting: Meeting, person: Person, lang: str) -> dict[str, Any]:
+    return {**_meeting_shared(meeting, lang), **_meeting_personal(meeting, person, lang)}
+
+
+def _meeting_shared(meeting: Meeting, lang: str) -> dict[str, Any]:
+    """What a mail about ``meeting`` says alike to everyone reading it in ``lang``."""
     return {
-        "person": person,
         "meeting": meeting,
-        "when": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang, person.timezone),
         "when_short": format_span(meeting.starts_at, meeting.ends_at, meeting.timezone, lang),
         "where": where(meeting),
         "agenda": list(meeting.agenda_items.all()),
-        # The recipient's own signed link: guests have no account to open the staff one.
-        "ics_url": meeting_link_for_person(meeting.pk, person),
         "organizer_name": settings.VISITDESK_ORGANIZER_NAME,
         "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
+    }
+
+
+def _meeting_personal(meeting: Meeting, person: Person, lang: str, when: str | None = None) -> dict[str, Any]:
+    """What differs per reader: the name, the time in their own zone, their signed links."""
+    return {
+        "person": person,
+        "when": when if when is not None else format_span(
+            meeting.starts_at, meeting.ends_at, meeting.timezone, lang, person.timezone),
+        # The recipient's own signed link: guests have no account to open the staff one.
+        "ics_url": meeting_link_for_person(meeting.pk, person),
     }
 
 
@@ -576,6 +613,168 @@ def _reminder(row: OutboxMessage, person: Person, lang: str) -> Rendered:
     context["opt_out_url"] = opt_out
     subject, text, html = render("reminder", lang, context)
     return Rendered(subject, text, html, headers=headers)
+
+
+# --- reminders in bulk: rendered once per shape and language, filled in per meeting and person ----
+
+
+class NotShareable(Exception):
+    """A template asked a shared rendering for something it does not hold."""
+
+
+class _StandIn:
+    """An object in a shared rendering: each attribute it holds is a token (or an empty value, so a
+    template's ``{% if %}`` goes the same way); asking for any other attribute raises (Django's
+    templates let that exception through) and the rows render one by one."""
+
+    def __init__(self, **attributes: Any) -> None:
+        self.__dict__.update(attributes)
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise NotShareable(f"the template asks for {attribute}")
+
+
+#: Random per process, so the token patterns are compiled once (``re`` caches them).
+_NONCE = secrets.token_hex(8)
+
+
+class SharedRendering:
+    """``render(template, lang, context)`` done once with tokens in place of the values that differ
+    between the mails it serves.
+
+    ``fill`` puts one mail's values in and then does exactly what ``render`` does after the template:
+    the same defusing of links over the whole text (with the meeting's own trusted links) and the
+    same HTML, so the mail is byte for byte the one ``render`` gives for that reader
+    (``tests/notifications/test_reminder_batch.py``). The tokens carry a random nonce, so nothing
+    typed by a person can look like one.
+    """
+
+    def __init__(self, template: str, lang: str, context: dict[str, Any], tokens: dict[str, str]) -> None:
+        if context.get("doc") is not None:
+            raise NotShareable("a programme mail renders its HTML twice")
+        subject_token, body_token, body_html_token = (f"VDFILL{_NONCE}{tag}X" for tag in ("S", "B", "H"))
+        self.token = tokens
+        context = {**context, "lang": lang, "site_url": settings.SITE_URL}
+        with translation.override(lang):
+            self.raw = render_to_string(f"notifications/{template}.txt", context)
+            self.html = render_to_string(
+                "notifications/email.html",
+                {**context, "subject": subject_token, "body": body_token, "body_html": mark_safe(body_html_token),  # noqa: S308 - a token
+                 "body_html_after": ""},
+            )
+        self._by_token = {token: name for name, token in tokens.items()}
+        self._raw_tokens = re.compile("|".join(sorted(self._by_token, key=len, reverse=True)))
+        self._html_keys = {subject_token: "subject", body_html_token: "body_html", tokens["opt_out_url"]: "opt_out"}
+        self._html_tokens = re.compile("|".join(self._html_keys))
+        # A token a template changed (a filter) or one without a value here (``body``) would reach the mail.
+        if _NONCE in self._raw_tokens.sub("", self.raw).lower() or _NONCE in self._html_tokens.sub("", self.html).lower():
+            raise NotShareable("a template transforms or drops a value")
+
+    def fill(self, values: dict[str, str], trusted: Callable[[str], bool]) -> tuple[str, str, str]:
+        """(subject, text, html) for one mail; ``values`` by the names of ``tokens``, ``trusted`` as
+        ``render`` makes it from the mail's own context."""
+        raw = self._raw_tokens.sub(lambda m: values[self._by_token[m.group(0)]], self.raw)
+        subject, _, body = raw.strip("\n").partition("\n")
+        body = defang_links(body.strip("\n") + "\n", trusted=trusted)
+        subject = defang_links(subject, trusted=trusted)
+        html_values = {"subject": escape(subject), "body_html": link_html(body, trusted=trusted),
+                       "opt_out": escape(values["opt_out_url"])}
+        html = self._html_tokens.sub(lambda m: html_values[self._html_keys[m.group(0)]], self.html)
+        return " ".join(subject.split()), body, html
+
+
+def _token(name: str) -> str:
+    return f"VDFILL{_NONCE}{name}X"
+
+
+def _reminder_shape(meeting: Meeting, lang: str) -> tuple[Any, ...]:
+    """What decides the reminder template's branches: which values are empty, the agenda's length,
+    minutes (a plural) and presenters. Meetings of one shape share one rendering."""
+    agenda = tuple((item.minutes, item.presenter is not None) for item in meeting.agenda_items.all())
+    scalars = (meeting.title, where(meeting), meeting.online_url, meeting.description)
+    return lang, tuple(bool(v) for v in scalars), agenda
+
+
+def _shared_reminder(meeting: Meeting, lang: str) -> SharedRendering:
+    """The reminder rendered with tokens for the meeting's own words and the reader's values."""
+    def token(name: str, value: Any) -> str:
+        return _token(name) if value else ""
+
+    agenda = [
+        _StandIn(title=token(f"a{i}t", item.title), minutes=item.minutes,
+                 presenter=_StandIn(name=token(f"a{i}p", item.presenter.name)) if item.presenter is not None else None)
+        for i, item in enumerate(meeting.agenda_items.all())
+    ]
+    context = {
+        "meeting": _StandIn(title=token("title", meeting.title), online_url=token("online", meeting.online_url),
+                            description=token("description", meeting.description)),
+        "when_short": _token("when_short"), "where": token("where", where(meeting)), "agenda": agenda,
+        "organizer_name": settings.VISITDESK_ORGANIZER_NAME, "organizer_email": settings.VISITDESK_ORGANIZER_EMAIL,
+        "person": _StandIn(name=_token("name")), "when": _token("when"), "ics_url": _token("ics_url"),
+        "opt_out_url": _token("opt_out_url"),
+    }
+    names = ["title", "online", "description", "when_short", "where", "name", "when", "ics_url", "opt_out_url"]
+    names += [f"a{i}{part}" for i in range(len(agenda)) for part in ("t", "p")]
+    return SharedRendering("reminder", lang, context, {name: _token(name) for name in names})
+
+
+def _meeting_values(meeting: Meeting, lang: str) -> dict[str, str]:
+    shared = _meeting_shared(meeting, lang)
+    values = {"title": meeting.title, "online": meeting.online_url, "description": meeting.description,
+              "when_short": shared["when_short"], "where": shared["where"]}
+    for i, item in enumerate(shared["agenda"]):
+        values[f"a{i}t"] = item.title
+        values[f"a{i}p"] = item.presenter.name if item.presenter is not None else ""
+    return values
+
+
+def build_reminders(rows: list[OutboxMessage]) -> dict[int, Rendered]:
+    """The meeting reminders among ``rows`` (preloaded), rendered once per shape and language (at
+    most once per meeting and language) and filled in per meeting and person: the title, dates,
+    place and agenda are the meeting's; the name, the time in the reader's own zone and the signed
+    links are theirs.
+
+    A row left out (opted out, meeting started, not wanted any more, a template that cannot be
+    shared, any error) is built on its own by ``build_message``, which says why or fails that row."""
+    now = timezone.now()
+    renderings: dict[tuple[Any, ...], SharedRendering | None] = {}
+    meeting_values: dict[tuple[int, str], tuple[dict[str, str], Callable[[str], bool]]] = {}
+    out: dict[int, Rendered] = {}
+    for row in rows:
+        meeting, person = row.meeting, row.person
+        if row.kind != Kind.REMINDER or meeting is None or person.reminders_opt_out:
+            continue
+        if meeting.starts_at <= now or not is_wanted(row):
+            continue
+        lang = language_of(person)
+        try:
+            shape = _reminder_shape(meeting, lang)
+            if shape not in renderings:
+                try:
+                    renderings[shape] = _shared_reminder(meeting, lang)
+                except Exception:  # NotShareable, or a template bug each row then reports on its own
+                    logger.debug("reminders of shape %s render one by one", shape, exc_info=True)
+                    renderings[shape] = None
+            shared = renderings[shape]
+            if shared is None:
+                continue
+            if (meeting.pk, lang) not in meeting_values:
+                values = _meeting_values(meeting, lang)
+                trusted = _trusted_links({"meeting": meeting})
+                meeting_values[(meeting.pk, lang)] = values, trusted
+            values, trusted = meeting_values[(meeting.pk, lang)]
+            opt_out, headers = unsubscribe_headers(person)
+            personal = _meeting_personal(meeting, person, lang)
+            subject, text, html = shared.fill(
+                {**values, "name": person.name, "when": personal["when"], "ics_url": personal["ics_url"],
+                 "opt_out_url": opt_out},
+                trusted,
+            )
+        except Exception:
+            logger.debug("reminder %s renders on its own", row.pk, exc_info=True)
+            continue
+        out[row.pk] = Rendered(subject, text, html, headers=headers)
+    return out
 
 
 def _visit_context(visit: Visit, person: Person, lang: str) -> dict[str, Any]:

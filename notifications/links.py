@@ -55,8 +55,10 @@ def read_opt_out_token(token: str) -> int | None:
         return None
 
 
-def opt_out_url(*, person_id: int) -> str:
-    return absolute(reverse("notifications:reminders-opt-out", kwargs={"token": opt_out_token(person_id=person_id)}))
+def opt_out_url(*, person_id: int, token: str | None = None) -> str:
+    """The opt-out page of ``person_id`` (with ``token``, when the caller has signed it already)."""
+    token = token or opt_out_token(person_id=person_id)
+    return absolute(reverse("notifications:reminders-opt-out", kwargs={"token": token}))
 
 
 # --- the delegation member's read-only itinerary ---------------------------------------------

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar, cast
 
@@ -48,7 +48,16 @@ from visits.models import Delegation, ProgrammeSlot, Visit
 from visits.selectors import VISIBLE_VISIT_STATES, meeting_visible_q, programme_mail_q
 
 from . import answers, programme
-from .models import IMIP_KINDS, PROGRAMME_KINDS, InviteState, Kind, OutboxMessage, ProgrammeState
+from .models import (
+    IMIP_KINDS,
+    PROGRAMME_KINDS,
+    InviteState,
+    Kind,
+    OutboxMessage,
+    ProgrammeState,
+    ReconcileDirty,
+    ReconcileMark,
+)
 
 State = OutboxMessage.State
 
@@ -68,15 +77,119 @@ def settle_delay() -> timedelta:
     return timedelta(seconds=getattr(settings, "VISITDESK_NOTIFY_SETTLE_SECONDS", 60))
 
 
-def reconcile(*, now: datetime | None = None) -> dict[str, int]:
+@dataclass
+class Scope:
+    """What an incremental pass looks at: the meetings and visits changed since the watermark.
+
+    ``deferred`` collects those it had to leave for later (a message about them was in flight); the
+    watermark then does not move past them."""
+
+    meetings: set[int]
+    visits: set[int]
+    deferred_meetings: set[int] = field(default_factory=set)
+    deferred_visits: set[int] = field(default_factory=set)
+
+
+def reconcile(*, now: datetime | None = None, scope: Scope | None = None) -> dict[str, int]:
+    """Everything owed (``scope`` None), or only what the meetings and visits in ``scope`` owe."""
     now = now or timezone.now()
     return {
-        "imip": reconcile_invites(now=now),
-        "programme": reconcile_programmes(now=now),
-        "reminders": reconcile_reminders(now=now),
-        "workflow": reconcile_workflow_mails(now=now),
+        "imip": reconcile_invites(now=now, scope=scope),
+        "programme": reconcile_programmes(now=now, scope=scope),
+        "reminders": reconcile_reminders(now=now, scope=scope),
+        "workflow": reconcile_workflow_mails(now=now, scope=scope),
         "answers": reconcile_answer_summaries(now=now),
     }
+
+
+# --- incremental: only what changed since the last run ----------------------------------------
+
+#: A full pass at least this often: the safety net for a change no watermark or signal reported.
+FULL_EVERY = timedelta(minutes=10)
+#: Changes stamped this long before the watermark are looked at again: a transaction stamps its
+#: rows (``updated_at``) when it writes them and may commit a little later.
+OVERLAP = timedelta(seconds=5)
+#: More changed meetings or visits than this: one full pass costs less than the id lists.
+FULL_ABOVE = 5000
+
+
+def changed_since(since: datetime, *, now: datetime, dirty: list[tuple[int, int | None, int | None]]) -> Scope:
+    """The meetings and visits whose owed messages may have changed since ``since``.
+
+    Meetings: stamped by every change of their own, their participants, answers and agenda
+    (``events.services`` touches ``updated_at``); told something (``InviteState``); with a participant
+    whose preferences changed; announced (``dirty``). Visits: stamped, released, requested,
+    confirmed or closed; a programme told; one of their meetings changed; a member, lead or
+    requester changed; announced."""
+    meetings = set(Meeting.objects.filter(updated_at__gt=since).values_list("pk", flat=True))
+    meetings.update(InviteState.objects.filter(told_at__gt=since).values_list("meeting_id", flat=True))
+    people = list(Person.objects.filter(updated_at__gt=since).values_list("pk", flat=True))
+    if people:
+        meetings.update(Participation.objects.filter(person_id__in=people, meeting__ends_at__gt=now)
+                        .order_by().values_list("meeting_id", flat=True))
+    meetings.update(m for _pk, m, _v in dirty if m)
+    visits = set(Visit.objects.filter(
+        Q(updated_at__gt=since) | Q(programme_sent_at__gt=since) | Q(requested_at__gt=since)
+        | Q(confirmed_at__gt=since) | Q(closed_at__gt=since)
+    ).values_list("pk", flat=True))
+    visits.update(ProgrammeState.objects.filter(told_at__gt=since).values_list("visit_id", flat=True))
+    if meetings and len(meetings) <= FULL_ABOVE:
+        visits.update(ProgrammeSlot.objects.filter(meeting_id__in=meetings).values_list("visit_id", flat=True))
+    if people:
+        visits.update(Visit.objects.filter(
+            Q(contact_id__in=people) | Q(delegation__members__in=people) | Q(delegation__lead_id__in=people)
+        ).values_list("pk", flat=True))
+    visits.update(v for _pk, _m, v in dirty if v)
+    return Scope(meetings=meetings, visits=visits)
+
+
+def _advance(*, changes_until: datetime | None, full_at: datetime | None) -> None:
+    """Move the watermark forward (never back: another dispatcher may have moved it further)."""
+    if changes_until is not None:
+        ReconcileMark.objects.filter(pk=1, changes_until__lt=changes_until).update(changes_until=changes_until)
+    if full_at is not None:
+        ReconcileMark.objects.filter(pk=1, full_at__lt=full_at).update(full_at=full_at)
+
+
+def reconcile_changes(*, now: datetime | None = None) -> dict[str, int]:
+    """What the dispatcher runs: only the meetings and visits changed since the watermark, and a full
+    pass when none was made for ``FULL_EVERY`` (or ever). The order is what makes it safe: read the
+    watermark and the announced ids, do the work, then forget the announcements and move the
+    watermark. A crash anywhere in between leaves both where they were, and the next run does the
+    same work again (reconciling is idempotent)."""
+    now = now or timezone.now()
+    mark = ReconcileMark.objects.filter(pk=1).first()
+    dirty = list(ReconcileDirty.objects.values_list("pk", "meeting_id", "visit_id")[: FULL_ABOVE * 2])
+    scope = None
+    if mark is not None and now - FULL_EVERY < mark.full_at <= now and mark.changes_until <= now:
+        scope = changed_since(mark.changes_until - OVERLAP, now=now, dirty=dirty)
+        if len(scope.meetings) > FULL_ABOVE or len(scope.visits) > FULL_ABOVE:
+            scope = None
+    if scope is not None and not scope.meetings and not scope.visits:
+        # nothing changed: no work, but an answer summary's window closes by the clock (48 hours of answers)
+        stats = {"imip": 0, "programme": 0, "reminders": 0, "workflow": 0,
+                 "answers": reconcile_answer_summaries(now=now)}
+    else:
+        stats = reconcile(now=now, scope=scope)
+    held = scope is not None and bool(scope.deferred_meetings or scope.deferred_visits)
+    done = [pk for pk, m, v in dirty
+            if scope is None or not (m in scope.deferred_meetings or v in scope.deferred_visits)]
+    for chunk in _chunks(done):
+        ReconcileDirty.objects.filter(pk__in=chunk).delete()
+    if mark is None:
+        ReconcileMark.objects.bulk_create([ReconcileMark(pk=1, changes_until=now, full_at=now)], ignore_conflicts=True)
+    _advance(changes_until=None if held else now, full_at=now if scope is None else None)
+    stats["full"] = int(scope is None)
+    stats["changed_meetings"] = -1 if scope is None else len(scope.meetings)
+    return stats
+
+
+def mark_dirty(*, meeting_ids: Iterable[int] = (), visit_ids: Iterable[int] = ()) -> None:
+    """Announce changed meetings or visits to the next incremental pass (after their commit)."""
+    ReconcileDirty.objects.bulk_create(
+        [ReconcileDirty(meeting_id=m) for m in set(meeting_ids)] + [ReconcileDirty(visit_id=v) for v in set(visit_ids)],
+        batch_size=CHUNK,
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -124,13 +237,16 @@ class Owed:
     role: str
 
 
-def owed_invites(*, now: datetime) -> list[Owed]:
+def owed_invites(*, now: datetime, scope: Scope | None = None) -> list[Owed]:
     told = InviteState.objects.filter(person=OuterRef("person_id"), meeting=OuterRef("meeting_id"))
     # The delegation of a visit that hears by programme mail gets no REQUEST per meeting. Whether a
     # CANCEL is owed still asks the full set below: switching a visit to the programme mail never
     # cancels what members already have (the programme mail's .ics updates the same UIDs).
+    desired = desired_participations(now=now)
+    if scope is not None:
+        desired = desired.filter(meeting_id__in=scope.meetings)
     requests = (
-        desired_participations(now=now)
+        desired
         .exclude(programme_mail_q())
         .annotate(
             told_seq=Subquery(told.values("sequence")[:1]),
@@ -151,8 +267,11 @@ def owed_invites(*, now: datetime) -> list[Owed]:
         owed.append(Owed(key, kind, person_id, meeting_id, seq, role))
 
     still_wanted = desired_participations(now=now).filter(person=OuterRef("person_id"), meeting=OuterRef("meeting_id"))
+    told_requests = InviteState.objects.filter(method=InviteState.Method.REQUEST, meeting__ends_at__gt=now)
+    if scope is not None:
+        told_requests = told_requests.filter(meeting_id__in=scope.meetings)
     cancels = (
-        InviteState.objects.filter(method=InviteState.Method.REQUEST, meeting__ends_at__gt=now)
+        told_requests
         .exclude(Exists(still_wanted))
         .values_list("person_id", "meeting_id", "meeting__sequence", "revision", "role")
     )
@@ -162,14 +281,13 @@ def owed_invites(*, now: datetime) -> list[Owed]:
     return owed
 
 
-def reconcile_invites(*, now: datetime) -> int:
-    owed = owed_invites(now=now)
+def reconcile_invites(*, now: datetime, scope: Scope | None = None) -> int:
+    owed = owed_invites(now=now, scope=scope)
     keys = {o.key for o in owed}
-    stale = [
-        pk
-        for pk, key in OutboxMessage.objects.filter(state=State.PENDING, kind__in=IMIP_KINDS).values_list("pk", "key")
-        if key not in keys
-    ]
+    pending = OutboxMessage.objects.filter(state=State.PENDING, kind__in=IMIP_KINDS)
+    if scope is not None:
+        pending = pending.filter(meeting_id__in=scope.meetings)
+    stale = [pk for pk, key in pending.values_list("pk", "key") if key not in keys]
     _cancel_pending(stale, "superseded by a later change")
     due = now + settle_delay()
     return _create(
@@ -239,8 +357,11 @@ def programme_kind(state: ProgrammeState | None, visit: Visit) -> str:
     return Kind.PROGRAMME_UPDATE
 
 
-def owed_programmes(*, now: datetime) -> list[OwedProgramme]:
-    visits = list(programme_mail_visits(now=now))
+def owed_programmes(*, now: datetime, scope: Scope | None = None) -> list[OwedProgramme]:
+    candidates = programme_mail_visits(now=now)
+    if scope is not None:
+        candidates = candidates.filter(pk__in=scope.visits)
+    visits = list(candidates)
     if not visits:
         return []
     meetings = programme_meetings_of([v.pk for v in visits])
@@ -277,13 +398,15 @@ def owed_programmes(*, now: datetime) -> list[OwedProgramme]:
     return owed
 
 
-def reconcile_programmes(*, now: datetime) -> int:
+def reconcile_programmes(*, now: datetime, scope: Scope | None = None) -> int:
     """Create the programme mails owed; cancel pending ones a later change superseded. A person with a
     programme mail in flight (``sending``) gets nothing new until it ended: the next run compares
     with what that mail told them, so two workers never send the same change twice."""
-    owed = owed_programmes(now=now)
+    owed = owed_programmes(now=now, scope=scope)
     keys = {o.key for o in owed}
     pending = OutboxMessage.objects.filter(state__in=(State.PENDING, State.SENDING), kind__in=PROGRAMME_KINDS)
+    if scope is not None:
+        pending = pending.filter(visit_id__in=scope.visits)
     in_flight = set()
     stale = []
     for pk, key, state, visit_id, person_id in pending.values_list("pk", "key", "state", "visit_id", "person_id"):
@@ -292,6 +415,8 @@ def reconcile_programmes(*, now: datetime) -> int:
         elif key not in keys:
             stale.append(pk)
     _cancel_pending(stale, "superseded by a later change")
+    if scope is not None:
+        scope.deferred_visits.update(o.visit_id for o in owed if (o.visit_id, o.person_id) in in_flight)
     due = now + settle_delay()
     return _create([
         OutboxMessage(key=o.key, kind=o.kind, person_id=o.person_id, visit_id=o.visit_id, due_at=due,
@@ -339,11 +464,14 @@ def _slot_of(row: dict[str, Any]) -> Slot:
     return (row["kind"], row["person_id"], subject, row["offset_minutes"])
 
 
-def wanted_reminders(*, now: datetime) -> list[WantedReminder]:
+def wanted_reminders(*, now: datetime, scope: Scope | None = None) -> list[WantedReminder]:
     wanted: list[WantedReminder] = []
     host_offsets = list(settings.VISITDESK_REMINDERS_HOST)
+    desired = desired_participations(now=now)
+    if scope is not None:
+        desired = desired.filter(meeting_id__in=scope.meetings)
     hosts = (
-        desired_participations(now=now)
+        desired
         .filter(role__in=Participation.BLOCKING_ROLES, meeting__starts_at__gt=now, person__reminders_opt_out=False)
         .values_list("person_id", "meeting_id", "meeting__starts_at", "meeting__timezone")
     )
@@ -355,13 +483,16 @@ def wanted_reminders(*, now: datetime) -> list[WantedReminder]:
     delegation_offsets = list(settings.VISITDESK_REMINDERS_DELEGATION)
     if delegation_offsets:
         first_meeting: dict[int, tuple[int, datetime, str]] = {}
+        slots = ProgrammeSlot.objects.filter(visit__status=Visit.Status.CONFIRMED, meeting__status=Meeting.Status.SCHEDULED)
+        visits = Visit.objects.filter(status=Visit.Status.CONFIRMED, ends_on__gte=(now - timedelta(days=1)).date())
+        if scope is not None:
+            slots = slots.filter(visit_id__in=scope.visits)
+            visits = visits.filter(pk__in=scope.visits)
         for visit_id, meeting_id, starts_at, tz in (
-            ProgrammeSlot.objects.filter(visit__status=Visit.Status.CONFIRMED, meeting__status=Meeting.Status.SCHEDULED)
-            .order_by("meeting__starts_at")
+            slots.order_by("meeting__starts_at")
             .values_list("visit_id", "meeting_id", "meeting__starts_at", "meeting__timezone")
         ):
             first_meeting.setdefault(visit_id, (meeting_id, starts_at, tz))
-        visits = Visit.objects.filter(status=Visit.Status.CONFIRMED, ends_on__gte=(now - timedelta(days=1)).date())
         opted_out = set(Person.objects.filter(reminders_opt_out=True).values_list("pk", flat=True))
         members = defaultdict(set)
         for visit_id, person_id in visits.values_list("pk", "delegation__members"):
@@ -382,14 +513,17 @@ def wanted_reminders(*, now: datetime) -> list[WantedReminder]:
     return wanted
 
 
-def reconcile_reminders(*, now: datetime) -> int:
+def reconcile_reminders(*, now: datetime, scope: Scope | None = None) -> int:
     """Create, move, revive or cancel reminder rows so they match what is wanted now."""
-    wanted = wanted_reminders(now=now)
+    wanted = wanted_reminders(now=now, scope=scope)
     existing = defaultdict(list)
     fields = ("pk", "key", "kind", "person_id", "meeting_id", "visit_id", "offset_minutes", "state", "due_at", "last_error")
     rows = OutboxMessage.objects.filter(kind__in=(Kind.REMINDER, Kind.VISIT_REMINDER)).filter(
         Q(state__in=(State.PENDING, State.SENDING)) | Q(due_at__gt=now - timedelta(days=40))
     )
+    if scope is not None:
+        rows = rows.filter(Q(kind=Kind.REMINDER, meeting_id__in=scope.meetings)
+                           | Q(kind=Kind.VISIT_REMINDER, visit_id__in=scope.visits))
     for row in rows.values(*fields):
         existing[_slot_of(row)].append(row)
 
@@ -408,6 +542,11 @@ def reconcile_reminders(*, now: datetime) -> int:
                 )
             continue
         if any(r["state"] == State.SENDING for r in rows_in_slot):
+            if scope is not None:  # the watermark waits for it
+                if w.kind == Kind.REMINDER:
+                    scope.deferred_meetings.add(cast(int, w.meeting_id))
+                else:
+                    scope.deferred_visits.add(cast(int, w.visit_id))
             continue  # in flight; the next run sees how it ended
         pending = [r for r in rows_in_slot if r["state"] == State.PENDING]
         if pending:
@@ -470,7 +609,7 @@ def ack_limit() -> tuple[int, timedelta]:
     return int(count), timedelta(seconds=_PERIODS[period.strip()[0]])
 
 
-def reconcile_workflow_mails(*, now: datetime) -> int:
+def reconcile_workflow_mails(*, now: datetime, scope: Scope | None = None) -> int:
     since = now - WORKFLOW_WINDOW
     rows: list[OutboxMessage] = []
     # The public form lets anyone type any address: beyond a few acknowledgements per address and
@@ -497,6 +636,8 @@ def reconcile_workflow_mails(*, now: datetime) -> int:
         )
 
     recent = Visit.objects.filter(Q(requested_at__gte=since) | Q(confirmed_at__gte=since) | Q(closed_at__gte=since))
+    if scope is not None:
+        recent = recent.filter(pk__in=scope.visits)
     acknowledged = set(
         OutboxMessage.objects.filter(kind=Kind.VISIT_ACK, visit__requested_at__gte=since).values_list("visit_id", flat=True)
     )
