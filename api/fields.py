@@ -7,7 +7,9 @@ silently be read in the server's zone. Each of these becomes a field error here,
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
+from django.conf import settings
 from django.utils import timezone as djtz
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -146,3 +148,19 @@ class OptionalURLField(serializers.URLField):
 @extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$", "example": "08:00:00"})
 class LocalTimeField(serializers.TimeField):
     """A wall-clock time in the venue's zone (no offset, so not JSON Schema's ``format: time``)."""
+
+
+#: The most a caller may give the solver, for every endpoint that solves: well below gunicorn's
+#: timeout (``VISITDESK_SOLVE_MAX_SECONDS``, default 20 s of a 60-s ``VISITDESK_WEB_TIMEOUT``), so
+#: model building and the answer fit too; ``api.deadline.solve_guard`` catches what still overruns.
+MAX_TIME_LIMIT: float = settings.VISITDESK_SOLVE_MAX_SECONDS
+
+
+def time_limit_field(default: float, *, min_value: float = 0.1) -> serializers.FloatField:
+    return serializers.FloatField(min_value=min_value, max_value=MAX_TIME_LIMIT, required=False, default=default,
+                                  help_text=f"Seconds the solver may search, at most {MAX_TIME_LIMIT:g}")
+
+
+def id_list_field(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), max_length=200,
+                                 **kwargs)

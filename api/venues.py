@@ -1,0 +1,20 @@
+"""``/api/v1/venues/``: where meetings happen (address, time zone, public holidays' subdivision)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+
+from events.models import Venue
+
+from . import serializers as s
+from . import visibility
+from .base import CrudViewSet
+
+
+@extend_schema(tags=["places"])
+class VenueViewSet(CrudViewSet[Venue]):
+    queryset = Venue.objects.all()
+    serializer_class = s.VenueSerializer
+    visible_ids = staticmethod(visibility.venue_ids)
+    filterset_fields = ["organisation", "country"]
+    ordering_fields = ["name", "city"]
