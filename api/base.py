@@ -28,8 +28,8 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from functools import wraps
-from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
+from functools import update_wrapper
+from typing import Any, ClassVar, Concatenate, Literal, ParamSpec, TypeVar
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -46,7 +46,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -202,17 +202,18 @@ class VisitdeskAutoSchema(AutoSchema):
         codes["406"] = "Only application/json responses are offered."
         return codes
 
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature, not DRF's
         """The action's or the resource's own docstring; not the shared bases' (they describe code, not the API)."""
         description: str = super().get_description()
         shared = {get_doc(base) for base in (ApiViewSet, ScopedViewSet, CrudViewSet, OwnedViewSet, PublicViewSet)}
         return "" if description in shared else description
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for code, description in self._error_codes().items():
             if code not in responses:
-                response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                response = self._get_response_for_code(  # type: ignore[no-untyped-call]  # untyped in drf-spectacular
+                    ErrorSerializer, code, direction=direction)
                 response["description"] = description
                 responses[code] = response
         return responses
@@ -232,7 +233,7 @@ class ApiViewSet(viewsets.GenericViewSet[_M]):
     parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     authentication_classes = [SafeTokenAuthentication, SessionAuthentication]
-    pagination_class = Pagination
+    pagination_class: type[BasePagination] | None = Pagination
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     schema = VisitdeskAutoSchema()
     #: ``api.v1.Router``: the name of the collection route (``<prefix>/``) when not ``<basename>-list``.
@@ -260,8 +261,10 @@ class ScopedViewSet(ApiViewSet[_M]):
     """Coordinators see everything; a host sees what ``visible_ids`` gives; anyone else nothing."""
 
     permission_classes = [CoordinatorWritesOthersRead]
-    #: The pks a host may see (a function of ``api.visibility``); None: hosts see nothing.
-    visible_ids: ClassVar[Callable[[Person], QuerySet[Any]] | None] = None
+    @staticmethod
+    def visible_ids(person: Person) -> QuerySet[Any] | None:
+        """The pks a host may see (a function of ``api.visibility``); None: hosts see nothing."""
+        return None
 
     def base_queryset(self) -> QuerySet[_M]:
         assert self.queryset is not None
@@ -272,10 +275,8 @@ class ScopedViewSet(ApiViewSet[_M]):
         if self.coordinator:
             return qs
         person = self.caller
-        visible = type(self).visible_ids
-        if person is None or visible is None:
-            return qs.none()
-        return qs.filter(pk__in=visible(person))
+        visible = self.visible_ids(person) if person is not None else None
+        return qs.filter(pk__in=visible) if visible is not None else qs.none()
 
 
 class CrudViewSet(
@@ -500,8 +501,7 @@ def idempotent(endpoint: str) -> Callable[[ViewMethod[_V, _P]], ViewMethod[_V, _
     """Decorate a view method that creates something; the header is optional."""
 
     def decorator(method: ViewMethod[_V, _P]) -> ViewMethod[_V, _P]:
-        @wraps(method)
-        def wrapper(self: _V, request: Request, *args: _P.args, **kwargs: _P.kwargs) -> Response:
+        def wrapper(self: _V, request: Request, /, *args: _P.args, **kwargs: _P.kwargs) -> Response:
             key = request.headers.get(IDEMPOTENCY_HEADER)
             if key is None:
                 return method(self, request, *args, **kwargs)
@@ -531,6 +531,7 @@ def idempotent(endpoint: str) -> Callable[[ViewMethod[_V, _P]], ViewMethod[_V, _
                 IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).delete()
             return response
 
+        update_wrapper(wrapper, method)
         return wrapper
 
     return decorator

@@ -34,7 +34,7 @@ class AwareDateTimeField(serializers.DateTimeField):
         "range": f"Must be between the years {MIN_YEAR} and {MAX_YEAR}.",
     }
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str) and "\x00" in value:
             self.fail("invalid", format="ISO 8601")
         if isinstance(value, datetime) and djtz.is_naive(value):
@@ -60,7 +60,7 @@ class AwareDateTimeField(serializers.DateTimeField):
 class BoundedDateField(serializers.DateField):
     default_error_messages = {"range": f"Must be between the years {MIN_YEAR} and {MAX_YEAR}."}
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: Any) -> date:
         if isinstance(value, str) and "\x00" in value:
             self.fail("invalid", format="YYYY-MM-DD")
         result = super().to_internal_value(value)
@@ -74,11 +74,11 @@ class TimezoneField(serializers.CharField):
 
     default_error_messages = {"zone": "{value!r} is not an IANA time zone name (e.g. Europe/Berlin)."}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         if value not in _zones():
             self.fail("zone", value=value[:64])
@@ -92,7 +92,7 @@ class SingleLineCharField(serializers.CharField):
     byte cannot be stored by PostgreSQL at all, so it is refused.
     """
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str:
         if isinstance(data, str) and "\x00" in data:
             self.fail("invalid")
         value = single_line(super().to_internal_value(data))
@@ -101,19 +101,19 @@ class SingleLineCharField(serializers.CharField):
         return value
 
 
-class SafeSlugRelatedField(serializers.SlugRelatedField):
+class SafeSlugRelatedField(serializers.SlugRelatedField[Any]):
     """A slug reference that never sends a non-string or a NUL byte to the database."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str) or "\x00" in data or len(data) > 200:
             self.fail("invalid")
         return super().to_internal_value(data)
 
 
-class SafePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+class SafePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     """An id reference: integers only (no floats, booleans or numeric strings with junk)."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("incorrect_type", data_type=type(data).__name__)
         if isinstance(data, str):
@@ -136,7 +136,7 @@ def clean_token(value: str) -> str | None:
 class OptionalURLField(serializers.URLField):
     """A URL that may be blank: documented as a plain string, since "" is not an RFC 3986 URI."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_blank", True)
         kwargs.setdefault("max_length", 200)

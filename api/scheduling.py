@@ -49,7 +49,8 @@ class SolveMeetingSerializer(serializers.Serializer[Any]):
     key = serializers.CharField(max_length=60)
     title = serializers.CharField(max_length=200)
     duration_minutes = serializers.IntegerField(min_value=5, max_value=720)
-    required = id_list_field(required=False, default=list)
+    # Named like Field.required; the metaclass moves declared fields out of the class, so nothing is shadowed.
+    required = id_list_field(required=False, default=list)  # type: ignore[assignment]
     optional = id_list_field(required=False, default=list)
     min_capacity = serializers.IntegerField(min_value=1, max_value=10000, required=False, allow_null=True,
                                             default=None)
@@ -140,7 +141,8 @@ class BookMeetingSerializer(serializers.Serializer[Any]):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.all(), allow_null=True, required=False, default=None)
-    required = serializers.ListField(child=SafePrimaryKeyRelatedField(queryset=Person.objects.all()),
+    # Named like Field.required (see SolveMeetingSerializer).
+    required = serializers.ListField(child=SafePrimaryKeyRelatedField(queryset=Person.objects.all()),  # type: ignore[assignment]
                                      required=False, default=list, max_length=200,
                                      help_text="Booked as hosts (they block their time)")
     optional = serializers.ListField(child=SafePrimaryKeyRelatedField(queryset=Person.objects.all()),

@@ -41,8 +41,8 @@ class HoursExceptionSerializer(serializers.Serializer[Any]):
 
 class WorkingHoursSerializer(serializers.Serializer[Any]):
     timezone = serializers.CharField(read_only=True, help_text="The person's zone the times are in")
-    weekly = WeeklyHoursSerializer(many=True, max_length=7 * 12)
-    exceptions = HoursExceptionSerializer(many=True, required=False, max_length=2000)
+    weekly = serializers.ListSerializer[Any](child=WeeklyHoursSerializer(), max_length=7 * 12)
+    exceptions = serializers.ListSerializer[Any](child=HoursExceptionSerializer(), required=False, max_length=2000)
 
 
 def _body(person: Person) -> Any:
