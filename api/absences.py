@@ -13,7 +13,8 @@ from availability.models import Absence
 from directory.models import Person
 
 from .base import OwnedViewSet
-from .fields import AwareDateTimeField, SafePrimaryKeyRelatedField
+from .fields import AwareDateTimeField, EndDateTimeField, SafePrimaryKeyRelatedField
+from .filters import id_filterset
 from .serializers import EndsAfterStartMixin
 
 
@@ -21,7 +22,7 @@ class AbsenceSerializer(EndsAfterStartMixin, serializers.ModelSerializer[Absence
     person = SafePrimaryKeyRelatedField(queryset=Person.objects.all(), required=False,
                                         help_text="Person id (a host: themselves, the default)")
     starts_at = AwareDateTimeField()
-    ends_at = AwareDateTimeField()
+    ends_at = EndDateTimeField(help_text="ISO 8601 with offset; after starts_at")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                    help_text="Private: shown to coordinators and the person only")
 
@@ -44,7 +45,7 @@ class AbsenceViewSet(
 
     queryset = Absence.objects.select_related("person")
     serializer_class = AbsenceSerializer
-    filterset_fields = ["person"]
+    filterset_class = id_filterset(Absence, ids=['person'])
     ordering_fields = ["starts_at", "ends_at"]
 
     def perform_create(self, serializer: AbsenceSerializer) -> None:  # type: ignore[override]

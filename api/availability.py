@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -23,12 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from availability.selectors import busy_intervals, free_slots
-from core.timezones import check_timezone
+from core.timezones import check_timezone, timezone_names
 from directory.models import Person
 from events.models import Room
 
 from .base import ApiViewSet, caller_person, is_coordinator
-from .fields import AwareDateTimeField
+from .fields import DATETIME_PATTERN, AwareDateTimeField
 
 #: The longest window one search may cover; a quarter is more than any programme needs.
 MAX_WINDOW = timedelta(days=92)
@@ -116,14 +115,24 @@ class WindowQuery:
         return [{"starts_at": self.local(a), "ends_at": self.local(b)} for a, b in spans]
 
 
+#: Up to 50 ids, comma-separated.
+ID_LIST = {"type": "string", "pattern": r"^(\d{1,18}(,\d{1,18}){0,49})?$", "example": "1,2"}
+INSTANT = {"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN, "example": "2026-12-01T08:00:00+01:00"}
 WINDOW_PARAMS = [
-    OpenApiParameter("people", OpenApiTypes.STR, description="Person ids, comma-separated (a host: only their own)"),
-    OpenApiParameter("rooms", OpenApiTypes.STR, description="Room ids, comma-separated"),
-    OpenApiParameter("start", OpenApiTypes.DATETIME, required=True, description="ISO 8601 with offset"),
-    OpenApiParameter("end", OpenApiTypes.DATETIME, required=True, description="ISO 8601 with offset; ≤ 92 days"),
-    OpenApiParameter("timezone", OpenApiTypes.STR,
+    OpenApiParameter("people", ID_LIST, description="Person ids, comma-separated, at most 50 (a host: only their own). "
+                     "Name at least one person or room."),
+    OpenApiParameter("rooms", ID_LIST, description="Room ids, comma-separated, at most 50"),
+    OpenApiParameter("start", INSTANT, required=True, description="ISO 8601 with offset"),
+    OpenApiParameter("end", INSTANT, required=True,
+                     description="ISO 8601 with offset; after start, at most 92 days after it"),
+    OpenApiParameter("timezone", {"type": "string", "enum": sorted(timezone_names())},
                      description="IANA zone for the answer's times (default: the caller's own zone)"),
 ]
+
+
+def _minutes_param(name: str, *, required: bool, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, {"type": "integer", "minimum": 5, "maximum": 24 * 60}, required=required,
+                            description=description)
 
 
 class SlotSerializer(serializers.Serializer[Any]):
@@ -158,8 +167,8 @@ class AvailabilityViewSet(ApiViewSet[Person]):
     @extend_schema(
         parameters=[
             *WINDOW_PARAMS,
-            OpenApiParameter("duration", OpenApiTypes.INT, required=True, description="Slot length in minutes"),
-            OpenApiParameter("granularity", OpenApiTypes.INT, description="Minutes between slot starts (default 15)"),
+            _minutes_param("duration", required=True, description="Slot length in minutes"),
+            _minutes_param("granularity", required=False, description="Minutes between slot starts (default 15)"),
         ],
         responses={200: SlotsSerializer},
         summary="Free slots: every listed person free and, if rooms are listed, at least one of them",
@@ -182,7 +191,7 @@ class AvailabilityViewSet(ApiViewSet[Person]):
     @extend_schema(
         parameters=[
             *WINDOW_PARAMS,
-            OpenApiParameter("exclude_meetings", OpenApiTypes.STR,
+            OpenApiParameter("exclude_meetings", ID_LIST,
                              description="Meeting ids to ignore (e.g. the one being moved), comma-separated"),
         ],
         responses={200: BusySerializer},

@@ -42,7 +42,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
@@ -201,6 +201,20 @@ class VisitdeskAutoSchema(AutoSchema):
             codes["415"] = "Send JSON (Content-Type: application/json)."
         codes["406"] = "Only application/json responses are offered."
         return codes
+
+    def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: bool = False) -> Any:
+        """drf-spectacular leaves out a list's length limits (``ListSerializer(min_length=…, max_length=…)``)."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)  # type: ignore[no-untyped-call]
+        if isinstance(field, serializers.ListSerializer) and isinstance(schema, dict) and schema.get("type") == "array":
+            shortest: int | None = getattr(field, "min_length", None)  # not in the stubs
+            longest: int | None = getattr(field, "max_length", None)
+            if field.allow_empty is False:
+                shortest = max(shortest or 0, 1)
+            if shortest is not None:
+                schema["minItems"] = shortest
+            if longest is not None:
+                schema["maxItems"] = longest
+        return schema
 
     def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature, not DRF's
         """The action's or the resource's own docstring; not the shared bases' (they describe code, not the API)."""

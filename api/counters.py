@@ -75,8 +75,11 @@ class DeclineInput(serializers.Serializer[Any]):
                                     help_text="Sent to the person as the DECLINECOUNTER's COMMENT")
 
 
-STATE_PARAM = OpenApiParameter("state", str, enum=["pending", "accepted", "declined", "confirmed", "rejected"])
-FILTERS = [OpenApiParameter("meeting", int), OpenApiParameter("visit", int), STATE_PARAM]
+_NUMBER = {"type": "integer", "minimum": 0, "maximum": 999_999_999_999}
+_IDS = [OpenApiParameter("meeting", _NUMBER, description="Meeting id"),
+        OpenApiParameter("visit", _NUMBER, description="Visit id")]
+COUNTER_FILTERS = [*_IDS, OpenApiParameter("state", str, enum=list(CounterProposal.State.values))]
+HELD_FILTERS = [*_IDS, OpenApiParameter("state", str, enum=list(HeldAnswer.State.values))]
 
 
 class _Decisions(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet[_Answer]):
@@ -107,7 +110,7 @@ class CounterProposalViewSet(_Decisions[CounterProposal]):
     queryset = CounterProposal.objects.all()
     serializer_class = CounterProposalSerializer
 
-    @extend_schema(parameters=FILTERS)
+    @extend_schema(parameters=COUNTER_FILTERS)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
@@ -135,7 +138,7 @@ class HeldAnswerViewSet(_Decisions[HeldAnswer]):
     queryset = HeldAnswer.objects.all()
     serializer_class = HeldAnswerSerializer
 
-    @extend_schema(parameters=FILTERS)
+    @extend_schema(parameters=HELD_FILTERS)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 

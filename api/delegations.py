@@ -10,6 +10,7 @@ from visits.models import Delegation
 from . import serializers as s
 from . import visibility
 from .base import ScopedViewSet
+from .filters import id_filterset
 
 
 @extend_schema(tags=["visits"])
@@ -19,5 +20,5 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     queryset = Delegation.objects.select_related("organisation", "lead").prefetch_related("members")
     serializer_class = s.DelegationSerializer
     visible_ids = staticmethod(visibility.delegation_ids)
-    filterset_fields = ["organisation"]
+    filterset_class = id_filterset(Delegation, ids=['organisation'])
     ordering_fields = ["name", "size"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -24,12 +24,20 @@ from directory.models import Person
 
 from .base import OwnedViewSet
 from .fields import SafePrimaryKeyRelatedField
+from .filters import id_filterset
+
+
+@extend_schema_field({"type": "string", "pattern": r"^(https?|webcal)://[A-Za-z0-9.-]+(:\d{1,5})?([/?#][^\s\x00]*)?$",
+                     "example": "https://calendar.example.org/private/abc.ics"})
+class CalendarUrlField(serializers.CharField):
+    """What ``availability.fetch.check_url_shape`` takes: an http(s) or webcal address with a host, no user info."""
 
 
 class ExternalCalendarSerializer(serializers.ModelSerializer[ExternalCalendar]):
     person = SafePrimaryKeyRelatedField(queryset=Person.objects.all(), required=False,
                                         help_text="Person id (a host: themselves, the default)")
-    url = serializers.CharField(max_length=2000, help_text="The calendar's secret ICS address (https or webcal)")
+    url = CalendarUrlField(max_length=2000, help_text="The calendar's secret ICS address (https or webcal), "
+                                                      "without a user name or password")
     sync = serializers.ChoiceField(
         choices=["idle", "queued", "running"], source="sync_state", read_only=True,
         help_text="The worker's sync of this calendar: queued, running, or idle (the result is in last_synced_at, "
@@ -66,7 +74,7 @@ class ExternalCalendarViewSet(
 
     queryset = ExternalCalendar.objects.select_related("person")
     serializer_class = ExternalCalendarSerializer
-    filterset_fields = ["person"]
+    filterset_class = id_filterset(ExternalCalendar, ids=['person'])
     ordering_fields = ["created_at", "last_synced_at"]
 
     def get_throttles(self) -> list[BaseThrottle]:

@@ -7,18 +7,38 @@ silently be read in the server's zone. Each of these becomes a field error here,
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone as djtz
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.text import single_line
 from core.timezones import timezone_names
 
+if TYPE_CHECKING:
+    from drf_spectacular.openapi import AutoSchema
+
 #: The calendar range the API accepts; wide enough for any booking, narrow enough for every backend.
 MIN_YEAR, MAX_YEAR = 1900, 2200
+
+# What the schema promises, so that generated clients and schema-driven tests send only what is accepted:
+# the years above, real months, days, hours and minutes, and (for instants) an explicit offset.
+_YEAR = r"(19\d\d|2[01]\d\d|2200)"
+_DATE = _YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_TIME = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+#: A day between 1900 and 2200 (with ``format: date``, which rules out 30 February).
+DATE_PATTERN = f"^{_DATE}$"
+#: A wall-clock time: ``09:00``, ``09:00:00`` or with fractions.
+TIME_PATTERN = f"^{_TIME}$"
+#: An instant between 1900 and 2200 with its UTC offset: ``2026-12-01T10:00:00+01:00`` or ``…Z``.
+DATETIME_PATTERN = f"^{_DATE}T{_TIME}(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$"
+#: An id: a positive 64-bit integer.
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+#: A one-line text with at least one visible character and no NUL byte.
+ONE_LINE_PATTERN = r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$"
 
 
 def _zones() -> frozenset[str]:
@@ -26,6 +46,8 @@ def _zones() -> frozenset[str]:
     return timezone_names()
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN,
+                     "example": "2026-12-01T10:00:00+01:00"})
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an explicit UTC offset; answers in UTC-offset ISO form."""
 
@@ -57,6 +79,13 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("range")
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN,
+                     "example": "2026-12-01T11:00:00+01:00"})
+class EndDateTimeField(AwareDateTimeField):
+    """The end of a period: after its start. The serializer checks that (JSON Schema cannot say it)."""
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN, "example": "2026-12-01"})
 class BoundedDateField(serializers.DateField):
     default_error_messages = {"range": f"Must be between the years {MIN_YEAR} and {MAX_YEAR}."}
 
@@ -69,8 +98,10 @@ class BoundedDateField(serializers.DateField):
         return result
 
 
+@extend_schema_field({"type": "string", "enum": sorted(timezone_names()), "example": "Europe/Berlin"},
+                     component_name="Timezone")
 class TimezoneField(serializers.CharField):
-    """An IANA time zone name (``Europe/Berlin``)."""
+    """An IANA time zone name (``Europe/Berlin``); the schema lists them (``TimezoneEnum``)."""
 
     default_error_messages = {"zone": "{value!r} is not an IANA time zone name (e.g. Europe/Berlin)."}
 
@@ -101,6 +132,31 @@ class SingleLineCharField(serializers.CharField):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": "^([A-Za-z]{2})?$", "example": "DE"})
+class CountryField(SingleLineCharField):
+    """An ISO 3166-1 alpha-2 country code (``DE``), or blank; answered in capitals."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 2)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 code, e.g. DE")
+        super().__init__(**kwargs)
+
+
+class SingleLineSchema(OpenApiSerializerFieldExtension):
+    """In the schema, a required one-line text says it needs a visible character (blanks become nothing)."""
+
+    target_class = SingleLineCharField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> Any:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
+            self.target, direction, bypass_extensions=True)
+        if not self.target.allow_blank:
+            schema["pattern"] = ONE_LINE_PATTERN
+        return schema
+
+
 class SafeSlugRelatedField(serializers.SlugRelatedField[Any]):
     """A slug reference that never sends a non-string or a NUL byte to the database."""
 
@@ -110,6 +166,7 @@ class SafeSlugRelatedField(serializers.SlugRelatedField[Any]):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(ID_SCHEMA)
 class SafePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     """An id reference: integers only (no floats, booleans or numeric strings with junk)."""
 
@@ -145,9 +202,13 @@ class OptionalURLField(serializers.URLField):
 
 
 
-@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$", "example": "08:00:00"})
+@extend_schema_field({"type": "string", "pattern": TIME_PATTERN, "example": "08:00"})
 class LocalTimeField(serializers.TimeField):
-    """A wall-clock time in the venue's zone (no offset, so not JSON Schema's ``format: time``)."""
+    """A wall-clock time (no offset, so not JSON Schema's ``format: time``, which requires one).
+
+    Answers as the field's ``format`` says (``%H:%M`` for working hours, ISO ``08:00:00`` otherwise);
+    both match the schema's pattern.
+    """
 
 
 #: The most a caller may give the solver, for every endpoint that solves: well below gunicorn's

@@ -7,18 +7,20 @@ are tested with ``EXISTS`` subqueries so no filter multiplies rows or needs ``DI
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import django_filters as df
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from events.models import Meeting, Participation
 from visits.models import PreferredWindow, Visit
 
-from .fields import MAX_YEAR, MIN_YEAR
+from .fields import DATETIME_PATTERN, ID_SCHEMA, MAX_YEAR, MIN_YEAR
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):  # type: ignore[misc]  # django-filter ships no types
@@ -36,6 +38,7 @@ class BoundedIsoDateTimeField(IsoDateTimeField):  # type: ignore[misc]  # django
             raise forms.ValidationError("Out of range.", code="range") from None
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN})
 class BoundedIsoDateTimeFilter(df.IsoDateTimeFilter):  # type: ignore[misc]
     field_class = BoundedIsoDateTimeField
 
@@ -47,6 +50,7 @@ class IdField(forms.IntegerField):
         super().__init__(**kwargs)
 
 
+@extend_schema_field(ID_SCHEMA)
 class IdFilter(df.NumberFilter):  # type: ignore[misc]
     """Filter by a related object's id without looking the object up.
 
@@ -56,6 +60,16 @@ class IdFilter(df.NumberFilter):  # type: ignore[misc]
     """
 
     field_class = IdField
+
+
+def id_filterset(model_: type[Model], ids: Sequence[str], fields: Sequence[str] = ()) -> type[df.FilterSet]:
+    """A filter set with an ``IdFilter`` for each relation in ``ids`` (not django-filter's default choice
+    filter, which answers 400 for an id that does not exist) and the default filter for each of ``fields``."""
+    meta = type("Meta", (), {"model": model_, "fields": [*fields, *ids]})
+    attrs: dict[str, Any] = {"Meta": meta, **{name: IdFilter(field_name=name, help_text=f"{name.title()} id")
+                                               for name in ids}}
+    filterset: type[df.FilterSet] = type(f"{model_.__name__}Filter", (df.FilterSet,), attrs)
+    return filterset
 
 
 class VisitFilter(df.FilterSet):  # type: ignore[misc]

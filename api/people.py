@@ -25,6 +25,7 @@ from . import serializers as s
 from . import visibility
 from .base import CrudViewSet, int_or_404
 from .fields import SafePrimaryKeyRelatedField
+from .filters import id_filterset
 
 
 class MergeInputSerializer(serializers.Serializer[Any]):
@@ -37,7 +38,7 @@ class PersonViewSet(CrudViewSet[Person]):
     queryset = Person.objects.select_related("organisation").prefetch_related("expertise")
     serializer_class = s.PersonSerializer
     visible_ids = staticmethod(visibility.person_ids)
-    filterset_fields = ["organisation", "language"]
+    filterset_class = id_filterset(Person, ids=['organisation'], fields=['language'])
     ordering_fields = ["name", "email", "created_at"]
 
     def _for_review(self, pk: Any) -> Person:

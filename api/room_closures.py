@@ -13,14 +13,15 @@ from availability.models import RoomClosure
 from events.models import Room
 
 from .base import ApiViewSet, HostsReadCoordinatorsWrite, is_coordinator
-from .fields import AwareDateTimeField, SafePrimaryKeyRelatedField
+from .fields import AwareDateTimeField, EndDateTimeField, SafePrimaryKeyRelatedField
+from .filters import id_filterset
 from .serializers import EndsAfterStartMixin
 
 
 class RoomClosureSerializer(EndsAfterStartMixin, serializers.ModelSerializer[RoomClosure]):
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.all())
     starts_at = AwareDateTimeField()
-    ends_at = AwareDateTimeField()
+    ends_at = EndDateTimeField(help_text="ISO 8601 with offset; after starts_at")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                    help_text="Private: shown to coordinators only (hosts see that the room is closed)")
 
@@ -52,7 +53,7 @@ class RoomClosureViewSet(
     queryset = RoomClosure.objects.all()
     serializer_class = RoomClosureSerializer
     permission_classes = [HostsReadCoordinatorsWrite]
-    filterset_fields = ["room"]
+    filterset_class = id_filterset(RoomClosure, ids=['room'])
     ordering_fields = ["starts_at", "ends_at"]
 
     def perform_create(self, serializer: RoomClosureSerializer) -> None:  # type: ignore[override]

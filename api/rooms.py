@@ -9,6 +9,7 @@ from events.models import Room
 from . import serializers as s
 from . import visibility
 from .base import CrudViewSet
+from .filters import id_filterset
 
 
 @extend_schema(tags=["places"])
@@ -16,5 +17,5 @@ class RoomViewSet(CrudViewSet[Room]):
     queryset = Room.objects.all()
     serializer_class = s.RoomSerializer
     visible_ids = staticmethod(visibility.room_ids)
-    filterset_fields = ["venue"]
+    filterset_class = id_filterset(Room, ids=['venue'])
     ordering_fields = ["name", "capacity"]

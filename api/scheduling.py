@@ -30,6 +30,7 @@ from .deadline import solve_guard
 from .fields import (
     AwareDateTimeField,
     BoundedDateField,
+    EndDateTimeField,
     LocalTimeField,
     SafePrimaryKeyRelatedField,
     TimezoneField,
@@ -139,7 +140,7 @@ class BookMeetingSerializer(serializers.Serializer[Any]):
     key = serializers.CharField(max_length=60)
     title = serializers.CharField(max_length=200)
     starts_at = AwareDateTimeField()
-    ends_at = AwareDateTimeField()
+    ends_at = EndDateTimeField(help_text="ISO 8601 with offset; after starts_at")
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.all(), allow_null=True, required=False, default=None)
     # Named like Field.required (see SolveMeetingSerializer).
     required = serializers.ListField(child=SafePrimaryKeyRelatedField(queryset=Person.objects.all()),  # type: ignore[assignment]
@@ -165,13 +166,10 @@ class BookInputSerializer(serializers.Serializer[Any]):
     timezone = TimezoneField()
     visit = SafePrimaryKeyRelatedField(queryset=Visit.objects.all(), required=False, allow_null=True, default=None,
                                        help_text="Put the meetings into this visit's programme")
-    meetings = BookMeetingSerializer(many=True)
+    meetings = serializers.ListSerializer[Any](child=BookMeetingSerializer(), min_length=1, max_length=300,
+                                               help_text="1–300 meetings with unique keys")
 
     def validate_meetings(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not value:
-            raise serializers.ValidationError("Give at least one meeting.")
-        if len(value) > 300:
-            raise serializers.ValidationError("At most 300 meetings at once.")
         keys = [m["key"] for m in value]
         if len(set(keys)) != len(keys):
             raise serializers.ValidationError("Meeting keys must be unique.")

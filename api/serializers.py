@@ -25,6 +25,8 @@ from visits.services import MAX_DELEGATION_SIZE
 from .fields import (
     AwareDateTimeField,
     BoundedDateField,
+    CountryField,
+    EndDateTimeField,
     LocalTimeField,
     OptionalURLField,
     SafePrimaryKeyRelatedField,
@@ -88,6 +90,7 @@ class TopicSerializer(ModelSerializer[Topic]):
 
 class OrganisationSerializer(ModelSerializer[Organisation]):
     website = OptionalURLField()
+    country = CountryField(required=False)
     class Meta:
         model = Organisation
         fields = ["id", "name", "kind", "country", "city", "website", "created_at"]
@@ -142,6 +145,7 @@ class VenueSerializer(ModelSerializer[Venue]):
     organisation = SafePrimaryKeyRelatedField(queryset=Organisation.objects.all(), allow_null=True, required=False)
     timezone = TimezoneField(required=False)
     address = serializers.CharField(read_only=True)
+    country = CountryField(required=False)
 
     class Meta:
         model = Venue
@@ -156,7 +160,7 @@ class RoomSerializer(ModelSerializer[Room]):
     venue = SafePrimaryKeyRelatedField(queryset=Venue.objects.all())
     capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     bookable_from = LocalTimeField(required=False, allow_null=True, help_text="Local time; empty means any time")
-    bookable_until = LocalTimeField(required=False, allow_null=True)
+    bookable_until = LocalTimeField(required=False, allow_null=True, help_text="Local time; after bookable_from")
 
     class Meta:
         model = Room
@@ -205,7 +209,7 @@ class DelegationSerializer(ModelSerializer[Delegation]):
 
 class WindowSerializer(serializers.Serializer[Any]):
     start = BoundedDateField()
-    end = BoundedDateField()
+    end = BoundedDateField(help_text="On or after start")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end"] < attrs["start"]:
@@ -260,7 +264,7 @@ class ReasonSerializer(serializers.Serializer[Any]):
 
 class OrganisationInputSerializer(serializers.Serializer[Any]):
     name = SingleLineCharField(max_length=200)
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")
+    country = CountryField(required=False, default="")
     website = OptionalURLField(default="")
 
     def validate_country(self, value: str) -> str:
@@ -452,7 +456,7 @@ class EndsAfterStartMixin:
 class MeetingInputSerializer(EndsAfterStartMixin, serializers.Serializer[Any]):
     title = SingleLineCharField(max_length=200)
     starts_at = AwareDateTimeField(help_text="ISO 8601 with offset")
-    ends_at = AwareDateTimeField(help_text="ISO 8601 with offset")
+    ends_at = EndDateTimeField(help_text="ISO 8601 with offset; after starts_at")
     timezone = TimezoneField(required=False, help_text="IANA name; defaults to the room's venue or the visit")
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.select_related("venue"), required=False, allow_null=True)
     location = SingleLineCharField(max_length=300, required=False, allow_blank=True)
@@ -472,7 +476,7 @@ class MeetingInputSerializer(EndsAfterStartMixin, serializers.Serializer[Any]):
 
 class RescheduleSerializer(EndsAfterStartMixin, serializers.Serializer[Any]):
     starts_at = AwareDateTimeField()
-    ends_at = AwareDateTimeField()
+    ends_at = EndDateTimeField(help_text="ISO 8601 with offset; after starts_at")
     override_availability = serializers.BooleanField(required=False)
 
     ends_after_start_message = "The meeting must end after it starts."

@@ -9,6 +9,7 @@ from events.models import Venue
 from . import serializers as s
 from . import visibility
 from .base import CrudViewSet
+from .filters import id_filterset
 
 
 @extend_schema(tags=["places"])
@@ -16,5 +17,5 @@ class VenueViewSet(CrudViewSet[Venue]):
     queryset = Venue.objects.all()
     serializer_class = s.VenueSerializer
     visible_ids = staticmethod(visibility.venue_ids)
-    filterset_fields = ["organisation", "country"]
+    filterset_class = id_filterset(Venue, ids=['organisation'], fields=['country'])
     ordering_fields = ["name", "city"]

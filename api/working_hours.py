@@ -23,20 +23,21 @@ from directory.models import Person
 
 from . import visibility
 from .base import ApiViewSet, int_or_404
-from .fields import BoundedDateField
+from .fields import BoundedDateField, LocalTimeField
 
 
 class WeeklyHoursSerializer(serializers.Serializer[Any]):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="Monday = 0 … Sunday = 6")
-    start = serializers.TimeField(format="%H:%M", help_text="Local time in the person's zone, e.g. 09:00")
-    end = serializers.TimeField(format="%H:%M")
+    start = LocalTimeField(format="%H:%M", help_text="Local time in the person's zone, e.g. 09:00")
+    end = LocalTimeField(format="%H:%M", help_text="After start")
 
 
 class HoursExceptionSerializer(serializers.Serializer[Any]):
     date = BoundedDateField()
-    start = serializers.TimeField(format="%H:%M", allow_null=True, required=False, default=None,
-                                  help_text="Empty (with end) = not working that day")
-    end = serializers.TimeField(format="%H:%M", allow_null=True, required=False, default=None)
+    start = LocalTimeField(format="%H:%M", allow_null=True, required=False, default=None,
+                           help_text="Empty (with end) = not working that day")
+    end = LocalTimeField(format="%H:%M", allow_null=True, required=False, default=None,
+                         help_text="After start; empty with start")
 
 
 class WorkingHoursSerializer(serializers.Serializer[Any]):
