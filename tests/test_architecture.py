@@ -471,3 +471,13 @@ def test_the_circle_finder_sees_an_injected_circle(tmp_path):
     (tmp_path / "availability.py").write_text("from .views import ApiMixin\n")
     (tmp_path / "base.py").write_text("from . import serializers as s\n")
     assert _cycle(_api_graph(tmp_path)) == ["availability", "views", "availability"]
+
+
+def test_the_api_sets_no_attributes_on_rows():
+    """Like the pages, the API never sticks values onto loaded rows for its answers (serializers read model
+    fields, properties and view-models); what it assigns are DRF's own hand-overs: the instance a viewset's
+    ``perform_*`` saved and the body the exception handler reshapes."""
+    allowed = {"serializer.instance", "response.data"}
+    offenders = {str(p.relative_to(ROOT)): rest for p in _sources("api")
+                 if (rest := [f for f in _attributes_set_on_others(p.read_text()) if f not in allowed])}
+    assert offenders == {}
