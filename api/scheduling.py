@@ -60,7 +60,7 @@ class SolveMeetingSerializer(serializers.Serializer[Any]):
 
 class LunchSerializer(serializers.Serializer[Any]):
     start = LocalTimeField()
-    end = LocalTimeField()
+    end = LocalTimeField(help_text="After start")
     minutes = serializers.IntegerField(min_value=5, max_value=180)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
