@@ -48,13 +48,13 @@ class AbsenceViewSet(
     filterset_class = id_filterset(Absence, ids=['person'])
     ordering_fields = ["starts_at", "ends_at"]
 
-    def perform_create(self, serializer: AbsenceSerializer) -> None:  # type: ignore[override]
+    def perform_create(self, serializer: serializers.BaseSerializer[Absence]) -> None:
         data: dict[str, Any] = serializer.validated_data
         serializer.instance = availability_services.absence_create(
             person=self.person_in(data), starts_at=data["starts_at"], ends_at=data["ends_at"],
             reason=data.get("reason", ""))
 
-    def perform_update(self, serializer: AbsenceSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: serializers.BaseSerializer[Absence]) -> None:
         data: dict[str, Any] = dict(serializer.validated_data)
         if "person" in data:
             data["person"] = self.person_in(data)

@@ -82,12 +82,12 @@ class ExternalCalendarViewSet(
             return [CalendarSyncThrottle()]
         return super().get_throttles()
 
-    def perform_create(self, serializer: ExternalCalendarSerializer) -> None:  # type: ignore[override]
+    def perform_create(self, serializer: serializers.BaseSerializer[ExternalCalendar]) -> None:
         data: dict[str, Any] = serializer.validated_data
         serializer.instance = availability_services.external_calendar_add(
             person=self.person_in(data), url=check_url_shape(data["url"]))
 
-    def perform_update(self, serializer: ExternalCalendarSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: serializers.BaseSerializer[ExternalCalendar]) -> None:
         data: dict[str, Any] = serializer.validated_data
         calendar = serializer.instance
         assert calendar is not None

@@ -56,10 +56,10 @@ class RoomClosureViewSet(
     filterset_class = id_filterset(RoomClosure, ids=['room'])
     ordering_fields = ["starts_at", "ends_at"]
 
-    def perform_create(self, serializer: RoomClosureSerializer) -> None:  # type: ignore[override]
+    def perform_create(self, serializer: serializers.BaseSerializer[RoomClosure]) -> None:
         serializer.instance = availability_services.room_closure_create(**serializer.validated_data)
 
-    def perform_update(self, serializer: RoomClosureSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: serializers.BaseSerializer[RoomClosure]) -> None:
         assert serializer.instance is not None
         serializer.instance = availability_services.room_closure_update(closure=serializer.instance,
                                                                         **serializer.validated_data)
