@@ -132,7 +132,7 @@ class SingleLineCharField(serializers.CharField):
         return value
 
 
-@extend_schema_field({"type": "string", "pattern": "^([A-Za-z]{2})?$", "example": "DE"})
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{2}$", "example": "DE"})  # blank: drf-spectacular adds it
 class CountryField(SingleLineCharField):
     """An ISO 3166-1 alpha-2 country code (``DE``), or blank; answered in capitals."""
 
@@ -144,7 +144,9 @@ class CountryField(SingleLineCharField):
 
 
 class SingleLineSchema(OpenApiSerializerFieldExtension):
-    """In the schema, a required one-line text says it needs a visible character (blanks become nothing)."""
+    """In the schema, a one-line text that must not be blank says, on input, that it needs a visible character
+    (control characters and blanks are removed first). Answers are not constrained: a read-only copy of a
+    model field may well be empty."""
 
     target_class = SingleLineCharField
     match_subclasses = True
@@ -152,7 +154,7 @@ class SingleLineSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> Any:
         schema: dict[str, Any] = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
             self.target, direction, bypass_extensions=True)
-        if not self.target.allow_blank:
+        if direction == "request" and not self.target.allow_blank and not self.target.read_only:
             schema["pattern"] = ONE_LINE_PATTERN
         return schema
 
