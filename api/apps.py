@@ -7,7 +7,7 @@ class ApiConfig(AppConfig):
     name = "api"
     verbose_name = "API"
 
-    def ready(self):
+    def ready(self) -> None:
         from core.auth import authenticator_register
 
         from .auth import token_user

@@ -13,32 +13,28 @@ The decisions are ``notifications.replies`` services; the rescheduling is ``visi
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notifications import replies
 from notifications.models import CounterProposal, HeldAnswer
 
-from .permissions import is_coordinator
-from .views import ApiMixin
+from .base import ApiViewSet, IsCoordinator
+
+_Answer = TypeVar("_Answer", CounterProposal, HeldAnswer)
 
 
-class CoordinatorsOnly(BasePermission):
+class CoordinatorsOnly(IsCoordinator):
     message = "Only coordinators decide on answers from calendar clients."
 
-    def has_permission(self, request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        if not is_coordinator(request.user):
-            raise PermissionDenied(self.message)
-        return True
 
-
-class CounterProposalSerializer(serializers.ModelSerializer):
+class CounterProposalSerializer(serializers.ModelSerializer[CounterProposal]):
     person_name = serializers.CharField(source="person.name", read_only=True)
     person_email = serializers.CharField(source="person.email", read_only=True)
     meeting_title = serializers.CharField(source="meeting.title", read_only=True)
@@ -57,7 +53,7 @@ class CounterProposalSerializer(serializers.ModelSerializer):
         return obj.sequence >= obj.meeting.sequence
 
 
-class HeldAnswerSerializer(serializers.ModelSerializer):
+class HeldAnswerSerializer(serializers.ModelSerializer[HeldAnswer]):
     person_name = serializers.CharField(source="person.name", read_only=True)
     person_email = serializers.CharField(source="person.email", read_only=True)
     meeting_title = serializers.CharField(source="meeting.title", read_only=True)
@@ -70,24 +66,28 @@ class HeldAnswerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AcceptInput(serializers.Serializer):
+class AcceptInput(serializers.Serializer[Any]):
     override_availability = serializers.BooleanField(default=False, help_text="Move it even where someone is busy")
 
 
-class DeclineInput(serializers.Serializer):
+class DeclineInput(serializers.Serializer[Any]):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=1000,
                                     help_text="Sent to the person as the DECLINECOUNTER's COMMENT")
 
 
-STATE_PARAM = OpenApiParameter("state", str, enum=["pending", "accepted", "declined", "confirmed", "rejected"])
-FILTERS = [OpenApiParameter("meeting", int), OpenApiParameter("visit", int), STATE_PARAM]
+_NUMBER = {"type": "integer", "minimum": 0, "maximum": 999_999_999_999}
+_IDS = [OpenApiParameter("meeting", _NUMBER, description="Meeting id"),
+        OpenApiParameter("visit", _NUMBER, description="Visit id")]
+COUNTER_FILTERS = [*_IDS, OpenApiParameter("state", str, enum=list(CounterProposal.State.values))]
+HELD_FILTERS = [*_IDS, OpenApiParameter("state", str, enum=list(HeldAnswer.State.values))]
 
 
-class _Decisions(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class _Decisions(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet[_Answer]):
     permission_classes = [CoordinatorsOnly]
-    filter_backends: list = []
+    filter_backends = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[_Answer]:
+        assert self.queryset is not None
         qs = self.queryset.select_related("meeting", "person")
         params = self.request.query_params
         for name, lookup in (("meeting", "meeting_id"), ("visit", "meeting__programme_slot__visit_id")):
@@ -98,60 +98,59 @@ class _Decisions(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                 qs = qs.filter(**{lookup: int(value)})
         state = params.get("state", "")
         if state:
-            if state not in self.queryset.model.State.values:
-                raise serializers.ValidationError({"state": [f"One of {', '.join(self.queryset.model.State.values)}."]})
+            states: list[str] = qs.model.State.values
+            if state not in states:
+                raise serializers.ValidationError({"state": [f"One of {', '.join(states)}."]})
             qs = qs.filter(state=state)
         return qs
 
 
 @extend_schema(tags=["answers"])
-class CounterProposalViewSet(_Decisions):
+class CounterProposalViewSet(_Decisions[CounterProposal]):
     queryset = CounterProposal.objects.all()
     serializer_class = CounterProposalSerializer
 
-    @extend_schema(parameters=FILTERS)
-    def list(self, request, *args, **kwargs):
+    @extend_schema(parameters=COUNTER_FILTERS)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=AcceptInput, responses={200: CounterProposalSerializer},
                    summary="Accept: move the meeting to the proposed time")
     @action(detail=True, methods=["post"])
-    def accept(self, request, pk=None):
-        data = AcceptInput(data=request.data)
-        data.is_valid(raise_exception=True)
+    def accept(self, request: Request, pk: str) -> Response:
+        data = self.validated(AcceptInput)
         counter = replies.counter_accept(counter=self.get_object(), user=request.user,
-                                         override=data.validated_data["override_availability"])
+                                         override=data["override_availability"])
         return Response(CounterProposalSerializer(self.get_queryset().get(pk=counter.pk)).data)
 
     @extend_schema(request=DeclineInput, responses={200: CounterProposalSerializer},
                    summary="Decline: the meeting stays; the person gets METHOD:DECLINECOUNTER")
     @action(detail=True, methods=["post"])
-    def decline(self, request, pk=None):
-        data = DeclineInput(data=request.data)
-        data.is_valid(raise_exception=True)
+    def decline(self, request: Request, pk: str) -> Response:
+        data = self.validated(DeclineInput)
         counter = replies.counter_decline(counter=self.get_object(), user=request.user,
-                                          comment=data.validated_data.get("comment", ""))
+                                          comment=data.get("comment", ""))
         return Response(CounterProposalSerializer(self.get_queryset().get(pk=counter.pk)).data)
 
 
 @extend_schema(tags=["answers"])
-class HeldAnswerViewSet(_Decisions):
+class HeldAnswerViewSet(_Decisions[HeldAnswer]):
     queryset = HeldAnswer.objects.all()
     serializer_class = HeldAnswerSerializer
 
-    @extend_schema(parameters=FILTERS)
-    def list(self, request, *args, **kwargs):
+    @extend_schema(parameters=HELD_FILTERS)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=None, responses={200: HeldAnswerSerializer},
                    summary="Confirm: record the answer (or add the delegate) as if the attendee had sent it")
     @action(detail=True, methods=["post"])
-    def confirm(self, request, pk=None):
+    def confirm(self, request: Request, pk: str) -> Response:
         held = replies.held_answer_confirm(held=self.get_object(), user=request.user)
         return Response(HeldAnswerSerializer(self.get_queryset().get(pk=held.pk)).data)
 
     @extend_schema(request=None, responses={200: HeldAnswerSerializer}, summary="Reject: the answer is not applied")
     @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
+    def reject(self, request: Request, pk: str) -> Response:
         held = replies.held_answer_reject(held=self.get_object(), user=request.user)
         return Response(HeldAnswerSerializer(self.get_queryset().get(pk=held.pk)).data)

@@ -20,6 +20,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 from django.conf import settings
 from rest_framework import status
@@ -40,7 +41,7 @@ def solve_guard(seconds: float | None = None) -> Iterator[None]:
         yield
         return
 
-    def overrun(signum, frame):
+    def overrun(signum: int, frame: FrameType | None) -> None:
         raise SolveOverrun()
 
     previous = signal.signal(signal.SIGALRM, overrun)

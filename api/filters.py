@@ -7,24 +7,27 @@ are tested with ``EXISTS`` subqueries so no filter multiplies rows or needs ``DI
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 import django_filters as df
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from events.models import Meeting, Participation
 from visits.models import PreferredWindow, Visit
 
-from .fields import MAX_YEAR, MIN_YEAR
+from .fields import DATETIME_PATTERN, ID_SCHEMA, MAX_YEAR, MIN_YEAR
 
 
-class BoundedIsoDateTimeField(IsoDateTimeField):
+class BoundedIsoDateTimeField(IsoDateTimeField):  # type: ignore[misc]  # django-filter ships no types
     """An ISO 8601 instant within the years the API accepts (the database could not compare others)."""
 
-    def to_python(self, value):
-        result = super().to_python(value)
+    def to_python(self, value: Any) -> datetime | None:
+        result: datetime | None = super().to_python(value)
         if result is None:
             return None
         if not MIN_YEAR <= result.year <= MAX_YEAR:
@@ -35,18 +38,20 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
             raise forms.ValidationError("Out of range.", code="range") from None
 
 
-class BoundedIsoDateTimeFilter(df.IsoDateTimeFilter):
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN})
+class BoundedIsoDateTimeFilter(df.IsoDateTimeFilter):  # type: ignore[misc]
     field_class = BoundedIsoDateTimeField
 
 
 class IdField(forms.IntegerField):
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 2**63 - 1)
         super().__init__(**kwargs)
 
 
-class IdFilter(df.NumberFilter):
+@extend_schema_field(ID_SCHEMA)
+class IdFilter(df.NumberFilter):  # type: ignore[misc]
     """Filter by a related object's id without looking the object up.
 
     A ``ModelChoiceFilter`` answers 400 "not a valid choice" for an id that does not exist and 200
@@ -57,7 +62,17 @@ class IdFilter(df.NumberFilter):
     field_class = IdField
 
 
-class VisitFilter(df.FilterSet):
+def id_filterset(model_: type[Model], ids: Sequence[str], fields: Sequence[str] = ()) -> type[df.FilterSet]:
+    """A filter set with an ``IdFilter`` for each relation in ``ids`` (not django-filter's default choice
+    filter, which answers 400 for an id that does not exist) and the default filter for each of ``fields``."""
+    meta = type("Meta", (), {"model": model_, "fields": [*fields, *ids]})
+    attrs: dict[str, Any] = {"Meta": meta, **{name: IdFilter(field_name=name, help_text=f"{name.title()} id")
+                                               for name in ids}}
+    filterset: type[df.FilterSet] = type(f"{model_.__name__}Filter", (df.FilterSet,), attrs)
+    return filterset
+
+
+class VisitFilter(df.FilterSet):  # type: ignore[misc]
     status = df.MultipleChoiceFilter(choices=Visit.Status.choices, help_text="Repeat for several")
     organisation = IdFilter(field_name="delegation__organisation", help_text="Organisation id")
     topic = df.CharFilter(method="filter_topic", max_length=120, help_text="Topic slug")
@@ -66,13 +81,13 @@ class VisitFilter(df.FilterSet):
         model = Visit
         fields = ["status", "organisation", "topic"]
 
-    def filter_topic(self, queryset, name, value):
+    def filter_topic(self, queryset: QuerySet[Visit], name: str, value: str) -> QuerySet[Visit]:
         return queryset.filter(Exists(Visit.topics.through.objects.filter(visit=OuterRef("pk"), topic__slug=value)))
 
-    def filter_nothing(self, queryset, name, value):
+    def filter_nothing(self, queryset: QuerySet[Visit], name: str, value: date) -> QuerySet[Visit]:
         return queryset  # both bounds are applied together in filter_queryset
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet[Visit]) -> QuerySet[Visit]:
         queryset = super().filter_queryset(queryset)
         start, end = self.form.cleaned_data.get("from"), self.form.cleaned_data.get("to")
         if not (start or end):
@@ -97,7 +112,7 @@ VisitFilter.base_filters["to"] = df.DateFilter(
 )
 
 
-class MeetingFilter(df.FilterSet):
+class MeetingFilter(df.FilterSet):  # type: ignore[misc]
     starts_after = BoundedIsoDateTimeFilter(field_name="starts_at", lookup_expr="gte", help_text="Starts at or after")
     starts_before = BoundedIsoDateTimeFilter(field_name="starts_at", lookup_expr="lt", help_text="Starts before")
     room = IdFilter(field_name="room", help_text="Room id")
@@ -110,7 +125,7 @@ class MeetingFilter(df.FilterSet):
         model = Meeting
         fields = ["room", "person", "visit", "status", "kind"]
 
-    def filter_person(self, queryset, name, value):
+    def filter_person(self, queryset: QuerySet[Meeting], name: str, value: int) -> QuerySet[Meeting]:
         return queryset.filter(Exists(Participation.objects.filter(meeting=OuterRef("pk"), person_id=value)))
 
 

@@ -8,30 +8,28 @@ embedded development set-up: the triggers are PostgreSQL's); ``entries`` is then
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
+from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.roles import is_coordinator
 from events.models import Meeting
 from history.context import recording
-from history.selectors import DEFAULT_LIMIT, meeting_history, visit_history
+from history.selectors import DEFAULT_LIMIT, Entry, meeting_history, visit_history
 from visits.models import Visit
 
-from .views import ApiMixin
+from .base import ApiViewSet, IsCoordinator, int_or_404
 
 
-class IsCoordinator(BasePermission):
+class HistoryReaders(IsCoordinator):
     message = "Only coordinators may read the change history."
 
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and is_coordinator(request.user))
 
-
-class HistoryEntrySerializer(serializers.Serializer):
+class HistoryEntrySerializer(serializers.Serializer[Any]):
     at = serializers.DateTimeField()
     action = serializers.ChoiceField(choices=["created", "changed", "deleted"])
     model = serializers.CharField(help_text="meeting, participation, agenda item, programme slot or visit")
@@ -49,30 +47,40 @@ class HistoryEntrySerializer(serializers.Serializer):
     task = serializers.CharField(allow_blank=True, help_text="The Celery task that made the change")
 
 
-class HistorySerializer(serializers.Serializer):
+class HistorySerializer(serializers.Serializer[Any]):
     recorded = serializers.BooleanField(help_text="False where no history is kept (SQLite)")
     entries = HistoryEntrySerializer(many=True)
 
 
-def _answer(entries) -> Response:
+def _answer(entries: list[Entry]) -> Response:
     return Response(HistorySerializer({"recorded": recording(), "entries": entries}).data)
 
 
-class MeetingHistoryView(ApiMixin, APIView):
-    permission_classes = [IsCoordinator]
+class MeetingHistoryViewSet(ApiViewSet[Meeting]):
+    """``GET /meetings/{id}/history/`` (registered under the meetings prefix, route ``meeting-history``)."""
+
+    permission_classes = [HistoryReaders]
+    queryset = Meeting.objects.all()
+    pagination_class = None
 
     @extend_schema(responses=HistorySerializer, summary="A meeting's change history",
                    description=f"The meeting's own changes and those of its participations, agenda items and programme "
                                f"link; newest first, at most {DEFAULT_LIMIT}. Coordinators only.")
-    def get(self, request, pk: int):
-        return _answer(meeting_history(get_object_or_404(Meeting, pk=pk)))
+    @action(detail=True, methods=["get"], url_path="history")
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        return _answer(meeting_history(get_object_or_404(Meeting, pk=int_or_404(pk))))
 
 
-class VisitHistoryView(ApiMixin, APIView):
-    permission_classes = [IsCoordinator]
+class VisitHistoryViewSet(ApiViewSet[Visit]):
+    """``GET /visits/{id}/history/`` (registered under the visits prefix, route ``visit-history``)."""
+
+    permission_classes = [HistoryReaders]
+    queryset = Visit.objects.all()
+    pagination_class = None
 
     @extend_schema(responses=HistorySerializer, summary="A visit's change history",
                    description=f"The visit's own changes and the histories of every meeting ever in its programme; "
                                f"newest first, at most {DEFAULT_LIMIT}. Coordinators only.")
-    def get(self, request, pk: int):
-        return _answer(visit_history(get_object_or_404(Visit, pk=pk)))
+    @action(detail=True, methods=["get"], url_path="history")
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        return _answer(visit_history(get_object_or_404(Visit, pk=int_or_404(pk))))

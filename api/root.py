@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
+from collections.abc import Sequence
+from typing import Any
+
+from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 
-class ApiRootView(APIView):
+@extend_schema(exclude=True)
+class ApiRootViewSet(viewsets.ViewSet):
     """Lists the v1 endpoints with absolute URLs (list routes; detail routes are ``<list>/{id}/``).
 
     Public: the same names are in the public OpenAPI schema; what each answers is still governed by
@@ -18,15 +23,15 @@ class ApiRootView(APIView):
     """
 
     permission_classes = [AllowAny]
-    authentication_classes: list = []
+    authentication_classes = []
     renderer_classes = [JSONRenderer]
     #: Set by api.v1: its URL patterns. Every named route that needs no id is listed, so endpoints
     #: added later (by any area of the API) appear here without touching this view.
-    patterns: list = []
+    patterns: Sequence[URLPattern | URLResolver] = ()
 
-    @extend_schema(exclude=True)
-    def get(self, request):
-        endpoints = {}
+    def list(self, request: Request) -> Response:
+        endpoints: dict[str, Any] = {}
+        root = reverse("api:root")
         for pattern in self.patterns:
             name = getattr(pattern, "name", None)
             if not name or name == "root":
@@ -35,7 +40,6 @@ class ApiRootView(APIView):
                 url = reverse(f"api:{name}")
             except NoReverseMatch:  # needs an id or a token: reached from a list or a mail
                 continue
-            root = reverse("api:root")
             endpoints[url.removeprefix(root).strip("/")] = request.build_absolute_uri(url)
         return Response({
             "version": "v1",

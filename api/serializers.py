@@ -8,6 +8,7 @@ of queries. Field names follow the product's published contract.
 from __future__ import annotations
 
 import re
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models.functions import Lower
@@ -27,6 +28,8 @@ from visits.services import MAX_DELEGATION_SIZE
 from .fields import (
     AwareDateTimeField,
     BoundedDateField,
+    CountryField,
+    EndDateTimeField,
     LocalTimeField,
     OptionalURLField,
     SafePrimaryKeyRelatedField,
@@ -35,6 +38,8 @@ from .fields import (
     TimezoneField,
 )
 from .programme_check import MeetingCheckField
+
+_MT = TypeVar("_MT", bound=models.Model)
 
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
 
@@ -45,7 +50,7 @@ def _country(value: str) -> str:
     return value.upper()
 
 
-class ModelSerializer(serializers.ModelSerializer):
+class ModelSerializer(serializers.ModelSerializer[_MT]):
     """Model fields as the API writes them: every ``CharField`` of a model is one line (names, titles)."""
 
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
@@ -54,7 +59,7 @@ class ModelSerializer(serializers.ModelSerializer):
 
 # --- errors (documentation only) ---------------------------------------------------------------
 
-class ConflictSerializer(serializers.Serializer):
+class ConflictSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     uid = serializers.CharField()
     title = serializers.CharField()
@@ -63,40 +68,42 @@ class ConflictSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class ErrorBodySerializer(serializers.Serializer):
+class ErrorBodySerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. invalid, not_found, schedule_conflict")
     message = serializers.CharField()
-    fields = serializers.DictField(
+    # Named like Serializer.fields; the metaclass moves declared fields out of the class, so nothing is shadowed.
+    fields = serializers.DictField(  # type: ignore[assignment]
         required=False, child=serializers.JSONField(), help_text="Field name → list of messages (400 only)"
     )
     conflicts = ConflictSerializer(many=True, required=False, help_text="The meetings in the way (409 only)")
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     error = ErrorBodySerializer()
 
 
 # --- directory -------------------------------------------------------------------------------
 
 
-class TopicSerializer(ModelSerializer):
+class TopicSerializer(ModelSerializer[Topic]):
     class Meta:
         model = Topic
         fields = ["id", "name", "slug", "description", "meeting_minutes"]
 
 
-class OrganisationSerializer(ModelSerializer):
+class OrganisationSerializer(ModelSerializer[Organisation]):
     website = OptionalURLField()
+    country = CountryField(required=False)
     class Meta:
         model = Organisation
         fields = ["id", "name", "kind", "country", "city", "website", "created_at"]
         read_only_fields = ["created_at"]
-        validators: list = []  # the case-insensitive uniqueness is checked in validate()
+        validators: list[Any] = []  # the case-insensitive uniqueness is checked in validate()
 
     def validate_country(self, value: str) -> str:
         return _country(value)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         name = " ".join(attrs.get("name", getattr(self.instance, "name", "")).split())
         country = attrs.get("country", getattr(self.instance, "country", ""))
         clash = Organisation.objects.annotate(lname=Lower("name")).filter(lname=name.lower(), country=country)
@@ -109,7 +116,7 @@ class OrganisationSerializer(ModelSerializer):
         return attrs
 
 
-class PersonSerializer(ModelSerializer):
+class PersonSerializer(ModelSerializer[Person]):
     organisation = SafePrimaryKeyRelatedField(queryset=Organisation.objects.all(), allow_null=True, required=False)
     expertise = SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), many=True, required=False)
     timezone = TimezoneField(required=False)
@@ -122,7 +129,7 @@ class PersonSerializer(ModelSerializer):
             "reminders_opt_out", "has_account", "needs_review", "created_at", "updated_at",
         ]
         read_only_fields = ["needs_review", "created_at", "updated_at"]
-        validators: list = []
+        validators: list[Any] = []
 
     def get_has_account(self, obj: Person) -> bool:
         return obj.user_id is not None
@@ -137,10 +144,11 @@ class PersonSerializer(ModelSerializer):
         return value
 
 
-class VenueSerializer(ModelSerializer):
+class VenueSerializer(ModelSerializer[Venue]):
     organisation = SafePrimaryKeyRelatedField(queryset=Organisation.objects.all(), allow_null=True, required=False)
     timezone = TimezoneField(required=False)
     address = serializers.CharField(read_only=True)
+    country = CountryField(required=False)
 
     class Meta:
         model = Venue
@@ -151,18 +159,18 @@ class VenueSerializer(ModelSerializer):
         return _country(value)
 
 
-class RoomSerializer(ModelSerializer):
+class RoomSerializer(ModelSerializer[Room]):
     venue = SafePrimaryKeyRelatedField(queryset=Venue.objects.all())
     capacity = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     bookable_from = LocalTimeField(required=False, allow_null=True, help_text="Local time; empty means any time")
-    bookable_until = LocalTimeField(required=False, allow_null=True)
+    bookable_until = LocalTimeField(required=False, allow_null=True, help_text="Local time; after bookable_from")
 
     class Meta:
         model = Room
         fields = ["id", "venue", "name", "capacity", "bookable_from", "bookable_until", "dining"]
-        validators: list = []
+        validators: list[Any] = []
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start = attrs.get("bookable_from", getattr(self.instance, "bookable_from", None))
         end = attrs.get("bookable_until", getattr(self.instance, "bookable_until", None))
         if start and end and end <= start:
@@ -177,19 +185,19 @@ class RoomSerializer(ModelSerializer):
         return attrs
 
 
-class OrganisationBriefSerializer(ModelSerializer):
+class OrganisationBriefSerializer(ModelSerializer[Organisation]):
     class Meta:
         model = Organisation
         fields = ["id", "name", "country"]
 
 
-class PersonBriefSerializer(ModelSerializer):
+class PersonBriefSerializer(ModelSerializer[Person]):
     class Meta:
         model = Person
         fields = ["id", "name", "email", "job_title"]
 
 
-class DelegationSerializer(ModelSerializer):
+class DelegationSerializer(ModelSerializer[Delegation]):
     organisation = OrganisationBriefSerializer(read_only=True)
     lead = PersonBriefSerializer(read_only=True, allow_null=True)
     members = PersonBriefSerializer(many=True, read_only=True)
@@ -202,28 +210,28 @@ class DelegationSerializer(ModelSerializer):
 # --- visits ----------------------------------------------------------------------------------
 
 
-class WindowSerializer(serializers.Serializer):
+class WindowSerializer(serializers.Serializer[Any]):
     start = BoundedDateField()
-    end = BoundedDateField()
+    end = BoundedDateField(help_text="On or after start")
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end"] < attrs["start"]:
             raise serializers.ValidationError({"end": ["Must be on or after start."]})
         return attrs
 
 
-class PreferredWindowSerializer(ModelSerializer):
+class PreferredWindowSerializer(ModelSerializer[PreferredWindow]):
     class Meta:
         model = PreferredWindow
         fields = ["start", "end"]
 
 
-class VisitSerializer(ModelSerializer):
+class VisitSerializer(ModelSerializer[Visit]):
     delegation = DelegationSerializer(read_only=True)
     contact = PersonBriefSerializer(read_only=True)
     host_organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
     coordinator = PersonBriefSerializer(read_only=True, allow_null=True)
-    topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    topics = serializers.SlugRelatedField[Topic](slug_field="slug", many=True, read_only=True)
     preferred_windows = PreferredWindowSerializer(many=True, read_only=True)
     duration = serializers.ChoiceField(choices=VisitLength.choices, allow_blank=True, read_only=True,
                                        help_text="How long the requester asked the visit to be (blank: not said)")
@@ -247,48 +255,49 @@ class VisitSerializer(ModelSerializer):
         return calendar_links.feed_links(calendar_links.visit_feed_url(obj))["webcal"]
 
 
-class VisitConfirmSerializer(serializers.Serializer):
+class VisitConfirmSerializer(serializers.Serializer[Any]):
     starts_on = BoundedDateField(required=False, help_text="First day; defaults to the first preferred window")
     ends_on = BoundedDateField(required=False, help_text="Last day (inclusive)")
     timezone = TimezoneField(required=False)
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
-class OrganisationInputSerializer(serializers.Serializer):
+class OrganisationInputSerializer(serializers.Serializer[Any]):
     name = SingleLineCharField(max_length=200)
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")
+    country = CountryField(required=False, default="")
     website = OptionalURLField(default="")
 
     def validate_country(self, value: str) -> str:
         return _country(value)
 
 
-class ContactInputSerializer(serializers.Serializer):
+class ContactInputSerializer(serializers.Serializer[Any]):
     name = SingleLineCharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.EN)
 
 
-class MemberInputSerializer(serializers.Serializer):
+class MemberInputSerializer(serializers.Serializer[Any]):
     name = SingleLineCharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     job_title = SingleLineCharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class DelegationInputSerializer(serializers.Serializer):
+class DelegationInputSerializer(serializers.Serializer[Any]):
     name = SingleLineCharField(max_length=200)
     size = serializers.IntegerField(min_value=1, max_value=MAX_DELEGATION_SIZE)
-    members = MemberInputSerializer(many=True, required=False, max_length=MAX_DELEGATION_SIZE, default=list)
+    members = serializers.ListSerializer[Any](child=MemberInputSerializer(), required=False, max_length=MAX_DELEGATION_SIZE,
+                                         default=list)
 
 
-class VisitRequestInputSerializer(serializers.Serializer):
+class VisitRequestInputSerializer(serializers.Serializer[Any]):
     organisation = OrganisationInputSerializer()
     contact = ContactInputSerializer()
     delegation = DelegationInputSerializer()
-    preferred_windows = WindowSerializer(many=True, min_length=1, max_length=10)
+    preferred_windows = serializers.ListSerializer[Any](child=WindowSerializer(), min_length=1, max_length=10)
     topics = serializers.ListField(
         child=SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all()),
         required=False, default=list, max_length=50, help_text="Topic slugs",
@@ -300,25 +309,25 @@ class VisitRequestInputSerializer(serializers.Serializer):
                   "inside the first preferred window")
 
 
-class VisitRequestCreatedSerializer(serializers.Serializer):
+class VisitRequestCreatedSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField()
     status = serializers.ChoiceField(choices=Visit.Status.choices)
     status_url = serializers.URLField(help_text="Private page for the requester (keep it secret)")
     status_api_url = serializers.URLField(help_text="The same, as this API's resource")
 
 
-class VisitMessageSerializer(ModelSerializer):
+class VisitMessageSerializer(ModelSerializer[VisitMessage]):
     class Meta:
         model = VisitMessage
         fields = ["id", "kind", "body", "from_requester", "created_at"]
 
 
-class VisitMessageInputSerializer(serializers.Serializer):
+class VisitMessageInputSerializer(serializers.Serializer[Any]):
     body = serializers.CharField(max_length=5000)
     kind = serializers.ChoiceField(choices=VisitMessage.Kind.choices, default=VisitMessage.Kind.RESCHEDULE_REQUEST)
 
 
-class ProgrammeMeetingSerializer(ModelSerializer):
+class ProgrammeMeetingSerializer(ModelSerializer[Meeting]):
     room = serializers.SerializerMethodField()
 
     class Meta:
@@ -329,12 +338,12 @@ class ProgrammeMeetingSerializer(ModelSerializer):
         return str(obj.room) if obj.room_id else None
 
 
-class VisitRequestStatusSerializer(ModelSerializer):
+class VisitRequestStatusSerializer(ModelSerializer[Visit]):
     """What the requester sees through their private token: their own request, no internal notes."""
 
     organisation = serializers.CharField(source="delegation.organisation.name")
     delegation = serializers.SerializerMethodField()
-    topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    topics = serializers.SlugRelatedField[Topic](slug_field="slug", many=True, read_only=True)
     preferred_windows = PreferredWindowSerializer(many=True, read_only=True)
     duration = serializers.ChoiceField(choices=VisitLength.choices, allow_blank=True, read_only=True,
                                        help_text="How long the requester asked the visit to be (blank: not said)")
@@ -351,7 +360,7 @@ class VisitRequestStatusSerializer(ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_delegation(self, obj: Visit) -> dict:
+    def get_delegation(self, obj: Visit) -> dict[str, Any]:
         return {
             "name": obj.delegation.name,
             "size": obj.delegation.size,
@@ -364,15 +373,15 @@ class VisitRequestStatusSerializer(ModelSerializer):
     def get_calendar_url(self, obj: Visit) -> str | None:
         return calendar_links.visit_feed_url(obj) if obj.status == Visit.Status.CONFIRMED else None
 
-    def get_programme(self, obj: Visit) -> list[dict]:
+    def get_programme(self, obj: Visit) -> list[dict[str, Any]]:
         meetings = self.context.get("programme", [])
-        return ProgrammeMeetingSerializer(meetings, many=True).data
+        return list(ProgrammeMeetingSerializer(meetings, many=True).data)
 
 
 # --- meetings --------------------------------------------------------------------------------
 
 
-class ParticipationSerializer(ModelSerializer):
+class ParticipationSerializer(ModelSerializer[Participation]):
     name = serializers.CharField(source="person.name", read_only=True)
     email = serializers.CharField(source="person.email", read_only=True)
 
@@ -381,8 +390,8 @@ class ParticipationSerializer(ModelSerializer):
         fields = ["person", "name", "email", "role", "rsvp", "responded_at", "blocks_time"]
 
 
-class AgendaItemSerializer(ModelSerializer):
-    topic = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+class AgendaItemSerializer(ModelSerializer[AgendaItem]):
+    topic = serializers.SlugRelatedField[Topic](slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = AgendaItem
@@ -510,7 +519,7 @@ class MeetingListSerializer(serializers.ListSerializer):
         return rows
 
 
-class MeetingSerializer(ModelSerializer):
+class MeetingSerializer(ModelSerializer[Meeting]):
     online_url = OptionalURLField(read_only=True)
     participants = ParticipationSerializer(source="participations", many=True, read_only=True)
     agenda_items = AgendaItemSerializer(many=True, read_only=True)
@@ -536,12 +545,12 @@ class MeetingSerializer(ModelSerializer):
         return calendar_links.meeting_ics_url(obj)
 
 
-class ParticipantInputSerializer(serializers.Serializer):
+class ParticipantInputSerializer(serializers.Serializer[Any]):
     person = SafePrimaryKeyRelatedField(queryset=Person.objects.all())
     role = serializers.ChoiceField(choices=Participation.Role.choices, default=Participation.Role.GUEST)
 
 
-class AgendaItemInputSerializer(serializers.Serializer):
+class AgendaItemInputSerializer(serializers.Serializer[Any]):
     title = SingleLineCharField(max_length=200)
     topic = SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), required=False, allow_null=True,
                                  default=None, help_text="Topic slug")
@@ -559,19 +568,20 @@ class EndsAfterStartMixin:
 
     ends_after_start_message = ENDS_BEFORE_START
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = getattr(self, "instance", None)
         starts_at = attrs.get("starts_at", getattr(instance, "starts_at", None))
         ends_at = attrs.get("ends_at", getattr(instance, "ends_at", None))
         if starts_at and ends_at and not ends_after_start(starts_at, ends_at):
             raise serializers.ValidationError({"ends_at": [self.ends_after_start_message]})
-        return super().validate(attrs)  # type: ignore[misc]
+        checked: dict[str, Any] = super().validate(attrs)  # type: ignore[misc]
+        return checked
 
 
-class MeetingInputSerializer(EndsAfterStartMixin, serializers.Serializer):
+class MeetingInputSerializer(EndsAfterStartMixin, serializers.Serializer[Any]):
     title = SingleLineCharField(max_length=200)
     starts_at = AwareDateTimeField(help_text="ISO 8601 with offset")
-    ends_at = AwareDateTimeField(help_text="ISO 8601 with offset")
+    ends_at = EndDateTimeField(help_text="ISO 8601 with offset; after starts_at")
     timezone = TimezoneField(required=False, help_text="IANA name; defaults to the room's venue or the visit")
     room = SafePrimaryKeyRelatedField(queryset=Room.objects.select_related("venue"), required=False, allow_null=True)
     location = SingleLineCharField(max_length=300, required=False, allow_blank=True)
@@ -580,8 +590,8 @@ class MeetingInputSerializer(EndsAfterStartMixin, serializers.Serializer):
     visit = SafePrimaryKeyRelatedField(queryset=Visit.objects.all(), required=False, allow_null=True)
     event = SafePrimaryKeyRelatedField(queryset=Event.objects.select_related("venue"), required=False, allow_null=True)
     description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-    participants = ParticipantInputSerializer(many=True, required=False, max_length=200)
-    agenda_items = AgendaItemInputSerializer(many=True, required=False, max_length=100)
+    participants = serializers.ListSerializer[Any](child=ParticipantInputSerializer(), required=False, max_length=200)
+    agenda_items = serializers.ListSerializer[Any](child=AgendaItemInputSerializer(), required=False, max_length=100)
     override_availability = serializers.BooleanField(
         required=False, help_text="Coordinators: book although a participant is outside working hours, absent or busy"
     )
@@ -589,15 +599,15 @@ class MeetingInputSerializer(EndsAfterStartMixin, serializers.Serializer):
     ends_after_start_message = "The meeting must end after it starts."
 
 
-class RescheduleSerializer(EndsAfterStartMixin, serializers.Serializer):
+class RescheduleSerializer(EndsAfterStartMixin, serializers.Serializer[Any]):
     starts_at = AwareDateTimeField()
-    ends_at = AwareDateTimeField()
+    ends_at = EndDateTimeField(help_text="ISO 8601 with offset; after starts_at")
     override_availability = serializers.BooleanField(required=False)
 
     ends_after_start_message = "The meeting must end after it starts."
 
 
-class RsvpSerializer(serializers.Serializer):
+class RsvpSerializer(serializers.Serializer[Any]):
     rsvp = serializers.ChoiceField(choices=[
         Participation.Rsvp.ACCEPTED, Participation.Rsvp.DECLINED, Participation.Rsvp.TENTATIVE,
     ])
@@ -610,7 +620,7 @@ class RsvpSerializer(serializers.Serializer):
 # --- public events and me --------------------------------------------------------------------
 
 
-class EventMeetingSerializer(ModelSerializer):
+class EventMeetingSerializer(ModelSerializer[Meeting]):
     online_url = OptionalURLField(read_only=True)
     room = serializers.SerializerMethodField()
     ics_url = serializers.SerializerMethodField()
@@ -627,9 +637,9 @@ class EventMeetingSerializer(ModelSerializer):
         return calendar_links.meeting_ics_url(obj)
 
 
-class EventSerializer(ModelSerializer):
+class EventSerializer(ModelSerializer[Event]):
     venue = VenueSerializer(read_only=True, allow_null=True)
-    topics = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    topics = serializers.SlugRelatedField[Topic](slug_field="slug", many=True, read_only=True)
     meetings = EventMeetingSerializer(many=True, read_only=True)
 
     class Meta:
@@ -637,9 +647,9 @@ class EventSerializer(ModelSerializer):
         fields = ["id", "title", "slug", "kind", "description", "is_public", "venue", "topics", "meetings"]
 
 
-class MeSerializer(ModelSerializer):
+class MeSerializer(ModelSerializer[Person]):
     organisation = OrganisationBriefSerializer(read_only=True, allow_null=True)
-    expertise = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    expertise = serializers.SlugRelatedField[Topic](slug_field="slug", many=True, read_only=True)
     calendar_url = serializers.SerializerMethodField(help_text="Private https URL of your calendar feed")
     webcal_url = serializers.SerializerMethodField(help_text="The same feed as webcal:// for one-click subscribe")
     is_coordinator = serializers.SerializerMethodField()

@@ -1,9 +1,13 @@
+from typing import Any
+
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, renderer_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 app_name = "api"
 
@@ -13,7 +17,7 @@ app_name = "api"
 @authentication_classes([])
 @permission_classes([])
 @renderer_classes([JSONRenderer])
-def not_found(request, *args, **kwargs):
+def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
     """Unknown API paths answer in the API's JSON error shape, not Django's HTML 404 page."""
     raise NotFound("No such API endpoint.")
 

@@ -1,60 +1,110 @@
-"""Routes of API v1."""
+"""Routes of API v1: every resource's viewset, registered here and nowhere else.
 
-from django.urls import path
-from rest_framework.routers import SimpleRouter
+One line per viewset; a resource whose routes come from several modules (a visit's workflow, its
+programme document and its proposals) registers each viewset under the same prefix and basename.
+"""
 
-from . import availability, counters, history, programme, views, visit_links, webhooks
-from . import scheduling as scheduling_api
-from .people_review import PersonMergeView, PersonReviewView
-from .root import ApiRootView
+from __future__ import annotations
 
-router = SimpleRouter()
-router.register("organisations", views.OrganisationViewSet, basename="organisation")
-router.register("people", views.PersonViewSet, basename="person")
-router.register("topics", views.TopicViewSet, basename="topic")
-router.register("venues", views.VenueViewSet, basename="venue")
-router.register("rooms", views.RoomViewSet, basename="room")
-router.register("delegations", views.DelegationViewSet, basename="delegation")
-router.register("visits", views.VisitViewSet, basename="visit")
-router.register("meetings", views.MeetingViewSet, basename="meeting")
-router.register("events", views.EventViewSet, basename="event")
-router.register("absences", availability.AbsenceViewSet, basename="absence")
-router.register("room-closures", availability.RoomClosureViewSet, basename="room-closure")
-router.register("external-calendars", availability.ExternalCalendarViewSet, basename="external-calendar")
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import Route, SimpleRouter
+
+from . import (
+    absences,
+    availability,
+    counters,
+    delegations,
+    events,
+    external_calendars,
+    history,
+    me,
+    meetings,
+    organisations,
+    people,
+    programme,
+    proposals,
+    room_closures,
+    rooms,
+    scheduling,
+    topics,
+    venues,
+    visit_requests,
+    visits,
+    webhooks,
+    working_hours,
+)
+from .root import ApiRootViewSet
+
+
+class Router(SimpleRouter):
+    """DRF's ``SimpleRouter``, plus three things v1's published URLs need:
+
+    * a viewset's ``collection_name`` names its collection route (``visit-request-create``, ``me``)
+      instead of ``<basename>-list``; a ``singleton`` (``me/``, ``availability/``) answers GET on it
+      with ``retrieve``;
+    * an action whose ``url_path`` names a file (``programme\\.pdf``) gets no trailing slash;
+    * one basename may be shared by viewsets of one prefix; every route name must still be unique.
+    """
+
+    def is_already_registered(self, new_basename: str) -> bool:
+        return False  # names are checked route by route in get_urls
+
+    def get_routes(self, viewset: Any) -> list[Route]:
+        routes: list[Route] = []
+        singleton = getattr(viewset, "singleton", False)
+        for route in super().get_routes(viewset):
+            if singleton and route.name == "{basename}-detail":
+                continue  # a singleton has no ids
+            if route.name == "{basename}-list":
+                if getattr(viewset, "collection_name", None):
+                    route = route._replace(name=viewset.collection_name)
+                if singleton:
+                    route = route._replace(mapping={"get": "retrieve", "put": "update", "post": "create"})
+            elif "\\." in route.url:
+                route = route._replace(url=route.url.replace("{trailing_slash}", ""))
+            routes.append(route)
+        return routes
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        urls: list[URLPattern | URLResolver] = super().get_urls()
+        names = [getattr(u, "name", None) for u in urls]
+        duplicates = sorted({n for n in names if n and names.count(n) > 1})
+        if duplicates:
+            raise ImproperlyConfigured(f"Route names registered twice: {', '.join(duplicates)}")
+        return urls
+
+
+router = Router()
+router.register("organisations", organisations.OrganisationViewSet, basename="organisation")
+router.register("people", people.PersonViewSet, basename="person")
+router.register("people", working_hours.WorkingHoursViewSet, basename="person")
+router.register("topics", topics.TopicViewSet, basename="topic")
+router.register("venues", venues.VenueViewSet, basename="venue")
+router.register("rooms", rooms.RoomViewSet, basename="room")
+router.register("delegations", delegations.DelegationViewSet, basename="delegation")
+router.register("visits", visits.VisitViewSet, basename="visit")
+router.register("visits", programme.VisitProgrammeViewSet, basename="visit")
+router.register("visits", proposals.VisitProposalsViewSet, basename="visit")
+router.register("meetings", meetings.MeetingViewSet, basename="meeting")
+router.register("events", events.EventViewSet, basename="event")
+router.register("availability", availability.AvailabilityViewSet, basename="availability")
+router.register("absences", absences.AbsenceViewSet, basename="absence")
+router.register("room-closures", room_closures.RoomClosureViewSet, basename="room-closure")
+router.register("external-calendars", external_calendars.ExternalCalendarViewSet, basename="external-calendar")
 router.register("counter-proposals", counters.CounterProposalViewSet, basename="counter-proposal")
 router.register("held-answers", counters.HeldAnswerViewSet, basename="held-answer")
+router.register("me", me.MeViewSet, basename="me")
+router.register("visit-requests", visit_requests.VisitRequestViewSet, basename="visit-request")
+router.register("scheduling", scheduling.SchedulingViewSet, basename="scheduling")
+router.register("proposals", proposals.ProposalViewSet, basename="proposal")
 router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="webhook")
+router.register("meetings", history.MeetingHistoryViewSet, basename="meeting")
+router.register("visits", history.VisitHistoryViewSet, basename="visit")
 
-urlpatterns = [
-    path("availability/", availability.AvailabilityView.as_view(), name="availability"),
-    path("availability/busy/", availability.BusyView.as_view(), name="availability-busy"),
-    path("people/<int:pk>/working-hours/", availability.WorkingHoursView.as_view(), name="person-working-hours"),
-    path("visits/<int:pk>/rotate-links/", visit_links.VisitRotateLinksView.as_view(), name="visit-rotate-links"),
-    path("visits/<int:pk>/programme.pdf", programme.ProgrammePdfView.as_view(), name="visit-programme-pdf"),
-    path("visits/<int:pk>/programme.html", programme.ProgrammeHtmlView.as_view(), name="visit-programme-html"),
-    path("visits/<int:pk>/send-programme/", programme.SendProgrammeView.as_view(), name="visit-send-programme"),
-    path("meetings/<int:pk>/history/", history.MeetingHistoryView.as_view(), name="meeting-history"),
-    path("visits/<int:pk>/history/", history.VisitHistoryView.as_view(), name="visit-history"),
-    path("people/<int:pk>/review/", PersonReviewView.as_view(), name="person-review"),
-    path("people/<int:pk>/merge/", PersonMergeView.as_view(), name="person-merge"),
-    path("me/", views.MeView.as_view(), name="me"),
-    path("me/rotate-feed-token/", views.MeRotateFeedTokenView.as_view(), name="me-rotate-feed-token"),
-    path("visit-requests/", views.VisitRequestCreateView.as_view(), name="visit-request-create"),
-    path("visit-requests/<str:token>/", views.VisitRequestDetailView.as_view(), name="visit-request-detail"),
-    path("visit-requests/<str:token>/cancel/", views.VisitRequestCancelView.as_view(), name="visit-request-cancel"),
-    path("visit-requests/<str:token>/messages/", views.VisitRequestMessageView.as_view(),
-         name="visit-request-messages"),
-    path("scheduling/solve/", scheduling_api.SolveView.as_view(), name="scheduling-solve"),
-    path("scheduling/book/", scheduling_api.BookView.as_view(), name="scheduling-book"),
-    path("visits/<int:pk>/proposals/", scheduling_api.VisitProposalsView.as_view(), name="visit-proposals"),
-    path("proposals/<int:pk>/", scheduling_api.ProposalView.as_view(), name="proposal-detail"),
-    path("proposals/<int:pk>/accept/", scheduling_api.ProposalAcceptView.as_view(), name="proposal-accept"),
-    path("proposals/<int:pk>/resolve/", scheduling_api.ProposalResolveView.as_view(), name="proposal-resolve"),
-    path("proposals/<int:pk>/repair/", scheduling_api.ProposalRepairView.as_view(), name="proposal-repair"),
-    path("proposals/<int:pk>/discard/", scheduling_api.ProposalDiscardView.as_view(), name="proposal-discard"),
-    path("proposals/<int:pk>/items/<int:item_id>/", scheduling_api.ProposalItemView.as_view(), name="proposal-item"),
-    *router.urls,
-]
+urlpatterns: list[URLPattern | URLResolver] = list(router.urls)
 
 # GET /api/v1/ lists the routes above.
-urlpatterns.insert(0, path("", ApiRootView.as_view(patterns=list(urlpatterns)), name="root"))
+urlpatterns.insert(0, path("", ApiRootViewSet.as_view({"get": "list"}, patterns=list(urlpatterns)), name="root"))

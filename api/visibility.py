@@ -6,6 +6,8 @@ list adds no queries per row and no ``DISTINCT`` over joined rows.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
 from directory.models import Organisation, Person
@@ -15,27 +17,27 @@ from visits.models import Delegation, Visit
 from visits.selectors import visits_visible_to_person
 
 
-def meeting_ids(person: Person) -> QuerySet:
+def meeting_ids(person: Person) -> QuerySet[Any]:
     return meetings_visible_to_person(person=person).order_by().values("pk")
 
 
-def visit_ids(person: Person) -> QuerySet:
+def visit_ids(person: Person) -> QuerySet[Any]:
     return visits_visible_to_person(person=person).order_by().values("pk")
 
 
-def room_ids(person: Person) -> QuerySet:
+def room_ids(person: Person) -> QuerySet[Any]:
     return Room.objects.filter(meetings__in=meeting_ids(person)).order_by().values("pk")
 
 
-def venue_ids(person: Person) -> QuerySet:
+def venue_ids(person: Person) -> QuerySet[Any]:
     return Venue.objects.filter(Q(rooms__in=room_ids(person)) | Q(visits__in=visit_ids(person))).order_by().values("pk")
 
 
-def delegation_ids(person: Person) -> QuerySet:
+def delegation_ids(person: Person) -> QuerySet[Any]:
     return Delegation.objects.filter(visits__in=visit_ids(person)).order_by().values("pk")
 
 
-def person_ids(person: Person) -> QuerySet:
+def person_ids(person: Person) -> QuerySet[Any]:
     meetings = meeting_ids(person)
     visits = visit_ids(person)
     return (
@@ -52,7 +54,7 @@ def person_ids(person: Person) -> QuerySet:
     )
 
 
-def organisation_ids(person: Person) -> QuerySet:
+def organisation_ids(person: Person) -> QuerySet[Any]:
     visits = visit_ids(person)
     return (
         Organisation.objects.filter(

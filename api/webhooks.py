@@ -24,8 +24,8 @@ from webhooks import selectors, services
 from webhooks.delivery import body_of
 from webhooks.models import TEST_EVENT, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-from .permissions import is_coordinator
-from .views import ApiMixin
+from .base import ApiViewSet as ApiMixin
+from .base import is_coordinator
 
 
 class CoordinatorsOnly(BasePermission):

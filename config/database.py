@@ -11,7 +11,7 @@ processes therefore set, on every new PostgreSQL connection,
 
 Both lie below gunicorn's worker timeout (``VISITDESK_WEB_TIMEOUT``); the error PostgreSQL raises
 then answers 503 with ``Retry-After`` (``core.errors.is_database_stall``; pages and feeds through
-``config.middleware.DatabaseStallMiddleware``, the API in its JSON shape through ``api.errors``).
+``config.middleware.DatabaseStallMiddleware``, the API in its JSON shape through ``api.base.exception_handler``).
 Only the web entry point (``config/wsgi.py``) installs them: the Celery worker's tasks are bounded by their own time limits and are retried, and
 migrations and management commands must be able to wait for the locks they need.
 """

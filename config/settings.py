@@ -352,7 +352,7 @@ REST_FRAMEWORK = {
     # (an unset value would trust a client-supplied X-Forwarded-For and let it dodge throttles).
     "NUM_PROXIES": int(env_str("VISITDESK_NUM_PROXIES", "0")),
     "DEFAULT_THROTTLE_RATES": VISITDESK_THROTTLE_RATES,
-    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "api.base.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -374,7 +374,7 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "visits.models.VisitMessage.Kind",
         "VisitStatusEnum": "visits.models.Visit.Status",
         "MeetingStatusEnum": "events.models.Meeting.Status",
-        "VisitLinkEnum": "api.visit_links.LINKS",  # the rotate-links input and its answer share one name
+        "VisitLinkEnum": "api.visits.LINKS",  # the rotate-links input and its answer share one name
         "ProposalStatusEnum": "scheduling.models.Proposal.Status",
         "WebhookEventTypeEnum": "webhooks.models.EventType",
     },

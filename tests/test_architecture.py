@@ -403,3 +403,82 @@ def test_pages_hand_templates_view_models_not_decorated_rows():
     offenders = {str(p.relative_to(ROOT)): found for p in _sources("web")
                  if (found := _attributes_set_on_others(p.read_text()))}
     assert offenders == {}
+
+
+# --- the API: one module per resource on shared bases -------------------------------------------
+
+#: ``api`` modules every resource module may import: the bases, the shapes and what sits below them.
+API_SHARED = {"__init__", "apps", "auth", "base", "deadline", "fields", "filters", "models", "parsers",
+              "programme_check", "root", "serializers", "urls", "v1", "visibility"}
+
+
+def _api_imports(path: Path) -> set[str]:
+    """The ``api`` modules ``path`` imports (``from . import x``, ``from .x import y``, ``import api.x``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module.split(".")[0]] if node.module else [alias.name for alias in node.names])
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("api."):
+            found.add((node.module or "").split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("api."))
+    return found
+
+
+def _api_graph(folder: Path) -> dict[str, set[str]]:
+    return {p.stem: _api_imports(p) for p in folder.glob("*.py")}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle in ``graph`` (as the path that closes it), or [] when there is none."""
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path, node, nxt]
+            if nxt not in state and (found := visit(nxt, [*path, node])):
+                return found
+        state[node] = 2
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [])):
+            return found
+    return []
+
+
+def test_api_resources_share_bases_not_each_other():
+    """Each resource module (``meetings``, ``visits``, ``proposals``, …) imports the shared bases from ``api.base``
+    and the shapes; no resource module imports another, and only ``api/v1.py`` (the one router) knows them all.
+    ``api/views.py``, the old home of the bases and half the resources, is gone."""
+    graph = _api_graph(ROOT / "api")
+    resources = set(graph) - API_SHARED
+    offenders = {name: sorted(imports & resources) for name, imports in graph.items()
+                 if name != "v1" and imports & resources}
+    assert offenders == {}
+    assert "views" not in graph
+    assert all("base" in graph[name] for name in resources), sorted(r for r in resources if "base" not in graph[r])
+    assert graph["v1"] >= resources  # every resource is registered in the one router
+
+
+def test_api_modules_import_no_circle():
+    assert _cycle(_api_graph(ROOT / "api")) == []
+
+
+def test_the_circle_finder_sees_an_injected_circle(tmp_path):
+    (tmp_path / "views.py").write_text("from .availability import AbsenceViewSet\n")
+    (tmp_path / "availability.py").write_text("from .views import ApiMixin\n")
+    (tmp_path / "base.py").write_text("from . import serializers as s\n")
+    assert _cycle(_api_graph(tmp_path)) == ["availability", "views", "availability"]
+
+
+def test_the_api_sets_no_attributes_on_rows():
+    """Like the pages, the API never sticks values onto loaded rows for its answers (serializers read model
+    fields, properties and view-models); what it assigns are DRF's own hand-overs: the instance a viewset's
+    ``perform_*`` saved and the body the exception handler reshapes."""
+    allowed = {"serializer.instance", "response.data"}
+    offenders = {str(p.relative_to(ROOT)): rest for p in _sources("api")
+                 if (rest := [f for f in _attributes_set_on_others(p.read_text()) if f not in allowed])}
+    assert offenders == {}

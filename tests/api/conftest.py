@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from api.availability import CalendarSyncThrottle
+from api.external_calendars import CalendarSyncThrottle
 from api.webhooks import WebhookWriteThrottle
 from directory.models import Person
 from events import services as event_services

@@ -64,7 +64,7 @@ def test_failed_request_releases_the_key(world, coordinator_client):
 def test_key_in_progress_answers_409(world, coordinator_client):
     body = {"title": "Slow", "starts_at": next_week(18).isoformat(), "ends_at": next_week(19).isoformat()}
     # The first request's claim is there but its answer is not (it is still running elsewhere).
-    from api.idempotency import _body_hash
+    from api.base import _body_hash
 
     class Req:
         method = "POST"

@@ -47,7 +47,7 @@ def generous_calendar_sync_rate(settings, monkeypatch):
     """Adding calendars and syncing them is rate-limited per user; user ids repeat between tests (and
     the embedded cache outlives a run), so these tests use a rate they cannot reach. The throttle
     tests set a low one and a fresh cache key space."""
-    from api.availability import CalendarSyncThrottle
+    from api.external_calendars import CalendarSyncThrottle
 
     settings.VISITDESK_THROTTLE_RATES = dict(settings.VISITDESK_THROTTLE_RATES, calendar_sync="100000/hour")
     monkeypatch.setattr(CalendarSyncThrottle, "THROTTLE_RATES", {"calendar_sync": "100000/hour"})

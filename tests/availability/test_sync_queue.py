@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone as djtz
 from rest_framework.test import APIClient
 
-from api.availability import CalendarSyncThrottle
+from api.external_calendars import CalendarSyncThrottle
 from availability import services, tasks
 from availability.models import ExternalCalendar
 from tests.factories import PersonFactory, UserFactory
