@@ -171,10 +171,10 @@ class _Pass:
             choice = self.choose(mv, rules, out, candidates, steps, ranked, room_ok)
             if choice is None:
                 continue
-            q, s, c = choice
-            self.place(mv, q, c)
-            rules.place(mv, s, s + d, classes[c].building if c is not None else None)
-            out[mv] = (s, c)
+            q, start, chosen = choice
+            self.place(mv, q, chosen)
+            rules.place(mv, start, start + d, classes[chosen].building if chosen is not None else None)
+            out[mv] = (start, chosen)
         return out
 
     def choose(self, mv: MeetingVars, rules: _GreedyRules, out: dict[MeetingVars, tuple[int, int | None]],

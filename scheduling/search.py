@@ -353,16 +353,16 @@ def _extract(builder: ModelBuilder, chosen: dict[int, tuple[int, int | None]],
         assignments.append(Assignment(mv.spec.key, grid.at(s), grid.at(s) + timedelta(minutes=mv.spec.duration_minutes),
                                       rooms.get(index)))
     unplaced = explain_all(builder, [mv for mv in builder.vars if mv.index not in chosen], assignments)
-    real = solver is not None and not isinstance(solver, _Fixed)
+    # Only a solver's answer carries these; a greedy schedule nobody improved does not.
+    real = solver if isinstance(solver, cp_model.CpSolver) and builder.built else None
     objective = {
         "placed": len(assignments),
         "unplaced": len(unplaced),
         "optional_overlap_minutes": optional_overlap_minutes(problem, assignments),
-        # Only a solver's answer carries these; a greedy schedule nobody improved does not.
-        "lunch_breaks_missed": sum(solver.value(v) for v in builder.lunch_missed) if real else None,  # type: ignore[union-attr]
-        "building_gaps_missed": sum(solver.value(v) for v in builder.gap_violations) if real else None,  # type: ignore[union-attr]
-        "delegation_rooms": sum(solver.value(v) for v in builder.delegation_rooms) if real else None,  # type: ignore[union-attr]
-        "preferences": round(sum(w * solver.value(v) for w, v in builder.secondary_terms)) if real else None,  # type: ignore[union-attr]
+        "lunch_breaks_missed": sum(real.value(v) for v in builder.lunch_missed) if real else None,
+        "building_gaps_missed": sum(real.value(v) for v in builder.gap_violations) if real else None,
+        "delegation_rooms": sum(real.value(v) for v in builder.delegation_rooms) if real else None,
+        "preferences": round(sum(w * real.value(v) for w, v in builder.secondary_terms)) if real else None,
         "stages": stages,
     }
     assignments.sort(key=lambda a: (a.starts_at, a.key))

@@ -79,10 +79,10 @@ class Explainer:
         self.by_key = {mv.spec.key: mv for mv in builder.vars}
         self.room_names = {r.id: r.name or "" for r in builder.p.rooms}
         self.order_partners: dict[str, list[str]] = defaultdict(list)
-        for a, b in builder.p.precedence:
-            self.order_partners[a].append(b)
-            if b != a:
-                self.order_partners[b].append(a)
+        for first, then in builder.p.precedence:
+            self.order_partners[first].append(then)
+            if then != first:
+                self.order_partners[then].append(first)
         grid = builder.grid
         self.spans = [(grid.floor(a.starts_at), grid.ceil(a.ends_at)) for a in self.placed]
         self.of_person: dict[int, list[int]] = defaultdict(list)  # required person -> positions in ``placed``
