@@ -20,6 +20,7 @@ with the next seed in growing rounds, because a single trajectory stalls on hard
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import defaultdict
@@ -44,6 +45,11 @@ STAGE2_ROUND_SECONDS = 1.0
 STAGE2_GROWTH = 1.25
 #: The placement stage's share of what is left when the greedy schedule does not place everything.
 PLACEMENT_SHARE = 0.6
+#: Interchangeable rooms as one class in the model (off: one literal per room, as before classes; tests
+#: compare both).
+COLLAPSE_ROOMS = True
+#: Placement and optional overlap as one weighted objective when the greedy schedule is not complete.
+COMBINED = True
 #: Kept back from the search for the answer: assigning rooms in classes, explaining what is left out.
 ANSWER_RESERVE_SECONDS = 0.02
 ANSWER_RESERVE_PER_MEETING = 0.0002
@@ -80,6 +86,12 @@ class _Fixed:
 
     def value(self, var: Any) -> int:
         return self.values.get(var.index, 0) if hasattr(var, "index") else 0
+
+
+def _upper(expr: Any) -> int:
+    """The largest value an overlap term (an IntVar) can take."""
+    domain = expr.proto.domain
+    return int(domain[-1]) if domain else 0
 
 
 def _lowest(var: cp_model.IntVar) -> int:
@@ -124,7 +136,7 @@ class _Search:
         self.problem = problem
         self.deadline = deadline
         self.started = deadline.started
-        self.builder = builder = ModelBuilder(problem)
+        self.builder = builder = ModelBuilder(problem, collapse_rooms=COLLAPSE_ROOMS)
         builder.prepare()  # validation: a malformed problem fails here, before any search
         #: The search's own end: the request's deadline less the time the answer takes to write.
         self.search_end = Deadline(max(0.0, deadline.seconds - answer_reserve(len(problem.meetings))),
@@ -176,10 +188,22 @@ class _Search:
                 hint_vars.setdefault(v.index, v)
         self.hint_vars = list(hint_vars.values())
         self.keep(_Fixed(builder, self.greedy))
+        if not self.complete and COMBINED:
+            mark = time.monotonic()
+            with contextlib.suppress(OutOfTime):  # the terms stated by then are harmless to placement
+                builder.build_soft(self.search_end)
+            self.timings["model_soft"] = round(time.monotonic() - mark, 4)
+            if builder.built and builder.overlap_terms:
+                self.level2 = _weighted(builder.overlap_terms)
+                self.level3 = _weighted(builder.secondary_terms)
+                self.place_and_overlap()
+                self.preferences()
+                return self.result()
         self.place()
         mark = time.monotonic()
         try:
-            builder.build_soft(self.search_end)
+            if not builder.built:
+                builder.build_soft(self.search_end)
         except OutOfTime:
             # Placement is what matters most; the lower levels need terms there was no time to state.
             self.timings["model_soft"] = round(time.monotonic() - mark, 4)
@@ -242,6 +266,48 @@ class _Search:
                 self.stages["placement"] = "feasible" if self.greedy else "unknown"
         self.timings["placement"] = round(time.monotonic() - mark, 4)
         self.model.add(self.level1 >= self.best1)
+
+    def place_and_overlap(self) -> None:
+        """(1+2) When the greedy schedule leaves meetings out, placement and optional overlap are searched
+        together, as one objective that weighs a meeting more than all overlap minutes (so still
+        lexicographic): a separate placement stage spent its share of the time on a level it could
+        rarely prove, then the overlap stage started late. Rounds restart from the best schedule with
+        the next seed, like the overlap stage."""
+        model, problem = self.model, self.problem
+        top2 = sum(w * _upper(v) for w, v in self.builder.overlap_terms)
+        scale = top2 + 1
+        model.maximize(scale * self.level1 - self.level2)
+        mark = time.monotonic()
+        stage_end = mark + self.search_end.remaining() * 0.85
+        best: tuple[int, int] | None = None  # (level 1, level 2) of the best schedule found
+        round_no, status_best, cap = 0, cp_model.UNKNOWN, STAGE2_ROUND_SECONDS
+        while time.monotonic() < stage_end - 0.01:
+            if problem.work_limit is not None:
+                solver, status = self.run(0.85, self.first)
+            else:
+                solver, status = self.run(1.0, self.first, seed_offset=round_no,
+                                          cap=min(cap, stage_end - time.monotonic()))
+            round_no += 1
+            cap *= STAGE2_GROWTH
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                break
+            found = (round(solver.value(self.level1)), round(solver.value(self.level2)))
+            bound1 = math.floor((solver.best_objective_bound + top2) / scale)
+            if found[0] >= self.greedy_level1 and (best is None or (found[0], -found[1]) > (best[0], -best[1])):
+                best, status_best = found, status
+                self.keep(solver)
+            if bound1 <= (best[0] if best else self.greedy_level1):
+                self.placement_proved = True
+            if status == cp_model.OPTIMAL or problem.work_limit is not None:
+                break
+        self.best1 = best[0] if best else self.greedy_level1
+        self.stages["placement"] = ("optimal" if self.placement_proved
+                                    else "feasible" if best or self.greedy else "unknown")
+        self.stages["optional_overlap"] = STATUS_NAMES[status_best] if best is not None else "unknown"
+        self.timings["placement+overlap"] = round(time.monotonic() - mark, 4)
+        model.add(self.level1 >= self.best1)
+        if best is not None:
+            model.add(self.level2 <= best[1])
 
     def fewest_overlaps(self) -> None:
         """(2) Fewest optional-attendee overlap minutes.
