@@ -90,15 +90,21 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _in_child(args: list[str], env: dict[str, str]) -> dict:
-    """Run ``python -m bench.scheduling *args``, echo what it prints, return the JSON of its last line."""
-    done = subprocess.run([sys.executable, "-m", "bench.scheduling", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, check=False)
-    sys.stdout.write("".join(line + "\n" for line in done.stdout.splitlines() if not line.startswith("{")))
-    sys.stdout.flush()
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
+    """Run ``python -m bench.scheduling *args``, echo what it prints as it prints it, return the JSON of
+    its last line."""
+    last = ""
+    with subprocess.Popen([sys.executable, "-m", "bench.scheduling", *args], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("{"):
+                last = line
+            else:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+    if child.returncode != 0 or not last:
         raise SystemExit(f"bench.scheduling {args[0]} failed")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(last)
 
 
 # --- child: everything in one process over the API ----------------------------------------------

@@ -20,7 +20,6 @@ with the next seed in growing rounds, because a single trajectory stalls on hard
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections import defaultdict
@@ -45,11 +44,14 @@ STAGE2_ROUND_SECONDS = 1.0
 STAGE2_GROWTH = 1.25
 #: The placement stage's share of what is left when the greedy schedule does not place everything.
 PLACEMENT_SHARE = 0.6
+#: Placement runs in rounds while they place more: the first gets this share of what is left (at
+#: least PLACEMENT_ROUND_SECONDS), each further one STAGE2_GROWTH times more, all together at most
+#: PLACEMENT_SHARE; a round that places nothing more hands the rest to the overlap stage.
+PLACEMENT_FIRST_ROUND = 0.35
+PLACEMENT_ROUND_SECONDS = 0.5
 #: Interchangeable rooms as one class in the model (off: one literal per room, as before classes; tests
 #: compare both).
 COLLAPSE_ROOMS = True
-#: Placement and optional overlap as one weighted objective when the greedy schedule is not complete.
-COMBINED = True
 #: Kept back from the search for the answer: assigning rooms in classes, explaining what is left out.
 ANSWER_RESERVE_SECONDS = 0.02
 ANSWER_RESERVE_PER_MEETING = 0.0002
@@ -86,12 +88,6 @@ class _Fixed:
 
     def value(self, var: Any) -> int:
         return self.values.get(var.index, 0) if hasattr(var, "index") else 0
-
-
-def _upper(expr: Any) -> int:
-    """The largest value an overlap term (an IntVar) can take."""
-    domain = expr.proto.domain
-    return int(domain[-1]) if domain else 0
 
 
 def _lowest(var: cp_model.IntVar) -> int:
@@ -188,22 +184,10 @@ class _Search:
                 hint_vars.setdefault(v.index, v)
         self.hint_vars = list(hint_vars.values())
         self.keep(_Fixed(builder, self.greedy))
-        if not self.complete and COMBINED:
-            mark = time.monotonic()
-            with contextlib.suppress(OutOfTime):  # the terms stated by then are harmless to placement
-                builder.build_soft(self.search_end)
-            self.timings["model_soft"] = round(time.monotonic() - mark, 4)
-            if builder.built and builder.overlap_terms:
-                self.level2 = _weighted(builder.overlap_terms)
-                self.level3 = _weighted(builder.secondary_terms)
-                self.place_and_overlap()
-                self.preferences()
-                return self.result()
         self.place()
         mark = time.monotonic()
         try:
-            if not builder.built:
-                builder.build_soft(self.search_end)
+            builder.build_soft(self.search_end)
         except OutOfTime:
             # Placement is what matters most; the lower levels need terms there was no time to state.
             self.timings["model_soft"] = round(time.monotonic() - mark, 4)
@@ -252,62 +236,35 @@ class _Search:
             self.stages["placement"] = "unknown"
         else:
             self.model.maximize(self.level1)
-            solver, status = self.run(PLACEMENT_SHARE, self.first)
-            self.stages["placement"] = STATUS_NAMES[status]
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and round(solver.objective_value) >= self.best1:
-                self.best1 = round(solver.objective_value)
-                self.placement_proved = status == cp_model.OPTIMAL
-                self.keep(solver)
-            elif status == cp_model.INFEASIBLE:  # cannot be (placing nothing is allowed); keep the greedy
-                self.stages["placement"] = "unknown"
-            elif status == cp_model.OPTIMAL:  # proved, and the greedy schedule reaches the optimum too
-                self.placement_proved = True
-            else:
-                self.stages["placement"] = "feasible" if self.greedy else "unknown"
+            stage_end = time.monotonic() + self.search_end.remaining() * PLACEMENT_SHARE
+            cap = max(PLACEMENT_ROUND_SECONDS, self.search_end.remaining() * PLACEMENT_FIRST_ROUND)
+            status_best, round_no = cp_model.UNKNOWN, 0
+            while time.monotonic() < stage_end - 0.01:
+                if self.problem.work_limit is not None:  # a deterministic budget: one round
+                    solver, status = self.run(PLACEMENT_SHARE, self.first)
+                else:
+                    solver, status = self.run(1.0, self.first, seed_offset=round_no,
+                                              cap=min(cap, stage_end - time.monotonic()))
+                round_no += 1
+                cap *= STAGE2_GROWTH
+                improved = False
+                # A schedule placing as many as the incumbent does not replace it (the greedy one avoids overlaps).
+                improved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and round(solver.objective_value) > self.best1
+                if improved:
+                    self.best1 = round(solver.objective_value)
+                    self.keep(solver)
+                    status_best = status
+                if status == cp_model.OPTIMAL:  # proved (the greedy schedule may reach the optimum too)
+                    self.placement_proved = True
+                    status_best = status
+                # A round that found nothing more ends the stage: the time goes to the levels below.
+                if status == cp_model.OPTIMAL or not improved or self.problem.work_limit is not None:
+                    break
+            self.stages["placement"] = ("optimal" if self.placement_proved
+                                        else "feasible" if self.best1 > 0 or status_best != cp_model.UNKNOWN
+                                        else "unknown")
         self.timings["placement"] = round(time.monotonic() - mark, 4)
         self.model.add(self.level1 >= self.best1)
-
-    def place_and_overlap(self) -> None:
-        """(1+2) When the greedy schedule leaves meetings out, placement and optional overlap are searched
-        together, as one objective that weighs a meeting more than all overlap minutes (so still
-        lexicographic): a separate placement stage spent its share of the time on a level it could
-        rarely prove, then the overlap stage started late. Rounds restart from the best schedule with
-        the next seed, like the overlap stage."""
-        model, problem = self.model, self.problem
-        top2 = sum(w * _upper(v) for w, v in self.builder.overlap_terms)
-        scale = top2 + 1
-        model.maximize(scale * self.level1 - self.level2)
-        mark = time.monotonic()
-        stage_end = mark + self.search_end.remaining() * 0.85
-        best: tuple[int, int] | None = None  # (level 1, level 2) of the best schedule found
-        round_no, status_best, cap = 0, cp_model.UNKNOWN, STAGE2_ROUND_SECONDS
-        while time.monotonic() < stage_end - 0.01:
-            if problem.work_limit is not None:
-                solver, status = self.run(0.85, self.first)
-            else:
-                solver, status = self.run(1.0, self.first, seed_offset=round_no,
-                                          cap=min(cap, stage_end - time.monotonic()))
-            round_no += 1
-            cap *= STAGE2_GROWTH
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                break
-            found = (round(solver.value(self.level1)), round(solver.value(self.level2)))
-            bound1 = math.floor((solver.best_objective_bound + top2) / scale)
-            if found[0] >= self.greedy_level1 and (best is None or (found[0], -found[1]) > (best[0], -best[1])):
-                best, status_best = found, status
-                self.keep(solver)
-            if bound1 <= (best[0] if best else self.greedy_level1):
-                self.placement_proved = True
-            if status == cp_model.OPTIMAL or problem.work_limit is not None:
-                break
-        self.best1 = best[0] if best else self.greedy_level1
-        self.stages["placement"] = ("optimal" if self.placement_proved
-                                    else "feasible" if best or self.greedy else "unknown")
-        self.stages["optional_overlap"] = STATUS_NAMES[status_best] if best is not None else "unknown"
-        self.timings["placement+overlap"] = round(time.monotonic() - mark, 4)
-        model.add(self.level1 >= self.best1)
-        if best is not None:
-            model.add(self.level2 <= best[1])
 
     def fewest_overlaps(self) -> None:
         """(2) Fewest optional-attendee overlap minutes.
@@ -321,6 +278,8 @@ class _Search:
         model.minimize(self.level2)
         mark = time.monotonic()
         stage_end = mark + self.search_end.remaining() * 0.85
+        # The schedule to beat: a round's answer replaces it only with fewer overlap minutes.
+        incumbent = self.overlap_units(_chosen(self.builder, self.best)) if self.best is not None else None
         best2, round_no, status2, cap = None, 0, cp_model.UNKNOWN, STAGE2_ROUND_SECONDS
         while time.monotonic() < stage_end - 0.01:
             if problem.work_limit is not None:  # a deterministic budget: one round, no wall-clock cuts
@@ -333,18 +292,32 @@ class _Search:
                 break
             value = round(solver2.objective_value)
             self.overlap_bound = max(self.overlap_bound or 0, round(solver2.best_objective_bound))
-            if best2 is None or value < best2:
+            if (best2 is None or value < best2) and (incumbent is None or value <= incumbent):
                 best2, status2 = value, status
                 self.keep(solver2)
+            elif best2 is None and status == cp_model.OPTIMAL and incumbent is not None:
+                best2, status2 = incumbent, status  # proved: the incumbent is as good as it gets
             if status == cp_model.OPTIMAL:
                 status2 = status  # proved: nothing is below best2
                 break
             if problem.work_limit is not None:
                 break
-        self.stages["optional_overlap"] = STATUS_NAMES[status2] if best2 is not None else "unknown"
+        self.stages["optional_overlap"] = STATUS_NAMES[status2] if best2 is not None else (
+            "feasible" if incumbent is not None else "unknown")
         self.timings["optional_overlap"] = round(time.monotonic() - mark, 4)
+        if best2 is None:
+            best2 = incumbent
         if best2 is not None:
             model.add(self.level2 <= best2)
+
+    def overlap_units(self, chosen: dict[int, tuple[int, int | None]]) -> int:
+        """The optional-overlap level of a schedule (grid steps, as the model counts it)."""
+        builder = self.builder
+        grid = builder.grid
+        placed = [Assignment(builder.vars[i].spec.key, grid.at(s),
+                             grid.at(s) + timedelta(minutes=builder.vars[i].spec.duration_minutes), None)
+                  for i, (s, _c) in chosen.items()]
+        return optional_overlap_minutes(self.problem, placed) // grid.g
 
     def preferences(self) -> None:
         """(3) Earlier, fewer delegation rooms, lunch, walking gaps (at most ``preference_seconds``)."""
