@@ -116,7 +116,9 @@ def _child(*, flags: list[str]) -> dict:
     django.setup()
     from ortools import __version__ as ortools_version
 
-    print(f"OR-Tools {ortools_version}; CP-SAT with 2 workers (interleaved, deterministic), seed 0")
+    from scheduling.problem import cores
+
+    print(f"OR-Tools {ortools_version}; CP-SAT with {cores()} workers (one per core; interleaved, deterministic), seed 0")
     client = _coordinator_client()
     results = {"classic": _classic(client)}
     if "--quick" not in flags:

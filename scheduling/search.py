@@ -53,8 +53,8 @@ PLACEMENT_ROUND_SECONDS = 0.5
 #: compare both).
 COLLAPSE_ROOMS = True
 #: Kept back from the search for the answer: assigning rooms in classes, explaining what is left out.
-ANSWER_RESERVE_SECONDS = 0.02
-ANSWER_RESERVE_PER_MEETING = 0.0002
+ANSWER_RESERVE_SECONDS = 0.03
+ANSWER_RESERVE_PER_MEETING = 0.0005
 
 STATUS_NAMES = {
     cp_model.OPTIMAL: "optimal",
