@@ -39,8 +39,11 @@ from .unplaced import explain_all
 INTERLEAVE = True
 #: CP-SAT's search log on stdout, for debugging a model.
 LOG = False
+#: Rounds of the optional-overlap stage in CP-SAT's deterministic seconds (else wall-clock seconds).
+ROUNDS_IN_WORK = True
 #: First round of the optional-overlap stage; each further round gets STAGE2_GROWTH times more.
 STAGE2_ROUND_SECONDS = 1.0
+STAGE2_ROUND_WORK = 0.1
 STAGE2_GROWTH = 1.25
 #: The placement stage's share of what is left when the greedy schedule does not place everything.
 PLACEMENT_SHARE = 0.6
@@ -201,7 +204,8 @@ class _Search:
         return self.result()
 
     def run(self, budget_share: float, callback: cp_model.CpSolverSolutionCallback | None = None, *,
-            seed_offset: int = 0, cap: float | None = None) -> tuple[cp_model.CpSolver, Any]:
+            seed_offset: int = 0, cap: float | None = None, work: float | None = None,
+            ) -> tuple[cp_model.CpSolver, Any]:
         problem = self.problem
         solver = cp_model.CpSolver()
         params = solver.parameters
@@ -213,6 +217,8 @@ class _Search:
         params.max_time_in_seconds = min(budget, cap) if cap else budget
         if problem.work_limit is not None:
             params.max_deterministic_time = problem.work_limit * budget_share
+        elif work is not None:
+            params.max_deterministic_time = work
         status = solver.solve(self.model, callback)
         return solver, status
 
@@ -280,12 +286,20 @@ class _Search:
         stage_end = mark + self.search_end.remaining() * 0.85
         # The schedule to beat: a round's answer replaces it only with fewer overlap minutes.
         incumbent = self.overlap_units(_chosen(self.builder, self.best)) if self.best is not None else None
-        best2, round_no, status2, cap = None, 0, cp_model.UNKNOWN, STAGE2_ROUND_SECONDS
+        best2, round_no, status2 = None, 0, cp_model.UNKNOWN
+        cap = STAGE2_ROUND_WORK if ROUNDS_IN_WORK else STAGE2_ROUND_SECONDS
         while time.monotonic() < stage_end - 0.01:
             if problem.work_limit is not None:  # a deterministic budget: one round, no wall-clock cuts
                 solver2, status = self.run(0.85)
             else:
-                solver2, status = self.run(1.0, seed_offset=round_no, cap=min(cap, stage_end - time.monotonic()))
+                # A round is measured in CP-SAT's deterministic work, not wall-clock: on a busy machine a
+                # second of wall-clock is a fraction of a second of search, and a round that short ends
+                # before it gets past its hint.
+                left = stage_end - time.monotonic()
+                if ROUNDS_IN_WORK:
+                    solver2, status = self.run(1.0, seed_offset=round_no, cap=left, work=cap)
+                else:
+                    solver2, status = self.run(1.0, seed_offset=round_no, cap=min(cap, left))
             round_no += 1
             cap *= STAGE2_GROWTH
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
