@@ -37,5 +37,23 @@ class Deadline:
         if self.expired():
             raise OutOfTime
 
+    def less(self, seconds: float) -> Deadline:
+        """The same clock, ``seconds`` earlier (the search's end, leaving time to write the answer)."""
+        return _Earlier(self, seconds)
+
     def __repr__(self) -> str:
         return f"Deadline({self.seconds:.3f} s, {self.remaining():.3f} s left)"
+
+
+class _Earlier(Deadline):
+    """A deadline ``seconds`` before ``parent``'s that also passes whenever ``parent`` does."""
+
+    def __init__(self, parent: Deadline, seconds: float) -> None:
+        super().__init__(max(0.0, parent.seconds - seconds), started=parent.started)
+        self.parent = parent
+
+    def remaining(self) -> float:
+        return min(super().remaining(), self.parent.remaining())
+
+    def expired(self) -> bool:
+        return self.parent.expired() or super().expired()

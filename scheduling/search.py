@@ -138,8 +138,7 @@ class _Search:
         self.builder = builder = ModelBuilder(problem, collapse_rooms=COLLAPSE_ROOMS)
         builder.prepare()  # validation: a malformed problem fails here, before any search
         #: The search's own end: the request's deadline less the time the answer takes to write.
-        self.search_end = Deadline(max(0.0, deadline.seconds - answer_reserve(len(problem.meetings))),
-                                   started=deadline.started)
+        self.search_end = deadline.less(answer_reserve(len(problem.meetings)))
         vars_ = builder.vars
         self.pin_weight = len(vars_) + 1
         self.level1_max = sum(self.weight(mv) for mv in vars_ if not mv.dead)
