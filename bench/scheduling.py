@@ -1,19 +1,27 @@
-"""Benchmark of the scheduler over the API on PostgreSQL: prints figures, asserts nothing.
+"""Benchmark of the scheduler: prints figures, asserts nothing.
 
-    make bench            # or: .venv/bin/python -m bench.scheduling [--quick]
+    make bench                                   # the short version (about 4 minutes)
+    .venv/bin/python -m bench.scheduling [--quick] [--quality]
+    BENCH_SCHEDULING_QUALITY=1 make bench         # the long quality runs (35 minutes more)
 
-Creates its own database (``vd_bench_scheduling`` on the server of ``DATABASE_URL``, default the
-local PostgreSQL) and, in one child process with production settings, measures through the API
-(Django's test client: authentication, serializers, one busy-interval query, the solver, rendering):
+Creates its own database (``vd_bench_scheduling``, or ``BENCH_SCHEDULING_DB``, on the server of
+``DATABASE_URL``, default the local PostgreSQL; dropped at the end) and measures, with production
+settings and the machine's load average (``os.getloadavg``, 1 minute) printed next to every figure:
 
-1. the classic meeting-scheduling instance (``scheduling.instances.classic_instance``, seed 2: 24
-   meetings of 2/3/4 h, 20 people with 2–10 required and 1–9 optional attendees, rooms of 30/20/16
-   seats, 4 days 08:00–18:00 on a 15-minute grid): the time to the first conflict-free schedule
-   (a request with a 0.25 s limit), then the optional-overlap minutes with CP-SAT's lower bound for
-   requests limited to 1, 5, 10 and 30 s, and one of 120 s (``--quick`` skips the 30 and 120 s runs);
-2. a visit proposal: 8 topics, 40 staff, 10 rooms and 5,000 existing meetings around the visit.
+1. the classic meeting-scheduling instance through the API (``scheduling.instances.classic_instance``,
+   seed 2: 24 meetings of 2/3/4 h, 20 people with 2–10 required and 1–9 optional attendees, rooms of
+   30/20/16 seats, 4 days 08:00–18:00 on a 15-minute grid): the first conflict-free schedule (a
+   request with a 0.25 s limit), then requests limited to 1 and 10 s;
+2. quality over time: seeds 1–10 of the same class, solved in-process with limits of 1 and 10 s
+   (``--quality`` adds 60 and 120 s), placed meetings and optional-overlap minutes for each, checked
+   against the goals (10 s strictly better than 1 s unless 1 s is proved optimal; 10 s within 10 % of
+   the best of 120 s);
+3. growth: 24/50/100/200/400 meetings of the class scaled up (people and rooms in proportion, seed 2)
+   through ``batch_solve`` (the busy-time query, the solver, the explanations) with a 1-s limit, each
+   size in a fresh process: the whole call's time, placed against the greedy schedule's, peak RSS;
+4. a visit proposal: 8 topics, 40 staff, 10 rooms and 5,000 existing meetings around the visit.
 
-The database is dropped at the end.
+``--quick`` skips the quality runs (2).
 """
 
 from __future__ import annotations
@@ -31,19 +39,29 @@ from urllib.parse import urlparse
 
 from bench.pg import admin_sql, server_url, with_db
 
-BENCH_DB = "vd_bench_scheduling"
+BENCH_DB = os.environ.get("BENCH_SCHEDULING_DB", "vd_bench_scheduling")
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 2
-LIMITS = (1, 5, 10, 30)
-BEST = 120
+LIMITS = (1, 10)
+QUALITY_SEEDS = tuple(range(1, 11))
+QUALITY_LIMITS = (1, 10)
+QUALITY_LONG = (60, 120)
+GROWTH = (24, 50, 100, 200, 400)
+GROWTH_LIMIT = 1.0
 
+
+def load() -> float:
+    return round(os.getloadavg()[0], 1)
 
 
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "child":
-        return _child(quick="--quick" in argv)
-    quick = "--quick" in argv
+        return _child(flags=argv[1:])
+    if argv and argv[0] == "grow":
+        return _grow(int(argv[1]))
+    quality = "--quality" in argv or os.environ.get("BENCH_SCHEDULING_QUALITY") == "1"
+    flags = [*(["--quick"] if "--quick" in argv else []), *(["--quality"] if quality else [])]
     server = server_url("bench.scheduling")
     url = with_db(server, BENCH_DB)
     env = {
@@ -59,36 +77,53 @@ def main(argv: list[str] | None = None) -> dict:
         "PYTHONWARNINGS": "ignore",
     }
     env.pop("REDIS_URL", None)
-    print(f"Scheduling benchmark on {urlparse(url).path.strip('/')} (load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs)")
+    print(f"Scheduling benchmark on {urlparse(url).path.strip('/')} (load average {load()} on {os.cpu_count()} CPUs)")
     admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     admin_sql(server, f'CREATE DATABASE "{BENCH_DB}"')
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        done = subprocess.run([sys.executable, "-m", "bench.scheduling", "child", *(["--quick"] if quick else [])],
-                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        sys.stdout.write("\n".join(line for line in done.stdout.splitlines() if not line.startswith("{")) + "\n")
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr)
-            raise SystemExit("bench.scheduling child failed")
-        results = json.loads(done.stdout.strip().splitlines()[-1])
+        results = _in_child(["child", *flags], env)
+        results["growth"] = _growth(env)
     finally:
         admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     return results
 
 
+def _in_child(args: list[str], env: dict[str, str]) -> dict:
+    """Run ``python -m bench.scheduling *args``, echo what it prints as it prints it, return the JSON of
+    its last line."""
+    last = ""
+    with subprocess.Popen([sys.executable, "-m", "bench.scheduling", *args], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("{"):
+                last = line
+            else:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+    if child.returncode != 0 or not last:
+        raise SystemExit(f"bench.scheduling {args[0]} failed")
+    return json.loads(last)
+
+
 # --- child: everything in one process over the API ----------------------------------------------
 
 
-def _child(*, quick: bool) -> dict:
+def _child(*, flags: list[str]) -> dict:
     import django
 
     django.setup()
     from ortools import __version__ as ortools_version
 
-    print(f"OR-Tools {ortools_version}; CP-SAT with 2 workers (interleaved, deterministic), seed 0")
+    from scheduling.problem import cores
+
+    print(f"OR-Tools {ortools_version}; CP-SAT with {cores()} workers (one per core; interleaved, deterministic), seed 0")
     client = _coordinator_client()
-    results = {"classic": _classic(client, quick=quick), "proposal": _proposal(client)}
+    results = {"classic": _classic(client)}
+    if "--quick" not in flags:
+        results["quality"] = _quality(long="--quality" in flags)
+    results["proposal"] = _proposal(client)
     print(json.dumps(results))
     return results
 
@@ -104,7 +139,7 @@ def _coordinator_client():
     return client
 
 
-def _classic(client, *, quick: bool) -> dict:
+def _classic(client) -> dict:
     from directory.models import Person
     from events.models import Room, Venue
     from scheduling.instances import classic_instance
@@ -135,23 +170,137 @@ def _classic(client, *, quick: bool) -> dict:
     elapsed, first = post(0.25)
     out["first"] = {"request_s": round(elapsed, 3), "solver_first_complete_s": first["first_complete_seconds"],
                     "placed": first["objective"]["placed"], "status": first["status"],
-                    "optional_overlap_minutes": first["objective"]["optional_overlap_minutes"]}
-    print(f"classic instance (seed {SEED}): first conflict-free schedule: request with a 0.25 s limit answered in "
-          f"{elapsed:.3f} s, {first['objective']['placed']}/24 placed, optional overlap "
-          f"{first['objective']['optional_overlap_minutes']} min; CP-SAT had it after "
-          f"{first['first_complete_seconds']} s of solving")
-    limits = (*LIMITS[:3], *(() if quick else (LIMITS[3], BEST)))
-    for limit in limits:
+                    "optional_overlap_minutes": first["objective"]["optional_overlap_minutes"], "load": load()}
+    print(f"classic instance (seed {SEED}) through the API: first conflict-free schedule: request with a 0.25 s "
+          f"limit answered in {elapsed:.3f} s, {first['objective']['placed']}/24 placed, optional overlap "
+          f"{first['objective']['optional_overlap_minutes']} min (complete after {first['first_complete_seconds']} s; "
+          f"load {load()})")
+    for limit in LIMITS:
         elapsed, res = post(limit)
         o = res["objective"]
         run = {"limit_s": limit, "request_s": round(elapsed, 2), "status": res["status"], "placed": o["placed"],
-               "optional_overlap_minutes": o["optional_overlap_minutes"],
-               "bound_minutes": o["optional_overlap_bound_minutes"], "stages": o["stages"]}
+               "optional_overlap_minutes": o["optional_overlap_minutes"], "stages": o["stages"], "load": load()}
         out["runs"].append(run)
         print(f"  limit {limit:>5} s: request {elapsed:7.2f} s, {o['placed']}/24 placed, optional overlap "
-              f"{o['optional_overlap_minutes']:>6} min (CP-SAT bound {o['optional_overlap_bound_minutes']} min), "
-              f"status {res['status']}")
+              f"{o['optional_overlap_minutes']:>6} min, status {res['status']} (load {load()})")
     return out
+
+
+# --- quality over time: seeds of the classic class ------------------------------------------------
+
+
+def classic_problem(seed: int, limit: float, **scale):
+    """The classic class as a solver ``Problem`` (``scale``: ``meetings``, ``people``, ``rooms``)."""
+    from scheduling.instances import classic_instance
+    from scheduling.problem import MeetingSpec, Problem, RoomSpec
+
+    inst = classic_instance(seed, **scale)
+    return Problem(
+        days=tuple(inst.day_bounds()), rooms=tuple(RoomSpec(i + 1, c, f"Room {i + 1}") for i, c in inst.rooms),
+        meetings=tuple(MeetingSpec(m["key"], m["title"], m["duration_minutes"], tuple(p + 1 for p in m["required"]),
+                                   tuple(p + 1 for p in m["optional"])) for m in inst.meetings),
+        timezone=inst.timezone, time_limit_seconds=limit,
+    )
+
+
+def _better(a: dict, b: dict) -> bool:
+    """Whether result ``a`` beats ``b`` (more placed, then fewer optional-overlap minutes)."""
+    return (a["placed"], -a["overlap"]) > (b["placed"], -b["overlap"])
+
+
+def _quality(*, long: bool) -> dict:
+    from scheduling.search import solve
+
+    limits = (*QUALITY_LIMITS, *(QUALITY_LONG if long else ()))
+    print(f"quality over time, classic class seeds {QUALITY_SEEDS[0]}–{QUALITY_SEEDS[-1]} in-process "
+          f"(limits {', '.join(f'{x} s' for x in limits)}; placed/24 and optional-overlap minutes):")
+    rows = []
+    for seed in QUALITY_SEEDS:
+        runs = {}
+        for limit in limits:
+            started = time.perf_counter()
+            solution = solve(classic_problem(seed, limit))
+            runs[limit] = {"placed": solution.objective["placed"],
+                           "overlap": solution.objective["optional_overlap_minutes"], "status": solution.status,
+                           "seconds": round(time.perf_counter() - started, 2), "load": load()}
+        best = max(runs.values(), key=lambda r: (r["placed"], -r["overlap"]))
+        one, ten = runs[1], runs[10]
+        improved = one["status"] == "optimal" or _better(ten, one)
+        within = (ten["placed"] == best["placed"] and ten["overlap"] <= 1.1 * best["overlap"]) if long else None
+        rows.append({"seed": seed, "runs": runs, "best": best, "improved_1_to_10": improved, "within_10pct": within})
+        cells = "  ".join(f"{lim:>3} s: {r['placed']:>2}/24 {r['overlap']:>6} min ({r['status'][:4]}, load {r['load']})"
+                          for lim, r in runs.items())
+        verdict = f"10 s beats 1 s: {'yes' if improved else 'NO'}"
+        if long:
+            verdict += f"; 10 s within 10 % of best ({best['placed']}/24 {best['overlap']} min): " \
+                       f"{'yes' if within else 'NO'}"
+        print(f"  seed {seed:>2}: {cells}; {verdict}", flush=True)
+    return {"limits": list(limits), "seeds": rows}
+
+
+# --- growth: one process per size -----------------------------------------------------------------
+
+
+def _growth(env: dict[str, str]) -> list[dict]:
+    print(f"growth: the classic class scaled up, batch_solve with a {GROWTH_LIMIT:g}-s limit, a fresh process per size:")
+    print("| meetings | people | rooms | whole call | placed | greedy placed | status | peak RSS | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for n in GROWTH:
+        row = _in_child(["grow", str(n)], env)
+        rows.append(row)
+    return rows
+
+
+def scale(n: int) -> dict:
+    """People and rooms in the classic proportion (20 people and 3 rooms per 24 meetings)."""
+    return {"meetings": n, "people": max(20, round(n * 20 / 24)), "rooms": max(3, round(n / 8))}
+
+
+def _grow(n: int) -> dict:
+    import resource
+
+    import django
+
+    django.setup()
+    from directory.models import Person
+    from events.models import Room, Venue
+    from scheduling.batch import BatchRequest, batch_solve
+    from scheduling.instances import classic_instance
+    from scheduling.problem import MeetingSpec
+
+    inst = classic_instance(SEED, **scale(n))
+    tag = f"g{n}"
+    people = Person.objects.bulk_create(Person(name=f"Person {tag}-{p + 1}", email=f"{tag}-{p}@bench.example.org")
+                                        for p in inst.people)
+    venue = Venue.objects.create(name=f"Growth campus {n}", timezone=inst.timezone)
+    rooms = Room.objects.bulk_create(Room(venue=venue, name=f"Room {tag}-{i + 1}", capacity=c) for i, c in inst.rooms)
+    meetings = tuple(MeetingSpec(m["key"], m["title"], m["duration_minutes"],
+                                 tuple(people[p].pk for p in m["required"]),
+                                 tuple(people[p].pk for p in m["optional"])) for m in inst.meetings)
+
+    def request(limit: float) -> BatchRequest:
+        from datetime import time as clock
+
+        return BatchRequest(timezone=inst.timezone, days=tuple(inst.days), rooms=tuple(r.pk for r in rooms),
+                            meetings=meetings, day_start=clock(8), day_end=clock(18), time_limit_seconds=limit,
+                            lunch=None, building_gap_minutes=0)
+
+    batch_solve(request=request(0.05))  # warm-up: imports, the first query
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    started = time.perf_counter()
+    solution = batch_solve(request=request(GROWTH_LIMIT))
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    o = solution.objective
+    row = {"meetings": n, "people": len(inst.people), "rooms": len(inst.rooms), "seconds": round(elapsed, 3),
+           "placed": o["placed"], "greedy_placed": o.get("greedy_placed"), "status": solution.status,
+           "peak_rss_mb": peak, "rss_before_mb": before, "load": load(), "stages": o["stages"],
+           "stage_seconds": o.get("stage_seconds")}
+    print(f"| {n} | {len(inst.people)} | {len(inst.rooms)} | {elapsed:.2f} s | {o['placed']} | {o.get('greedy_placed')} "
+          f"| {solution.status} | {peak} MB | {load()} |", flush=True)
+    print(json.dumps(row))
+    return row
 
 
 def _proposal(client) -> dict:

@@ -24,6 +24,7 @@ from visits.models import Visit
 
 from .booking import BookingSpec
 from .busy import busy_for
+from .deadline import Deadline
 from .problem import LunchRule, MeetingSpec, Problem, ProblemError, Solution
 from .search import solve
 from .world import MAX_MEETINGS, check_frame, day_bounds, names_of, room_specs, rooms_for
@@ -93,11 +94,15 @@ def batch_problem(request: BatchRequest) -> Problem:
     )
 
 
-def batch_solve(*, request: BatchRequest) -> Solution:
-    """Solve a batch of meetings against the stored world; books nothing."""
+def batch_solve(*, request: BatchRequest, deadline: Deadline | None = None) -> Solution:
+    """Solve a batch of meetings against the stored world; books nothing.
+
+    ``time_limit_seconds`` covers the whole call (reading busy times, the model, the search, the
+    explanations): the clock starts here unless the caller hands in one started earlier."""
+    deadline = deadline or Deadline(request.time_limit_seconds)
     problem = batch_problem(request)
     try:
-        return solve(problem)
+        return solve(problem, deadline=deadline)
     except ProblemError as exc:
         raise ValidationFailed(str(exc), field=exc.field) from None
 

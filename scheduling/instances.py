@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+ROOM_SEATS = (30, 20, 16)
+
 
 @dataclass(frozen=True)
 class ClassicInstance:
@@ -29,7 +31,8 @@ class ClassicInstance:
 
 
 def classic_instance(seed: int = 1, *, first_day: date | None = None, meetings: int = 24, people: int = 20,
-                     timezone: str = "Europe/Berlin") -> ClassicInstance:
+                     rooms: int = 3, timezone: str = "Europe/Berlin") -> ClassicInstance:
+    """``rooms`` cycle through 30, 20 and 16 seats (the class has three; scaled-up instances more)."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible benchmark instance, not a secret
     first_day = first_day or date(2027, 3, 1)  # a Monday
     days = [first_day + timedelta(days=n) for n in range(4)]
@@ -47,4 +50,4 @@ def classic_instance(seed: int = 1, *, first_day: date | None = None, meetings: 
             "optional": sorted(optional),
         })
     return ClassicInstance(days=days, timezone=timezone, people=everyone,
-                           rooms=[(0, 30), (1, 20), (2, 16)], meetings=out)
+                           rooms=[(n, ROOM_SEATS[n % 3]) for n in range(rooms)], meetings=out)

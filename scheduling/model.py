@@ -30,12 +30,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.utils import dateformat
+from django.utils import dateformat, translation
 from ortools.sat.python import cp_model
 
 from availability import intervals as iv
 from availability.intervals import Interval, Span
 
+from .deadline import Deadline
 from .problem import MeetingSpec, Problem, ProblemError
 
 #: Weights inside the third objective level (all in "grid steps of lateness" units).
@@ -68,6 +69,7 @@ class Grid:
         self.g = problem.granularity_minutes
         self.origin = min(d[0] for d in problem.days)
         self.zone = zoneinfo.ZoneInfo(problem.timezone)
+        self._labels: dict[tuple[int, int, str | None], str] = {}
 
     def floor(self, dt: datetime) -> int:
         return math.floor((dt - self.origin) / timedelta(minutes=self.g))
@@ -87,12 +89,32 @@ class Grid:
         return self.ceil(a), self.floor(b)
 
     def label(self, a: int, b: int) -> str:
-        start, end = self.at(a).astimezone(self.zone), self.at(b).astimezone(self.zone)
-        return f"{dateformat.format(start, 'D j M H:i')}–{end:%H:%M}"  # day and month names in the active language
+        key = (a, b, translation.get_language())
+        if key not in self._labels:  # explanations name the same day spans again and again
+            start, end = self.at(a).astimezone(self.zone), self.at(b).astimezone(self.zone)
+            self._labels[key] = f"{dateformat.format(start, 'D j M H:i')}–{end:%H:%M}"  # names in the active language
+        return self._labels[key]
 
 
 
 # --- the model --------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class RoomClass:
+    """Rooms that no schedule can tell apart: the same building, the same busy times on the grid and the
+    same meetings that may use them (capacity, candidate lists and pins included). The model gives a
+    meeting one literal per class and lets at most ``len(rooms)`` of its meetings run at once; which
+    room of the class each one gets is decided after solving (``ModelBuilder.concrete_rooms``)."""
+
+    id: int
+    rooms: tuple[int, ...]  # smallest first: the room a lone meeting gets
+    building: str
+    busy: list[Steps]
+
+    @property
+    def size(self) -> int:
+        return len(self.rooms)
 
 
 @dataclass(eq=False)
@@ -101,19 +123,31 @@ class MeetingVars:
     index: int
     duration: int
     domain: list[Steps]  # allowed start spans after days, windows and required people
-    rooms: list[int]  # candidate room ids
-    room_domains: dict[int, list[Steps]] = field(default_factory=dict)
-    # Set by ModelBuilder right after construction (they need the model and the domain).
+    rooms: list[int]  # candidate room ids (big enough, offered, pinned)
+    #: Start spans per room class (``RoomClass.id``) where one of its rooms is free; only classes with some.
+    class_domains: dict[int, list[Steps]] = field(default_factory=dict)
+    # Set by ModelBuilder.build (they need the model and the domain).
     placed: cp_model.IntVar = field(init=False, repr=False)
     start: cp_model.IntVar = field(init=False, repr=False)
     interval: cp_model.IntervalVar = field(init=False, repr=False)
-    in_room: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    in_class: dict[int, cp_model.IntVar] = field(default_factory=dict)
     dead: str = ""  # why it cannot be placed at all (found before solving)
+
+    def options(self, classes: Sequence[RoomClass]) -> int:
+        """Start and room choices (a class counts once per room): the greedy places the scarcest first."""
+        if not self.spec.needs_room:
+            return sum(b - a for a, b in self.domain)
+        return sum(classes[c].size * (b - a) for c, spans in self.class_domains.items() for a, b in spans)
 
 
 class ModelBuilder:
-    def __init__(self, problem: Problem):
+    """States a ``Problem`` for CP-SAT in two steps: ``prepare`` (validation, domains, room classes: plain
+    Python, all the greedy schedule needs) and ``build`` (the CP-SAT variables and constraints, which
+    ``build`` cuts short with ``OutOfTime`` when the deadline passes)."""
+
+    def __init__(self, problem: Problem, *, collapse_rooms: bool = True):
         self.p = problem
+        self.collapse_rooms = collapse_rooms
         self.grid = Grid(problem)
         self.model = cp_model.CpModel()
         self.rooms = {r.id: r for r in problem.rooms}
@@ -122,11 +156,15 @@ class ModelBuilder:
         self.busy_people = {p: self.grid.busy(v) for p, v in problem.busy_people.items()}
         self.busy_rooms = {r: self.grid.busy(v) for r, v in problem.busy_rooms.items()}
         self.vars: list[MeetingVars] = []
+        self.classes: list[RoomClass] = []
+        self.class_of: dict[int, int] = {}  # room id -> RoomClass.id (rooms some meeting may use)
         self.overlap_terms: list[tuple[int, cp_model.LinearExpr]] = []  # (weight, units)
         self.secondary_terms: list[tuple[int, cp_model.LinearExpr]] = []
         self.lunch_missed: list[cp_model.IntVar] = []
         self.gap_violations: list[cp_model.IntVar] = []
         self.delegation_rooms: list[cp_model.IntVar] = []
+        self.prepared = False
+        self.built = False
 
     # validation ------------------------------------------------------------------------------
 
@@ -149,14 +187,15 @@ class ModelBuilder:
                 raise ProblemError(f"{m.key}: room {unknown[0]} is not among the problem's rooms.", field="meetings")
             if set(m.required) & set(m.optional):
                 raise ProblemError(f"{m.key}: a person is both required and optional.", field="meetings")
+        key_set = set(keys)
         for before, after in p.precedence:
-            if before not in keys or after not in keys:
+            if before not in key_set or after not in key_set:
                 raise ProblemError(f"Unknown meeting in precedence {before!r} → {after!r}.", field="precedence")
         for a, b in p.same_day:
-            if a not in keys or b not in keys:
+            if a not in key_set or b not in key_set:
                 raise ProblemError(f"Unknown meeting in same-day pair {a!r}, {b!r}.", field="same_day")
 
-    # variables -------------------------------------------------------------------------------
+    # domains and room classes ----------------------------------------------------------------
 
     def _base_domain(self, m: MeetingSpec, d: int) -> list[Steps]:
         """Start spans allowed by the days, the meeting's windows and its required people."""
@@ -176,66 +215,154 @@ class ModelBuilder:
             starts = iv.subtract(starts, starts_avoiding(self.busy_people.get(person, []), d))
         return starts
 
-    def add_meetings(self) -> None:
-        model = self.model
-        for index, m in enumerate(self.p.meetings):
-            d = max(1, math.ceil(m.duration_minutes / self.grid.g))
-            domain = self._pinned_domain(m, d) if m.pinned else self._base_domain(m, d)
-            if m.needs_room:
-                if m.pinned and m.pinned.room is not None:
-                    rooms = [m.pinned.room] if self.rooms[m.pinned.room].capacity >= m.seats else []
-                else:
-                    pool = m.rooms if m.rooms is not None else list(self.rooms)
-                    rooms = [r for r in pool if self.rooms[r].capacity >= m.seats]
-            else:
-                rooms = []
-            mv = MeetingVars(spec=m, index=index, duration=d, domain=domain, rooms=rooms)
+    def _candidate_rooms(self, m: MeetingSpec) -> list[int]:
+        """The rooms the meeting may use at all: offered to it (or pinned) and big enough."""
+        if not m.needs_room:
+            return []
+        seats = m.seats
+        if m.pinned and m.pinned.room is not None:
+            return [m.pinned.room] if self.rooms[m.pinned.room].capacity >= seats else []
+        pool = m.rooms if m.rooms is not None else list(self.rooms)
+        return [r for r in pool if self.rooms[r].capacity >= seats]
+
+    def _room_classes(self, candidates: list[list[int]], domains: list[list[Steps]]) -> None:
+        """Group the rooms some meeting may use into classes of interchangeable ones.
+
+        Rooms are interchangeable when the same meetings may use them, they are in the same building
+        and busy at the same grid steps (closures, bookings). A room a delegation's meeting may use
+        stays alone: "fewer rooms for the delegation" counts rooms, not classes. A meeting that can
+        never start (empty domain) is no reason to tell rooms apart."""
+        members: dict[int, list[int]] = defaultdict(list)
+        for index, rooms in enumerate(candidates):
+            if domains[index]:
+                for r in rooms:
+                    members[r].append(index)
+        delegation = set(self.p.delegation)
+        escorted = {i for i, m in enumerate(self.p.meetings)
+                    if delegation and delegation & (set(m.required) | set(m.optional))}
+        groups: dict[tuple[object, ...], list[int]] = {}
+        for r in sorted(members, key=lambda r: (self.rooms[r].capacity, r)):
+            busy = tuple(self.busy_rooms.get(r, []))
+            alone = not self.collapse_rooms or any(i in escorted for i in members[r])
+            key = ("room", r) if alone else (self.rooms[r].building, busy, tuple(members[r]))
+            groups.setdefault(key, []).append(r)
+        for rooms in groups.values():
+            first = rooms[0]
+            room_class = RoomClass(id=len(self.classes), rooms=tuple(rooms), building=self.rooms[first].building,
+                                   busy=list(self.busy_rooms.get(first, [])))
+            self.classes.append(room_class)
             for r in rooms:
-                rd = iv.subtract(domain, starts_avoiding(self.busy_rooms.get(r, []), d))
-                if rd:
-                    mv.room_domains[r] = rd
-            if not domain or (m.needs_room and not mv.room_domains):
+                self.class_of[r] = room_class.id
+
+    def prepare(self) -> None:
+        """Validate, then every meeting's start domain, candidate rooms and per-class start domains."""
+        if self.prepared:
+            return
+        self.validate()
+        durations, domains, candidates = [], [], []
+        for m in self.p.meetings:
+            d = max(1, math.ceil(m.duration_minutes / self.grid.g))
+            durations.append(d)
+            domains.append(self._pinned_domain(m, d) if m.pinned else self._base_domain(m, d))
+            candidates.append(self._candidate_rooms(m))
+        self._room_classes(candidates, domains)
+        avoiding: dict[tuple[int, int], list[Steps]] = {}
+        for index, m in enumerate(self.p.meetings):
+            d, domain = durations[index], domains[index]
+            mv = MeetingVars(spec=m, index=index, duration=d, domain=domain, rooms=candidates[index])
+            if domain:
+                for c in sorted({self.class_of[r] for r in mv.rooms}):
+                    busy = self.classes[c].busy
+                    if busy:
+                        if (c, d) not in avoiding:
+                            avoiding[c, d] = starts_avoiding(busy, d)
+                        spans = iv.subtract(domain, avoiding[c, d])
+                    else:
+                        spans = domain
+                    if spans:
+                        mv.class_domains[c] = spans
+            if not domain or (m.needs_room and not mv.class_domains):
                 mv.dead = "x"  # explained after solving, with the full picture
+            self.vars.append(mv)
+        self.prepared = True
+
+    def concrete_rooms(self, chosen: dict[int, tuple[int, int]]) -> dict[int, int]:
+        """Rooms for meetings placed in room classes: ``chosen`` maps a meeting index to (start, class).
+
+        Meetings of a class are taken by start time and each gets the first of its rooms (smallest
+        first) that is free by then. The model let at most ``size`` of them run at once, so a free
+        room is always there (interval graphs need no more colours than their largest clique)."""
+        by_class: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for index, (start, c) in chosen.items():
+            by_class[c].append((start, start + self.vars[index].duration, index))
+        out: dict[int, int] = {}
+        for c, items in by_class.items():
+            rooms = self.classes[c].rooms
+            first = min(s for s, _e, _i in items)
+            free_at = [first] * len(rooms)
+            for s, e, index in sorted(items):
+                n = next((k for k, t in enumerate(free_at) if t <= s), None)
+                if n is None:  # cannot happen for a schedule the model accepts
+                    raise AssertionError(f"room class {c} over-booked at step {s}")
+                free_at[n] = e
+                out[index] = rooms[n]
+        return out
+
+    # variables -------------------------------------------------------------------------------
+
+    def add_meetings(self, deadline: Deadline | None = None) -> None:
+        model = self.model
+        for mv in self.vars:
+            if deadline is not None and mv.index % 32 == 0:
+                deadline.check()
+            m, d, domain = mv.spec, mv.duration, mv.domain
             mv.placed = model.new_bool_var(f"placed[{m.key}]")
             if mv.dead:
                 model.add(mv.placed == 0)
                 lo = domain[0][0] if domain else 0
                 mv.start = model.new_int_var(lo, lo, f"start[{m.key}]")
             else:
-                usable = iv.normalize(s for r in mv.room_domains.values() for s in r) if m.needs_room else domain
+                usable = (iv.normalize(s for spans in mv.class_domains.values() for s in spans) if m.needs_room
+                          else domain)
                 mv.start = model.new_int_var_from_domain(
                     cp_model.Domain.from_intervals([[a, b - 1] for a, b in usable]), f"start[{m.key}]"
                 )
+                if m.needs_room:
+                    if len(mv.class_domains) == 1:
+                        # One class: "in it" is "placed", and its domain is the start's own.
+                        mv.in_class[next(iter(mv.class_domains))] = mv.placed
+                    else:
+                        for c, spans in mv.class_domains.items():
+                            lit = model.new_bool_var(f"room[{m.key},{c}]")
+                            mv.in_class[c] = lit
+                            if spans != usable:
+                                model.add_linear_expression_in_domain(
+                                    mv.start, cp_model.Domain.from_intervals([[a, b - 1] for a, b in spans])
+                                ).only_enforce_if(lit)
+                        model.add(sum(mv.in_class.values()) == mv.placed)
             mv.interval = model.new_optional_fixed_size_interval_var(mv.start, d, mv.placed, f"iv[{m.key}]")
-            if m.needs_room and not mv.dead:
-                for r, rd in mv.room_domains.items():
-                    lit = model.new_bool_var(f"room[{m.key},{r}]")
-                    mv.in_room[r] = lit
-                    model.add_linear_expression_in_domain(
-                        mv.start, cp_model.Domain.from_intervals([[a, b - 1] for a, b in rd])
-                    ).only_enforce_if(lit)
-                model.add(sum(mv.in_room.values()) == mv.placed)
-            self.vars.append(mv)
 
     # constraints -----------------------------------------------------------------------------
 
     def add_rooms(self) -> None:
         # Redundant but strong: at any moment at most as many room meetings as rooms.
-        roomed = [mv.interval for mv in self.vars if mv.in_room]
-        if len(roomed) > len(self.rooms) > 0:
-            self.model.add_cumulative(roomed, [1] * len(roomed), len(self.rooms))
-        for r in self.rooms:
+        roomed = [mv.interval for mv in self.vars if mv.in_class]
+        capacity = sum(c.size for c in self.classes)
+        if len(roomed) > capacity > 0:
+            self.model.add_cumulative(roomed, [1] * len(roomed), capacity)
+        for room_class in self.classes:
             intervals = []
             for mv in self.vars:
-                if r in mv.in_room:
-                    intervals.append(
-                        self.model.new_optional_fixed_size_interval_var(mv.start, mv.duration, mv.in_room[r],
-                                                                   f"iv[{mv.spec.key},{r}]")
-                    )
-            if len(intervals) + (1 if intervals and self.busy_rooms.get(r) else 0) > 1:
-                for a, b in iv.clip(self.busy_rooms.get(r, []), 0, self.horizon):
-                    intervals.append(self.model.new_fixed_size_interval_var(a, b - a, f"busy[r{r},{a}]"))
+                lit = mv.in_class.get(room_class.id)
+                if lit is None:
+                    continue
+                intervals.append(mv.interval if lit is mv.placed else self.model.new_optional_fixed_size_interval_var(
+                    mv.start, mv.duration, lit, f"iv[{mv.spec.key},c{room_class.id}]"))
+            # The class's busy times are already out of every member's domain.
+            if len(intervals) > room_class.size == 1:
                 self.model.add_no_overlap(intervals)
+            elif len(intervals) > room_class.size:
+                self.model.add_cumulative(intervals, [1] * len(intervals), room_class.size)
 
     def required_by_person(self) -> dict[int, list[MeetingVars]]:
         out: dict[int, list[MeetingVars]] = defaultdict(list)
@@ -369,7 +496,7 @@ class ModelBuilder:
                 if lits:  # none: booked meetings already break it there (the check reports it)
                     model.add_bool_or(lits)
 
-    def add_optional_overlaps(self) -> None:
+    def add_optional_overlaps(self, deadline: Deadline | None = None) -> None:
         """Pairs of meetings that share a person for whom at least one of the two is optional."""
         attends: dict[int, list[tuple[MeetingVars, bool]]] = defaultdict(list)
         for mv in self.vars:
@@ -389,7 +516,9 @@ class ModelBuilder:
                     key = (min(m1.index, m2.index), max(m1.index, m2.index))
                     weights[key] += 1
         model = self.model
-        for (i, j), weight in sorted(weights.items()):
+        for n, ((i, j), weight) in enumerate(sorted(weights.items())):
+            if deadline is not None and n % 256 == 0:
+                deadline.check()
             a, b = self.vars[i], self.vars[j]
             if not self._may_overlap(a, b):
                 continue
@@ -436,16 +565,19 @@ class ModelBuilder:
             self.secondary_terms.append((WEIGHT_LUNCH_MISSED, v))
         delegation = set(self.p.delegation)
         if delegation:
-            for r in self.rooms:
-                lits = [mv.in_room[r] for mv in self.vars if r in mv.in_room
+            # Rooms a delegation's meeting may use are classes of their own (``_room_classes``).
+            for room_class in self.classes:
+                c = room_class.id
+                lits = [mv.in_class[c] for mv in self.vars if c in mv.in_class
                         and delegation & (set(mv.spec.required) | set(mv.spec.optional))]
                 if lits:
-                    used = model.new_bool_var(f"delegation_room[{r}]")
+                    used = model.new_bool_var(f"delegation_room[{room_class.rooms[0]}]")
                     for lit in lits:
                         model.add_implication(lit, used)
                     self.delegation_rooms.append(used)
                     self.secondary_terms.append((WEIGHT_DELEGATION_ROOM, used))
-        self._add_building_gaps()
+        if not self.p.building_gap_hard:  # a hard gap is part of the hard model
+            self._add_building_gaps()
 
     def _add_building_gaps(self) -> None:
         gap = math.ceil(self.p.building_gap_minutes / self.grid.g) if self.p.building_gap_minutes else 0
@@ -456,9 +588,9 @@ class ModelBuilder:
         index = {b: n for n, b in enumerate(buildings)}
         building_of: dict[int, cp_model.IntVar] = {}
         for mv in self.vars:
-            if mv.in_room:
+            if mv.in_class:
                 var = model.new_int_var(0, len(buildings) - 1, f"building[{mv.index}]")
-                model.add(var == sum(index[self.rooms[r].building] * lit for r, lit in mv.in_room.items()))
+                model.add(var == sum(index[self.classes[c].building] * lit for c, lit in mv.in_class.items()))
                 building_of[mv.index] = var
         for mvs in self.required_by_person().values():
             for x in range(len(mvs)):
@@ -479,14 +611,28 @@ class ModelBuilder:
                     self.gap_violations.append(violated)
                     self.secondary_terms.append((WEIGHT_BUILDING_GAP, violated))
 
-    def build(self) -> None:
-        self.validate()
-        self.add_meetings()
-        self.add_rooms()
-        self.add_people()
-        self.add_precedence()
-        self.add_same_day()
-        self.add_breaks()
-        self.add_optional_overlaps()
-        self.add_secondary()
+    def build_hard(self, deadline: Deadline | None = None) -> None:
+        """Variables and hard rules: all the placement stage needs. With a ``deadline``, raises
+        ``OutOfTime`` once it has passed (the caller answers with the greedy schedule instead)."""
+        self.prepare()
+        self.add_meetings(deadline)
+        steps = [self.add_rooms, self.add_people, self.add_precedence, self.add_same_day, self.add_breaks]
+        if self.p.building_gap_hard:
+            steps.append(self._add_building_gaps)
+        for step in steps:
+            if deadline is not None:
+                deadline.check()
+            step()
 
+    def build_soft(self, deadline: Deadline | None = None) -> None:
+        """The terms of the optional-overlap and preference levels (``OutOfTime`` as in ``build_hard``;
+        the hard model stays valid, only the stages that need these terms are dropped)."""
+        self.add_optional_overlaps(deadline)
+        if deadline is not None:
+            deadline.check()
+        self.add_secondary()
+        self.built = True
+
+    def build(self, deadline: Deadline | None = None) -> None:
+        self.build_hard(deadline)
+        self.build_soft(deadline)

@@ -9,6 +9,7 @@ batch API and the visit proposal share it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,6 +18,16 @@ from typing import Any
 from availability.intervals import Interval
 
 # --- input ------------------------------------------------------------------------------------
+
+
+def cores() -> int:
+    """CP-SAT workers to use by default: the cores this process may run on (2 on the reference machine;
+    more workers than cores only slice the same time thinner), at most 8."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(8, available))
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,8 @@ class Problem:
     #: Deterministic work budget (CP-SAT "deterministic seconds"); None: only the wall-clock limit.
     work_limit: float | None = None
     seed: int = 0
-    num_workers: int = 2
+    #: CP-SAT workers (the interleaved portfolio is deterministic for a given number).
+    num_workers: int = field(default_factory=cores)
 
 
 # --- output -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from . import check
 from . import programme as P
 from .booking import booking_for_item
 from .busy import busy_for, with_programme
+from .deadline import Deadline
 from .errors import ProposalClosed
 from .models import Proposal, ProposalItem
 from .problem import BreakRule, Pin, Problem
@@ -77,7 +78,9 @@ def proposal_create(
     *, visit: Visit, by: Person | None = None, time_limit_seconds: float = 5.0, rooms: list[int] | None = None,
     day_start: time = P.DAY_START, day_end: time = P.DAY_END,
 ) -> Proposal:
-    """Build the visit's programme problem, solve it and store the result as a draft proposal."""
+    """Build the visit's programme problem, solve it and store the result as a draft proposal
+    (``time_limit_seconds`` counts from here: reading the world is part of it)."""
+    deadline = Deadline(time_limit_seconds)
     check_visit_open(visit)
     check_has_topics(visit)
     if rooms is not None:
@@ -98,7 +101,7 @@ def proposal_create(
                      location=d.location, participants=d.participants, spec=d.spec)
         for d in drafts
     )
-    solve_into(proposal, time_limit_seconds=time_limit_seconds, world=(busy_people, busy_rooms))
+    solve_into(proposal, time_limit_seconds=time_limit_seconds, world=(busy_people, busy_rooms), deadline=deadline)
     return proposal
 
 
@@ -107,7 +110,7 @@ def items_of(proposal: Proposal) -> list[ProposalItem]:
 
 
 def solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | None = None,
-                only: set[str] | None = None) -> set[str]:
+               only: set[str] | None = None, deadline: Deadline | None = None) -> set[str]:
     """Solve the proposal's live items and store times, rooms and reasons.
 
     Pinned items and booked ones stay where they are; with ``only`` every item outside it is held
@@ -150,7 +153,7 @@ def solve_into(proposal: Proposal, *, time_limit_seconds: float, world: World | 
         closed_days=rules.visit_holidays(visit, frame.days[0], frame.days[-1]),
         time_limit_seconds=time_limit_seconds, preference_seconds=PREFERENCE_SECONDS,
     )
-    solution = solve(problem)
+    solution = solve(problem, deadline=deadline)
     by_key = {a.key: a for a in solution.assignments}
     reasons = {u.key: u.reasons or {"en": u.reason} for u in solution.unplaced}
     blocked = {u.key: u.rule for u in solution.unplaced}

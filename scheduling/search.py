@@ -29,20 +29,37 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
-from availability import intervals as iv
 from core.metrics import solver_finished
 
-from .model import Grid, MeetingVars, ModelBuilder, Steps
+from .deadline import Deadline, OutOfTime
+from .greedy import Schedule, greedy
+from .model import Grid, MeetingVars, ModelBuilder
 from .problem import Assignment, Problem, Solution
-from .unplaced import for_meeting as explain_unplaced
+from .unplaced import explain_all
 
 #: CP-SAT's deterministic interleaved portfolio (same answer for the same input and seed).
 INTERLEAVE = True
 #: CP-SAT's search log on stdout, for debugging a model.
 LOG = False
+#: Rounds of the optional-overlap stage in CP-SAT's deterministic seconds (else wall-clock seconds).
+ROUNDS_IN_WORK = True
 #: First round of the optional-overlap stage; each further round gets STAGE2_GROWTH times more.
 STAGE2_ROUND_SECONDS = 1.0
+STAGE2_ROUND_WORK = 0.1
 STAGE2_GROWTH = 1.25
+#: The placement stage's share of what is left when the greedy schedule does not place everything.
+PLACEMENT_SHARE = 0.6
+#: Placement runs in rounds while they place more: the first gets this share of what is left (at
+#: least PLACEMENT_ROUND_SECONDS), each further one STAGE2_GROWTH times more, all together at most
+#: PLACEMENT_SHARE; a round that places nothing more hands the rest to the overlap stage.
+PLACEMENT_FIRST_ROUND = 0.35
+PLACEMENT_ROUND_SECONDS = 0.5
+#: Interchangeable rooms as one class in the model (off: one literal per room, as before classes; tests
+#: compare both).
+COLLAPSE_ROOMS = True
+#: Kept back from the search for the answer: assigning rooms in classes, explaining what is left out.
+ANSWER_RESERVE_SECONDS = 0.03
+ANSWER_RESERVE_PER_MEETING = 0.0005
 
 STATUS_NAMES = {
     cp_model.OPTIMAL: "optimal",
@@ -53,22 +70,34 @@ STATUS_NAMES = {
 }
 
 
-# --- the search ------------------------------------------------------------------------------ ----------------------------------------------------------------------------------
+# --- the search ------------------------------------------------------------------------------
 
 
 class _Fixed:
     """A greedy schedule in the shape of a solved CpSolver (``value``), for hints and extraction."""
 
-    def __init__(self, placed: dict[MeetingVars, tuple[int, int | None]]) -> None:
+    def __init__(self, builder: ModelBuilder, placed: Schedule) -> None:
         self.values: dict[int, int] = {}
-        for mv, (start, room) in placed.items():
-            self.values[mv.placed.index] = 1
+        for mv in builder.vars:
+            if mv.dead:
+                continue
+            self.values[mv.placed.index] = 0
+            self.values[mv.start.index] = _lowest(mv.start)
+            for lit in mv.in_class.values():
+                self.values[lit.index] = 0
+        for mv, (start, room_class) in placed.items():
             self.values[mv.start.index] = start
-            for r, lit in mv.in_room.items():
-                self.values[lit.index] = int(r == room)
+            for c, lit in mv.in_class.items():
+                self.values[lit.index] = int(c == room_class)
+            self.values[mv.placed.index] = 1
 
     def value(self, var: Any) -> int:
         return self.values.get(var.index, 0) if hasattr(var, "index") else 0
+
+
+def _lowest(var: cp_model.IntVar) -> int:
+    domain = var.proto.domain
+    return int(domain[0]) if domain else 0
 
 
 class _FirstComplete(cp_model.CpSolverSolutionCallback):
@@ -88,48 +117,98 @@ def _weighted(terms: list[tuple[int, cp_model.LinearExpr]]) -> Any:
     return sum(w * v for w, v in terms) if terms else 0
 
 
-def solve(problem: Problem) -> Solution:
+def solve(problem: Problem, *, deadline: Deadline | None = None) -> Solution:
     """Place the problem's meetings: the best schedule found in the time (or work) limit, every meeting
-    either assigned or explained."""
-    solution = _solve(problem)
+    either assigned or explained. ``deadline`` is the request's clock (started when the request came
+    in); without one the limit counts from now. Never fewer meetings than the greedy schedule."""
+    solution = _Search(problem, deadline or Deadline(problem.time_limit_seconds)).solve()
     solver_finished(solution.status, solution.solve_seconds)  # /metrics: visitdesk_solver_seconds
     return solution
 
 
-def _solve(problem: Problem) -> Solution:
-    search = _Search(problem)
-    placement = search.place()
-    if placement is None:
-        return search.empty()
-    search.fewest_overlaps()
-    search.preferences()
-    return search.result(placement)
+def answer_reserve(meetings: int) -> float:
+    """Seconds kept back from the search for writing the answer (room assignment, explanations)."""
+    return ANSWER_RESERVE_SECONDS + ANSWER_RESERVE_PER_MEETING * meetings
 
 
 class _Search:
-    """One solve: the built model, its three objective levels, and what each stage found so far."""
+    """One solve: the greedy schedule, the built model, its three objective levels, and the best
+    schedule known so far (never dropped: a stage that finds nothing better leaves it standing)."""
 
-    def __init__(self, problem: Problem) -> None:
-        self.started = time.monotonic()
+    def __init__(self, problem: Problem, deadline: Deadline) -> None:
         self.problem = problem
-        self.builder = builder = ModelBuilder(problem)
-        builder.build()
-        self.model, vars_ = builder.model, builder.vars
-        self.deadline = self.started + max(0.05, problem.time_limit_seconds)
-        pin_weight = len(vars_) + 1
-        self.level1 = sum((pin_weight if mv.spec.pinned else 1) * mv.placed for mv in vars_) if vars_ else 0
-        self.level1_max = sum((pin_weight if mv.spec.pinned else 1) for mv in vars_ if not mv.dead)
-        self.level2 = _weighted(builder.overlap_terms)
-        self.level3 = _weighted(builder.secondary_terms)
-        self.hint_vars = [v for mv in vars_ for v in (mv.placed, mv.start, *mv.in_room.values())]
+        self.deadline = deadline
+        self.started = deadline.started
+        self.builder = builder = ModelBuilder(problem, collapse_rooms=COLLAPSE_ROOMS)
+        builder.prepare()  # validation: a malformed problem fails here, before any search
+        #: The search's own end: the request's deadline less the time the answer takes to write.
+        self.search_end = deadline.less(answer_reserve(len(problem.meetings)))
+        vars_ = builder.vars
+        self.pin_weight = len(vars_) + 1
+        self.level1_max = sum(self.weight(mv) for mv in vars_ if not mv.dead)
         self.stages: dict[str, str] = {}
-        self.timings: dict[str, float] = {"model": round(time.monotonic() - self.started, 4)}
+        self.timings: dict[str, float] = {"prepare": round(deadline.elapsed(), 4)}
         self.first = _FirstComplete(self.level1_max, self.started)
-        self.best_solver: cp_model.CpSolver | _Fixed | None = None
+        self.best: cp_model.CpSolver | _Fixed | None = None
+        self.best1 = 0
+        self.placement_proved = False
         self.overlap_bound: int | None = None
 
+    def weight(self, mv: MeetingVars) -> int:
+        return self.pin_weight if mv.spec.pinned else 1
+
+    # --- the stages ---------------------------------------------------------------------------
+
+    def solve(self) -> Solution:
+        builder = self.builder
+        mark = time.monotonic()
+        self.greedy = greedy(builder)
+        self.timings["greedy"] = round(time.monotonic() - mark, 4)
+        self.greedy_level1 = sum(self.weight(mv) for mv in self.greedy)
+        by_key = {mv.spec.key: mv for mv in builder.vars}
+        self.complete = self.greedy_level1 == self.level1_max and all(
+            self.greedy[by_key[b]][0] + by_key[b].duration <= self.greedy[by_key[a]][0]
+            for b, a in self.problem.precedence if by_key[b] in self.greedy and by_key[a] in self.greedy)
+        if self.complete:
+            self.first.at = self.deadline.elapsed()
+        mark = time.monotonic()
+        try:
+            builder.build_hard(self.search_end)
+        except OutOfTime:
+            # No time for CP-SAT at all: the greedy schedule is the answer (it keeps every hard rule).
+            self.timings["model"] = round(time.monotonic() - mark, 4)
+            self.stages["placement"] = "optimal" if self.complete else "unknown"
+            self.placement_proved = self.complete
+            return self.answer_greedy()
+        self.timings["model"] = round(time.monotonic() - mark, 4)
+        vars_ = builder.vars
+        self.model = builder.model
+        self.level1 = sum(self.weight(mv) * mv.placed for mv in vars_) if vars_ else 0
+        hint_vars: dict[int, Any] = {}
+        for mv in vars_:
+            for v in (mv.placed, mv.start, *mv.in_class.values()):
+                hint_vars.setdefault(v.index, v)
+        self.hint_vars = list(hint_vars.values())
+        self.keep(_Fixed(builder, self.greedy))
+        self.place()
+        mark = time.monotonic()
+        try:
+            builder.build_soft(self.search_end)
+        except OutOfTime:
+            # Placement is what matters most; the lower levels need terms there was no time to state.
+            self.timings["model_soft"] = round(time.monotonic() - mark, 4)
+            self.stages.update(optional_overlap="unknown", preferences="unknown")
+            return self.result()
+        self.timings["model_soft"] = round(time.monotonic() - mark, 4)
+        self.level2 = _weighted(builder.overlap_terms)
+        self.level3 = _weighted(builder.secondary_terms)
+        self.fewest_overlaps()
+        self.preferences()
+        return self.result()
+
     def run(self, budget_share: float, callback: cp_model.CpSolverSolutionCallback | None = None, *,
-            seed_offset: int = 0, cap: float | None = None) -> tuple[cp_model.CpSolver, Any]:
+            seed_offset: int = 0, cap: float | None = None, work: float | None = None,
+            ) -> tuple[cp_model.CpSolver, Any]:
         problem = self.problem
         solver = cp_model.CpSolver()
         params = solver.parameters
@@ -137,62 +216,64 @@ class _Search:
         params.interleave_search = INTERLEAVE
         params.random_seed = problem.seed + seed_offset
         params.log_search_progress = LOG
-        budget = max(0.01, (self.deadline - time.monotonic()) * budget_share)
+        budget = max(0.01, self.search_end.remaining() * budget_share)
         params.max_time_in_seconds = min(budget, cap) if cap else budget
         if problem.work_limit is not None:
             params.max_deterministic_time = problem.work_limit * budget_share
+        elif work is not None:
+            params.max_deterministic_time = work
         status = solver.solve(self.model, callback)
         return solver, status
 
     def keep(self, solver: cp_model.CpSolver | _Fixed) -> None:
-        """Start the next stage from this solution."""
+        """The best schedule so far: the next stage starts from it (hints) and the answer falls back on it."""
         self.model.clear_hints()  # type: ignore[no-untyped-call]
         for v in self.hint_vars:
             self.model.add_hint(v, solver.value(v))
+        self.best = solver
 
-    def place(self) -> tuple[int, bool] | None:
-        """(1) Place as much as possible, pinned meetings first, starting from a greedy schedule. When the
-        greedy schedule already places everything (in order), that level is proved and skipped.
-
-        Returns the level reached and whether it is proved best, or None when nothing could be placed."""
-        model, vars_, problem = self.model, self.builder.vars, self.problem
-        greedy = _greedy(self.builder)
-        for mv, (start, room) in greedy.items():
-            model.add_hint(mv.placed, 1)
-            model.add_hint(mv.start, start)
-            for r, lit in mv.in_room.items():
-                model.add_hint(lit, int(r == room))
+    def place(self) -> None:
+        """(1) Place as much as possible, pinned meetings first, starting from the greedy schedule. When the
+        greedy schedule already places everything (in order), that level is proved and skipped. Whatever
+        CP-SAT answers (nothing in time, or a worse schedule than its hint), the greedy one stands."""
         mark = time.monotonic()
-        by_key = {mv.spec.key: mv for mv in vars_}
-        complete = len(greedy) == sum(1 for mv in vars_ if not mv.dead) and all(
-            greedy[by_key[b]][0] + by_key[b].duration <= greedy[by_key[a]][0]
-            for b, a in problem.precedence if by_key[b] in greedy and by_key[a] in greedy)
-        solver: cp_model.CpSolver | _Fixed
-        if complete:
-            self.first.at = time.monotonic() - self.started
-            solver, status = _Fixed(greedy), cp_model.OPTIMAL
+        self.best1 = self.greedy_level1
+        if self.complete:
+            self.stages["placement"] = "optimal"
+            self.placement_proved = True
+        elif self.search_end.expired():
+            self.stages["placement"] = "unknown"
         else:
-            model.maximize(self.level1)
-            solver, status = self.run(0.6, self.first)
-        self.stages["placement"] = STATUS_NAMES[status]
+            self.model.maximize(self.level1)
+            stage_end = time.monotonic() + self.search_end.remaining() * PLACEMENT_SHARE
+            cap = max(PLACEMENT_ROUND_SECONDS, self.search_end.remaining() * PLACEMENT_FIRST_ROUND)
+            status_best, round_no = cp_model.UNKNOWN, 0
+            while time.monotonic() < stage_end - 0.01:
+                if self.problem.work_limit is not None:  # a deterministic budget: one round
+                    solver, status = self.run(PLACEMENT_SHARE, self.first)
+                else:
+                    solver, status = self.run(1.0, self.first, seed_offset=round_no,
+                                              cap=min(cap, stage_end - time.monotonic()))
+                round_no += 1
+                cap *= STAGE2_GROWTH
+                improved = False
+                # A schedule placing as many as the incumbent does not replace it (the greedy one avoids overlaps).
+                improved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and round(solver.objective_value) > self.best1
+                if improved:
+                    self.best1 = round(solver.objective_value)
+                    self.keep(solver)
+                    status_best = status
+                if status == cp_model.OPTIMAL:  # proved (the greedy schedule may reach the optimum too)
+                    self.placement_proved = True
+                    status_best = status
+                # A round that found nothing more ends the stage: the time goes to the levels below.
+                if status == cp_model.OPTIMAL or not improved or self.problem.work_limit is not None:
+                    break
+            self.stages["placement"] = ("optimal" if self.placement_proved
+                                        else "feasible" if self.best1 > 0 or status_best != cp_model.UNKNOWN
+                                        else "unknown")
         self.timings["placement"] = round(time.monotonic() - mark, 4)
-        fallback = status == cp_model.UNKNOWN and bool(greedy)
-        if fallback:
-            # Out of time before CP-SAT found a schedule: the greedy one keeps every hard rule, so it
-            # stands (not proved best) and the later stages start from it.
-            solver, status = _Fixed(greedy), cp_model.FEASIBLE
-            self.stages["placement"] = "feasible"
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            self.stages = {"placement": "unknown" if status == cp_model.UNKNOWN else "infeasible"}
-            return None
-        pin_weight = len(self.builder.vars) + 1
-        best1 = (self.level1_max if complete
-                 else sum(pin_weight if mv.spec.pinned else 1 for mv in greedy) if fallback
-                 else round(solver.objective_value))  # type: ignore[union-attr]
-        model.add(self.level1 >= best1)
-        self.keep(solver)
-        self.best_solver = solver
-        return best1, status == cp_model.OPTIMAL
+        self.model.add(self.level1 >= self.best1)
 
     def fewest_overlaps(self) -> None:
         """(2) Fewest optional-attendee overlap minutes.
@@ -205,234 +286,139 @@ class _Search:
         model, problem = self.model, self.problem
         model.minimize(self.level2)
         mark = time.monotonic()
-        stage_end = mark + (self.deadline - mark) * 0.85
-        best2, round_no, status2, cap = None, 0, cp_model.UNKNOWN, STAGE2_ROUND_SECONDS
+        stage_end = mark + self.search_end.remaining() * 0.85
+        # The schedule to beat: a round's answer replaces it only with fewer overlap minutes.
+        incumbent = self.overlap_units(_chosen(self.builder, self.best)) if self.best is not None else None
+        best2, round_no, status2 = None, 0, cp_model.UNKNOWN
+        cap = STAGE2_ROUND_WORK if ROUNDS_IN_WORK else STAGE2_ROUND_SECONDS
         while time.monotonic() < stage_end - 0.01:
             if problem.work_limit is not None:  # a deterministic budget: one round, no wall-clock cuts
                 solver2, status = self.run(0.85)
             else:
-                solver2, status = self.run(1.0, seed_offset=round_no, cap=min(cap, stage_end - time.monotonic()))
+                # A round is measured in CP-SAT's deterministic work, not wall-clock: on a busy machine a
+                # second of wall-clock is a fraction of a second of search, and a round that short ends
+                # before it gets past its hint.
+                left = stage_end - time.monotonic()
+                if ROUNDS_IN_WORK:
+                    solver2, status = self.run(1.0, seed_offset=round_no, cap=left, work=cap)
+                else:
+                    solver2, status = self.run(1.0, seed_offset=round_no, cap=min(cap, left))
             round_no += 1
             cap *= STAGE2_GROWTH
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 break
             value = round(solver2.objective_value)
             self.overlap_bound = max(self.overlap_bound or 0, round(solver2.best_objective_bound))
-            if best2 is None or value < best2:
-                best2, self.best_solver, status2 = value, solver2, status
+            if (best2 is None or value < best2) and (incumbent is None or value <= incumbent):
+                best2, status2 = value, status
                 self.keep(solver2)
+            elif best2 is None and status == cp_model.OPTIMAL and incumbent is not None:
+                best2, status2 = incumbent, status  # proved: the incumbent is as good as it gets
             if status == cp_model.OPTIMAL:
                 status2 = status  # proved: nothing is below best2
                 break
             if problem.work_limit is not None:
                 break
-        self.stages["optional_overlap"] = STATUS_NAMES[status2] if best2 is not None else "unknown"
+        self.stages["optional_overlap"] = STATUS_NAMES[status2] if best2 is not None else (
+            "feasible" if incumbent is not None else "unknown")
         self.timings["optional_overlap"] = round(time.monotonic() - mark, 4)
+        if best2 is None:
+            best2 = incumbent
         if best2 is not None:
             model.add(self.level2 <= best2)
 
+    def overlap_units(self, chosen: dict[int, tuple[int, int | None]]) -> int:
+        """The optional-overlap level of a schedule (grid steps, as the model counts it)."""
+        builder = self.builder
+        grid = builder.grid
+        placed = [Assignment(builder.vars[i].spec.key, grid.at(s),
+                             grid.at(s) + timedelta(minutes=builder.vars[i].spec.duration_minutes), None)
+                  for i, (s, _c) in chosen.items()]
+        return optional_overlap_minutes(self.problem, placed) // grid.g
+
     def preferences(self) -> None:
         """(3) Earlier, fewer delegation rooms, lunch, walking gaps (at most ``preference_seconds``)."""
-        self.model.minimize(self.level3)
         mark = time.monotonic()
-        solver3, status3 = self.run(1.0, cap=self.problem.preference_seconds)
-        self.stages["preferences"] = STATUS_NAMES[status3]
+        if self.search_end.expired():
+            self.stages["preferences"] = "unknown"
+        else:
+            self.model.minimize(self.level3)
+            solver3, status3 = self.run(1.0, cap=self.problem.preference_seconds)
+            self.stages["preferences"] = STATUS_NAMES[status3]
+            # Meetings move only for a gain: on a tie the schedule of the stage above stands.
+            before = (self.best.value(self.level3) if isinstance(self.best, cp_model.CpSolver)
+                      and not isinstance(self.level3, int) else None)
+            if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE) and (
+                    before is None or round(solver3.objective_value) < before):
+                self.best = solver3
         self.timings["preferences"] = round(time.monotonic() - mark, 4)
-        if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            self.best_solver = solver3
 
-    def result(self, placement: tuple[int, bool]) -> Solution:
-        best1, placement_proved = placement
+    # --- the answer ---------------------------------------------------------------------------
+
+    def answer_greedy(self) -> Solution:
+        self.best1 = self.greedy_level1
+        return self.result(greedy_only=True)
+
+    def result(self, *, greedy_only: bool = False) -> Solution:
         builder = self.builder
-        assert self.best_solver is not None  # set by place()
-        all_placed = best1 == self.level1_max and not any(mv.dead for mv in builder.vars)
-        optimal = all(s == "optimal" for s in self.stages.values())
-        overall = "infeasible" if placement_proved else "unknown"
+        all_placed = self.best1 == self.level1_max and not any(mv.dead for mv in builder.vars)
+        optimal = all(s == "optimal" for s in self.stages.values()) and not greedy_only
+        overall = "infeasible" if self.placement_proved else "unknown"
         if all_placed:
             overall = "optimal" if optimal else "feasible"
-        solution = _extract(builder, self.best_solver, self.problem, self.started, overall, self.stages)
+        mark = time.monotonic()
+        if greedy_only:
+            chosen = {mv.index: (start, c) for mv, (start, c) in self.greedy.items()}
+            solution = _extract(builder, chosen, None, self.problem, self.started, overall, self.stages)
+        else:
+            assert self.best is not None  # kept from the greedy schedule on
+            solution = _extract(builder, _chosen(builder, self.best), self.best, self.problem, self.started,
+                                overall, self.stages)
+        self.timings["answer"] = round(time.monotonic() - mark, 4)
         bound = self.overlap_bound * builder.grid.g if self.overlap_bound is not None else 0
         return Solution(
             status=solution.status,
             assignments=solution.assignments,
             unplaced=solution.unplaced,
-            objective={**solution.objective, "optional_overlap_bound_minutes": bound, "stage_seconds": self.timings},
-            solve_seconds=solution.solve_seconds,
+            objective={**solution.objective, "optional_overlap_bound_minutes": bound, "stage_seconds": self.timings,
+                       "greedy_placed": len(self.greedy)},
+            solve_seconds=round(self.deadline.elapsed(), 4),
             first_complete_seconds=self.first.at if all_placed else None,
         )
 
-    def empty(self) -> Solution:
-        """Nothing placed: the placement stage found no schedule at all (proved or out of time)."""
-        return _empty(self.builder, self.problem, self.started, self.stages["placement"])
 
-
-def _greedy(builder: ModelBuilder) -> dict[MeetingVars, tuple[int, int | None]]:
-    """The better of two greedy passes: one that avoids optional overlaps, one that only packs early."""
-    careful = _greedy_pass(builder, soft=True)
-    if len(careful) == sum(1 for mv in builder.vars if not mv.dead):
-        return careful
-    packed = _greedy_pass(builder, soft=False)
-    return packed if len(packed) > len(careful) else careful
-
-
-def _greedy_pass(builder: ModelBuilder, *, soft: bool) -> dict[MeetingVars, tuple[int, int | None]]:
-    """A quick first schedule to start the search from: hardest meetings first, then for each the slot
-    and smallest fitting room that keep required people and rooms free and add the fewest minutes of
-    optional-attendee overlap (earliest on ties). The solver repairs and improves it."""
-    people_busy: dict[int, list[Steps]] = defaultdict(list)
-    room_busy: dict[int, list[Steps]] = defaultdict(list)
-    attending: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)  # person -> (start, end, required)
-
-    def options(mv: MeetingVars) -> int:
-        pool = mv.room_domains.values() if mv.spec.needs_room else [mv.domain]
-        return sum(b - a for spans in pool for a, b in spans)
-
-    def soft_cost(mv: MeetingVars, a: int, b: int) -> int:
-        cost = 0
-        for person in mv.spec.optional:
-            cost += sum(max(0, min(b, y) - max(a, x)) for x, y, _ in attending[person])
-            cost += sum(max(0, min(b, y) - max(a, x)) for x, y in builder.busy_people.get(person, ()))
-        for person in mv.spec.required:
-            cost += sum(max(0, min(b, y) - max(a, x)) for x, y, req in attending[person] if not req)
-        return cost
-
-    live = [mv for mv in builder.vars if not mv.dead]
-    order = sorted(live, key=lambda mv: (not mv.spec.pinned, options(mv), -mv.duration, -len(mv.spec.required),
-                                         mv.index))
-    out: dict[MeetingVars, tuple[int, int | None]] = {}
-    by_key = {mv.spec.key: mv for mv in builder.vars}
-    before = defaultdict(list)  # key -> meetings that must end before it starts
-    after = defaultdict(list)
-    for b, a in builder.p.precedence:
-        before[a].append(by_key[b])
-        after[b].append(by_key[a])
-    rules = _GreedyRules(builder)
-    for mv in order:
-        by_size: list[int] = sorted(mv.room_domains, key=lambda r: (builder.rooms[r].capacity, r))
-        rooms: list[int | None] = [*by_size] if mv.spec.needs_room else [None]
-        best: tuple[int, int, int | None] | None = None
-        earliest = max((out[p][0] + p.duration for p in before[mv.spec.key] if p in out), default=None)
-        latest = min((out[n][0] for n in after[mv.spec.key] if n in out), default=None)
-        for s in sorted({s for a, b in mv.domain for s in range(a, b)}):
-            e = s + mv.duration
-            if (earliest is not None and s < earliest) or (latest is not None and e > latest):
-                continue
-            if any(iv.overlaps(people_busy[p], s, e) for p in mv.spec.required):
-                continue
-            if not rules.time_ok(mv, s, e, out):
-                continue
-            room = next((r for r in rooms if r is None or (any(a <= s < b for a, b in mv.room_domains[r])
-                                                          and not iv.overlaps(room_busy[r], s, e)
-                                                          and rules.room_ok(mv, s, e, r))), False)
-            if room is False:
-                continue
-            cost = soft_cost(mv, s, e) if soft else 0
-            if best is None or cost < best[0]:
-                best = (cost, s, room)
-                if cost == 0:
-                    break
-        if best is None:
-            continue
-        _, s, room = best
-        e = s + mv.duration
-        for p in mv.spec.required:
-            people_busy[p].append((s, e))
-            attending[p].append((s, e, True))
-        for p in mv.spec.optional:
-            attending[p].append((s, e, False))
-        if room is not None:
-            room_busy[room].append((s, e))
-        rules.place(mv, s, e, room)
-        out[mv] = (s, room)
-    return out
-
-
-class _GreedyRules:
-    """The programme rules the greedy schedule keeps itself (so a complete greedy schedule is a valid
-    one): topics with one host on one day, the delegation's breaks, the walking gap when it is hard."""
-
-    def __init__(self, builder: ModelBuilder) -> None:
-        self.b = builder
-        p = builder.p
-        self.partners: dict[str, list[str]] = defaultdict(list)
-        for a, b in p.same_day:
-            self.partners[a].append(b)
-            self.partners[b].append(a)
-        self.breaks = p.breaks
-        self.people = set(p.breaks.people) if p.breaks else set()
-        self.delegation_busy: list[Steps] = builder.grid.busy(p.breaks.fixed) if p.breaks else []
-        g = builder.grid.g
-        self.limit = max(1, p.breaks.max_minutes // g) if p.breaks else 0
-        self.pause = max(1, math.ceil(p.breaks.break_minutes / g)) if p.breaks else 0
-        self.gap = math.ceil(p.building_gap_minutes / g) if p.building_gap_hard and p.building_gap_minutes else 0
-        self.where: dict[int, list[tuple[int, int, str]]] = defaultdict(list)  # person -> (start, end, building)
-        self.by_key = {mv.spec.key: mv for mv in builder.vars}
-
-    def day(self, s: int) -> int:
-        return next((n for n, (a, b) in enumerate(self.b.day_spans) if a <= s < b), -1)
-
-    def counted(self, mv: MeetingVars) -> bool:
-        return bool(self.breaks) and not mv.spec.rest and bool(self.people & set(mv.spec.required))
-
-    def time_ok(self, mv: MeetingVars, s: int, e: int, placed: dict[MeetingVars, tuple[int, int | None]]) -> bool:
-        for key in self.partners.get(mv.spec.key, ()):
-            other = self.by_key[key]
-            if other in placed and self.day(placed[other][0]) != self.day(s):
-                return False
-        if self.counted(mv):
-            day = self.b.day_spans[self.day(s)] if self.day(s) >= 0 else (s, e)
-            spans = iv.normalize([*iv.clip(self.delegation_busy, day[0], day[1]), (s, e)])
-            run_start, run_end = None, None
-            for a, b in spans:
-                if run_end is not None and a - run_end < self.pause:
-                    run_end = max(run_end, b)
-                else:
-                    run_start, run_end = a, b
-                if run_start is not None and run_end - run_start > self.limit:
-                    return False
-        return True
-
-    def room_ok(self, mv: MeetingVars, s: int, e: int, room: int) -> bool:
-        if not self.gap:
-            return True
-        building = self.b.rooms[room].building
-        for person in mv.spec.required:
-            for a, b, other in self.where[person]:
-                if other != building and a < e + self.gap and s < b + self.gap:
-                    return False
-        return True
-
-    def place(self, mv: MeetingVars, s: int, e: int, room: int | None) -> None:
-        if self.counted(mv):
-            self.delegation_busy = iv.normalize([*self.delegation_busy, (s, e)])
-        if room is not None:
-            for person in mv.spec.required:
-                self.where[person].append((s, e, self.b.rooms[room].building))
-
-
-def _extract(builder: ModelBuilder, solver: cp_model.CpSolver | _Fixed, problem: Problem, started: float, status: str,
-             stages: dict[str, str]) -> Solution:
-    grid = builder.grid
-    assignments, placed_ix = [], set()
+def _chosen(builder: ModelBuilder, solver: cp_model.CpSolver | _Fixed) -> dict[int, tuple[int, int | None]]:
+    """Meeting index -> (start step, room class or None) of a solved schedule."""
+    out: dict[int, tuple[int, int | None]] = {}
     for mv in builder.vars:
         if mv.dead or not solver.value(mv.placed):
             continue
-        s = solver.value(mv.start)
-        room = next((r for r, lit in mv.in_room.items() if solver.value(lit)), None)
+        room_class = next((c for c, lit in mv.in_class.items() if solver.value(lit)), None)
+        out[mv.index] = (solver.value(mv.start), room_class)
+    return out
+
+
+def _extract(builder: ModelBuilder, chosen: dict[int, tuple[int, int | None]],
+             solver: cp_model.CpSolver | _Fixed | None, problem: Problem, started: float, status: str,
+             stages: dict[str, str]) -> Solution:
+    grid = builder.grid
+    rooms = builder.concrete_rooms({i: (s, c) for i, (s, c) in chosen.items() if c is not None})
+    assignments = []
+    for index, (s, _c) in chosen.items():
+        mv = builder.vars[index]
         assignments.append(Assignment(mv.spec.key, grid.at(s), grid.at(s) + timedelta(minutes=mv.spec.duration_minutes),
-                                      room))
-        placed_ix.add(mv.index)
-    unplaced = [explain_unplaced(builder, mv, assignments) for mv in builder.vars if mv.index not in placed_ix]
-    real = not isinstance(solver, _Fixed)
+                                      rooms.get(index)))
+    unplaced = explain_all(builder, [mv for mv in builder.vars if mv.index not in chosen], assignments)
+    # Only a solver's answer carries these; a greedy schedule nobody improved does not.
+    real = solver if isinstance(solver, cp_model.CpSolver) and builder.built else None
     objective = {
         "placed": len(assignments),
         "unplaced": len(unplaced),
         "optional_overlap_minutes": optional_overlap_minutes(problem, assignments),
-        # Only a solver's answer carries these; a greedy schedule nobody improved does not.
-        "lunch_breaks_missed": sum(solver.value(v) for v in builder.lunch_missed) if real else None,
-        "building_gaps_missed": sum(solver.value(v) for v in builder.gap_violations) if real else None,
-        "delegation_rooms": sum(solver.value(v) for v in builder.delegation_rooms) if real else None,
-        "preferences": round(sum(w * solver.value(v) for w, v in builder.secondary_terms)) if real else None,
+        "lunch_breaks_missed": sum(real.value(v) for v in builder.lunch_missed) if real else None,
+        "building_gaps_missed": sum(real.value(v) for v in builder.gap_violations) if real else None,
+        "delegation_rooms": sum(real.value(v) for v in builder.delegation_rooms) if real else None,
+        "preferences": round(sum(w * real.value(v) for w, v in builder.secondary_terms)) if real else None,
         "stages": stages,
     }
     assignments.sort(key=lambda a: (a.starts_at, a.key))
@@ -467,11 +453,3 @@ def optional_overlap_minutes(problem: Problem, assignments: Sequence[Assignment]
                 a, b = spans[key]
                 units += sum(max(0, min(b, y) - max(a, x)) for x, y in busy)
     return units * grid.g
-
-
-def _empty(builder: ModelBuilder, problem: Problem, started: float, status: str) -> Solution:
-    unplaced = tuple(explain_unplaced(builder, mv, []) for mv in builder.vars)
-    objective = {"placed": 0, "unplaced": len(unplaced), "optional_overlap_minutes": 0,
-                 "optional_overlap_bound_minutes": 0, "stages": {"placement": status}}
-    return Solution(status, (), unplaced, objective, round(time.monotonic() - started, 4))
-

@@ -9,6 +9,9 @@ the problem that took every slot. Each reason is made once per configured langua
 
 from __future__ import annotations
 
+import bisect
+import heapq
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
@@ -60,14 +63,93 @@ def _minutes_text(minutes: int) -> str:
 
 
 
+class Explainer:
+    """Explains every meeting left out of one schedule, with what it needs looked up once.
+
+    The meetings that took a left-out meeting's slots are found through indexes of the placed ones by
+    required person and by room class (its competitors can only share one of those), in the placed
+    order, stopping at the few the sentence names: near-linear in the problem, where a scan of every
+    placed meeting per left-out one grew with the square (and a lookup by key inside it, the cube)."""
+
+    SHOWN = 4  # competitors named in a sentence
+
+    def __init__(self, builder: ModelBuilder, placed: Sequence[Assignment]) -> None:
+        self.builder = builder
+        self.placed = list(placed)
+        self.by_key = {mv.spec.key: mv for mv in builder.vars}
+        self.room_names = {r.id: r.name or "" for r in builder.p.rooms}
+        self.order_partners: dict[str, list[str]] = defaultdict(list)
+        for first, then in builder.p.precedence:
+            self.order_partners[first].append(then)
+            if then != first:
+                self.order_partners[then].append(first)
+        grid = builder.grid
+        self.spans = [(grid.floor(a.starts_at), grid.ceil(a.ends_at)) for a in self.placed]
+        self.of_person: dict[int, list[int]] = defaultdict(list)  # required person -> positions in ``placed``
+        self.of_class: dict[int, list[int]] = defaultdict(list)  # room class -> positions in ``placed``
+        for n, a in enumerate(self.placed):
+            for person in self.by_key[a.key].spec.required:
+                self.of_person[person].append(n)
+            if a.room is not None and a.room in builder.class_of:
+                self.of_class[builder.class_of[a.room]].append(n)
+        self._competitors: dict[int, list[tuple[Assignment, tuple[int, ...]]]] = {}
+
+    def for_meeting(self, mv: MeetingVars) -> Unplaced:
+        rules: list[str] = []
+
+        def make() -> str:
+            rule, text = blocking(self, mv)
+            rules.append(rule)
+            return text
+
+        reasons = in_languages(make)
+        active = (translation.get_language() or "en") if settings.configured else "en"
+        reason = reasons.get(active) or reasons.get(active.split("-")[0]) or make()
+        return Unplaced(mv.spec.key, reason, reasons, rules[0])
+
+    def room_name(self, room: int) -> str:
+        return self.room_names.get(room) or gettext("room %(id)s") % {"id": room}
+
+    def competitors(self, mv: MeetingVars, free_alone: list[Steps]) -> list[tuple[Assignment, tuple[int, ...]]]:
+        """The first ``SHOWN`` placed meetings (in placed order) that lie in the meeting's free time and share
+        a required person or a room it could use, each with the people they share."""
+        if mv.index in self._competitors:
+            return self._competitors[mv.index]
+        people = set(mv.spec.required)
+        lists = [self.of_person[p] for p in mv.spec.required if p in self.of_person]
+        lists += [self.of_class[c] for c in mv.class_domains if c in self.of_class]
+        out: list[tuple[Assignment, tuple[int, ...]]] = []
+        free_starts = [a for a, _b in free_alone]  # normalized: sorted, disjoint
+        last = -1
+        for n in heapq.merge(*lists):
+            if n == last:
+                continue
+            last = n
+            s, e = self.spans[n]
+            k = bisect.bisect_left(free_starts, e) - 1  # the last free span starting before the end
+            if k < 0 or free_alone[k][1] <= s:
+                continue
+            a = self.placed[n]
+            out.append((a, tuple(sorted(people & set(self.by_key[a.key].spec.required)))))
+            if len(out) == self.SHOWN:
+                break
+        self._competitors[mv.index] = out
+        return out
+
+
+def explain_all(builder: ModelBuilder, meetings: Sequence[MeetingVars], placed: Sequence[Assignment]) -> list[Unplaced]:
+    """Why each of ``meetings`` is not in the schedule ``placed``."""
+    explainer = Explainer(builder, placed)
+    return [explainer.for_meeting(mv) for mv in meetings]
+
+
 def for_meeting(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> Unplaced:
-    rule = blocking(builder, mv, placed)[0]
-    return unplaced(mv.spec.key, lambda: explain(builder, mv, placed), rule)
+    return Explainer(builder, placed).for_meeting(mv)
 
 
 def explain(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> str:
     """Why ``mv`` is not in the schedule, in the coordinator's words, naming the blocking constraint."""
-    return blocking(builder, mv, placed)[1]
+    return blocking(Explainer(builder, placed), mv)[1]
 
 
 def _window_rule(key: str) -> str:
@@ -93,20 +175,21 @@ def _closed_days(builder: ModelBuilder, m: MeetingSpec) -> str:
     return ""
 
 
-def blocking(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> tuple[str, str]:
+def blocking(explainer: Explainer, mv: MeetingVars) -> tuple[str, str]:
     """(rule id, sentence): which rule keeps ``mv`` out of the schedule and why, in the active language."""
-    rule, text = _why_left_out(builder, mv, placed)
-    holiday = _closed_days(builder, mv.spec)
+    rule, text = _why_left_out(explainer, mv)
+    holiday = _closed_days(explainer.builder, mv.spec)
     if holiday and rule in ("room-busy", "capacity", "available", "programme-full", "time-limit"):
         return "holiday", gettext("every day it could be on is a public holiday at the venue (%(names)s)") % {
             "names": holiday}
     return rule, text
 
 
-def _why_left_out(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assignment]) -> tuple[str, str]:
+def _why_left_out(explainer: Explainer, mv: MeetingVars) -> tuple[str, str]:
+    builder = explainer.builder
     p, grid, m, d = builder.p, builder.grid, mv.spec, mv.duration
     length = _minutes_text(m.duration_minutes)
-    room_names = {r.id: r.name or gettext("room %(id)s") % {"id": r.id} for r in p.rooms}
+    room_name = explainer.room_name
     if m.needs_room:
         pool = ([m.pinned.room] if m.pinned and m.pinned.room is not None
                 else (list(m.rooms) if m.rooms is not None else list(builder.rooms)))
@@ -116,7 +199,7 @@ def _why_left_out(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assig
             biggest = max(pool, key=lambda r: builder.rooms[r].capacity)
             return "lunch-room" if m.key.startswith("lunch-") else "capacity", gettext(
                 "no room for %(n)s people: the largest is %(room)s with %(seats)s seats") % {
-                "n": m.seats, "room": room_names[biggest], "seats": builder.rooms[biggest].capacity}
+                "n": m.seats, "room": room_name(biggest), "seats": builder.rooms[biggest].capacity}
     if m.pinned:
         when = grid.label(grid.floor(m.pinned.starts_at), grid.floor(m.pinned.starts_at) + d)
         if not mv.domain:
@@ -124,9 +207,9 @@ def _why_left_out(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assig
             return "available", ngettext("pinned to %(when)s, but %(names)s is busy then",
                             "pinned to %(when)s, but %(names)s are busy then", len(busy)) % {
                 "when": when, "names": _names(p, busy)}
-        if m.needs_room and not mv.room_domains:
+        if m.needs_room and not mv.class_domains:
             return "room-busy", gettext("pinned to %(when)s, but %(room)s is booked then") % {
-                "when": when, "room": room_names[mv.rooms[0]]}
+                "when": when, "room": room_name(mv.rooms[0])}
     # Without the other meetings of this problem: days, windows, people.
     free_alone = iv.normalize((a, b - 1 + d) for a, b in mv.domain)
     if not mv.domain:
@@ -144,7 +227,7 @@ def _why_left_out(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assig
                 len(blockers)) % {"names": _names(p, blockers), "length": length}
         return "available", gettext("%(names)s are never free together for %(length)s on these days") % {
             "names": _names(p, m.required), "length": length}
-    if m.needs_room and not mv.room_domains:
+    if m.needs_room and not mv.class_domains:
         values = {"n": m.seats, "names": _names(p, m.required), "spans": describe_spans(grid, free_alone)}
         if not m.required:
             return "room-busy", gettext("no room for %(n)s people is free (%(spans)s)") % values
@@ -153,18 +236,10 @@ def _why_left_out(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assig
                         len(m.required)) % values
     # Everything it needs exists; the other meetings of this problem took it.
     competitors = []
-    people = set(m.required)
-    for a in placed:
-        other = next(x for x in builder.vars if x.spec.key == a.key)
-        s, e = grid.floor(a.starts_at), grid.ceil(a.ends_at)
-        if not iv.overlaps(free_alone, s, e):
-            continue
-        shared = people & set(other.spec.required)
-        if shared or (a.room is not None and a.room in mv.room_domains):
-            what = (_names(p, sorted(shared)) if shared
-                    else room_names.get(a.room, gettext("the room")) if a.room is not None else gettext("the room"))
-            competitors.append(f"“{other.spec.title}” ({what})")
-    order = [f"“{q}”" for q in _precedence_partners(builder, m.key)]
+    for a, shared in explainer.competitors(mv, free_alone):
+        what = _names(p, shared) if shared else room_name(a.room) if a.room is not None else gettext("the room")
+        competitors.append(f"“{explainer.by_key[a.key].spec.title}” ({what})")
+    order = [f"“{explainer.by_key[q].spec.title}”" for q in explainer.order_partners.get(m.key, ())]
     if competitors:
         text = gettext("every %(length)s slot when its people and a room for %(n)s are free (%(spans)s) is taken "
                        "by %(others)s") % {"length": length, "n": m.seats, "spans": describe_spans(grid, free_alone),
@@ -177,7 +252,7 @@ def _why_left_out(builder: ModelBuilder, mv: MeetingVars, placed: Sequence[Assig
     partners = [b if a == m.key else a for a, b in p.same_day if m.key in (a, b)]
     if partners:
         return "same-host-topics", gettext("no day left that it can share with %(others)s (the same host)") % {
-            "others": ", ".join(f"“{t}”" for t in _titles(builder, partners))}
+            "others": ", ".join(f"“{explainer.by_key[k].spec.title}”" for k in partners)}
     if p.breaks is not None and set(p.breaks.people) & set(m.required):
         return "breaks", gettext("no slot left that keeps a %(pause)s break after %(work)s of meetings") % {
             "pause": _minutes_text(p.breaks.break_minutes), "work": _minutes_text(p.breaks.max_minutes)}
@@ -203,13 +278,3 @@ def _order_rule(builder: ModelBuilder, key: str) -> str:
     if "wrap-up" in partners:
         return "wrap-up-last"
     return "welcome-first" if "welcome" in partners else "order"
-
-
-def _titles(builder: ModelBuilder, keys: Sequence[str]) -> list[str]:
-    titles = {mv.spec.key: mv.spec.title for mv in builder.vars}
-    return [titles[k] for k in keys]
-
-
-def _precedence_partners(builder: ModelBuilder, key: str) -> list[str]:
-    titles = {mv.spec.key: mv.spec.title for mv in builder.vars}
-    return [titles[b if a == key else a] for a, b in builder.p.precedence if key in (a, b)]

@@ -23,7 +23,8 @@ from .problem import RoomSpec
 
 MAX_DAYS = 14
 MAX_SPAN_DAYS = 92
-MAX_MEETINGS = 300
+#: A batch at most this big (the solver answers 400 meetings inside a 1-s limit; docs/performance.md).
+MAX_MEETINGS = 400
 
 
 def day_bounds(days: Sequence[date], start: time, end: time, tz: str) -> tuple[tuple[datetime, datetime], ...]:

@@ -45,7 +45,9 @@ def test_solve_places_every_meeting_and_books_nothing(centre):
     assert body["objective"]["placed"] == 2 and body["objective"]["unplaced"] == 0
     assert body["objective"]["optional_overlap_minutes"] == 0  # b does not clash with Ada's meeting a
     a, b = sorted(body["assignments"], key=lambda x: x["key"])
-    assert parse(a["starts_at"]) == centre.at(0, 9)
+    # The earliest two hours, one after the other (which of the two goes first is a tie: both orders
+    # score the same on every level, and the solver may answer either).
+    assert sorted([parse(a["starts_at"]), parse(b["starts_at"])]) == [centre.at(0, 9), centre.at(0, 10)]
     assert not (parse(a["starts_at"]) < parse(b["ends_at"]) and parse(b["starts_at"]) < parse(a["ends_at"]))
     assert body["unplaced"] == []
     assert Meeting.objects.count() == 0
