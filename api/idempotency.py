@@ -7,6 +7,11 @@
 
 The claim is committed before the work starts, so the unique constraint settles concurrent
 duplicates; a request that fails (4xx/5xx) releases its claim, so a corrected retry may reuse the key.
+The work and the stored answer commit in one transaction: a claim still "in progress" when its
+request can no longer be running (older than gunicorn's timeout, ``VISITDESK_WEB_TIMEOUT``, plus a
+margin) belongs to a web server that died mid-request — whose work therefore never committed — and
+the next request with the key takes it over. Before, such a claim answered 409 for 24 hours
+(found by ``make drill``, which kills a web server while bookings are in flight).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import re
 from datetime import timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
@@ -30,6 +36,11 @@ HEADER = "Idempotency-Key"
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 #: Stored answers older than this no longer block a key (they are replaced on next use).
 RETENTION = timedelta(hours=24)
+
+
+def abandoned_after() -> timedelta:
+    """An unfinished claim older than this has no request behind it (gunicorn kills at the timeout)."""
+    return timedelta(seconds=settings.VISITDESK_WEB_TIMEOUT + 10)
 
 
 class IdempotencyMismatch(APIException):
@@ -88,17 +99,18 @@ def idempotent(endpoint: str):
                     raise IdempotencyInProgress()
                 return _replay(row)
             try:
-                response = method(self, request, *args, **kwargs)
+                with transaction.atomic():  # the work and its stored answer: both or neither
+                    response = method(self, request, *args, **kwargs)
+                    if 200 <= response.status_code < 300:
+                        IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).update(
+                            state=IdempotencyKey.State.DONE,
+                            response_status=response.status_code,
+                            response_body=json.loads(json.dumps(response.data, default=str)),
+                        )
             except BaseException:
                 IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).delete()
                 raise
-            if 200 <= response.status_code < 300:
-                IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).update(
-                    state=IdempotencyKey.State.DONE,
-                    response_status=response.status_code,
-                    response_body=json.loads(json.dumps(response.data, default=str)),
-                )
-            else:
+            if not 200 <= response.status_code < 300:
                 IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).delete()
             return response
 
@@ -120,6 +132,10 @@ def _claim(*, scope: str, endpoint: str, key: str, digest: str) -> IdempotencyKe
                 continue  # the holder failed and released it between our insert and our read
             if row.created_at < timezone.now() - RETENTION:
                 IdempotencyKey.objects.filter(pk=row.pk).delete()
+                continue
+            if row.state == IdempotencyKey.State.IN_PROGRESS and row.created_at < timezone.now() - abandoned_after():
+                # Its request cannot still be running: its server died, and its work rolled back.
+                IdempotencyKey.objects.filter(pk=row.pk, state=IdempotencyKey.State.IN_PROGRESS).delete()
                 continue
             return row
     raise IdempotencyInProgress()
