@@ -21,7 +21,8 @@ What it does, in order (about 4 minutes; a hard limit of --timeout seconds ends 
    with 4 hosts of its own, each POST with an ``Idempotency-Key``; then programme changes: 8 meetings moved, 3 cancelled, one meeting
    per visit moved (a "programme updated" mail to the delegation).
 3. *Kill* one web server (SIGKILL, while bookings are in flight; clients retry on the other with
-   the same Idempotency-Key) and one worker (SIGKILL, at the first reminder the sink receives).
+   the same Idempotency-Key) and one worker: the one whose SMTP connection delivered the first
+   reminder (found by its client port), SIGKILLed as that reminder arrives, in the middle of its batch.
 4. *Settle*: wait until the outbox has nothing due, returning rows the killed worker left in
    ``sending`` to pending once they are 60 s old (what beat's sweeper does after 10 minutes).
 5. *Check*, and exit non-zero on any failure:
@@ -76,6 +77,7 @@ PER_MEETING = 4
 
 @dataclass
 class Received:
+    peer: tuple
     key: str
     message_id: str
     rcpt: str
@@ -91,15 +93,17 @@ class Sink:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     first_reminder: threading.Event = field(default_factory=threading.Event)
+    first_reminder_peer: tuple = ()
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         key = str(message.get("X-Visitdesk-Key", ""))
-        item = Received(key=key, message_id=str(message.get("Message-ID", "")), rcpt=",".join(envelope.rcpt_tos),
+        item = Received(peer=tuple(session.peer or ()), key=key, message_id=str(message.get("Message-ID", "")), rcpt=",".join(envelope.rcpt_tos),
                         kind=key.split(":", 1)[0], at=time.monotonic(), message=message)
         with self.lock:
             self.received.append(item)
-        if key.startswith("reminder:"):
+        if key.startswith("reminder:") and not self.first_reminder.is_set():
+            self.first_reminder_peer = item.peer
             self.first_reminder.set()
         return "250 Message accepted for delivery"
 
@@ -267,6 +271,7 @@ DRILL_SETTINGS = {
     "WEB_CONCURRENCY": "2",
     # gunicorn's timeout, and so how long an Idempotency-Key claim of the killed server blocks retries.
     "VISITDESK_WEB_TIMEOUT": "20",
+    "VISITDESK_SOLVE_MAX_SECONDS": "5",  # at most half of the web timeout − 10 s (config/settings.py)
 }
 
 #: How long a client waits for a claim "in progress" (VISITDESK_WEB_TIMEOUT below + 10 s, and a margin).
@@ -392,6 +397,25 @@ class Local:
         os.killpg(self.procs[name].pid, signal.SIGKILL)
         self.procs[name].wait(10)
 
+    def sender_of(self, peer: tuple) -> str | None:
+        """Which worker holds the SMTP connection from ``peer`` (its client port), by /proc."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    if int(fields[1].rsplit(":", 1)[1], 16) == peer[1]:
+                        inodes.add(fields[9])
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+                group = os.getpgid(int(pid))
+            except OSError:
+                continue
+            if any(f"socket:[{inode}]" in links for inode in inodes):
+                return next((name for name, proc in self.procs.items() if proc.pid == group), None)
+        return None
+
     def log(self, name: str) -> str:
         return (self.var / f"{name}.log").read_text(errors="replace")
 
@@ -466,6 +490,15 @@ class Compose:
 
     def kill(self, name: str) -> None:
         self.podman("kill", "--signal", "KILL", self.container(name))
+
+    def sender_of(self, peer: tuple) -> str | None:
+        """Which worker container has the address the SMTP connection came from."""
+        for number, container in enumerate(self.names["worker"], 1):
+            addresses = self.podman("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+                                    container, check=False).split()
+            if peer and peer[0] in addresses:
+                return f"worker-{number}"
+        return None
 
     def log(self, name: str) -> str:
         return self.podman("logs", self.container(name), check=False) + self.podman_stderr_logs(name)
@@ -614,11 +647,13 @@ class Drill:
         self.note(f"programme changes: {moves} meetings moved, {cancels} cancelled, one meeting per visit moved")
 
     def kill_worker_at_first_reminder(self) -> threading.Thread:
+        """SIGKILL the worker that is sending the reminders, while it sends them."""
         def run():
             if self.sink.first_reminder.wait(240):
-                self.target.kill("worker-1")
-                self.killed_worker = "worker-1"
-                self.note("SIGKILL worker-1 as the first reminder arrived (reminders being dispatched)")
+                victim = self.target.sender_of(self.sink.first_reminder_peer) or "worker-1"
+                self.target.kill(victim)
+                self.killed_worker = victim
+                self.note(f"SIGKILL {victim}, the worker sending the reminders, as the first one arrived")
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
@@ -708,7 +743,8 @@ class Drill:
                 rcpt = participant.get("email") or ""
                 found = [m for (uid, to), m in last_imip.items() if uid == meeting["uid"] and (not rcpt or to == rcpt)]
                 if not found:
-                    stale.append((meeting["id"], participant["person"], "no invitation"))
+                    if meeting["status"] != "cancelled":  # cancelled before its invitation was due: none is right
+                        stale.append((meeting["id"], participant["person"], "no invitation"))
                     continue
                 for message in found:
                     for uid, seq, _status, url in calendar_events(message.message):
@@ -864,6 +900,7 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"the second beat sent no dispatch tick ({ticks}): the drill proved nothing about it")
         figures["requests_served"] = {s.name: s.served for s in drill.api.servers}
         figures["requests_cut_by_kill"] = sum(s.cut for s in drill.api.servers)
+        figures["retries_waiting_for_a_dead_claim"] = drill.api.waited_in_progress
         if any(s.served == 0 for s in drill.api.servers):
             failures.append(f"a web server served nothing: {figures['requests_served']}")
     except Exception as error:
