@@ -4,7 +4,7 @@
 #
 #   deploy/podman/base-image.sh          # prints the image name; builds it only when missing
 #
-# The root file system is cached as a tarball under var/podman/, named by a hash of everything
+# The root file system is cached as a tarball under var/podman/ (VISITDESK_PODMAN_CACHE), named by a hash of everything
 # that decides its content (suite, variant, mirror, REVISION below), so a rerun — or CI on a machine
 # that kept var/ — imports the tarball in seconds instead of running debootstrap (about 1.5 min).
 set -euo pipefail
@@ -18,7 +18,8 @@ VARIANT=minbase
 REVISION=1
 key="$(echo "$SUITE $VARIANT $MIRROR $REVISION" | sha256sum | cut -c1-12)"
 IMAGE="localhost/visitdesk-debian:$SUITE-$key"
-cache_dir="$PWD/var/podman"
+# CI points this at /var/cache/visitdesk-podman, which outlives its fresh clones of the repository.
+cache_dir="${VISITDESK_PODMAN_CACHE:-$PWD/var/podman}"
 tarball="$cache_dir/debian-$SUITE-$VARIANT-$key.tar"
 
 # The Containerfiles build FROM the suite's plain name; it always names the current key's image.
