@@ -270,12 +270,12 @@ DRILL_SETTINGS = {
     "VISITDESK_THROTTLE_FEED": "10000/minute",
     "WEB_CONCURRENCY": "2",
     # gunicorn's timeout, and so how long an Idempotency-Key claim of the killed server blocks retries.
-    "VISITDESK_WEB_TIMEOUT": "20",
-    "VISITDESK_SOLVE_MAX_SECONDS": "5",  # at most half of the web timeout − 10 s (config/settings.py)
+    "VISITDESK_WEB_TIMEOUT": "30",
+    "VISITDESK_SOLVE_MAX_SECONDS": "10",  # at most half of the web timeout − 10 s (config/settings.py)
 }
 
 #: How long a client waits for a claim "in progress" (VISITDESK_WEB_TIMEOUT below + 10 s, and a margin).
-IN_PROGRESS_PATIENCE = 60
+IN_PROGRESS_PATIENCE = 80
 
 #: Printed by the shell snippets below, so the answer can be found among Django's own output.
 MARK = "DRILL-JSON "
@@ -483,6 +483,10 @@ class Compose:
         raise RuntimeError("no app container is running")
 
     def container(self, name: str) -> str:
+        if any(name in names for names in self.names.values()):
+            return name  # already a container's name (the web servers are named after theirs)
+        if name in self.names:  # "beat-2", the clone
+            return self.names[name][0]
         service, _, number = name.rpartition("-")
         if service in ("web", "worker", "beat") and number.isdigit():
             return self.names[service][int(number) - 1]
@@ -866,7 +870,8 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {}
     try:
         target.prepare()
-        print(f"[drill {time.monotonic() - started:6.1f} s] prepared (a fresh database, migrated)", flush=True)
+        if isinstance(target, Local):
+            print(f"[drill {time.monotonic() - started:6.1f} s] prepared (a fresh database, migrated)", flush=True)
         servers = target.start()
         drill = Drill(target=target, api=Api(servers), sink=sink, started=started)
         drill.note(f"up: {', '.join(s.name + ' ' + s.url for s in servers)}, 2 workers, beat; SMTP sink "

@@ -66,14 +66,40 @@ wheels() {  # build/wheels: every dependency as a wheel at the version the proje
     || { grep -v "is ignored: it is neither" build/wheels.log | tail -20; exit 1; }
 }
 
+build_images() {
+  # Each image the compose file builds, once: podman-compose 1.0.3's `build` builds the shared app
+  # image once per service using it (five times). Context, Containerfile and arguments are the file's.
+  local image context file args
+  while IFS='|' read -r image context file args; do
+    # shellcheck disable=SC2086
+    podman build -t "$image" -f "$context/$file" $args "$context" >>var/compose/build.log 2>&1 \
+      || { tail -40 var/compose/build.log; log "building $image failed (var/compose/build.log)"; return 1; }
+  done < <(python3 - <<'PY'
+import os, yaml
+seen = set()
+for name, svc in yaml.safe_load(open("docker-compose.yml"))["services"].items():
+    build = svc.get("build")
+    if not build or svc["image"] in seen:
+        continue
+    seen.add(svc["image"])
+    context = build["context"] if isinstance(build, dict) else build
+    file = build.get("dockerfile") if isinstance(build, dict) else None
+    file = file or ("Containerfile" if os.path.exists(os.path.join(context, "Containerfile")) else "Dockerfile")
+    args = " ".join(f"--build-arg {k}={v}" for k, v in (build.get("args") or {}).items()) if isinstance(build, dict) else ""
+    print(f"{svc['image']}|{context}|{file}|{args}")
+PY
+)
+}
+
 up() {
   [ -f "$VISITDESK_ENV_FILE" ] || { echo "no env file $VISITDESK_ENV_FILE: cp .env.example .env and fill it in"; exit 1; }
   local started; started=$(date +%s)
+  mkdir -p var/compose && : >var/compose/build.log
   deploy/podman/base-image.sh >/dev/null
   log "wheels for the image (build/wheels)"
   wheels
   log "building images (layers are cached between runs)"
-  compose build >"${BUILD_LOG:-/dev/null}"
+  build_images
   compose down -t 10 >/dev/null 2>&1 || true   # containers only; the volumes keep the data
   compose up --no-start >/dev/null
   podman start "$(names postgres)" "$(names redis)" >/dev/null

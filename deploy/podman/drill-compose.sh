@@ -27,7 +27,14 @@ lines = {
 open(sys.argv[1], "w").write("".join(f"{k}={v}\n" for k, v in lines.items()))
 PY
 export VISITDESK_ENV_FILE="$env_file"
-cleanup() { VOLUMES=1 deploy/podman/compose.sh down || true; }
+cleanup() {
+  # Every container's log first (var/compose/logs/), then containers and volumes go.
+  mkdir -p var/compose/logs
+  for name in $(podman ps -a --filter "label=io.podman.compose.project=$VISITDESK_COMPOSE_PROJECT" --format '{{.Names}}'); do
+    podman logs "$name" >"var/compose/logs/$name.log" 2>&1 || true
+  done
+  VOLUMES=1 deploy/podman/compose.sh down || true
+}
 trap cleanup EXIT
 started=$(date +%s)
 VOLUMES=1 deploy/podman/compose.sh down >/dev/null 2>&1 || true
