@@ -381,8 +381,10 @@ class Local:
             self.spawn(f"web-{i}", [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "config.wsgi:application"],
                        VISITDESK_BIND=f"127.0.0.1:{port}")
         for i in (1, 2):
-            self.spawn(f"worker-{i}", [str(BIN / "celery"), "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2",
-                                       "--without-gossip", "-n", f"drill-worker-{i}@%h"])
+            # Both queues (mail and the like on "celery", calendar rendering on "calendars" where
+            # config/celery.py routes it there), so either worker can die without leaving a queue unserved.
+            self.spawn(f"worker-{i}", [str(BIN / "celery"), "-A", "config", "worker", "-Q", "celery,calendars",
+                                       "--loglevel=INFO", "--concurrency=2", "--without-gossip", "-n", f"drill-worker-{i}@%h"])
         self.start_beat("beat-1")
         servers = [WebServer(f"web-{i}", f"http://127.0.0.1:{port}") for i, port in enumerate(self.ports, 1)]
         for server in servers:

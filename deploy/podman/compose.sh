@@ -107,8 +107,13 @@ up() {
   wait_until 30 redis podman exec "$(names redis)" redis-cli ping
   run_once migrate
   run_once render-calendars
-  # shellcheck disable=SC2046
-  podman start $(names web) $(names worker) $(names beat) >/dev/null
+  # Every long-running app service (web, worker, beat, and any other the file adds): all but the
+  # data services and the one-shots (restart "no").
+  local service
+  for service in $(python3 -c 'import yaml; print(" ".join(n for n, s in yaml.safe_load(open("docker-compose.yml"))["services"].items() if n not in ("postgres", "redis") and s.get("restart") != "no"))'); do
+    # shellcheck disable=SC2046
+    podman start $(names "$service") >/dev/null
+  done
   for name in $(names web); do
     wait_until 90 "$name" podman exec "$name" curl -fsS http://127.0.0.1:8000/healthz
   done
