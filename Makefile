@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # `make run` serves here; honcho would otherwise hand the web process its own default, PORT=5000.
 PORT ?= 8000
 
-.PHONY: run test lint install migrate demo bench clean check-deploy
+.PHONY: run test lint install migrate demo bench clean check-deploy drill compose-up compose-down drill-compose
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,25 @@ check-deploy: $(STAMP)
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets;print(secrets.token_urlsafe(50))') \
 	  DJANGO_ALLOWED_HOSTS=visitdesk.example.org SITE_URL=https://visitdesk.example.org \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## Several machines at once: web ×2, worker ×2, beat (+ a second by mistake) on DATABASE_URL's PostgreSQL and
+## REDIS_URL's Redis (its database is flushed; VISITDESK_DRILL_REDIS_URL picks another), one web server and one
+## worker SIGKILLed mid-way; fails unless every mail arrived once and every feed agrees (deploy/drill.py).
+drill: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m deploy.drill
+
+## The production stack of docker-compose.yml with podman (README, "Production"): images from Debian packages,
+## PostgreSQL, Redis, migrate, web ×2 (127.0.0.1 only), worker ×2, beat. Needs .env (cp .env.example .env).
+compose-up: $(STAMP)
+	VISITDESK_PYTHON=$(BIN)/python deploy/podman/compose.sh up
+
+## Stops and removes the containers; the database and Redis volumes stay (VOLUMES=1 removes them too).
+compose-down:
+	deploy/podman/compose.sh down
+
+## `make drill` against a throw-away compose deployment (project visitdesk-drill), removed afterwards.
+drill-compose: $(STAMP)
+	VISITDESK_PYTHON=$(BIN)/python deploy/podman/drill-compose.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

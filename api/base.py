@@ -31,6 +31,7 @@ from datetime import timedelta
 from functools import update_wrapper
 from typing import Any, ClassVar, Concatenate, Literal, ParamSpec, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, OperationalError, models, transaction
@@ -469,6 +470,14 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
 )
 
 
+def abandoned_after() -> timedelta:
+    """An unfinished claim older than this has no request behind it: gunicorn kills a request at its
+    timeout (``VISITDESK_WEB_TIMEOUT``), and the work and its stored answer commit in one transaction,
+    so a claim still "in progress" after that belongs to a server that died mid-request and whose
+    work rolled back; the next request with the key takes it over (found by ``make drill``)."""
+    return timedelta(seconds=settings.VISITDESK_WEB_TIMEOUT + 10)
+
+
 class IdempotencyMismatch(APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "idempotency_mismatch"
@@ -527,17 +536,18 @@ def idempotent(endpoint: str) -> Callable[[ViewMethod[_V, _P]], ViewMethod[_V, _
                     raise IdempotencyInProgress()
                 return _replay(row)
             try:
-                response = method(self, request, *args, **kwargs)
+                with transaction.atomic():  # the work and its stored answer: both or neither
+                    response = method(self, request, *args, **kwargs)
+                    if 200 <= response.status_code < 300:
+                        IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).update(
+                            state=IdempotencyKey.State.DONE,
+                            response_status=response.status_code,
+                            response_body=json.loads(json.dumps(response.data, default=str)),
+                        )
             except BaseException:
                 IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).delete()
                 raise
-            if 200 <= response.status_code < 300:
-                IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).update(
-                    state=IdempotencyKey.State.DONE,
-                    response_status=response.status_code,
-                    response_body=json.loads(json.dumps(response.data, default=str)),
-                )
-            else:
+            if not 200 <= response.status_code < 300:
                 IdempotencyKey.objects.filter(scope=scope, endpoint=endpoint, key=key).delete()
             return response
 
@@ -560,6 +570,10 @@ def _claim(*, scope: str, endpoint: str, key: str, digest: str) -> IdempotencyKe
                 continue  # the holder failed and released it between our insert and our read
             if row.created_at < timezone.now() - IDEMPOTENCY_RETENTION:
                 IdempotencyKey.objects.filter(pk=row.pk).delete()
+                continue
+            if row.state == IdempotencyKey.State.IN_PROGRESS and row.created_at < timezone.now() - abandoned_after():
+                # Its request cannot still be running: its server died, and its work rolled back.
+                IdempotencyKey.objects.filter(pk=row.pk, state=IdempotencyKey.State.IN_PROGRESS).delete()
                 continue
             return row
     raise IdempotencyInProgress()

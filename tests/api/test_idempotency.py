@@ -78,6 +78,54 @@ def test_key_in_progress_answers_409(world, coordinator_client):
     assert not Meeting.objects.filter(title="Slow").exists()
 
 
+def test_a_claim_left_by_a_dead_server_is_taken_over(world, coordinator_client):
+    """A web server killed mid-request leaves its claim "in progress" (its work rolled back with it):
+    once no request can still be running (gunicorn's timeout has passed), the client's retry books."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.base import _body_hash, abandoned_after
+
+    body = {"title": "Retried", "starts_at": next_week(18).isoformat(), "ends_at": next_week(19).isoformat()}
+
+    class Req:
+        method = "POST"
+        path = "/api/v1/meetings/"
+        data = body
+
+    claim = IdempotencyKey.objects.create(scope=f"user:{world.coordinator.pk}", endpoint="meeting", key="orphan",
+                                          request_hash=_body_hash(Req))
+    # Younger than the timeout: it may still be running.
+    r = coordinator_client.post("/api/v1/meetings/", body, format="json", HTTP_IDEMPOTENCY_KEY="orphan")
+    assert r.status_code == 409
+    IdempotencyKey.objects.filter(pk=claim.pk).update(created_at=timezone.now() - abandoned_after() - timedelta(seconds=1))
+    r = coordinator_client.post("/api/v1/meetings/", body, format="json", HTTP_IDEMPOTENCY_KEY="orphan")
+    assert r.status_code == 201, r.content
+    again = coordinator_client.post("/api/v1/meetings/", body, format="json", HTTP_IDEMPOTENCY_KEY="orphan")
+    assert (again.status_code, again["Idempotent-Replayed"]) == (201, "true")
+    assert Meeting.objects.filter(title="Retried").count() == 1
+
+
+def test_the_work_and_the_stored_answer_commit_together(world, coordinator_client, monkeypatch):
+    """If storing the answer fails, the meeting is not left behind without it (a retry would book it twice)."""
+    from django.db.models import QuerySet
+
+    real_update = QuerySet.update
+
+    def failing_update(self, **kwargs):
+        if self.model is IdempotencyKey and kwargs.get("state") == IdempotencyKey.State.DONE:
+            raise RuntimeError("the server died here")
+        return real_update(self, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", failing_update)
+    body = {"title": "Half", "starts_at": next_week(18).isoformat(), "ends_at": next_week(19).isoformat()}
+    with pytest.raises(RuntimeError):
+        coordinator_client.post("/api/v1/meetings/", body, format="json", HTTP_IDEMPOTENCY_KEY="half")
+    assert not Meeting.objects.filter(title="Half").exists()
+    assert not IdempotencyKey.objects.filter(key="half").exists()
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad key with spaces", "ümlaut"])
 def test_malformed_keys_are_400(world, key):
     r = APIClient().post("/api/v1/visit-requests/", visit_request_body(1), format="json",
