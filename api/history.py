@@ -34,7 +34,9 @@ class HistoryEntrySerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=["created", "changed", "deleted"])
     model = serializers.CharField(help_text="meeting, participation, agenda item, programme slot or visit")
     object_id = serializers.IntegerField()
-    label = serializers.CharField(help_text="The row as it was then: a title, or the participant and role")
+    # Named like Field.label; the metaclass moves declared fields out of the class, so nothing is shadowed.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="The row as it was then: a title, or the participant and role")
     changes = serializers.DictField(
         child=serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=2, max_length=2),
         help_text="field → [before, after]; before is null for a creation, after for a deletion",

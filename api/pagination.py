@@ -62,7 +62,7 @@ class PageNumbers(PageNumberPagination):
 class _Key:
     """One term of the ordering: a concrete local field, its direction, whether it can be NULL."""
 
-    field: Field
+    field: Field[Any, Any]
     descending: bool
 
     @property
@@ -83,7 +83,7 @@ class _Key:
         return _Key(self.field, not self.descending)
 
 
-def _ordering_keys(queryset: QuerySet) -> list[_Key] | None:
+def _ordering_keys(queryset: QuerySet[Any]) -> list[_Key] | None:
     """The queryset's ordering as keys ending with the primary key; None if it cannot be keyed."""
     query = queryset.query
     model = queryset.model
@@ -150,7 +150,7 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(field: Field, value: Any) -> Any:
+def _decode(field: Field[Any, Any], value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, list | dict):
@@ -172,7 +172,7 @@ class KeysetPagination(BasePagination):
 
     # --- the page ---------------------------------------------------------------------------------
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any] | None:
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any] | None:
         keys = _ordering_keys(queryset)
         if keys is None or (self.page_query_param in request.query_params
                             and self.cursor_query_param not in request.query_params):
@@ -263,7 +263,7 @@ class KeysetPagination(BasePagination):
 
     # --- the schema -------------------------------------------------------------------------------
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["count", "next", "previous", "results"],
@@ -286,7 +286,7 @@ class KeysetPagination(BasePagination):
             },
         }
 
-    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [
             {
                 "name": self.cursor_query_param, "required": False, "in": "query",

@@ -12,31 +12,28 @@ Every write is a ``webhooks.services`` call; the payload shapes below are docume
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import BaseThrottle, UserRateThrottle
 
 from webhooks import selectors, services
 from webhooks.delivery import body_of
 from webhooks.models import TEST_EVENT, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-from .base import ApiViewSet as ApiMixin
-from .base import is_coordinator
+from .base import ApiViewSet, IsCoordinator
 
 
-class CoordinatorsOnly(BasePermission):
+class CoordinatorsOnly(IsCoordinator):
+    """Without credentials 401; signed in but not a coordinator 403 with this message."""
+
     message = "Only coordinators manage webhooks."
-
-    def has_permission(self, request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        if not is_coordinator(request.user):
-            raise PermissionDenied(self.message)
-        return True
 
 
 class WebhookWriteThrottle(UserRateThrottle):
@@ -49,19 +46,19 @@ class WebhookWriteThrottle(UserRateThrottle):
 # --- the payloads, for the schema ----------------------------------------------------------------
 
 
-class WebhookRoomSerializer(serializers.Serializer):
+class WebhookRoomSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class WebhookParticipantSerializer(serializers.Serializer):
+class WebhookParticipantSerializer(serializers.Serializer[Any]):
     person = serializers.IntegerField()
     name = serializers.CharField()
     role = serializers.CharField(help_text="chair, host, presenter or guest")
     rsvp = serializers.CharField(help_text="needs-action, accepted, declined or tentative")
 
 
-class WebhookMeetingSerializer(serializers.Serializer):
+class WebhookMeetingSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     uid = serializers.CharField(help_text="The iCalendar UID, as in invites and feeds")
     sequence = serializers.IntegerField(help_text="The iCalendar SEQUENCE: rises with every change")
@@ -78,7 +75,7 @@ class WebhookMeetingSerializer(serializers.Serializer):
     participants = WebhookParticipantSerializer(many=True)
 
 
-class WebhookMeetingBriefSerializer(serializers.Serializer):
+class WebhookMeetingBriefSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     uid = serializers.CharField()
     sequence = serializers.IntegerField()
@@ -89,7 +86,7 @@ class WebhookMeetingBriefSerializer(serializers.Serializer):
     room = serializers.CharField(help_text="The room's name, or the free-text location")
 
 
-class WebhookVisitSerializer(serializers.Serializer):
+class WebhookVisitSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     reference = serializers.CharField()
     status = serializers.CharField()
@@ -103,7 +100,7 @@ class WebhookVisitSerializer(serializers.Serializer):
     confirmed_at = serializers.DateTimeField(allow_null=True)
 
 
-class WebhookMeetingDataSerializer(serializers.Serializer):
+class WebhookMeetingDataSerializer(serializers.Serializer[Any]):
     meeting = WebhookMeetingSerializer()
 
 
@@ -112,16 +109,16 @@ class WebhookMeetingChangedDataSerializer(WebhookMeetingDataSerializer):
                                     help_text="field → [before, after], as the update mails say it")
 
 
-class WebhookVisitDataSerializer(serializers.Serializer):
+class WebhookVisitDataSerializer(serializers.Serializer[Any]):
     visit = WebhookVisitSerializer()
 
 
-class WebhookProgrammeDataSerializer(serializers.Serializer):
+class WebhookProgrammeDataSerializer(serializers.Serializer[Any]):
     visit = WebhookVisitSerializer()
     meetings = WebhookMeetingBriefSerializer(many=True)
 
 
-class WebhookAnswerDataSerializer(serializers.Serializer):
+class WebhookAnswerDataSerializer(serializers.Serializer[Any]):
     meeting = WebhookMeetingBriefSerializer()
     person = serializers.IntegerField()
     name = serializers.CharField()
@@ -130,12 +127,13 @@ class WebhookAnswerDataSerializer(serializers.Serializer):
     responded_at = serializers.DateTimeField(allow_null=True)
 
 
-class WebhookTestDataSerializer(serializers.Serializer):
+class WebhookTestDataSerializer(serializers.Serializer[Any]):
     endpoint = serializers.IntegerField()
     message = serializers.CharField()
 
 
-def _envelope(name: str, event_type: str, data: type[serializers.Serializer]) -> type[serializers.Serializer]:
+def _envelope(name: str, event_type: str,
+              data: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
     """The body of one event type, version 1: ``{"type", "version", "timestamp", "data"}``."""
     fields = {
         "type": serializers.CharField(help_text=f"Always “{event_type}”"),
@@ -146,7 +144,10 @@ def _envelope(name: str, event_type: str, data: type[serializers.Serializer]) ->
     return type(name, (serializers.Serializer,), {**fields, "__doc__": f"The ``{event_type}`` webhook payload."})
 
 
-PAYLOADS = {
+#: The type of ``PolymorphicProxySerializer``'s ``serializers`` argument (a dict is invariant in its values).
+_Payload = serializers.Serializer[Any] | type[serializers.Serializer[Any]]
+
+PAYLOADS: dict[str, _Payload] = {
     EventType.VISIT_REQUESTED.value: _envelope("VisitRequestedEvent", "visit.requested", WebhookVisitDataSerializer),
     EventType.VISIT_CONFIRMED.value: _envelope("VisitConfirmedEvent", "visit.confirmed", WebhookVisitDataSerializer),
     EventType.VISIT_CANCELLED.value: _envelope("VisitCancelledEvent", "visit.cancelled", WebhookVisitDataSerializer),
@@ -169,7 +170,7 @@ PAYLOAD = PolymorphicProxySerializer(component_name="WebhookPayload", serializer
 # --- endpoints and deliveries ----------------------------------------------------------------------
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
     url = serializers.CharField(max_length=2000, help_text="A public http(s) address")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EventType.choices), allow_empty=False,
                                         max_length=len(EventType.choices))
@@ -190,7 +191,7 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         read_only_fields = [*WebhookEndpointSerializer.Meta.read_only_fields, "secret"]
 
 
-class WebhookSecretSerializer(serializers.ModelSerializer):
+class WebhookSecretSerializer(serializers.ModelSerializer[WebhookEndpoint]):
     secret = serializers.CharField(read_only=True, help_text="The new secret, shown only now")
 
     class Meta:
@@ -199,14 +200,14 @@ class WebhookSecretSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookAttemptSerializer(serializers.ModelSerializer):
+class WebhookAttemptSerializer(serializers.ModelSerializer[WebhookAttempt]):
     class Meta:
         model = WebhookAttempt
         fields = ["attempted_at", "status_code", "error", "duration_ms"]
         read_only_fields = fields
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
     webhook_id = serializers.CharField(source="event.webhook_id", read_only=True,
                                        help_text="The webhook-id header: the same on every attempt")
     event_type = serializers.CharField(source="event.type", read_only=True)
@@ -220,33 +221,38 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(PAYLOAD)
-    def get_payload(self, obj: WebhookDelivery) -> dict:
-        import json
-
-        return json.loads(body_of(obj.event))
+    def get_payload(self, obj: WebhookDelivery) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(body_of(obj.event))
+        return payload
 
 
 @extend_schema(tags=["webhooks"])
-class WebhookEndpointViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                             mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class WebhookEndpointViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet[WebhookEndpoint],
+):
     """Endpoints that receive signed events (Standard Webhooks); see docs/operations.md, "Webhooks"."""
 
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
     permission_classes = [CoordinatorsOnly]
-    filter_backends: list = []
+    filter_backends = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[WebhookEndpoint]:
         return selectors.endpoints()
 
-    def get_throttles(self):
+    def get_throttles(self) -> list[BaseThrottle]:
         if self.action in ("create", "update", "partial_update", "test", "rotate_secret"):
             return [WebhookWriteThrottle()]
         return super().get_throttles()
 
     @extend_schema(responses={201: WebhookEndpointCreatedSerializer},
                    summary="Register an endpoint; the answer holds its signing secret, shown this once")
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -256,27 +262,30 @@ class WebhookEndpointViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveMod
             endpoint = services.endpoint_update(endpoint=endpoint, is_active=False)
         return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=201)
 
-    def perform_update(self, serializer):
-        values = serializer.validated_data
+    def perform_update(self, serializer: serializers.BaseSerializer[WebhookEndpoint]) -> None:
+        values: dict[str, Any] = serializer.validated_data
+        endpoint = serializer.instance
+        assert endpoint is not None  # an update always has its instance
         serializer.instance = services.endpoint_update(
-            endpoint=serializer.instance, url=values.get("url"), event_types=values.get("event_types"),
+            endpoint=endpoint, url=values.get("url"), event_types=values.get("event_types"),
             description=values.get("description"), is_active=values.get("is_active"))
 
-    def perform_destroy(self, instance):
+    def perform_destroy(self, instance: WebhookEndpoint) -> None:
         services.endpoint_delete(endpoint=instance)
 
     @extend_schema(responses={200: WebhookDeliverySerializer(many=True)},
                    summary="The delivery log: each delivery's payload, state, status codes and attempts")
     @action(detail=True, methods=["get"])
-    def deliveries(self, request, pk=None):
+    def deliveries(self, request: Request, pk: str) -> Response:
         deliveries = selectors.deliveries_of(self.get_object())
-        page = self.paginate_queryset(deliveries)
+        # DRF pages any queryset; the stubs tie paginate_queryset to the viewset's own model.
+        page = self.paginate_queryset(deliveries)  # type: ignore[arg-type]
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
     @extend_schema(request=None, responses={202: WebhookDeliverySerializer},
                    summary="Send a test event (webhook.test) to this endpoint, also when it is disabled")
     @action(detail=True, methods=["post"])
-    def test(self, request, pk=None):
+    def test(self, request: Request, pk: str) -> Response:
         delivery = services.endpoint_send_test(endpoint=self.get_object())
         return Response(WebhookDeliverySerializer(selectors.deliveries_of(delivery.endpoint).get(pk=delivery.pk)).data,
                         status=202)
@@ -284,6 +293,6 @@ class WebhookEndpointViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @extend_schema(request=None, responses={200: WebhookSecretSerializer},
                    summary="A new signing secret; the previous one keeps signing for 24 hours")
     @action(detail=True, methods=["post"], url_path="rotate-secret")
-    def rotate_secret(self, request, pk=None):
+    def rotate_secret(self, request: Request, pk: str) -> Response:
         endpoint = services.endpoint_rotate_secret(endpoint=self.get_object())
         return Response(WebhookSecretSerializer(endpoint).data)

@@ -408,7 +408,7 @@ def test_pages_hand_templates_view_models_not_decorated_rows():
 # --- the API: one module per resource on shared bases -------------------------------------------
 
 #: ``api`` modules every resource module may import: the bases, the shapes and what sits below them.
-API_SHARED = {"__init__", "apps", "auth", "base", "deadline", "fields", "filters", "models", "parsers",
+API_SHARED = {"__init__", "apps", "auth", "base", "deadline", "fields", "filters", "models", "pagination", "parsers",
               "programme_check", "root", "serializers", "urls", "v1", "visibility"}
 
 
