@@ -68,7 +68,26 @@ def test_readme_lists_the_commands_this_file_runs():
         "make test",
         ".venv/bin/python manage.py drf_create_token coordinator",
         'curl -H "Authorization: Token <key>" http://127.0.0.1:8000/api/v1/me/',
+        "apt-get install -y podman podman-compose runc debootstrap",
+        "cp .env.example .env",
+        "make compose-up",
+        "make compose-down",
     ], "a README command changed: teach tests/config/test_readme_commands.py to run it"
+
+
+def test_the_production_commands_are_what_ci_runs():
+    """The README's "Production" block is run by CI, not here (it builds images with podman): ``make
+    drill-compose`` in ``.ci/run`` calls the same ``deploy/podman/compose.sh up`` / ``down`` that
+    ``make compose-up`` / ``compose-down`` call, with the packages the README installs."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^compose-up:.*\n\t.*deploy/podman/compose\.sh up$", makefile, re.M)
+    assert re.search(r"^compose-down:.*\n\t.*deploy/podman/compose\.sh down$", makefile, re.M)
+    drill = (ROOT / "deploy" / "podman" / "drill-compose.sh").read_text()
+    assert "deploy/podman/compose.sh up" in drill and "deploy/podman/compose.sh down" in drill
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^\S*.*make drill-compose$", ci, re.M)
+    for package in ("podman", "podman-compose", "runc", "debootstrap"):
+        assert re.search(rf"\b{package}\b", ci.split("APT_PACKAGES=(", 1)[1].split(")", 1)[0])
 
 
 def test_make_run_gives_the_web_process_port_8000_without_any_variable(tmp_path):

@@ -71,16 +71,20 @@ def test_booking_a_meeting_through_the_api_reaches_the_receiver_signed(make_work
     assert (payload["data"]["meeting"]["id"], payload["data"]["meeting"]["uid"]) == (meeting["id"], meeting["uid"])
     assert headers["webhook-id"].startswith("msg_")
 
-    moved = api.post(f"/api/v1/meetings/{meeting['id']}/reschedule/", {
-        "starts_at": f"{day}T12:00:00+01:00", "ends_at": f"{day}T13:00:00+01:00"}, format="json")
-    assert moved.status_code == 200, moved.content
+    # The host's answer first, then the move. (Answered after a move but before the updated invitation went
+    # out, the answer is asked again when the update is sent — notifications resets it — so which events
+    # exist would depend on the worker's timing.)
     answered = api.post(f"/api/v1/meetings/{meeting['id']}/rsvp/", {"person": host.pk, "rsvp": "accepted"},
                         format="json")
     assert answered.status_code == 200, answered.content
-    got = wait_for(lambda: len(found := payloads(receiver, secret)) >= 3 and found, what="the change and the answer")
-    assert [p["type"] for p, _ in got] == ["meeting.created", "meeting.changed", "answer.received"]
-    assert got[1][0]["data"]["meeting"]["sequence"] == moved.json()["sequence"]
-    assert got[2][0]["data"]["answer"] == "accepted"
+    wait_for(lambda: len(payloads(receiver, secret)) >= 2, what="the answer")
+    moved = api.post(f"/api/v1/meetings/{meeting['id']}/reschedule/", {
+        "starts_at": f"{day}T12:00:00+01:00", "ends_at": f"{day}T13:00:00+01:00"}, format="json")
+    assert moved.status_code == 200, moved.content
+    got = wait_for(lambda: len(found := payloads(receiver, secret)) >= 3 and found, what="the change")
+    assert [p["type"] for p, _ in got] == ["meeting.created", "answer.received", "meeting.changed"]
+    assert got[1][0]["data"]["answer"] == "accepted"
+    assert got[2][0]["data"]["meeting"]["sequence"] == moved.json()["sequence"]
 
     test = api.post(f"/api/v1/webhooks/{endpoint_id}/test/", {}, format="json")
     assert test.status_code == 202
