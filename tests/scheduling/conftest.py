@@ -97,3 +97,20 @@ def centre(db, settings) -> Centre:
     return Centre(coordinator=coordinator, coordinator_person=coordinator_person, host_user=host_user, ada=ada,
                   ben=ben, cem=cem, dana=dana, seminar=seminar, board=board, office=office,
                   visit=Visit.objects.get(pk=visit.pk), tuesday=tuesday)
+
+
+@pytest.fixture
+def booked(centre):
+    """The centre's visit with a proposal drafted and accepted on the staff pages: (coordinator's client,
+    the proposal)."""
+    from django.test import Client
+
+    from scheduling.models import Proposal
+
+    client = Client()
+    client.force_login(centre.coordinator)
+    url = f"/staff/visits/{centre.visit.pk}/proposal/"
+    client.post(f"{url}new/")
+    proposal = Proposal.objects.get(visit=centre.visit)
+    client.post(f"{url}{proposal.pk}/accept/")
+    return client, proposal

@@ -16,7 +16,6 @@ from django.utils import translation
 
 from events.models import Meeting
 from notifications.models import CounterProposal, Kind, OutboxMessage
-from scheduling.models import Proposal
 from tests.support.programmes import free_time_for
 from visits import booking
 
@@ -29,16 +28,6 @@ pytestmark = pytest.mark.django_db
 def english():
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def booked(centre):
-    client = logged_in(centre.coordinator)
-    url = f"/staff/visits/{centre.visit.pk}/proposal/"
-    client.post(f"{url}new/")
-    proposal = Proposal.objects.get(visit=centre.visit)
-    client.post(f"{url}{proposal.pk}/accept/")
-    return client, proposal
 
 
 def _counter(proposal, key="topic-cell-therapeutics", *, free=False):

@@ -12,7 +12,6 @@ import re
 import pytest
 from django.utils import translation
 
-from scheduling.models import Proposal
 from visits import booking
 
 from .test_page import assert_csp_clean, logged_in
@@ -30,16 +29,6 @@ def _block(html: str, meeting_id: int) -> str:
     match = re.search(rf'<button type="button" id="block-{meeting_id}".*?</button>', html, re.S)
     assert match, f"no block for meeting {meeting_id}"
     return match.group(0)
-
-
-@pytest.fixture
-def booked(centre):
-    client = logged_in(centre.coordinator)
-    url = f"/staff/visits/{centre.visit.pk}/proposal/"
-    client.post(f"{url}new/")
-    proposal = Proposal.objects.get(visit=centre.visit)
-    client.post(f"{url}{proposal.pk}/accept/")
-    return client, proposal
 
 
 def test_a_hosts_decline_marks_the_block_and_the_visit_page_offers_the_repair(centre, booked):

@@ -17,7 +17,7 @@ from tests.scheduling.conftest import centre  # noqa: F401 (the fixture)
 from tests.support.programmes import free_time_for
 from visits import booking
 
-from .test_browser import axe_violations, shot
+from .test_browser import axe_violations, shot, sign_in
 from .test_planner import browser, new_page  # noqa: F401 (the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,10 +46,7 @@ def test_a_declined_host_is_marked_and_the_repair_preview_is_one_click_away(page
     booking.meeting_answer(participation=host, answer="declined")
     sequence = meeting.sequence
 
-    page.goto("/staff/login/")
-    page.locator("#id_username").fill("coord")
-    page.locator("#id_password").fill("coord-pass-1234")
-    page.locator("#id_password").press("Enter")
+    sign_in(page, "coord", "coord-pass-1234")
     expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile("Sign in"))
     page.goto(f"/staff/visits/{centre.visit.pk}/")
 
@@ -102,10 +99,7 @@ def test_a_proposed_new_time_is_shaded_in_the_meetings_lane_and_accepted_from_th
                                              ends_at=starts_at + (meeting.ends_at - meeting.starts_at),
                                              sequence=meeting.sequence)
 
-    page.goto("/staff/login/")
-    page.locator("#id_username").fill("coord")
-    page.locator("#id_password").fill("coord-pass-1234")
-    page.locator("#id_password").press("Enter")
+    sign_in(page, "coord", "coord-pass-1234")
     expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile("Sign in"))
     page.goto(f"/staff/visits/{centre.visit.pk}/")
 

@@ -7,6 +7,7 @@ Anything a user may not see answers 404 rather than 403, so a reference or id re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib import messages
@@ -228,36 +229,38 @@ def _visit_counter_or_404(request: HttpRequest, pk: int, counter_id: int) -> Cou
                              meeting__programme_slot__visit=visit)
 
 
+def _decide_counter(request: HttpRequest, pk: int, counter_id: int,
+                    decide: Callable[[CounterProposal], object], done: str) -> HttpResponse:
+    """Run one decision on a counter-proposal of this visit; a refusal (changed meanwhile, decided
+    already, a clash) is said on the visit page next to the list."""
+    counter = _visit_counter_or_404(request, pk, counter_id)
+    try:
+        decide(counter)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("web:staff-visit", kwargs={"pk": pk}) + "#counters")
+    messages.success(request, done % {"title": counter.meeting.title})
+    return redirect("web:staff-visit", pk=pk)
+
+
 @login_required
 @require_POST
 def counter_accept(request: HttpRequest, pk: int, counter_id: int) -> HttpResponse:
     """Move the meeting to the time the person proposed (through ``visits.booking``: overlaps and
     availability are checked as for any move, and everyone gets the update)."""
-    counter = _visit_counter_or_404(request, pk, counter_id)
-    try:
-        replies.counter_accept(counter=counter, user=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect(reverse("web:staff-visit", kwargs={"pk": pk}) + "#counters")
-    messages.success(request, _("%(title)s moved to the proposed time; everyone gets the update.")
-                     % {"title": counter.meeting.title})
-    return redirect("web:staff-visit", pk=pk)
+    return _decide_counter(request, pk, counter_id, lambda c: replies.counter_accept(counter=c, user=request.user),
+                           _("%(title)s moved to the proposed time; everyone gets the update."))
 
 
 @login_required
 @require_POST
 def counter_decline(request: HttpRequest, pk: int, counter_id: int) -> HttpResponse:
     """Keep the meeting where it is; the person's calendar gets METHOD:DECLINECOUNTER."""
-    counter = _visit_counter_or_404(request, pk, counter_id)
     comment = request.POST.get("comment", "")[:1000]
-    try:
-        replies.counter_decline(counter=counter, user=request.user, comment=comment)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect(reverse("web:staff-visit", kwargs={"pk": pk}) + "#counters")
-    messages.success(request, _("The proposal for %(title)s is declined; the person is told the meeting stays.")
-                     % {"title": counter.meeting.title})
-    return redirect("web:staff-visit", pk=pk)
+    return _decide_counter(
+        request, pk, counter_id,
+        lambda c: replies.counter_decline(counter=c, user=request.user, comment=comment),
+        _("The proposal for %(title)s is declined; the person is told the meeting stays."))
 
 
 # --- a host's own meetings -------------------------------------------------------------------
