@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as djtz
 from rest_framework import ISO_8601, serializers
+from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
 from calendars import links as calendar_links
@@ -583,12 +584,33 @@ class MeetingSerializer(ModelSerializer[Meeting]):
         return calendar_links.meeting_ics_url(obj)
 
 
-class ParticipantInputSerializer(serializers.Serializer[Any]):
+class WholeItemSerializer(serializers.Serializer[Any]):
+    """An item of a list that is written whole, also inside a PATCH: DRF hands ``partial`` down to nested
+    serializers, which would then skip required fields and defaults (a PATCH with an agenda item without
+    a title answered 500). Here missing required fields are a 400 on the field, defaults are filled."""
+
+    def validate(self, attrs: Any) -> Any:
+        attrs = dict(attrs)
+        missing: dict[str, list[str]] = {}
+        for name, field in self.fields.items():
+            if field.read_only or field.source in attrs:
+                continue
+            if field.default is not empty:
+                # not ``get_default()``: it skips (SkipField) whenever the root is partial
+                attrs[field.source] = field.default() if callable(field.default) else field.default
+            elif field.required:
+                missing[name] = [str(field.error_messages["required"])]
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class ParticipantInputSerializer(WholeItemSerializer):
     person = SafePrimaryKeyRelatedField(queryset=Person.objects.all())
     role = serializers.ChoiceField(choices=Participation.Role.choices, default=Participation.Role.GUEST)
 
 
-class AgendaItemInputSerializer(serializers.Serializer[Any]):
+class AgendaItemInputSerializer(WholeItemSerializer):
     title = SingleLineCharField(max_length=200)
     topic = SafeSlugRelatedField(slug_field="slug", queryset=Topic.objects.all(), required=False, allow_null=True,
                                  default=None, help_text="Topic slug")
