@@ -30,14 +30,15 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from bench.pg import admin_sql, server_url, with_db
+from bench.procs import free_port, private_redis, wait_until
 
 BENCH_DB = "vd_bench_reminders"
 DEFAULT_SIZES = "1000,10000"
@@ -45,20 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CELERY = str(Path(sys.executable).parent / "celery")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 # --- children ------------------------------------------------------------------------------------
@@ -184,20 +173,12 @@ def run(n: int) -> dict:
     db_url = with_db(server, BENCH_DB)
     tmp = Path(tempfile.mkdtemp(prefix="vd-bench-reminders-"))
     procs: list[subprocess.Popen] = []
-    redis_proc = None
+    services = ExitStack()
     try:
         admin_sql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         admin_sql(server, f"CREATE DATABASE {BENCH_DB}")
-        if shutil.which("redis-server"):
-            redis_port = _free_port()
-            redis_proc = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "", "--appendonly", "no",
-                 "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            redis_url = f"redis://127.0.0.1:{redis_port}/0"
-            time.sleep(0.5)
-        else:
-            redis_url = os.environ["REDIS_URL"]
-        smtp_port = _free_port()
+        redis_url = services.enter_context(private_redis(tmp))
+        smtp_port = free_port()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -241,7 +222,7 @@ def run(n: int) -> dict:
 
         client = Celery(broker=redis_url, set_as_current=False)
         ping = Celery(broker=redis_url, set_as_current=False)
-        _wait(lambda: bool(ping.control.ping(timeout=0.5)), 60, "the worker")
+        wait_until(lambda: bool(ping.control.ping(timeout=0.5)), 60, "the worker", every=0.1)
 
         import psycopg
 
@@ -254,7 +235,8 @@ def run(n: int) -> dict:
         t0 = time.perf_counter()
         for _ in range(concurrency):
             client.send_task("notifications.dispatch_due")
-        _wait(lambda: sent() >= seed["due"], max(900, seed["due"] // 50), "every reminder to be sent")
+        wait_until(lambda: sent() >= seed["due"], max(900, seed["due"] // 50), "every reminder to be sent",
+                   every=0.1)
         pipeline_s = time.perf_counter() - t0
         states = dict(db.execute(
             "SELECT state, count(*) FROM notifications_outboxmessage GROUP BY state").fetchall())
@@ -304,9 +286,7 @@ def run(n: int) -> dict:
                     proc.wait(30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        if redis_proc is not None:
-            redis_proc.terminate()
-            redis_proc.wait(10)
+        services.close()
         try:
             admin_sql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         except Exception as exc:

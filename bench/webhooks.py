@@ -27,10 +27,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
 from bench.pg import admin_sql, server_url, with_db
+from bench.procs import free_port, private_redis, wait_until
 
 BENCH_DB = "vd_bench_webhooks"
 DEFAULT_N = 40
@@ -38,22 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
-    import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 # --- children ------------------------------------------------------------------------------------
@@ -132,20 +119,12 @@ def main(n: int | None = None) -> dict:
     db_url = with_db(server, BENCH_DB)
     tmp = Path(tempfile.mkdtemp(prefix="vd-bench-webhooks-"))
     procs: list[subprocess.Popen] = []
-    redis_proc = None
+    services = ExitStack()
     try:
         admin_sql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         admin_sql(server, f"CREATE DATABASE {BENCH_DB}")
-        if shutil.which("redis-server"):
-            redis_port = _free_port()
-            redis_proc = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "", "--appendonly", "no",
-                 "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            redis_url = f"redis://127.0.0.1:{redis_port}/0"
-            time.sleep(0.5)
-        else:
-            redis_url = os.environ["REDIS_URL"]
-        web_port, receiver_port = _free_port(), _free_port()
+        redis_url = services.enter_context(private_redis(tmp))
+        web_port, receiver_port = free_port(), free_port()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -181,7 +160,7 @@ def main(n: int | None = None) -> dict:
         from celery import Celery
 
         ping = Celery(broker=redis_url, set_as_current=False)
-        _wait(lambda: bool(ping.control.ping(timeout=0.5)), 60, "the worker")
+        wait_until(lambda: bool(ping.control.ping(timeout=0.5)), 60, "the worker", every=0.02)
         base = f"http://127.0.0.1:{web_port}"
 
         def web_up() -> bool:
@@ -191,7 +170,7 @@ def main(n: int | None = None) -> dict:
             except OSError:
                 return False
 
-        _wait(web_up, 60, "gunicorn")
+        wait_until(web_up, 60, "gunicorn", every=0.02)
         status, endpoint = _api(base, seed["token"], "/api/v1/webhooks/", {
             "url": f"http://127.0.0.1:{receiver_port}/hooks", "event_types": ["meeting.created"]})
         assert status == 201, endpoint
@@ -279,9 +258,7 @@ def main(n: int | None = None) -> dict:
     finally:
         for proc in reversed(procs):
             _stop(proc)
-        if redis_proc is not None:
-            redis_proc.terminate()
-            redis_proc.wait(10)
+        services.close()
         try:
             admin_sql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         except Exception as exc:
