@@ -58,7 +58,7 @@ from visits.models import Visit
 from visits.programme_document import Document, programme_document, programme_filename, programme_pdf
 from visits.selectors import VISIBLE_VISIT_STATES, programme_meetings, programme_recipient_ids, visible_meeting_ids
 
-from . import answers, fastmime, links, programme
+from . import answers, links, programme
 from .models import CounterProposal, InboundMessage, InviteState, Kind, OutboxMessage, ProgrammeState
 
 LANGUAGES = ("en", "de")
@@ -234,19 +234,6 @@ class CalendarMail(EmailMultiAlternatives):
             encoders.encode_base64(part)
             msg.attach(part)
         return msg
-
-
-class PrebuiltMail(CalendarMail):
-    """A reminder: its bytes are written by ``fastmime`` (the same bytes, without Django's MIME tree)
-    whenever it has the usual text + HTML shape; otherwise Django builds it."""
-
-    def message(self) -> Any:
-        data = fastmime.prebuilt(self)
-        return super().message() if data is None else fastmime.PrebuiltMessage(data)
-
-
-#: Kinds whose mails are plain text + HTML and sent by the thousand.
-PREBUILT_KINDS = frozenset({Kind.REMINDER, Kind.VISIT_REMINDER})
 
 
 @dataclass(frozen=True)
@@ -477,8 +464,7 @@ def unsubscribe_headers(person: Person) -> tuple[str, dict[str, str]]:
 
 def to_email(row: OutboxMessage, rendered: Rendered) -> CalendarMail:
     person = row.person
-    mail_class = PrebuiltMail if row.kind in PREBUILT_KINDS else CalendarMail
-    mail = mail_class(
+    mail = CalendarMail(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,

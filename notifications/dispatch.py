@@ -104,14 +104,14 @@ def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = N
     now = timezone.now()
     if programme is not None:
         with transaction.atomic():
-            if _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error=""):
+            if record_sent(row, message_id, now):
                 record_programme_told(person_id=row.person_id, told=programme, now=now)
         return
     if told is None:
         record_sent(row, message_id)
         return
     with transaction.atomic():
-        _finish(row, state=State.SENT, sent_at=now, message_id=message_id, last_error="")
+        record_sent(row, message_id, now)
         method = InviteState.Method.CANCEL if row.kind == Kind.CANCEL else InviteState.Method.REQUEST
         meeting_id = cast(int, row.meeting_id)  # iMIP rows are about a meeting
         state = InviteState.objects.select_for_update().filter(person_id=row.person_id, meeting_id=meeting_id).first()
@@ -132,23 +132,9 @@ def mark_sent(row: OutboxMessage, message_id: str, told: compose.Told | None = N
             booking.meeting_answer_reset(meeting_id=meeting_id, person_id=row.person_id, answered_before=told.built_at)
 
 
-def record_sent(row: OutboxMessage, message_id: str) -> bool:
-    """``_finish(row, state=SENT, …)`` as one prepared-shape UPDATE: the same statement, without
-    building a queryset per message (the ORM's share of a reminder's cost was larger than the
-    database's)."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    quote = connection.ops.quote_name
-    sql = (
-        f"UPDATE {quote(OutboxMessage._meta.db_table)} SET {quote('state')} = %s, {quote('sent_at')} = %s, "  # noqa: S608 - quoted names, bound values
-        f"{quote('message_id')} = %s, {quote('last_error')} = '', {quote('updated_at')} = %s "
-        f"WHERE {quote('id')} = %s AND {quote('state')} = %s AND {quote('claim_token')} = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [State.SENT, now, message_id, now, row.pk, State.SENDING, row.claim_token])
-        done = cursor.rowcount
-    if not done:
-        logger.warning("outbox %s changed hands while being sent (recovered as stuck?)", row.pk)
-    return bool(done)
+def record_sent(row: OutboxMessage, message_id: str, now: datetime | None = None) -> bool:
+    """The one UPDATE that marks a row sent (if it is still ours)."""
+    return _finish(row, state=State.SENT, sent_at=now or timezone.now(), message_id=message_id, last_error="")
 
 
 def record_programme_told(*, person_id: int, told: compose.ProgrammeTold, now: datetime) -> None:

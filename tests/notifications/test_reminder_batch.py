@@ -1,19 +1,15 @@
-"""Reminders in bulk: rendered once per (meeting, language) and filled per person, written without
-Django's MIME tree — and still byte for byte the mail the one-by-one path makes for each reader."""
+"""Reminders in bulk: rendered once per (meeting, language) and filled per person — and still byte for
+byte the mail the one-by-one path makes for each reader."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import random
 import re
-import string
 
 import pytest
 import time_machine
 
 from events.services import AgendaSpec
-from notifications import compose, dispatch, fastmime, links
+from notifications import compose, dispatch, links
 from notifications.models import Kind, OutboxMessage
 from tests.factories import PersonFactory, RoomFactory
 
@@ -97,43 +93,6 @@ def _normalised(data: bytes) -> bytes:
     for i, boundary in enumerate(boundaries):
         data = data.replace(boundary, b"BOUNDARY%d" % i)
     return re.sub(rb"\r\nDate: [^\r]+\r\n", b"\r\nDate: D\r\n", data)
-
-
-def test_prebuilt_bytes_are_djangos_bytes(hosted):
-    with time_machine.travel(berlin(2026, 5, 4, 8, 0), tick=False) as clock:
-        dispatch.dispatch_due(transport=_Null())
-        clock.move_to(berlin(2026, 5, 4, 9, 0, 30))
-        rows = _due_rows()
-        batch = compose.build_reminders(rows)
-        for row in rows:
-            mail = compose.to_email(row, batch[row.pk])
-            mail.extra_headers["Message-ID"] = f"<{row.pk}@test.example>"
-            fast = mail.message()
-            assert isinstance(fast, fastmime.PrebuiltMessage)
-            django_bytes = compose.CalendarMail.message(mail).as_bytes(linesep="\r\n")
-            assert _normalised(fast.as_bytes(linesep="\r\n")) == _normalised(django_bytes)
-            parsed = email.message_from_bytes(fast.as_bytes(linesep="\r\n"), policy=email.policy.default)
-            assert parsed["To"].addresses[0].display_name == compose.display_name(row.person.name)
-            assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == batch[row.pk].text
-
-
-def test_a_mail_of_another_shape_takes_djangos_path():
-    mail = compose.PrebuiltMail(subject="x", body="a" * 1200 + "\n", from_email="a@example.org", to=["b@example.org"])
-    mail.attach_alternative("<p>x</p>", "text/html")
-    assert fastmime.prebuilt(mail) is None  # a line over 998 bytes: Django makes it quoted-printable
-    assert not isinstance(mail.message(), fastmime.PrebuiltMessage)
-
-
-def test_header_lines_fold_as_the_generator_folds_them():
-    rng = random.Random(21)
-    alphabet = string.ascii_letters + string.digits + " <>@.,;:\"'()-_=/?ä–ß€中文🎉\u200b"
-    for i in range(4000):
-        ascii_only = i % 2 == 0
-        chars = alphabet[:-9] if ascii_only else alphabet
-        value = "".join(rng.choice(chars) for _ in range(rng.randint(0, 200)))
-        for name in ("Subject", "X-Visitdesk-Key", "List-Unsubscribe"):
-            _name, checked = fastmime.forbid_multi_line_headers(name, value, "utf-8")
-            assert fastmime.fold(name, value, "utf-8") == fastmime._POLICY.fold_binary(name, checked), (name, value)
 
 
 class _Null:
