@@ -472,6 +472,9 @@ CONTENT_SECURITY_POLICY = {
 PGTRIGGER_MIGRATIONS = False
 PGTRIGGER_INSTALL_ON_MIGRATE = True
 PGHISTORY_INSTALL_CONTEXT_FUNC_ON_MIGRATE = True
+# Only requests that change things carry a history context: feeds and lists (GET) are the hot paths
+# and change nothing a person did, so their statements are not wrapped.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # --- Metrics (/metrics, docs/operations.md "Metrics") --------------------------------------------
 # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; unset, /metrics answers 404.
