@@ -94,10 +94,12 @@ def _public(address: str) -> bool:
         return _globally_reachable(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     if ip in NAT64_LOCAL_USE or ip in IPV4_COMPATIBLE or ip.is_site_local:
         return False  # local translation, deprecated and never routed, or site-local
-    if ip.sixtofour is not None and not _globally_reachable(ip.sixtofour):
-        return False
-    if ip.teredo is not None and not all(_globally_reachable(part) for part in ip.teredo):
-        return False
+    # 6to4 and Teredo reach the IPv4 addresses they carry: those decide. (Whether the IPv6 ranges
+    # themselves count as global changed between Python 3.11 patch releases.)
+    if ip.sixtofour is not None:
+        return _globally_reachable(ip.sixtofour)
+    if ip.teredo is not None:
+        return all(_globally_reachable(part) for part in ip.teredo)
     return _globally_reachable(ip)
 
 

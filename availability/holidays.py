@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holidays_package
+from django.conf import settings
 
 Interval = tuple[datetime, datetime]
 
@@ -31,9 +32,10 @@ def _calendar(country: str, subdivision: str, year: int, language: str) -> dict[
 
 
 def _language(language: str | None) -> str:
-    """The package's language code for one of ours ("en" is "en_US" there; German is "de")."""
-    if not language:
-        return ""
+    """The package's language code for one of ours ("en" is "en_US" there; German is "de"). Without one,
+    the site's language: the package would otherwise pick by the process's locale variables (``LANG``
+    and friends), so the same call named a holiday "Women's Day" or "Frauentag" by environment."""
+    language = language or settings.LANGUAGE_CODE
     return {"en": "en_US"}.get(language, language)
 
 

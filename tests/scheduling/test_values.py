@@ -26,7 +26,10 @@ from visits.models import ProgrammeKind, ProgrammeSlot
 
 ids = st.integers(1, 2**40)
 zones = st.sampled_from([UTC, ZoneInfo("Europe/Berlin"), ZoneInfo("America/St_Johns")])
-moments = st.builds(lambda d, z: d.replace(tzinfo=z), st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1)), zones)
+# Wall-clock times that name one instant: in a DST fold or gap, Python compares an aware time with its
+# fixed-offset copy as unequal even at the same instant (PEP 495), which says nothing about the JSON.
+moments = st.builds(lambda d, z: d.replace(tzinfo=z), st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1)),
+                    zones).filter(lambda d: d.utcoffset() == d.replace(fold=1 - d.fold).utcoffset())
 spans = st.builds(lambda a, minutes: (a, a + timedelta(minutes=minutes)), moments, st.integers(1, 24 * 60))
 minutes_of_day = st.builds(time, st.integers(0, 23), st.integers(0, 59))
 kinds = st.sampled_from(list(ProgrammeKind))
