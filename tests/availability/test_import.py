@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -187,7 +187,9 @@ def test_a_failing_feed_keeps_old_busy_times_and_does_not_block_others(server, s
 
     app.conf.task_always_eager = True
     try:
-        good = _calendar(server, "/good.ics", ics("UID:g@test\nDTSTART:20261201T100000Z\nDTEND:20261201T110000Z"))
+        # The task syncs "now" (not NOW): the good feed's event lies in the days ahead of today.
+        day = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y%m%d")
+        good = _calendar(server, "/good.ics", ics(f"UID:g@test\nDTSTART:{day}T100000Z\nDTEND:{day}T110000Z"))
         broken = _calendar(server, "/broken.ics", b"this is not a calendar")
         gone = _calendar(server, "/gone.ics", b"", status=500)
         ExternalBusy.objects.create(calendar=gone, person=gone.person, starts_at=utc(2026, 12, 2, 9),
