@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from config.env import development_mode
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -49,12 +49,6 @@ def fresh_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env["VISITDESK_VAR_DIR"] = str(tmp_path / "var")
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def shell(command: str, env: dict, *, timeout: int = 180) -> subprocess.CompletedProcess:

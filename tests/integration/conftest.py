@@ -39,16 +39,12 @@ from urllib.parse import quote
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.support.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).parent / "celery")
 HAVE_SERVICES = os.environ.get("DATABASE_URL", "").startswith("postgres") and bool(os.environ.get("REDIS_URL"))
 needs_services = pytest.mark.skipif(not HAVE_SERVICES, reason="needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, what: str = "condition"):

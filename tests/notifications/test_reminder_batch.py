@@ -98,7 +98,9 @@ def _normalised(data: bytes) -> bytes:
 class _Null:
     """A transport that accepts everything (these tests look at what would be sent)."""
 
-    def send(self, message):
+    def send(self, message, before_final_dot=None):
+        if before_final_dot is not None:
+            before_final_dot()
         message.message()
 
     def close(self):
