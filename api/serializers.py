@@ -498,10 +498,11 @@ class MeetingListSerializer(serializers.ListSerializer[Any]):
     plain column, each row takes the ordinary path.
     """
 
-    #: nested list field → (its model, the order ``events.selectors.meeting_list`` prefetches it in)
+    #: nested list field → (its model, the order ``events.selectors.meeting_list`` prefetches it in within a
+    #: meeting; rows are grouped by ``meeting_id``, not by the meeting's own ordering, which joins the meetings)
     NESTED: dict[str, tuple[type[Participation] | type[AgendaItem], tuple[str, ...]]] = {
         "participants": (Participation, ("role", "person__name", "pk")),
-        "agenda_items": (AgendaItem, ("meeting", "position", "pk")),
+        "agenda_items": (AgendaItem, ("meeting_id", "position", "pk")),
     }
 
     def to_representation(self, data: models.Manager[Meeting] | Iterable[Meeting]) -> list[Any]:
