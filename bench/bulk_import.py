@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench.api_lists import bench_env
 from bench.pg import admin_sql, server_url, with_db
+from bench.procs import wait_until
 
 BENCH_DB = os.environ.get("BENCH_BULK_DB", "vd_bench_bulk")
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,12 +66,15 @@ def main(meetings: int = DEFAULT_MEETINGS) -> dict:
         worker = subprocess.Popen(
             [CELERY, "-A", "config", "worker", "-Q", "celery,calendars", "--concurrency=1", "--loglevel=INFO",
              "--without-gossip", "--without-mingle", "-n", f"bench-bulk-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while " ready." not in log.read_text(errors="replace"):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("worker did not start:\n" + log.read_text(errors="replace")[-3000:])
-            time.sleep(0.2)
+            cwd=ROOT, env={**env, "DJANGO_LOG_LEVEL": "INFO"},  # INFO: the task lines counted below
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        from celery import Celery
+
+        ping = Celery(broker=redis_url, set_as_current=False)
+        # Asked, not read from the log: the "ready." line depends on the logging configuration.
+        wait_until(lambda: worker.poll() is not None or bool(ping.control.ping(timeout=0.5)), 90, "the worker")
+        if worker.poll() is not None:
+            raise SystemExit("worker did not start:\n" + log.read_text(errors="replace")[-3000:])
         done = subprocess.run([sys.executable, "-m", "bench.bulk_import", "run", str(meetings)], cwd=ROOT, env=env,
                               capture_output=True, text=True, check=False)
         if done.returncode != 0:
