@@ -254,6 +254,8 @@ class SentMarks:
             )
         self.pending.clear()
 
+    close = flush  # nothing else to let go of
+
 
 class MarkFailed(Exception):
     """Recording a sent message failed (the database is in trouble): stop sending, as an in-line mark's
@@ -344,7 +346,7 @@ def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDG
             marks.flush()
     finally:
         try:
-            marks.close() if isinstance(marks, MarksBehind) else marks.flush()
+            marks.close()
         finally:
             if own_transport:
                 transport.close()
