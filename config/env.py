@@ -73,7 +73,7 @@ def email_settings_from_url(url: str) -> dict:
     query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
     if parsed.scheme in {"smtp", "smtps", "submission"}:
         return {
-            "EMAIL_BACKEND": "notifications.transports.SMTPBackend",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "EMAIL_HOST": parsed.hostname or "localhost",
             "EMAIL_PORT": parsed.port or (465 if parsed.scheme == "smtps" else 587 if parsed.scheme == "submission" else 25),
             "EMAIL_HOST_USER": unquote(parsed.username or ""),

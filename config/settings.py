@@ -305,7 +305,7 @@ _email_url = env_str("EMAIL_URL")
 if _email_url:
     globals().update(email_settings_from_url(_email_url))
 elif env_str("EMAIL_HOST"):
-    EMAIL_BACKEND = "notifications.transports.SMTPBackend"
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env_str("EMAIL_HOST")
     EMAIL_PORT = int(env_str("EMAIL_PORT", "25"))
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

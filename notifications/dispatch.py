@@ -12,10 +12,7 @@ concurrently:
   the server's "250 OK" and that commit (milliseconds): the row stays in ``sending``,
   ``recover_stuck`` returns it to pending and it goes out again. At most one message per killed
   worker process is affected; ``VISITDESK_OUTBOX_MARK_EVERY`` > 1 trades a window of that many
-  reminders for fewer database round trips (see docs/performance.md);
-- on PostgreSQL a reminder's mark commits *while the next message travels* (``MarksBehind``): the
-  next message's envelope and bytes go out meanwhile, its final ``.`` only after that commit, so the
-  window stays one message while the commit's wait leaves the critical path.
+  reminders for fewer database round trips (see docs/performance.md).
 
 Temporary failures (4xx, connection errors) go back to pending with exponential backoff; permanent
 ones (5xx) and rows that exhausted their attempts become ``failed`` with the error, visible in the
@@ -29,14 +26,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -172,7 +168,7 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | MarksBehind | None = None,
+def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | None = None,
              rendered: compose.Rendered | None = None) -> str:
     """Build (unless ``rendered`` already is) and send one row; returns the outcome ("sent",
     "cancelled", "failed", "retry")."""
@@ -192,15 +188,15 @@ def send_one(row: OutboxMessage, transport: MailTransport, marks: SentMarks | Ma
     message_id = make_msgid(domain=settings.SITE_DOMAIN)
     mail.extra_headers["Message-ID"] = message_id
     try:
-        transport.send(mail, before_final_dot=marks.before_final_dot if marks is not None else None)
+        transport.send(mail)
     except TransportError as exc:
         if exc.permanent:
             _finish(row, state=State.FAILED, last_error=str(exc)[:4000])
             return "failed"
         mark_retry(row, str(exc))
         return "retry"
-    except (SoftTimeLimitExceeded, MarkFailed):
-        raise  # MarkFailed: the *previous* row's mark failed; this one was never handed over
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         # Not the server's or the network's trouble but this message's (Django serialises headers
         # only while sending: a bad address raises ValueError here). Retrying cannot help, and
@@ -224,8 +220,6 @@ class SentMarks:
     killed before the flush resends up to ``every`` messages after recovery). Invites never wait
     here: their ``InviteState`` is written with the row, one by one.
     """
-
-    before_final_dot = None  # marks are made in line (or knowingly late): the next message need not wait
 
     def __init__(self, every: int):
         self.every = max(1, every)
@@ -254,63 +248,6 @@ class SentMarks:
             )
         self.pending.clear()
 
-    close = flush  # nothing else to let go of
-
-
-class MarkFailed(Exception):
-    """Recording a sent message failed (the database is in trouble): stop sending, as an in-line mark's
-    error would. The rows stay in ``sending`` for ``recover_stuck``."""
-
-
-class MarksBehind:
-    """Reminders' "sent" marks, each committed on a connection of its own while the next message travels.
-
-    One by one marking makes every message wait for its mark's commit (a WAL flush: milliseconds,
-    more on a busy server) before the next one starts. Here ``add`` hands the mark to a thread and
-    returns; the next message's envelope and bytes go out meanwhile, and its final ``.`` — the moment
-    the server takes it — waits in ``before_final_dot`` until that mark committed. So at most one
-    message the server accepted is unknown to the database at any moment: the window of
-    ``VISITDESK_OUTBOX_MARK_EVERY=1``, without its wait.
-
-    PostgreSQL only, and only outside a transaction: a mark on another connection could not see an
-    uncommitted claim (and would wait for its lock for ever). A failed mark raises ``MarkFailed`` in
-    the sending thread, at the next message's dot or at ``flush``.
-    """
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-marks")  # started on first use
-        self._pending: Future[bool] | None = None
-        self._used = False
-
-    @classmethod
-    def usable(cls) -> bool:
-        return connection.vendor == "postgresql" and not connection.in_atomic_block
-
-    def add(self, row: OutboxMessage, message_id: str) -> None:
-        self.flush()
-        self._used = True
-        self._pending = self._pool.submit(record_sent, row, message_id)
-
-    def flush(self) -> None:
-        """Wait until the last mark committed."""
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return
-        try:
-            pending.result()
-        except Exception as exc:
-            raise MarkFailed(f"could not record a sent message: {_error_text(exc)}") from exc
-
-    before_final_dot = flush
-
-    def close(self) -> None:
-        try:
-            self.flush()
-        finally:
-            if self._used:
-                self._pool.submit(connections.close_all).result()  # the thread's own connection
-            self._pool.shutdown()
-
 
 def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDGET_SECONDS,
                  transport: MailTransport | None = None, do_reconcile: bool = True,
@@ -323,8 +260,7 @@ def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDG
     deadline = time.monotonic() + time_budget
     own_transport = transport is None
     transport = transport or MailTransport()
-    every = getattr(settings, "VISITDESK_OUTBOX_MARK_EVERY", 1) if mark_every is None else mark_every
-    marks: SentMarks | MarksBehind = MarksBehind() if every <= 1 and MarksBehind.usable() else SentMarks(every)
+    marks = SentMarks(getattr(settings, "VISITDESK_OUTBOX_MARK_EVERY", 1) if mark_every is None else mark_every)
     try:
         while True:
             if time.monotonic() >= deadline:
@@ -345,11 +281,9 @@ def dispatch_due(*, batch_size: int = BATCH_SIZE, time_budget: float = TIME_BUDG
                     return stats
             marks.flush()
     finally:
-        try:
-            marks.close()
-        finally:
-            if own_transport:
-                transport.close()
+        marks.flush()
+        if own_transport:
+            transport.close()
     return stats
 
 

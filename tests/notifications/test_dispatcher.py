@@ -24,11 +24,9 @@ class RecordingTransport:
         self.fail = fail
         self.lock = threading.Lock()
 
-    def send(self, message, before_final_dot=None):
+    def send(self, message):
         if self.fail:
             raise self.fail
-        if before_final_dot is not None:
-            before_final_dot()  # as the real transport does before the server takes the message
         with self.lock:
             self.keys.append(message.extra_headers["X-Visitdesk-Key"])
 
@@ -173,20 +171,3 @@ def test_a_spent_time_budget_asks_for_a_follow_up_run(_no_broker, monkeypatch):
     monkeypatch.setattr(dispatch, "dispatch_due", lambda: {"budget_spent": 1})
     tasks.dispatch_due.run()
     assert _no_broker == [1]
-
-
-def test_the_hook_before_the_final_dot_runs_before_any_backend_takes_the_message(settings):
-    from django.core import mail
-    from django.core.mail import EmailMessage, get_connection
-
-    from notifications.transports import HeldDotSMTP, HeldDotSMTPSSL, MailTransport, SMTPBackend
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    seen: list[int] = []
-    transport = MailTransport(get_connection())
-    transport.send(EmailMessage("s", "b", "a@example.org", ["b@example.org"]), before_final_dot=lambda: seen.append(
-        len(mail.outbox)))
-    assert seen == [0] and len(mail.outbox) == 1  # the hook ran, and before the backend had the message
-    # The SMTP backend the settings choose holds the dot itself, with or without implicit TLS.
-    assert SMTPBackend(host="127.0.0.1", port=25).connection_class is HeldDotSMTP
-    assert SMTPBackend(host="127.0.0.1", port=465, use_ssl=True).connection_class is HeldDotSMTPSSL

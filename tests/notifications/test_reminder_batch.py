@@ -98,9 +98,7 @@ def _normalised(data: bytes) -> bytes:
 class _Null:
     """A transport that accepts everything (these tests look at what would be sent)."""
 
-    def send(self, message, before_final_dot=None):
-        if before_final_dot is not None:
-            before_final_dot()
+    def send(self, message):
         message.message()
 
     def close(self):
