@@ -133,7 +133,10 @@ class RepairPlacementSerializer(serializers.Serializer[Any]):
 class RepairMailSerializer(serializers.Serializer[Any]):
     person = serializers.IntegerField()
     name = serializers.CharField()
-    mail = serializers.ChoiceField(choices=["update", "cancel", "invitation"])
+    mail = serializers.ChoiceField(
+        choices=["update", "cancel", "invitation", "programme"],
+        help_text="programme: the delegation and requester of a visit whose delegation mail is the programme "
+                  "hear of the change in the visit's one 'programme updated' mail, not a mail of this meeting")
 
 
 class RepairChangeSerializer(serializers.Serializer[Any]):

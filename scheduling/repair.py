@@ -9,7 +9,8 @@ A repair is two steps, so a coordinator sees what it will do before anyone is ma
    a cancellation or a first invitation, derived here from the meeting's participants before and
    after (``scheduling`` may not import ``notifications``; this is the same rule its reconciliation
    applies: people added are invited, people removed get a cancellation, people who stay hear of a
-   change of time, place or agenda).
+   change of time, place or agenda) — or, for the delegation and the requester of a visit whose
+   delegation mail is the programme (the default), the visit's "programme updated" mail.
 2. **confirm** (``confirm=True`` with the plan's token): exactly that plan is applied through
    ``visits.booking``, unless the booked meetings changed since it was made (``RepairPlanStale``).
 
@@ -34,8 +35,8 @@ from availability.intervals import overlaps
 from directory.models import Person
 from events.models import Meeting, Participation
 from visits import booking
-from visits.models import ProgrammeKind
-from visits.selectors import visible_meeting_ids
+from visits.models import ProgrammeKind, Visit
+from visits.selectors import programme_recipient_ids, visible_meeting_ids
 
 from .busy import busy_for
 from .errors import RepairPlanStale
@@ -148,8 +149,10 @@ def _agenda(item: ProposalItem, people: dict[int, Person]) -> list[booking.Agend
 
 
 def _told(meeting: Meeting, *, moved: bool, participants: tuple[ItemParticipant, ...],
-          agenda: list[booking.AgendaSpec] | None, names: dict[int, str]) -> tuple[Told, ...]:
-    """Who hears what when the meeting changes like this: derived from its participants before and after."""
+          agenda: list[booking.AgendaSpec] | None, names: dict[int, str],
+          programme_readers: set[int]) -> tuple[Told, ...]:
+    """Who hears what when the meeting changes like this: derived from its participants before and after.
+    ``programme_readers`` hear of any change through their visit's programme update instead."""
     before = set(meeting.participations.values_list("person_id", flat=True))
     after = {p.person for p in participants}
     agenda_changes = agenda is not None and [
@@ -160,6 +163,7 @@ def _told(meeting: Meeting, *, moved: bool, participants: tuple[ItemParticipant,
     told += [Told(p, names.get(p, ""), Mail.CANCEL) for p in sorted(before - after)]
     if moved or agenda_changes:
         told += [Told(p, names.get(p, ""), Mail.UPDATE) for p in sorted(before & after)]
+    told = [replace(t, mail=Mail.PROGRAMME) if t.person in programme_readers else t for t in told]
     return tuple(sorted(told, key=lambda t: (t.name, t.person)))
 
 
@@ -191,6 +195,9 @@ def _plan(proposal: Proposal, *, time_limit_seconds: float) -> RepairPlan:
     names = {pk: p.name for pk, p in people.items()}
     rooms = {i.room_id: i.room.name for i in [*items.values(), *results.values()] if i.room_id and i.room}
     announced = set(visible_meeting_ids(meeting_ids=meetings, now=djtz.now()))
+    visit = proposal.visit
+    programme_readers = (programme_recipient_ids(visit) if visit.delegation_mail == Visit.DelegationMail.PROGRAMME
+                         else set())
     changes = []
     for key in sorted(affected, key=lambda k: (items[k].starts_at or djtz.now(), items[k].position)):
         item = items[key]
@@ -213,7 +220,7 @@ def _plan(proposal: Proposal, *, time_limit_seconds: float) -> RepairPlan:
         told: tuple[Told, ...] = ()
         if meeting is not None and meeting.pk in announced:
             told = _told(meeting, moved=not before.same_place(after), participants=result.participants,
-                         agenda=_agenda(result, people), names=names)
+                         agenda=_agenda(result, people), names=names, programme_readers=programme_readers)
         changes.append(replace(base, outcome=Outcome.REPAIRED, after=after, told=told, spec=result.spec,
                                participants=result.participants, reasons=dict(result.reasons)))
     return RepairPlan(token=uuid.uuid4().hex, made_at=djtz.now(), fingerprint=fingerprint,

@@ -227,6 +227,9 @@ class Mail:
     UPDATE = "update"          # the meeting moved or its agenda changed: a new version of the invitation
     CANCEL = "cancel"          # taken off the meeting (e.g. the host who declined): a cancellation
     INVITATION = "invitation"  # newly on the meeting (the next expert): a first invitation
+    #: The delegation and the requester of a visit whose delegation mail is the programme: no mail of
+    #: this meeting's own; the change reaches them in the one "programme updated" mail of the visit.
+    PROGRAMME = "programme"
 
 
 @dataclass(frozen=True)
@@ -340,7 +343,10 @@ class RepairPlan:
 
     @property
     def mail_count(self) -> int:
-        return sum(len(c.told) for c in self.changes)
+        """Mails the repair sends: each meeting's own, and one programme update per reader however many
+        of their meetings change."""
+        told = [t for c in self.changes for t in c.told]
+        return sum(t.mail != Mail.PROGRAMME for t in told) + len({t.person for t in told if t.mail == Mail.PROGRAMME})
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -9,8 +9,12 @@ import pytest
 
 from events import services as event_services
 from events.models import Meeting, Participation
+from notifications import reconcile
+from notifications.models import Kind, OutboxMessage
 from scheduling.models import Proposal, ProposalItem
 from visits import booking
+from visits.models import Visit
+from visits.selectors import programme_recipient_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +36,10 @@ def snapshot(visit) -> list[tuple]:
 def items_state(proposal_id: int) -> list[tuple]:
     return [(i.key, i.starts_at, i.room_id, i.spec.host, i.meeting_id)
             for i in ProposalItem.objects.filter(proposal_id=proposal_id).order_by("key")]
+
+
+def plan_mail_count(proposal_id: int) -> int:
+    return Proposal.objects.get(pk=proposal_id).repair.mail_count
 
 
 def host_of(item: dict) -> int:
@@ -61,11 +69,17 @@ def test_a_preview_changes_nothing_and_says_who_will_get_which_mail(centre):
     mails = {m["person"]: m["mail"] for m in change["mail"]}
     was_there = set(meeting.participations.values_list("person_id", flat=True))
     # The host who declined is taken off; the next expert is invited (or, already an optional guest,
-    # hears of the change like everyone who stays: the agenda's presenter changes).
+    # hears of the change like everyone who stays: the agenda's presenter changes). The delegation
+    # gets no mail of this meeting: the visit's delegation mail is the programme (the default), so the
+    # change reaches them in its "programme updated" mail.
     assert mails[host] == "cancel"
     assert mails[new_host] == ("update" if new_host in was_there else "invitation")
     delegation = was_there - {host}
-    assert {p for p, m in mails.items() if m == "update"} == delegation
+    readers = programme_recipient_ids(centre.visit)
+    assert delegation & readers, "the delegation is on the meeting"
+    assert {p for p, m in mails.items() if m == "programme"} == delegation & readers
+    assert {p for p, m in mails.items() if m == "update"} == delegation - readers
+    assert plan_mail_count(proposal["id"]) == len(mails)  # one programme update per reader, whatever changes
     assert body["repaired"] == {"topic-cell-therapeutics": change["why"]}
 
     confirmed = centre.client().post(f"/api/v1/proposals/{proposal['id']}/repair/",
@@ -78,6 +92,32 @@ def test_a_preview_changes_nothing_and_says_who_will_get_which_mail(centre):
     assert set(meeting.participations.values_list("person_id", flat=True)) == delegation | {new_host}
     assert host not in delegation
     assert ProposalItem.objects.get(proposal_id=proposal["id"], key="topic-cell-therapeutics").spec.host == new_host
+    # What the notifications owe matches the plan: programme mail for the readers, none of this meeting's
+    # (nobody was told anything before, so everyone on the meeting is owed a first mail).
+    reconcile.reconcile()
+    owed = OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING)
+    assert not owed.filter(meeting=meeting, person_id__in=readers).exists()
+    assert set(owed.filter(kind__in=(Kind.PROGRAMME, Kind.PROGRAMME_UPDATE), visit=centre.visit)
+               .values_list("person_id", flat=True)) == readers
+    assert owed.filter(meeting=meeting, person_id=new_host, kind=Kind.INVITE).exists()  # staff: the meeting's own
+
+
+def test_with_per_meeting_invitations_the_delegation_gets_this_meetings_update(centre):
+    Visit.objects.filter(pk=centre.visit.pk).update(delegation_mail=Visit.DelegationMail.INVITES)
+    proposal = accepted(centre)
+    cell = next(i for i in proposal["items"] if i["key"] == "topic-cell-therapeutics")
+    host = host_of(cell)
+    meeting = Meeting.objects.get(pk=cell["meeting"])
+    event_services.participant_rsvp(participation=meeting.participations.get(person_id=host), answer="declined")
+
+    plan = centre.client().post(f"/api/v1/proposals/{proposal['id']}/repair/", {}, format="json").json()["plan"]
+
+    [change] = plan["changes"]
+    mails = {m["person"]: m["mail"] for m in change["mail"]}
+    assert "programme" not in mails.values()
+    delegation = set(meeting.participations.values_list("person_id", flat=True)) - {host, change["after"]["host"]}
+    assert delegation & programme_recipient_ids(centre.visit)
+    assert {p for p in delegation if mails.get(p) == "update"} == delegation
 
 
 def test_confirming_a_plan_after_the_programme_changed_is_refused_and_changes_nothing(centre):
