@@ -9,7 +9,7 @@ import importlib
 import importlib.util
 
 BENCHMARKS = ("bench.feeds", "bench.api_lists", "bench.bulk_import", "bench.reminders", "bench.availability",
-              "bench.scheduling", "bench.webhooks")
+              "bench.scheduling", "bench.webhooks", "bench.duplicate_window")
 
 
 def main() -> None:
