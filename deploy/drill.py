@@ -1,6 +1,7 @@
 """The several-machines drill (issue 23, item 4): two web servers, two workers and one beat against one
 PostgreSQL and one Redis, driven over HTTP, with a worker and a web server killed mid-way and a second
-beat started by mistake — then every mail must have arrived exactly once and every feed must agree
+beat started by mistake — then every mail must have arrived once (but for the one message per killed
+worker process that SMTP cannot help re-sending: see ``resend_verdict``) and every feed must agree
 with the database.
 
     python -m deploy.drill                 # local processes (make drill): DATABASE_URL / REDIS_URL's servers
@@ -27,7 +28,9 @@ What it does, in order (about 4 minutes; a hard limit of --timeout seconds ends 
    two minutes, returning rows the killed worker left in
    ``sending`` to pending once they are 60 s old (what beat's sweeper does after 10 minutes).
 5. *Check*, and exit non-zero on any failure:
-   - mails: each outbox key (``X-Visitdesk-Key``) arrived at most once, every row the database calls
+   - mails: each outbox key (``X-Visitdesk-Key``) arrived at most once — except a message the killed
+     worker had handed to the server and not yet marked sent (its row left in ``sending``, first copy
+     before the kill, second after, at most one per SMTP connection: printed, not a failure) —, every row the database calls
      sent arrived, nothing arrived that the database does not call sent, no row failed, nothing due
      is left; each participant of each standalone meeting got exactly one reminder (none for
      cancelled meetings) and their last invitation carries the meeting's current SEQUENCE;
@@ -300,9 +303,14 @@ print("DRILL-JSON " + json.dumps(rows, default=str))
 """
 
 RECOVER = """
+import json
 from datetime import timedelta
+from django.utils import timezone
 from notifications.dispatch import recover_stuck
-print("DRILL-JSON", recover_stuck(older_than=timedelta(seconds={seconds})))
+from notifications.models import OutboxMessage
+older = timedelta(seconds={seconds})
+keys = list(OutboxMessage.objects.filter(state="sending", claimed_at__lte=timezone.now() - older).values_list("key", flat=True))
+print("DRILL-JSON " + json.dumps({{"recovered": recover_stuck(older_than=older), "keys": keys}}))
 """
 
 MAKE_COORDINATOR = """
@@ -312,6 +320,39 @@ from rest_framework.authtoken.models import Token
 user, _ = get_user_model().objects.get_or_create(username="drill-coordinator", defaults={"is_staff": True, "is_superuser": True, "email": "coordinator@drill.example.org"})
 print("DRILL-JSON " + json.dumps(Token.objects.get_or_create(user=user)[0].key))
 """
+
+
+def resend_verdict(received: list[Received], *, in_flight: set[str], killed_at: float | None) -> tuple[list[str], list[str]]:
+    """Mails that arrived more than once: (failures, the keys re-sent after the worker kill).
+
+    A worker killed between the server's "250 OK" and the commit of that message's "sent" mark leaves
+    the row in ``sending``; once recovered it goes out again. That window cannot be closed over SMTP
+    (the server cannot be asked what it took), only kept to one message per worker process
+    (``notifications.dispatch``; ``bench.duplicate_window`` measures it). So a second copy is the
+    documented window, not a failure, only if all of this holds: exactly two copies; its row was one
+    the killed worker left in ``sending`` (``in_flight``: the rows the drill returned to pending); the
+    first copy arrived before the kill and the second after it; and no other such copy came over the
+    same SMTP connection (one message in flight per process). Anything else is a failure.
+    """
+    copies: dict[str, list[Received]] = {}
+    for message in received:
+        copies.setdefault(message.key, []).append(message)
+    failures, resent, connections = [], [], set()
+    for key, messages in sorted(copies.items()):
+        if len(messages) < 2:
+            continue
+        first, *later = sorted(messages, key=lambda m: m.at)
+        window = (len(messages) == 2 and key in in_flight and killed_at is not None
+                  and first.at < killed_at < later[0].at and first.peer not in connections)
+        if window:
+            connections.add(first.peer)
+            resent.append(key)
+        else:
+            failures.append(f"{key} arrived {len(messages)} times" + ("" if key in in_flight else
+                                                                      " (its row was not left in sending by the killed worker)"))
+    if failures:
+        failures = [f"{len(failures)} messages arrived more than once: {failures[:5]}"]
+    return failures, resent
 
 
 def parse_mark(output: str) -> Any:
@@ -542,7 +583,9 @@ class Drill:
     cancelled: set[int] = field(default_factory=set)
     killed_web: str = ""
     killed_worker: str = ""
+    killed_worker_at: float | None = None
     stuck_recovered: int = 0
+    in_flight_at_kill: set[str] = field(default_factory=set)  # keys the killed worker left in ``sending``
 
     def note(self, text: str) -> None:
         line = f"[drill {time.monotonic() - self.started:6.1f} s] {text}"
@@ -666,6 +709,7 @@ class Drill:
             if self.sink.first_reminder.wait(240):
                 victim = self.target.sender_of(self.sink.first_reminder_peer) or "worker-1"
                 self.target.kill(victim)
+                self.killed_worker_at = time.monotonic()
                 self.killed_worker = victim
                 self.note(f"SIGKILL {victim}, the worker sending the reminders, as the first one arrived")
 
@@ -692,7 +736,9 @@ class Drill:
                 return rows
             if sending and killed_at and time.monotonic() - killed_at[0] > 60:
                 # The killed worker's rows: beat's sweeper would return them after 10 minutes.
-                recovered = parse_mark(self.target.manage("shell", "-c", RECOVER.format(seconds=60)))
+                answer = parse_mark(self.target.manage("shell", "-c", RECOVER.format(seconds=60)))
+                recovered = answer["recovered"]
+                self.in_flight_at_kill.update(answer["keys"])
                 if recovered:
                     self.stuck_recovered += recovered
                     self.note(f"{recovered} outbox rows the killed worker left in 'sending' returned to pending")
@@ -716,13 +762,12 @@ class Drill:
         failures: list[str] = []
         received = self.sink.snapshot()
         counts = Counter(m.key for m in received)
-        duplicates = {k: n for k, n in counts.items() if n > 1}
         missing_key = [m for m in received if not m.key]
         sent = {r["key"]: r for r in rows if r["state"] == "sent"}
         failed = [r for r in rows if r["state"] == "failed"]
         due_left = [r for r in rows if r["due"] and r["state"] in ("pending", "sending")]
-        if duplicates:
-            failures.append(f"{len(duplicates)} messages arrived more than once: {list(duplicates.items())[:5]}")
+        doubled, resent = resend_verdict(received, in_flight=self.in_flight_at_kill, killed_at=self.killed_worker_at)
+        failures += doubled
         if missing_key:
             failures.append(f"{len(missing_key)} messages without X-Visitdesk-Key")
         not_arrived = set(sent) - set(counts)
@@ -787,6 +832,7 @@ class Drill:
             "programme_mails": sum(1 for m in received if m.kind == "programme"),
             "feed_checks": feed_checks, "meetings": len(self.standalone) + 3 * len(self.visits),
             "stuck_rows_recovered": self.stuck_recovered,
+            "resent_after_kill": resent,
         }
         return failures, figures
 
@@ -938,7 +984,13 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(target, Local):
             print(f"  (process logs: {target.var})")
         return 1
-    print("[drill] passed: every mail exactly once, every feed consistent")
+    resent = figures.get("resent_after_kill") or []
+    if resent:
+        print(f"[drill] passed: every mail once, every feed consistent — except {len(resent)} the killed worker had "
+              f"handed to the server and not yet marked sent, re-sent after recovery (the window of one message per "
+              f"worker process, notifications.dispatch): {resent}")
+    else:
+        print("[drill] passed: every mail exactly once, every feed consistent")
     return 0
 
 

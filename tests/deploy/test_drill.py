@@ -62,3 +62,34 @@ def test_helpers():
     assert parse_mark("noise\nDRILL-JSON [1, 2]\n") == [1, 2]
     log = "Scheduler: Sending due task dispatch-outbox (notifications.dispatch_due)\n" * 3
     assert beat_ticks(log + "Sending due task recover-stuck-sending") == 3
+
+
+def _mail(key: str, at: float, peer: tuple = ("127.0.0.1", 40001)):
+    from deploy.drill import Received
+
+    return Received(peer=peer, key=key, message_id="", rcpt="a@x", kind=key.split(":", 1)[0], at=at,
+                    message=EmailMessage())
+
+
+def test_the_killed_workers_one_message_in_flight_may_arrive_again_and_nothing_else_may():
+    from deploy.drill import resend_verdict
+
+    in_flight = {"reminder:1", "reminder:2", "reminder:3"}
+    kill = 10.0
+    # The window: handed over before the kill, its row left in sending, sent again after recovery.
+    window = [_mail("reminder:1", 9.9), _mail("reminder:1", 80.0), _mail("reminder:9", 5.0)]
+    assert resend_verdict(window, in_flight=in_flight, killed_at=kill) == ([], ["reminder:1"])
+    # One per process: two connections of the killed worker may each have had one in flight.
+    two = [*window, _mail("reminder:2", 9.95, peer=("127.0.0.1", 40002)), _mail("reminder:2", 81.0)]
+    assert resend_verdict(two, in_flight=in_flight, killed_at=kill) == ([], ["reminder:1", "reminder:2"])
+
+    def fails(received):
+        return bool(resend_verdict(received, in_flight=in_flight, killed_at=kill)[0])
+
+    # Two in flight on one connection; a row nobody left in sending; both copies before the kill;
+    # three copies; no kill at all: each is a real duplicate.
+    assert fails([*window, _mail("reminder:2", 9.95), _mail("reminder:2", 81.0)])
+    assert fails([_mail("invite:7", 9.9), _mail("invite:7", 80.0)])
+    assert fails([_mail("reminder:1", 3.0), _mail("reminder:1", 9.0)])
+    assert fails([*window, _mail("reminder:1", 82.0)])
+    assert resend_verdict(window, in_flight=in_flight, killed_at=None)[0]
