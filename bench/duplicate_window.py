@@ -5,8 +5,8 @@
 A worker killed (``kill -9``) after the server's "250 OK" for a message and before that message's
 "sent" mark committed leaves the row in ``sending``; the sweeper returns it to pending and the
 reminder goes out a second time. This bench measures that window on the real path: N reminders due
-at once (``bench.reminders``' seed), one dispatcher (``notifications.dispatch.dispatch_due``, in this
-process, default settings) sending them to an aiosmtpd server in a process of its own that notes
+at once (``bench.reminders``' seed), one dispatcher (``notifications.dispatch.dispatch_due``, in a
+process of its own, default settings) sending them to an aiosmtpd server in a process of its own that notes
 when it accepted each message, and the moment each mark returned (autocommit: committed). Both
 clocks are the machine's ``CLOCK_MONOTONIC``.
 
@@ -58,6 +58,29 @@ def sink_child(port: int) -> None:
     controller.stop()
 
 
+def dispatch_child() -> None:
+    """One dispatcher run with default settings; prints when each "sent" mark returned (committed)."""
+    import django
+
+    django.setup()
+    from notifications import dispatch
+
+    marked: list[float] = []
+    record_sent = dispatch.record_sent
+
+    def timed_record_sent(*args, **kwargs):
+        result = record_sent(*args, **kwargs)
+        marked.append(time.monotonic())
+        return result
+
+    dispatch.record_sent = timed_record_sent
+    load_before = os.getloadavg()[0]
+    t0 = time.monotonic()
+    stats = dispatch.dispatch_due()
+    print(json.dumps({"marked": marked, "run_s": time.monotonic() - t0, "load_before": load_before,
+                      "stats": stats}))
+
+
 def main(n: int | None = None) -> dict:
     n = n or int(os.environ.get("BENCH_WINDOW_REMINDERS", 2000))
     server = server_url("bench.duplicate_window")
@@ -78,48 +101,23 @@ def main(n: int | None = None) -> dict:
                                 env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert sink.stdout is not None and sink.stdin is not None
         assert sink.stdout.readline().strip() == "ready"
-        result = _measure(n, env, sink)
+        ran = subprocess.run([sys.executable, "-m", "bench.duplicate_window", "dispatch"], cwd=ROOT, env=env,
+                             check=True, capture_output=True, text=True)
+        run = json.loads(ran.stdout.strip().splitlines()[-1])
+        sink.stdin.write("done\n")
+        sink.stdin.flush()
+        accepted = json.loads(sink.stdout.readline())
     finally:
         if sink is not None:
             sink.kill()
-        from django.db import connections
-
-        connections.close_all()
         admin_sql(server, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    print(json.dumps(result))
-    return result
-
-
-def _measure(n: int, env: dict, sink: subprocess.Popen) -> dict:
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from notifications import dispatch
-
-    marked: list[float] = []
-    record_sent = dispatch.record_sent
-
-    def timed_record_sent(*args, **kwargs):
-        result = record_sent(*args, **kwargs)
-        marked.append(time.monotonic())
-        return result
-
-    dispatch.record_sent = timed_record_sent
-    load_before = os.getloadavg()[0]
-    t0 = time.monotonic()
-    stats = dispatch.dispatch_due()
-    run_s = time.monotonic() - t0
-    dispatch.record_sent = record_sent
-    sink.stdin.write("done\n")
-    sink.stdin.flush()
-    accepted = json.loads(sink.stdout.readline())
+    marked, run_s = run["marked"], run["run_s"]
     if not (len(accepted) == len(marked) == n):
-        raise SystemExit(f"expected {n} accepted and marked, got {len(accepted)} and {len(marked)} ({stats})")
+        raise SystemExit(f"expected {n} accepted and marked, got {len(accepted)} and {len(marked)} ({run['stats']})")
     windows = sorted(m - a for a, m in zip(accepted, marked, strict=True))
-    return {
+    result = {
         "reminders": n,
-        "load_average_before": round(load_before, 2),
+        "load_average_before": round(run["load_before"], 2),
         "run_s": round(run_s, 2),
         "ms_per_message": round(run_s * 1000 / n, 3),
         "window_ms_median": round(statistics.median(windows) * 1000, 3),
@@ -127,10 +125,14 @@ def _measure(n: int, env: dict, sink: subprocess.Popen) -> dict:
         "window_ms_max": round(windows[-1] * 1000, 3),
         "exposed_fraction": round(sum(windows) / run_s, 3),
     }
+    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["sink"]:
         sink_child(int(sys.argv[2]))
+    elif sys.argv[1:2] == ["dispatch"]:
+        dispatch_child()
     else:
         main(int(sys.argv[1]) if len(sys.argv) > 1 else None)
