@@ -201,3 +201,18 @@ def test_before_the_visit_is_confirmed_nobody_would_be_mailed(centre):
     plan = centre.client().post(f"/api/v1/proposals/{proposal['id']}/repair/", {}, format="json").json()["plan"]
     assert plan["announced"] is False
     assert plan["changes"][0]["outcome"] == "repaired" and plan["changes"][0]["mail"] == []
+
+
+def test_the_mail_count_has_one_programme_update_per_reader_however_many_of_their_meetings_change():
+    from dataclasses import replace as changed
+    from datetime import UTC
+
+    from scheduling.values import Mail, RepairChange, RepairPlan, Told
+
+    change = RepairChange(key="a", title="A", outcome="repaired", why={}, before=None, after=None)  # type: ignore[arg-type]
+    two_meetings = (
+        changed(change, told=(Told(1, "Host", Mail.CANCEL), Told(2, "Anna", Mail.PROGRAMME), Told(3, "Jens", Mail.PROGRAMME))),
+        changed(change, key="b", told=(Told(4, "Dana", Mail.INVITATION), Told(2, "Anna", Mail.PROGRAMME))),
+    )
+    plan = RepairPlan(token="t", made_at=datetime.now(UTC), fingerprint="f", announced=True, changes=two_meetings)
+    assert plan.mail_count == 4  # the cancellation, the invitation, Anna's and Jens's programme updates
